@@ -1,0 +1,94 @@
+"""Ready clones of the template, made ahead of demand (the IntegreSQL idea).
+
+A clone costs tens of milliseconds; a test should not wait for one. A background thread keeps
+`size` clones ready and drops used ones off the critical path, so handing out a database is a
+queue pop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import queue
+import threading
+
+import asyncpg
+
+from harness.errors import ProvisionError
+from harness.isolation.template import clone_database, drop_database
+
+WAKE_INTERVAL = 0.5
+
+
+class ClonePool:
+    """Clones of `template` named `<template>_<tag>_<n>`, kept `size` ahead of demand."""
+
+    def __init__(self, admin_dsn: str, template: str, tag: str, size: int) -> None:
+        self.admin_dsn = admin_dsn
+        self.template = template
+        self.prefix = f"{template}_{tag}_"
+        self.size = size
+        self._ready: queue.Queue[str] = queue.Queue()
+        self._used: queue.Queue[str] = queue.Queue()
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._failure: BaseException | None = None
+        self._names = (f"{self.prefix}{n}" for n in itertools.count())
+        self._thread = threading.Thread(target=self._run, name=f"clone-pool-{tag}", daemon=True)
+
+    def start(self) -> ClonePool:
+        self._thread.start()
+        return self
+
+    def take(self, timeout: float = 60.0) -> str:
+        """A fresh database's name; blocks only when the pool has run dry."""
+        while True:
+            try:
+                name = self._ready.get(timeout=min(timeout, 1.0))
+                self._wake.set()
+                return name
+            except queue.Empty:
+                if self._failure is not None:
+                    raise ProvisionError(f"cloning {self.template} failed: {self._failure}") from self._failure
+                timeout -= 1.0
+                if timeout <= 0:
+                    raise ProvisionError(f"no clone of {self.template} became ready in time") from None
+
+    def release(self, name: str) -> None:
+        """Hand a used database back to be dropped in the background."""
+        self._used.put(name)
+        self._wake.set()
+
+    def close(self) -> None:
+        """Drop every clone this pool made, used or not, and stop the thread."""
+        self._closing.set()
+        self._wake.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to the next take()
+            self._failure = exc
+
+    async def _serve(self) -> None:
+        admin = await asyncpg.connect(self.admin_dsn)
+        try:
+            while not self._closing.is_set():
+                if self._ready.qsize() < self.size:
+                    name = next(self._names)
+                    await clone_database(admin, self.template, name)
+                    self._ready.put(name)
+                    continue
+                try:
+                    await drop_database(admin, self._used.get_nowait())
+                    continue
+                except queue.Empty:
+                    pass
+                self._wake.wait(WAKE_INTERVAL)
+                self._wake.clear()
+            for pending in (self._ready, self._used):
+                while not pending.empty():
+                    await drop_database(admin, pending.get_nowait())
+        finally:
+            await admin.close()

@@ -1,0 +1,47 @@
+"""What a test run shares: endpoints and template, prepared once and handed to xdist workers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from harness.config import Settings
+from harness.isolation.template import ensure_template, template_name
+from harness.provision import Endpoints, Environment, open_environment
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Serialisable: it travels to the workers through `workerinput`."""
+
+    endpoints: Endpoints
+    template: str
+    template_built: bool
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["endpoints"] = asdict(self.endpoints)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunState:
+        data = json.loads(text)
+        data["endpoints"] = Endpoints(**data["endpoints"])
+        return cls(**data)
+
+
+async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[str, bool]:
+    name = template_name(settings.migrations_dir, settings.seeds_dir)
+    built = await ensure_template(endpoints, name, settings.migrations_dir)
+    return name, built
+
+
+async def prepare_run(settings: Settings) -> tuple[Environment, RunState]:
+    """Provision (or reuse) the servers and make sure the template exists."""
+    env = await open_environment(settings)
+    try:
+        name, built = await prepare_template(settings, env.endpoints)
+    except BaseException:
+        await env.close()
+        raise
+    return env, RunState(env.endpoints, name, built)

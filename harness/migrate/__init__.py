@@ -1,0 +1,56 @@
+"""The migration runner's public API: the CLI and the pytest plugin are thin layers over it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from harness.migrate.catalog import Snapshot, take_snapshot
+from harness.migrate.files import Migration, generate_migration, load_migrations
+from harness.migrate.lint import Finding, enforce, lint_migrations
+from harness.migrate.runner import VERSION_TABLE, MigrationRunner, MigrationStatus, Step
+from harness.migrate.verify import verify_migrations
+
+__all__ = [
+    "VERSION_TABLE", "Finding", "Migration", "MigrationRunner", "MigrationStatus", "Snapshot", "Step",
+    "apply_migrations", "enforce", "generate_migration", "lint_migrations", "load_migrations",
+    "migration_status", "plan", "rollback_migrations", "take_snapshot", "verify_migrations",
+]  # fmt: skip
+
+
+async def apply_migrations(dsn: str, directory: Path, to: int | None = None) -> list[Step]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await MigrationRunner(conn, load_migrations(directory)).up(to)
+    finally:
+        await conn.close()
+
+
+async def rollback_migrations(dsn: str, directory: Path, to: int | None = None, steps: int | None = None) -> list[Step]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await MigrationRunner(conn, load_migrations(directory)).down(to, steps)
+    finally:
+        await conn.close()
+
+
+async def plan(
+    dsn: str, directory: Path, direction: str, to: int | None = None, steps: int | None = None
+) -> list[Step]:
+    """What `up`/`down` would run, without running or creating anything (for --dry-run)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        runner = MigrationRunner(conn, load_migrations(directory))
+        applied = await runner.applied()
+        return runner.plan_up(applied, to) if direction == "up" else runner.plan_down(applied, to, steps)
+    finally:
+        await conn.close()
+
+
+async def migration_status(dsn: str, directory: Path) -> list[MigrationStatus]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await MigrationRunner(conn, load_migrations(directory)).status()
+    finally:
+        await conn.close()

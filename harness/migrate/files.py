@@ -1,0 +1,105 @@
+"""Migration files: `NNNN_name.up.sql` with its `NNNN_name.down.sql`, checksummed.
+
+A file whose first lines hold `-- harness:no-transaction` runs statement by statement outside a
+transaction (for `CREATE INDEX CONCURRENTLY` and the like).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import MigrationFileError
+
+FILENAME = re.compile(r"^(?P<version>\d{4,})_(?P<name>[a-z0-9][a-z0-9_]*)\.(?P<direction>up|down)\.sql$")
+NO_TRANSACTION = "-- harness:no-transaction"
+HEADER_LINES = 5
+
+
+@dataclass(frozen=True)
+class Script:
+    """One direction of a migration."""
+
+    path: Path
+    sql: str
+
+    @property
+    def transactional(self) -> bool:
+        head = self.sql.lstrip().splitlines()[:HEADER_LINES]
+        return not any(line.strip().lower() == NO_TRANSACTION for line in head)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    up: Script
+    down: Script
+
+    @property
+    def sha256(self) -> str:
+        """The checksum of the up file: what was applied must not change afterwards."""
+        return hashlib.sha256(self.up.sql.encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        return f"{self.version:04d}_{self.name}"
+
+
+def load_migrations(directory: Path) -> list[Migration]:
+    """Every migration in `directory`, by version; a stray, unpaired or duplicated file is an error."""
+    if not directory.is_dir():
+        raise MigrationFileError(f"migrations directory {directory} does not exist")
+    found: dict[int, dict[str, Path]] = {}
+    names: dict[int, str] = {}
+    for path in sorted(directory.iterdir()):
+        if path.suffix != ".sql":
+            continue
+        match = FILENAME.match(path.name)
+        if match is None:
+            raise MigrationFileError(f"{path}: not named NNNN_name.up.sql or NNNN_name.down.sql")
+        version, name, direction = int(match["version"]), match["name"], match["direction"]
+        if names.setdefault(version, name) != name:
+            raise MigrationFileError(f"{path}: version {version} is already used by {names[version]}")
+        found.setdefault(version, {})[direction] = path
+    migrations = []
+    for version in sorted(found):
+        pair = found[version]
+        for direction in ("up", "down"):
+            if direction not in pair:
+                raise MigrationFileError(f"{directory}/{version:04d}_{names[version]}.{direction}.sql is missing")
+        migrations.append(
+            Migration(
+                version=version,
+                name=names[version],
+                up=Script(pair["up"], pair["up"].read_text()),
+                down=Script(pair["down"], pair["down"].read_text()),
+            )
+        )
+    return migrations
+
+
+UP_TEMPLATE = """-- {label}: {title}
+-- Runs in one transaction; put `-- harness:no-transaction` on the first line to opt out.
+
+"""
+DOWN_TEMPLATE = """-- {label}: reverses {label}.up.sql exactly (`harness migrate verify` checks it).
+
+"""
+
+
+def generate_migration(directory: Path, name: str) -> tuple[Path, Path]:
+    """Create the next-numbered up/down pair for `name` and return their paths."""
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    if not slug:
+        raise MigrationFileError(f"migration name {name!r} has no letters or digits")
+    directory.mkdir(parents=True, exist_ok=True)
+    existing = load_migrations(directory)
+    version = existing[-1].version + 1 if existing else 1
+    label = f"{version:04d}_{slug}"
+    up, down = directory / f"{label}.up.sql", directory / f"{label}.down.sql"
+    up.write_text(UP_TEMPLATE.format(label=label, title=name))
+    down.write_text(DOWN_TEMPLATE.format(label=label))
+    return up, down

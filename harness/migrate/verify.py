@@ -1,0 +1,57 @@
+"""`verify`: prove, on a scratch database, that every down exactly reverses its up."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+import asyncpg
+
+from harness.errors import VerificationFailed
+from harness.migrate.catalog import describe_difference, take_snapshot
+from harness.migrate.files import Migration
+from harness.migrate.runner import MigrationRunner
+from harness.provision.endpoints import with_database
+
+
+async def verify_migrations(dsn: str, migrations: Sequence[Migration]) -> list[str]:
+    """At each step: up, snapshot, down (must equal before), up again (must equal after up);
+    then a full down must leave the database as it was. Returns a line per checked step."""
+    name = f"hx_verify_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        conn = await asyncpg.connect(with_database(dsn, name))
+        try:
+            return await _verify(conn, migrations)
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def _verify(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> list[str]:
+    report: list[str] = []
+    empty = await take_snapshot(conn)
+    for m in migrations:
+        before = await take_snapshot(conn)
+        runner = MigrationRunner(conn, [x for x in migrations if x.version <= m.version])
+        await runner.up(to=m.version)
+        after_up = await take_snapshot(conn)
+        await runner.down(steps=1)
+        _require_equal(before, await take_snapshot(conn), f"{m.down.path} does not exactly reverse {m.up.path}")
+        await runner.up(to=m.version)
+        _require_equal(after_up, await take_snapshot(conn), f"{m.up.path} applied again after its down differs")
+        report.append(f"{m.label}: up → down → up leaves the catalog identical")
+    runner = MigrationRunner(conn, migrations)
+    await runner.down(to=0)
+    _require_equal(empty, await take_snapshot(conn), "a full down leaves objects behind")
+    report.append("full down: no object left behind")
+    return report
+
+
+def _require_equal(expected: dict[str, frozenset[str]], actual: dict[str, frozenset[str]], what: str) -> None:
+    difference = describe_difference(expected, actual)
+    if difference:
+        raise VerificationFailed(what + ":\n" + "\n".join(difference))

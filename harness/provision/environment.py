@@ -1,0 +1,48 @@
+"""A running Postgres+Redis pair, whatever started it, and how it ends."""
+
+from __future__ import annotations
+
+import shutil
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from harness.provision.endpoints import Endpoints
+from harness.provision.faults import Faults
+from harness.provision.registry import EnvRecord
+
+
+class Environment(ABC):
+    """Endpoints, faults, and the directory and record that let `harness gc` find it."""
+
+    def __init__(self, endpoints: Endpoints, faults: Faults, directory: Path, record: EnvRecord) -> None:
+        self.endpoints = endpoints
+        self.faults = faults
+        self.directory = directory
+        self.record = record
+
+    @property
+    def persistent(self) -> bool:
+        return self.record.persistent
+
+    @abstractmethod
+    def alive(self) -> bool:
+        """Whether the servers still run (a reused environment may have died since)."""
+
+    @abstractmethod
+    async def stop_servers(self) -> None:
+        """Stop and remove the servers this environment started (none for the external backend)."""
+
+    async def close(self) -> None:
+        """End of a run: tear down, unless the environment was started to outlive its owner."""
+        if not self.persistent:
+            await self.destroy()
+
+    async def destroy(self) -> None:
+        await self.stop_servers()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    async def __aenter__(self) -> Environment:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,102 @@
+"""Faults on a running environment: stop, start, restart, pause, and cutting every client off.
+
+Every backend supplies a `ServerControl` per server; cutting connections is done through the
+servers themselves and so is the same on every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from harness.provision.endpoints import Endpoints
+
+
+class ServerControl(Protocol):
+    """The process-level levers one backend has over one server."""
+
+    async def stop(self, immediate: bool) -> None: ...
+
+    async def start(self) -> None:
+        """Start the server again on the same address; return once it serves."""
+
+    async def pause(self) -> None: ...
+
+    async def unpause(self) -> None: ...
+
+
+class ServerFaults:
+    """Faults on one server."""
+
+    def __init__(self, control: ServerControl) -> None:
+        self._control = control
+
+    async def stop(self, *, immediate: bool = False) -> None:
+        """Fast shutdown, or immediate (crash-like: no checkpoint) when `immediate`."""
+        await self._control.stop(immediate)
+
+    async def start(self) -> None:
+        await self._control.start()
+
+    async def restart(self, *, immediate: bool = False) -> None:
+        await self._control.stop(immediate)
+        await self._control.start()
+
+    async def pause(self) -> None:
+        """Freeze the server: connections stay open, nothing answers."""
+        await self._control.pause()
+
+    async def unpause(self) -> None:
+        await self._control.unpause()
+
+    @asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        await self.pause()
+        try:
+            yield
+        finally:
+            await self.unpause()
+
+
+class PostgresFaults(ServerFaults):
+    def __init__(self, control: ServerControl, admin_dsn: str) -> None:
+        super().__init__(control)
+        self._admin_dsn = admin_dsn
+
+    async def terminate_connections(self) -> int:
+        """Terminate every client backend but our own; return how many were cut."""
+        conn = await asyncpg.connect(self._admin_dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+            return sum(1 for row in rows if row[0])
+        finally:
+            await conn.close()
+
+
+class RedisFaults(ServerFaults):
+    def __init__(self, control: ServerControl, admin_url: str) -> None:
+        super().__init__(control)
+        self._admin_url = admin_url
+
+    async def terminate_connections(self) -> int:
+        """Kill every normal client connection but our own; return how many were cut."""
+        client = aioredis.Redis.from_url(self._admin_url)
+        try:
+            return int(await client.client_kill_filter(_type="normal", skipme=True))
+        finally:
+            await client.aclose()
+
+
+class Faults:
+    """The faults API of one environment: `faults.postgres.restart()`, `faults.redis.pause()`, …"""
+
+    def __init__(self, endpoints: Endpoints, postgres: ServerControl, redis: ServerControl) -> None:
+        self.postgres = PostgresFaults(postgres, endpoints.postgres)
+        self.redis = RedisFaults(redis, endpoints.redis)

@@ -1,0 +1,55 @@
+"""Poll a condition under a deadline; never sleep and hope."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from harness.errors import ProvisionError
+from harness.provision.endpoints import redact
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
+    """Await `check()` until it is true; fail naming `what` once `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    last: BaseException | None = None
+    while True:
+        try:
+            if await check():
+                return
+        except (TimeoutError, OSError, asyncpg.PostgresError, aioredis.RedisError) as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            reason = f": {last}" if last else ""
+            raise ProvisionError(f"timed out after {timeout:.0f}s waiting for {what}{reason}")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+async def postgres_answers(dsn: str) -> bool:
+    conn = await asyncpg.connect(dsn, timeout=2)
+    try:
+        return bool(await conn.fetchval("SELECT 1", timeout=2) == 1)
+    finally:
+        await conn.close()
+
+
+async def redis_answers(url: str) -> bool:
+    client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return bool(await client.ping())
+    finally:
+        await client.aclose()
+
+
+async def wait_until_serving(postgres_dsn: str, redis_url: str, timeout: float = 60.0) -> None:
+    """Both servers answer a real query, checked concurrently."""
+    await asyncio.gather(
+        wait_for(lambda: postgres_answers(postgres_dsn), f"postgres at {redact(postgres_dsn)}", timeout),
+        wait_for(lambda: redis_answers(redis_url), f"redis at {redact(redis_url)}", timeout),
+    )

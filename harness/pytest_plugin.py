@@ -1,0 +1,256 @@
+"""The pytest plugin: options, the run's servers and template, and the fixtures. It only wires.
+
+The xdist controller (or the lone session) provisions once and hands `RunState` to the workers
+through `workerinput`; workers never start the shared servers. Each worker keeps a ClonePool of
+the template: `fresh_database` pops a ready clone, `pg_conn` runs in the worker's own clone
+inside a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from harness.config import Settings
+from harness.isolation import ClonePool, RunState, prepare_run
+from harness.isolation.run import prepare_template
+from harness.provision import Endpoints, Environment, Faults, open_environment
+
+RUN_STATE = pytest.StashKey[RunState]()
+ENVIRONMENT = pytest.StashKey[Environment]()
+WORKER_INPUT = "harness_run_state"
+
+OPTIONS = {  # option name → (Settings field, help)
+    "backend": ("backend", "embedded | docker | external | auto"),
+    "pg_image": ("pg_image", "PostgreSQL+pgvector image for the docker backend"),
+    "redis_image": ("redis_image", "Redis image for the docker backend"),
+}
+FLAGS = {
+    "reuse": "keep a local server and its templates between runs; skip migrating when the hash matches",
+    "keep": "leave this run's servers running afterwards (stop them with `harness gc --all`)",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "disposable PostgreSQL+pgvector and Redis")
+    for name, (field, help_text) in OPTIONS.items():
+        group.addoption(f"--{name.replace('_', '-')}", dest=f"harness_{field}", default=None, help=help_text)
+        parser.addini(f"harness_{field}", help_text)
+    for name, help_text in FLAGS.items():
+        group.addoption(f"--{name}", dest=f"harness_{name}", action="store_true", default=None, help=help_text)
+        parser.addini(f"harness_{name}", help_text, type="bool", default=None)
+    parser.addini("harness_migrations_dir", "migrations directory (default schema/postgres/migrations)")
+
+
+def settings_from(config: pytest.Config) -> Settings:
+    """Settings from the environment, overridden by ini values, overridden by command-line options."""
+    overrides: dict[str, Any] = {}
+    for field in [f for f, _ in OPTIONS.values()] + list(FLAGS) + ["migrations_dir"]:
+        ini = config.getini(f"harness_{field}")
+        if ini not in (None, ""):
+            overrides[field] = ini
+        option = config.getoption(f"harness_{field}", default=None)
+        if option is not None:
+            overrides[field] = option
+    settings = Settings(**overrides)
+    root = config.rootpath
+    for field in ("migrations_dir", "seeds_dir", "redis_config"):
+        path = getattr(settings, field)
+        if not path.is_absolute():
+            settings = settings.model_copy(update={field: root / path})
+    return settings
+
+
+def _provision(config: pytest.Config) -> RunState:
+    if RUN_STATE not in config.stash:
+        env, state = asyncio.run(prepare_run(settings_from(config)))
+        config.stash[ENVIRONMENT] = env
+        config.stash[RUN_STATE] = state
+    return config.stash[RUN_STATE]
+
+
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: provision on the first worker's start, hand the state to each worker."""
+    node.workerinput[WORKER_INPUT] = _provision(node.config).to_json()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None and WORKER_INPUT in worker_input:
+        config.stash[RUN_STATE] = RunState.from_json(worker_input[WORKER_INPUT])
+    elif worker_input is None:
+        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)  # so a terminated run still tears down
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    env = config.stash.get(ENVIRONMENT, None)
+    if env is not None:
+        asyncio.run(env.close())
+        del config.stash[ENVIRONMENT]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    state = config.stash.get(RUN_STATE, None)
+    return f"harness: {state.endpoints.describe()}; template {state.template}" if state else None
+
+
+def _worker_id(config: pytest.Config) -> str:
+    worker_input = getattr(config, "workerinput", None)
+    return str(worker_input["workerid"]) if worker_input else "main"
+
+
+@pytest.fixture(scope="session")
+def harness_settings(pytestconfig: pytest.Config) -> Settings:
+    return settings_from(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def harness_run(pytestconfig: pytest.Config) -> RunState:
+    """The run's servers and template (provisioned here when there is no xdist controller)."""
+    return _provision(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def endpoints(harness_run: RunState) -> Endpoints:
+    return harness_run.endpoints
+
+
+@pytest.fixture(scope="session")
+def clone_pool(harness_run: RunState, harness_settings: Settings, pytestconfig: pytest.Config) -> Iterator[ClonePool]:
+    tag = f"{_worker_id(pytestconfig)}{secrets.token_hex(2)}"
+    pool = ClonePool(harness_run.endpoints.postgres, harness_run.template, tag, harness_settings.clone_pool_size)
+    pool.start()
+    yield pool
+    pool.close()
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database of the run's server: its name and a DSN for the admin role."""
+
+    name: str
+    dsn: str
+
+
+@pytest.fixture(scope="session")
+def worker_database(clone_pool: ClonePool, endpoints: Endpoints) -> Iterator[Database]:
+    """This worker's own clone, for tests that roll back (the template itself cannot be connected to)."""
+    name = clone_pool.take()
+    yield Database(name, endpoints.postgres_dsn(name))
+    clone_pool.release(name)
+
+
+@pytest.fixture
+def fresh_database(clone_pool: ClonePool, endpoints: Endpoints) -> Iterator[Database]:
+    """A database of the test's own, cloned from the template ahead of demand and dropped afterwards."""
+    name = clone_pool.take()
+    yield Database(name, endpoints.postgres_dsn(name))
+    clone_pool.release(name)
+
+
+@pytest_asyncio.fixture
+async def blank_database(endpoints: Endpoints) -> AsyncIterator[Database]:
+    """An empty database (from template0), for tests that bring their own schema."""
+    name = f"hx_blank_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(endpoints.postgres)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        yield Database(name, endpoints.postgres_dsn(name))
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest_asyncio.fixture
+async def pg_conn(worker_database: Database) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    conn = await asyncpg.connect(worker_database.dsn)
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        yield conn
+    finally:
+        await transaction.rollback()
+        await conn.close()
+
+
+PoolFactory = Callable[..., Awaitable[asyncpg.Pool]]
+
+
+@pytest_asyncio.fixture
+async def pg_pool_factory(worker_database: Database) -> AsyncIterator[PoolFactory]:
+    """`await pg_pool_factory(dsn=None, **asyncpg_pool_kwargs)`; every pool is closed after the test."""
+    pools: list[asyncpg.Pool] = []
+
+    async def make(dsn: str | None = None, **kwargs: Any) -> asyncpg.Pool:
+        pool = await asyncpg.create_pool(dsn or worker_database.dsn, **kwargs)
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in pools:
+        pool.terminate()
+
+
+def _redis_db(worker: str) -> int:
+    """Logical database 1..15 per worker (0 stays the application's)."""
+    number = int(worker[2:]) if worker.startswith("gw") else 0
+    return 1 + number % 15
+
+
+@pytest_asyncio.fixture
+async def redis_client(endpoints: Endpoints, pytestconfig: pytest.Config) -> AsyncIterator[aioredis.Redis]:
+    """A client on this worker's logical database, flushed before each test."""
+    client = aioredis.Redis.from_url(endpoints.redis_url(_redis_db(_worker_id(pytestconfig))))
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@dataclass(frozen=True)
+class PrivateEnvironment:
+    """Servers of the test's own, for faults that would disturb other workers: endpoints, faults, a
+    database cloned from the template."""
+
+    endpoints: Endpoints
+    faults: Faults
+    database: Database
+
+
+@pytest_asyncio.fixture
+async def private_environment(harness_settings: Settings) -> AsyncIterator[PrivateEnvironment]:
+    settings = harness_settings.model_copy(update={"reuse": False, "keep": False})
+    env = await open_environment(settings)
+    try:
+        template, _ = await prepare_template(settings, env.endpoints)
+        name = f"{template}_private"
+        admin = await asyncpg.connect(env.endpoints.postgres)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        finally:
+            await admin.close()
+        yield PrivateEnvironment(env.endpoints, env.faults, Database(name, env.endpoints.postgres_dsn(name)))
+    finally:
+        await env.close()
+
+
+@pytest.fixture
+def faults(private_environment: PrivateEnvironment) -> Faults:
+    """The faults API on the test's private environment."""
+    return private_environment.faults
