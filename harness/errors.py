@@ -31,11 +31,14 @@ class MigrationFailed(MigrationError):
     """A migration's SQL failed on the server; nothing of it was applied."""
 
     def __init__(self, path: str, line: int | None, message: str) -> None:
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {message}")
+        super().__init__(path, line, message)
         self.path = path
         self.line = line
         self.message = message
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}"
 
 
 class VerificationFailed(MigrationError):

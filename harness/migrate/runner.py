@@ -152,9 +152,14 @@ class MigrationRunner:
         script = step.script
         started = time.perf_counter()
         if script.transactional:
-            async with self.conn.transaction():
-                await _execute(self.conn, script, script.sql, None)
-                await self._record(step, started)
+            try:
+                async with self.conn.transaction():
+                    await _execute(self.conn, script, script.sql, None)
+                    await self._record(step, started)
+            except MigrationFailed as failure:
+                if failure.line is None:
+                    failure.line = await locate_failure(self.conn, script)
+                raise
         else:
             for offset, statement in split_statements(script.sql):
                 await _execute(self.conn, script, statement, offset)
@@ -177,12 +182,30 @@ async def _execute(conn: asyncpg.Connection, script: Script, sql: str, offset: i
         await conn.execute(sql)
     except asyncpg.PostgresError as exc:
         position = getattr(exc, "position", None)
-        start = offset or 0
-        line = line_of(script.sql, start + int(position) - 1) if position else None
-        if line is None and offset is not None:
-            line = line_of(script.sql, start + len(sql) - len(sql.lstrip()))
+        if position:
+            line: int | None = line_of(script.sql, (offset or 0) + int(position) - 1)
+        elif offset is not None:
+            line = line_of(script.sql, offset + len(sql) - len(sql.lstrip()))
+        else:
+            line = None
         parts = [f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"]
         parts += [f"{key}: {value}" for key in ("detail", "hint") if (value := getattr(exc, key, None))]
         if offset:
             parts.append("earlier statements of this no-transaction migration stay applied")
         raise MigrationFailed(str(script.path), line, "; ".join(parts)) from exc
+
+
+async def locate_failure(conn: asyncpg.Connection, script: Script) -> int | None:
+    """The line of the statement that fails, found by replaying the script one statement at a time
+    in a transaction that is rolled back (the server reports no position for many errors)."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        for offset, statement in split_statements(script.sql):
+            try:
+                await conn.execute(statement)
+            except asyncpg.PostgresError:
+                return line_of(script.sql, offset + len(statement) - len(statement.lstrip()))
+        return None
+    finally:
+        await transaction.rollback()

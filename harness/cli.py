@@ -1,0 +1,232 @@
+"""`harness`: a thin command line over the library (provision, migrate, isolation)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness.config import Settings
+from harness.errors import HarnessError
+from harness.provision.endpoints import redact
+
+app = typer.Typer(help="Versioned PostgreSQL+pgvector and Redis artifacts, and the harness that proves them.")
+migrate_app = typer.Typer(help="Apply, roll back, inspect and verify migrations (any repository's).")
+images_app = typer.Typer(help="Local images for the docker backend, built without a registry.")
+app.add_typer(migrate_app, name="migrate")
+app.add_typer(images_app, name="images")
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+Backend = Annotated[str | None, typer.Option(help="embedded | docker | external | auto")]
+Dsn = Annotated[str | None, typer.Option(help="PostgreSQL DSN (default: TEST_DATABASE_URL or POSTGRES_*)")]
+Dir = Annotated[Path, typer.Option("--dir", help="migrations directory")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="print the SQL instead of running it")]
+DEFAULT_DIR = Path("schema/postgres/migrations")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro`; a HarnessError becomes a one-line message and exit status 1."""
+    try:
+        return asyncio.run(coro)
+    except HarnessError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def dsn_or_environment(dsn: str | None) -> str:
+    found = dsn or Settings().external_postgres_dsn()
+    if found is None:
+        err.print("error: no database given: pass --dsn or set TEST_DATABASE_URL (or POSTGRES_HOST, POSTGRES_USER, …)")
+        raise typer.Exit(2)
+    return found
+
+
+@app.command()
+def up(
+    backend: Backend = None,
+    detach: Annotated[bool, typer.Option(help="leave the servers running; stop them with `harness down`")] = False,
+) -> None:
+    """Bring up migrated servers, print their DSNs, and hold until Ctrl-C."""
+    from harness.runtime import bring_up, hold_until_interrupted
+
+    env, database_dsn = run(bring_up(settings(backend=backend), persistent=detach))
+    if env.persistent and not detach:
+        out.print(f"a detached environment is already running ({env.record.env_id}); `harness down` stops it")
+    out.print(f"backend   {env.endpoints.backend}")
+    out.print(f"DATABASE_URL={database_dsn}", highlight=False, soft_wrap=True)
+    out.print(f"REDIS_URL={env.endpoints.redis}", highlight=False, soft_wrap=True)
+    if env.persistent:
+        out.print("running detached; `harness down` stops it")
+        return
+    out.print("holding; Ctrl-C stops and removes everything")
+    run(hold_until_interrupted(env))
+
+
+@app.command()
+def down() -> None:
+    """Stop what `harness up --detach` left running for this project."""
+    from harness.runtime import bring_down
+
+    for line in run(bring_down(settings())):
+        out.print(line)
+
+
+@app.command()
+def gc(
+    everything: Annotated[bool, typer.Option("--all", help="also persistent (reused, kept, up) ones")] = False,
+) -> None:
+    """Remove what killed runs left behind: processes, directories, containers."""
+    from harness.provision.gc import collect_garbage
+
+    removed = collect_garbage(settings().state_dir, everything)
+    for line in removed:
+        out.print(f"removed {line}")
+    out.print(f"{len(removed)} removed")
+
+
+@app.command()
+def status() -> None:
+    """The environments this machine holds, and whether their owners still run."""
+    from harness.provision.registry import RECORD, EnvRecord
+
+    table = Table("environment", "backend", "owner", "persistent", "endpoints")
+    state_dir = settings().state_dir
+    for directory in sorted(state_dir.glob(f"*/{RECORD}")):
+        record = EnvRecord.load(directory.parent)
+        endpoints = ""
+        if record.endpoints:
+            from harness.provision.endpoints import Endpoints
+
+            e = Endpoints.from_json(record.endpoints)
+            endpoints = f"{redact(e.postgres)}  {e.redis}"
+        owner = "alive" if record.owner.alive() else "gone"
+        table.add_row(record.env_id, record.backend, owner, str(record.persistent), endpoints)
+    out.print(table)
+
+
+@migrate_app.command("up")
+def migrate_up(dsn: Dsn = None, dir: Dir = DEFAULT_DIR, to: int | None = None, dry_run: DryRun = False) -> None:
+    """Apply pending migrations (up to --to)."""
+    from harness import migrate
+
+    target = dsn_or_environment(dsn)
+    if dry_run:
+        print_plan(run(migrate.plan(target, dir, "up", to=to)))
+        return
+    lint_pending(target, dir, to)
+    steps = run(migrate.apply_migrations(target, dir, to))
+    out.print(f"applied {len(steps)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in steps))
+
+
+def lint_pending(dsn: str, directory: Path, to: int | None) -> None:
+    from harness import migrate
+
+    mode = settings().squawk
+    if mode == "off":
+        return
+    pending = [step.migration for step in run(migrate.plan(dsn, directory, "up", to=to))]
+    try:
+        warnings = migrate.enforce(migrate.lint_migrations(pending), mode)
+    except HarnessError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    for finding in warnings:
+        err.print(f"[yellow]squawk:[/yellow] {finding}", highlight=False)
+
+
+@migrate_app.command("down")
+def migrate_down(
+    dsn: Dsn = None, dir: Dir = DEFAULT_DIR, to: int | None = None, steps: int | None = None, dry_run: DryRun = False
+) -> None:
+    """Roll back to --to VERSION (0 for everything) or by --steps N."""
+    from harness import migrate
+
+    target = dsn_or_environment(dsn)
+    if dry_run:
+        print_plan(run(migrate.plan(target, dir, "down", to=to, steps=steps)))
+        return
+    done = run(migrate.rollback_migrations(target, dir, to, steps))
+    out.print(f"rolled back {len(done)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in done))
+
+
+def print_plan(steps: list[Any]) -> None:
+    for step in steps:
+        sys.stdout.write(f"-- {step.migration.label} ({step.direction}) from {step.script.path}\n{step.script.sql}\n")
+    if not steps:
+        sys.stdout.write("-- nothing to do\n")
+
+
+@migrate_app.command("status")
+def migrate_status(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
+    """Every migration: applied, pending, changed since applied, or applied but missing."""
+    from harness import migrate
+
+    table = Table("version", "name", "state", "applied at", "duration ms")
+    for s in run(migrate.migration_status(dsn_or_environment(dsn), dir)):
+        applied = s.applied_at.isoformat(timespec="seconds") if s.applied_at else ""
+        duration = f"{s.duration_ms:.1f}" if s.duration_ms is not None else ""
+        table.add_row(f"{s.version:04d}", s.name, s.state, applied, duration)
+    out.print(table)
+
+
+@migrate_app.command("verify")
+def migrate_verify(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
+    """Prove on a scratch database that each down exactly reverses its up."""
+    from harness import migrate
+
+    for line in run(migrate.verify_migrations(dsn_or_environment(dsn), migrate.load_migrations(dir))):
+        out.print(line, highlight=False)
+
+
+@migrate_app.command("generate")
+def migrate_generate(name: str, dir: Dir = DEFAULT_DIR) -> None:
+    """Create the next-numbered up/down pair."""
+    from harness import migrate
+
+    try:
+        up_path, down_path = migrate.generate_migration(dir, name)
+    except HarnessError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"created {up_path}\ncreated {down_path}", highlight=False)
+
+
+@migrate_app.command("lint")
+def migrate_lint(dir: Dir = DEFAULT_DIR) -> None:
+    """Lint every migration with squawk; exit 1 on any finding."""
+    from harness import migrate
+
+    try:
+        findings = migrate.lint_migrations(migrate.load_migrations(dir))
+    except HarnessError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    for finding in findings:
+        out.print(str(finding), highlight=False)
+    raise typer.Exit(1 if findings else 0)
+
+
+@images_app.command("build")
+def images_build(force: Annotated[bool, typer.Option(help="rebuild even if the images exist")] = False) -> None:
+    """Build harness-local/pgvector and harness-local/redis with mmdebstrap and `docker import`."""
+    script = Path(__file__).parent / "images" / "build.sh"
+    result = subprocess.run(["bash", str(script), *(["--force"] if force else [])], env=os.environ, check=False)
+    raise typer.Exit(result.returncode)
+
+
+def main() -> None:
+    app()
