@@ -25,8 +25,8 @@ QUERIES: dict[str, str] = {
         SELECT n.nspname || ' owner=' || pg_get_userbyid(n.nspowner) || ' acl=' || coalesce(n.nspacl::text, '')
         FROM pg_namespace n WHERE {USER_SCHEMA}""",
     "relations": f"""
-        SELECT n.nspname || '.' || c.relname || ' kind=' || c.relkind || ' persistence=' || c.relpersistence
-            || ' rls=' || c.relrowsecurity || '/' || c.relforcerowsecurity
+        SELECT n.nspname || '.' || c.relname || ' kind=' || c.relkind::text || ' persistence=' || c.relpersistence::text
+            || ' rls=' || c.relrowsecurity::text || '/' || c.relforcerowsecurity::text
             || ' owner=' || pg_get_userbyid(c.relowner) || ' acl=' || coalesce(c.relacl::text, '')
             || ' options=' || coalesce(c.reloptions::text, '')
             || ' partkey=' || coalesce(pg_get_partkeydef(c.oid), '')
@@ -41,7 +41,7 @@ QUERIES: dict[str, str] = {
             || ' #' || row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum)
             || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull
             || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
-            || ' identity=' || a.attidentity || ' generated=' || a.attgenerated
+            || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
             || ' collation=' || coalesce((SELECT collname FROM pg_collation WHERE oid = a.attcollation), '')
             || ' acl=' || coalesce(a.attacl::text, '')
         FROM pg_attribute a
@@ -60,7 +60,7 @@ QUERIES: dict[str, str] = {
         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE {USER_SCHEMA}""",
     "triggers": f"""
-        SELECT pg_get_triggerdef(t.oid) || ' enabled=' || t.tgenabled
+        SELECT pg_get_triggerdef(t.oid) || ' enabled=' || t.tgenabled::text
         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE {USER_SCHEMA} AND NOT t.tgisinternal""",
     "functions": f"""
@@ -70,7 +70,7 @@ QUERIES: dict[str, str] = {
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE {USER_SCHEMA} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}""",
     "types": f"""
-        SELECT n.nspname || '.' || t.typname || ' ' || t.typtype
+        SELECT n.nspname || '.' || t.typname || ' ' || t.typtype::text
             || ' ' || coalesce((SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
                                 FROM pg_enum e WHERE e.enumtypid = t.oid), '')
             || ' base=' || CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE '' END
@@ -83,7 +83,7 @@ QUERIES: dict[str, str] = {
         FROM pg_policies""",
     "default_privileges": """
         SELECT pg_get_userbyid(d.defaclrole) || ' ' || coalesce(d.defaclnamespace::regnamespace::text, '*')
-            || ' ' || d.defaclobjtype || ' ' || d.defaclacl::text
+            || ' ' || d.defaclobjtype::text || ' ' || d.defaclacl::text
         FROM pg_default_acl d""",
     "roles": """
         SELECT r.rolname || ' login=' || r.rolcanlogin || ' super=' || r.rolsuper || ' createdb=' || r.rolcreatedb

@@ -14,10 +14,11 @@ from harness.migrate.runner import MigrationRunner
 from harness.provision.endpoints import with_database
 
 
-async def verify_migrations(dsn: str, migrations: Sequence[Migration]) -> list[str]:
+async def verify_migrations(dsn: str, migrations: Sequence[Migration], scratch: str | None = None) -> list[str]:
     """At each step: up, snapshot, down (must equal before), up again (must equal after up);
-    then a full down must leave the database as it was. Returns a line per checked step."""
-    name = f"hx_verify_{secrets.token_hex(4)}"
+    then a full down must leave the database as it was. Runs in database `scratch` (created and
+    dropped here) on the server of `dsn`. Returns a line per checked step."""
+    name = scratch or f"hx_verify_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
