@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     clone_pool_size: int = Field(default=3, ge=1, le=32)
     squawk: LintMode = "warn"
     pg_max_connections: int = Field(default=300, ge=10)
+    # Disposable servers commit asynchronously (fast); fault tests that crash a server need
+    # every acknowledged commit on disk, so they turn this on.
+    durable_commits: bool = False
 
     # External backend: the names the summary uses.
     test_database_url: str | None = Field(

@@ -235,7 +235,7 @@ class PrivateEnvironment:
 
 @pytest_asyncio.fixture
 async def private_environment(harness_settings: Settings) -> AsyncIterator[PrivateEnvironment]:
-    settings = harness_settings.model_copy(update={"reuse": False, "keep": False})
+    settings = harness_settings.model_copy(update={"reuse": False, "keep": False, "durable_commits": True})
     env = await open_environment(settings)
     try:
         template, _ = await prepare_template(settings, env.endpoints)

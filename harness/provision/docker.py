@@ -24,7 +24,7 @@ from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
 PG_USER = "postgres"
 REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
-PG_TUNING = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off",
              "-c", "shared_preload_libraries=pg_stat_statements"]  # fmt: skip
 
 
@@ -126,7 +126,14 @@ class DockerEnvironment(Environment):
             .with_env("POSTGRES_PASSWORD", password)
             .with_env("POSTGRES_USER", PG_USER)
             .with_tmpfs_mount("/var/lib/postgresql/data")
-            .with_command(["postgres", *PG_TUNING, "-c", f"max_connections={settings.pg_max_connections}"])
+            .with_command(
+                [
+                    "postgres",
+                    *PG_TUNING,
+                    *("-c", f"max_connections={settings.pg_max_connections}"),
+                    *("-c", f"synchronous_commit={'on' if settings.durable_commits else 'off'}"),
+                ]
+            )
         )
         redis = _create(settings.redis_image, redis_port, 6379, labels, "SIGTERM")
         command = ["redis-server"]

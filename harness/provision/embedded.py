@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
+
 from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.provision.endpoints import Endpoints
@@ -35,7 +37,6 @@ PR_SET_PDEATHSIG = 1
 SUPERUSER = "postgres"
 TEST_TUNING = {
     "fsync": "off",
-    "synchronous_commit": "off",
     "full_page_writes": "off",
     "listen_addresses": "127.0.0.1",
     "shared_buffers": "128MB",
@@ -67,6 +68,17 @@ def pg_bin_dir() -> Path:
 
 def _world_reachable(path: Path) -> bool:
     return all(p.stat().st_mode & 0o005 == 0o005 for p in [path, *path.parents])
+
+
+def _check_traversable(directory: Path) -> None:
+    """As root the servers run as `nobody`, who must be able to reach the state directory."""
+    if os.geteuid() == 0:
+        closed = [p for p in directory.parents if p.stat().st_mode & 0o001 == 0]
+        if closed:
+            raise ProvisionError(
+                f"state directory {directory.parent} is below {closed[0]}, which user {UNPRIVILEGED_USER} "
+                "cannot enter; choose another HARNESS_STATE_DIR (the default is /dev/shm/harness)"
+            )
 
 
 def _copy_reachable(package: Path) -> Path:
@@ -149,10 +161,23 @@ class ChildServer:
         self.process = None
         self.ref = None
 
-    def signal_group(self, sig: signal.Signals) -> None:
-        if self.ref is None:
+    def freeze(self) -> None:
+        """SIGSTOP the server and every child (postgres backends are their own process groups)."""
+        leader = self._leader()
+        leader.suspend()  # first, so it forks no new backend meanwhile
+        for child in leader.children(recursive=True):
+            child.suspend()
+
+    def thaw(self) -> None:
+        leader = self._leader()
+        for child in leader.children(recursive=True):
+            child.resume()
+        leader.resume()
+
+    def _leader(self) -> psutil.Process:
+        if self.ref is None or not self.ref.alive():
             raise ProvisionError(f"server in {self.directory} is not running")
-        os.killpg(self.ref.pid, sig)
+        return psutil.Process(self.ref.pid)
 
     async def wait_serving(self, answers: Callable[[], Awaitable[bool]], what: str, log: Path) -> None:
         """Wait until `answers()`; fail at once with the log's tail if the process died."""
@@ -169,11 +194,12 @@ class ChildServer:
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `directory/data`, tuned for disposable tests."""
 
-    def __init__(self, directory: Path, port: int, password: str, tied_to_owner: bool, max_connections: int) -> None:
+    def __init__(self, directory: Path, port: int, password: str, tied_to_owner: bool, settings: Settings) -> None:
         self.directory = directory
         self.port = port
         self.password = password
-        self.max_connections = max_connections
+        self.max_connections = settings.pg_max_connections
+        self.durable = settings.durable_commits
         self.bin = pg_bin_dir()
         self.child = ChildServer(directory, tied_to_owner, unprivileged=True)
         self.log = directory / "postgres.log"
@@ -202,7 +228,11 @@ class EmbeddedPostgres:
             raise ProvisionError(f"initdb failed in {data}: {result.stderr.strip()}")
 
     async def start(self) -> None:
-        settings = {**TEST_TUNING, "max_connections": str(self.max_connections)}
+        settings = {
+            **TEST_TUNING,
+            "max_connections": str(self.max_connections),
+            "synchronous_commit": "on" if self.durable else "off",
+        }
         argv = [str(self.bin / "postgres"), "-D", str(self.directory / "data"), "-p", str(self.port),
                 "-k", str(self.directory)]  # fmt: skip
         for key, value in settings.items():
@@ -214,10 +244,10 @@ class EmbeddedPostgres:
         await self.child.signal_and_wait(signal.SIGQUIT if immediate else signal.SIGINT)
 
     async def pause(self) -> None:
-        self.child.signal_group(signal.SIGSTOP)
+        self.child.freeze()
 
     async def unpause(self) -> None:
-        self.child.signal_group(signal.SIGCONT)
+        self.child.thaw()
 
 
 class EmbeddedRedis:
@@ -253,10 +283,10 @@ class EmbeddedRedis:
         await self.child.signal_and_wait(signal.SIGKILL if immediate else signal.SIGTERM)
 
     async def pause(self) -> None:
-        self.child.signal_group(signal.SIGSTOP)
+        self.child.freeze()
 
     async def unpause(self) -> None:
-        self.child.signal_group(signal.SIGCONT)
+        self.child.thaw()
 
 
 def new_password() -> str:
@@ -273,9 +303,10 @@ class EmbeddedEnvironment(Environment):
     @classmethod
     async def start(cls, directory: Path, record: EnvRecord, settings: Settings) -> EmbeddedEnvironment:
         """initdb and redis-server start concurrently; then postgres; then both must answer."""
+        _check_traversable(directory)
         tied = not record.persistent
         config = settings.redis_config if settings.redis_config.is_file() else None
-        postgres = EmbeddedPostgres(directory, free_port(), new_password(), tied, settings.pg_max_connections)
+        postgres = EmbeddedPostgres(directory, free_port(), new_password(), tied, settings)
         redis = EmbeddedRedis(directory, free_port(), config, tied)
         env = cls(directory, record, postgres, redis)
         postgres.child.own(directory)  # sockets and logs are written there by the unprivileged user
@@ -298,9 +329,7 @@ class EmbeddedEnvironment(Environment):
         """The servers a persistent record describes, already running."""
         endpoints = Endpoints.from_json(record.endpoints or "{}")
         pg_url, redis_url = urlsplit(endpoints.postgres), urlsplit(endpoints.redis)
-        postgres = EmbeddedPostgres(
-            directory, pg_url.port or 0, pg_url.password or "", False, settings.pg_max_connections
-        )
+        postgres = EmbeddedPostgres(directory, pg_url.port or 0, pg_url.password or "", False, settings)
         redis = EmbeddedRedis(directory, redis_url.port or 0, None, False)
         postgres.child.ref, redis.child.ref = record.processes
         return cls(directory, record, postgres, redis)

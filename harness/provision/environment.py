@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -40,6 +41,8 @@ class Environment(ABC):
     async def destroy(self) -> None:
         await self.stop_servers()
         shutil.rmtree(self.directory, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.directory.parent.rmdir()  # the state directory, once its last environment is gone
 
     async def __aenter__(self) -> Environment:
         return self
