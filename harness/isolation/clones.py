@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import queue
 import threading
+import time
 
 import asyncpg
 
@@ -53,6 +54,14 @@ class ClonePool:
                 timeout -= 1.0
                 if timeout <= 0:
                     raise ProvisionError(f"no clone of {self.template} became ready in time") from None
+
+    def wait_until_full(self, timeout: float = 30.0) -> None:
+        """Block until `size` clones are ready (benchmarks start each round from a full pool)."""
+        deadline = time.monotonic() + timeout
+        while self._ready.qsize() < self.size:
+            if self._failure is not None or time.monotonic() > deadline:
+                raise ProvisionError(f"the clone pool of {self.template} did not fill up in {timeout:.0f}s")
+            time.sleep(0.001)
 
     def release(self, name: str) -> None:
         """Hand a used database back to be dropped in the background."""
