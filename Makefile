@@ -1,0 +1,34 @@
+# The two commands of the README: `make up` (the main job, embedded backend) and `make test`.
+VENV ?= .venv
+BACKEND ?= embedded
+PYTEST_ARGS ?=
+LOCAL_IMAGES = --pg-image harness-local/pgvector:pg18 --redis-image harness-local/redis:7
+
+.PHONY: up down test test-docker images lint bench setup
+
+setup:
+	@scripts/bootstrap.sh
+
+up: setup
+	$(VENV)/bin/harness up --backend $(BACKEND)
+
+down: setup
+	$(VENV)/bin/harness down
+
+test: setup
+	$(VENV)/bin/pytest -n auto --backend $(BACKEND) $(PYTEST_ARGS)
+
+images:
+	@scripts/bootstrap.sh --docker
+	$(VENV)/bin/harness images build
+
+test-docker: images
+	$(VENV)/bin/pytest -n auto --backend docker $(LOCAL_IMAGES) $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check harness suites
+	$(VENV)/bin/ruff format --check harness suites
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(VENV)/bin/pytest suites/benchmarks --benchmark-columns=min,median,mean,max,rounds

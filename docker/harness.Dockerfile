@@ -1,0 +1,13 @@
+# The harness CLI with the project's artifacts, for compose's one-shot migrate service (and CI jobs
+# that want `harness` without a local Python). PYTHON_IMAGE: any image with python3 >= 3.11 and venv.
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
+RUN python3 -m venv /opt/harness
+COPY pyproject.toml README.md /src/
+COPY harness /src/harness
+RUN /opt/harness/bin/pip install --no-cache-dir -q /src
+COPY schema /app/schema
+COPY seeds /app/seeds
+WORKDIR /app
+ENV PATH=/opt/harness/bin:$PATH
+CMD ["harness", "--help"]

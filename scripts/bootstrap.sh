@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Everything `make up` and `make test` need on a fresh Debian/Ubuntu machine: redis-server from the
+# OS packages, a virtualenv in .venv with harness and its dev extras. Idempotent; quiet when done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ "${1:-}" = --docker ]; then
+	command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "bootstrap: installing ${missing[*]} from the OS packages"
+	as_root apt-get update -qq
+	# no daemon: the harness starts its own redis-server processes
+	as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+stamp=$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-12)
+if [ ! -f "$stamp" ]; then
+	echo "bootstrap: installing harness[dev] into $VENV"
+	[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+	"$VENV/bin/pip" install -q --upgrade pip
+	"$VENV/bin/pip" install -q -e '.[dev]'
+	rm -f "$VENV"/.installed-*
+	touch "$stamp"
+fi
