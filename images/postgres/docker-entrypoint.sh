@@ -20,7 +20,7 @@ if [ "$(id -u)" = 0 ]; then
 	mkdir -p "$PGDATA"
 	chown postgres:postgres "$PGDATA"
 	chmod 0700 "$PGDATA"
-	exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+	exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
@@ -29,15 +29,15 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
 	auth="${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
 	pwfile=()
 	if [ -n "${POSTGRES_PASSWORD:-}" ]; then
-		pwfile=(--pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD"))
+		pwfile=(--pwfile=/dev/stdin)
 	elif [ "$auth" != trust ]; then
 		echo >&2 'error: database is uninitialized and POSTGRES_PASSWORD is not set;'
 		echo >&2 '       set it (-e POSTGRES_PASSWORD=...) or use -e POSTGRES_HOST_AUTH_METHOD=trust'
 		exit 1
 	fi
 	# shellcheck disable=SC2086  # POSTGRES_INITDB_ARGS is word-split on purpose, like upstream
-	initdb --username="$POSTGRES_USER" "${pwfile[@]}" -E UTF8 --locale=C.UTF-8 \
-		--auth-local=trust --auth-host="$auth" ${POSTGRES_INITDB_ARGS:-}
+	printf '%s\n' "${POSTGRES_PASSWORD:-}" | initdb --username="$POSTGRES_USER" "${pwfile[@]}" \
+		-E UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host="$auth" ${POSTGRES_INITDB_ARGS:-}
 	echo "listen_addresses = '*'" >>"$PGDATA/postgresql.conf"
 	echo "host all all all $auth" >>"$PGDATA/pg_hba.conf"
 
