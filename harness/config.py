@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     redis_port: int = Field(default=6379, validation_alias="REDIS_PORT")
     redis_password: str = Field(default="", validation_alias="REDIS_PASSWORD")
 
+    def as_environment(self) -> dict[str, str]:
+        """The HARNESS_* variables that recreate these settings in a child process."""
+        env = {}
+        for name, field in type(self).model_fields.items():
+            if field.validation_alias is None:
+                value = getattr(self, name)
+                env[f"HARNESS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        return env
+
     def external_postgres_dsn(self) -> str | None:
         """The external server's DSN from TEST_DATABASE_URL, else from POSTGRES_*."""
         if self.test_database_url:

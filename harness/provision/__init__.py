@@ -37,7 +37,7 @@ def choose_backend(settings: Settings) -> tuple[str, str]:
     """The concrete backend for `settings.backend`, and why."""
     if settings.backend != "auto":
         return settings.backend, f"--backend {settings.backend}"
-    from harness.provision.docker import docker_client, image_available
+    from harness.provision.containers import docker_client, image_available
 
     try:
         client = docker_client()
@@ -89,7 +89,7 @@ async def _start(backend: str, directory: Path, record: EnvRecord, settings: Set
 
             return await EmbeddedEnvironment.start(directory, record, settings)
         if backend == "docker":
-            from harness.provision.docker import DockerEnvironment
+            from harness.provision.containers import DockerEnvironment
 
             return await DockerEnvironment.start(directory, record, settings)
         from harness.provision.external import ExternalEnvironment
@@ -112,7 +112,7 @@ def find_environment(settings: Settings, directory: Path) -> Environment | None:
 
             env = EmbeddedEnvironment.attach(directory, record, settings)
         elif record.backend == "docker":
-            from harness.provision.docker import DockerEnvironment
+            from harness.provision.containers import DockerEnvironment
 
             env = DockerEnvironment.attach(directory, record)
         else:

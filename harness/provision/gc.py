@@ -6,7 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-from harness.provision.docker import collect_orphan_containers, remove_containers
+from harness.provision.containers import collect_orphan_containers, remove_containers
 from harness.provision.registry import EnvRecord, kill_process_group
 
 FRESH_SECONDS = 60
@@ -36,5 +36,5 @@ def collect_garbage(state_dir: Path, everything: bool = False) -> list[str]:
             if record is None or everything or record.orphaned():
                 remove_environment_files(directory, record)
                 removed.append(f"environment {directory}")
-    removed.extend(collect_orphan_containers(everything))
+    removed.extend(collect_orphan_containers(state_dir, everything))
     return removed

@@ -20,6 +20,7 @@ RECORD = "env.json"
 LABEL_ENV = "org.harness.env"
 LABEL_OWNER = "org.harness.owner"
 LABEL_PERSISTENT = "org.harness.persistent"
+LABEL_STATE_DIR = "org.harness.state-dir"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def nothing_left(record: EnvRecord) -> bool:
     if any(ref.alive() for ref in record.processes):
         return False
     if record.containers:
-        from harness.provision.docker import docker_client
+        from harness.provision.containers import docker_client
 
         ids = {c.id for c in docker_client().containers.list(all=True)}
         return not any(cid in ids for cid in record.containers)
@@ -86,8 +86,7 @@ KILLED_OWNER = textwrap.dedent("""
 
 
 def test_a_sigkilled_owner_leaves_nothing_that_gc_does_not_remove(isolated_settings: Settings) -> None:
-    environ = {**os.environ, "HARNESS_STATE_DIR": str(isolated_settings.state_dir),
-               "HARNESS_BACKEND": isolated_settings.backend}  # fmt: skip
+    environ = {**os.environ, **isolated_settings.as_environment()}
     owner = subprocess.Popen(
         [sys.executable, "-c", KILLED_OWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environ
     )
@@ -136,8 +135,7 @@ def test_sigterm_to_a_pytest_run_tears_everything_down(isolated_settings: Settin
         f"    pathlib.Path({str(marker)!r}).write_text('x')\n"
         "    time.sleep(60)\n"
     )
-    environ = {**os.environ, "HARNESS_STATE_DIR": str(isolated_settings.state_dir),
-               "HARNESS_BACKEND": isolated_settings.backend}  # fmt: skip
+    environ = {**os.environ, **isolated_settings.as_environment()}
     run = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_waits.py")],
         cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

