@@ -235,6 +235,8 @@ class PrivateEnvironment:
 
 @pytest_asyncio.fixture
 async def private_environment(harness_settings: Settings) -> AsyncIterator[PrivateEnvironment]:
+    if harness_settings.backend == "external":
+        pytest.skip("the external backend cannot start servers of the test's own")
     settings = harness_settings.model_copy(update={"reuse": False, "keep": False, "durable_commits": True})
     env = await open_environment(settings)
     try:

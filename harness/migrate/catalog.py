@@ -1,7 +1,8 @@
 """Catalog snapshots: every object a migration can create, as comparable text.
 
 Objects are described by name and definition (never by OID), so a snapshot taken after
-up → down → up equals the one taken after the first up. Extension members are covered by the
+up → down → up equals the one taken after the first up. A NULL ACL is written as the default it
+stands for, so granting then revoking compares equal to never granting. Extension members are covered by the
 extension's own row; the runner's version schema is left out.
 """
 
@@ -22,12 +23,15 @@ QUERIES: dict[str, str] = {
         SELECT e.extname || ' ' || e.extversion || ' in ' || n.nspname
         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace""",
     "schemas": f"""
-        SELECT n.nspname || ' owner=' || pg_get_userbyid(n.nspowner) || ' acl=' || coalesce(n.nspacl::text, '')
+        SELECT n.nspname || ' owner=' || pg_get_userbyid(n.nspowner)
+            || ' acl=' || coalesce(n.nspacl, acldefault('n', n.nspowner))::text
         FROM pg_namespace n WHERE {USER_SCHEMA}""",
     "relations": f"""
         SELECT n.nspname || '.' || c.relname || ' kind=' || c.relkind::text || ' persistence=' || c.relpersistence::text
             || ' rls=' || c.relrowsecurity::text || '/' || c.relforcerowsecurity::text
-            || ' owner=' || pg_get_userbyid(c.relowner) || ' acl=' || coalesce(c.relacl::text, '')
+            || ' owner=' || pg_get_userbyid(c.relowner)
+            || ' acl=' || coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char",
+                                                        c.relowner))::text
             || ' options=' || coalesce(c.reloptions::text, '')
             || ' partkey=' || coalesce(pg_get_partkeydef(c.oid), '')
             || ' bound=' || coalesce(pg_get_expr(c.relpartbound, c.oid), '')
@@ -43,7 +47,7 @@ QUERIES: dict[str, str] = {
             || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
             || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
             || ' collation=' || coalesce((SELECT collname FROM pg_collation WHERE oid = a.attcollation), '')
-            || ' acl=' || coalesce(a.attacl::text, '')
+            || ' acl=' || coalesce(nullif(a.attacl::text, '{{}}'), '')
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
@@ -65,7 +69,7 @@ QUERIES: dict[str, str] = {
         WHERE {USER_SCHEMA} AND NOT t.tgisinternal""",
     "functions": f"""
         SELECT p.oid::regprocedure::text || ' owner=' || pg_get_userbyid(p.proowner)
-            || ' acl=' || coalesce(p.proacl::text, '') || ' '
+            || ' acl=' || coalesce(p.proacl, acldefault('f', p.proowner))::text || ' '
             || CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) ELSE p.prokind::text END
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE {USER_SCHEMA} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}""",

@@ -33,10 +33,11 @@ def squawk_binary() -> str:
 
 
 def lint_migrations(migrations: list[Migration]) -> list[Finding]:
-    """squawk's findings for the up and down files of `migrations`."""
+    """squawk's findings for the up files of `migrations`. Down files are left out: squawk's rules
+    judge forward deploys (every down drops what its up made), and `verify` proves downs instead."""
     findings: list[Finding] = []
     for m in migrations:
-        for script in (m.up, m.down):
+        for script in (m.up,):
             args = [squawk_binary(), "--reporter", "json", "--pg-version", "17.0"]
             if script.transactional:
                 args.append("--assume-in-transaction")

@@ -48,6 +48,8 @@ def nothing_left(record: EnvRecord) -> bool:
 @pytest.fixture
 def isolated_settings(harness_settings: Settings) -> Iterator[Settings]:
     """The run's backend with a state directory of the test's own, so gc here touches nothing else."""
+    if harness_settings.backend == "external":
+        pytest.skip("the external backend starts no servers")
     state_dir = harness_settings.state_dir.parent / f"harness-test-{secrets.token_hex(4)}"
     yield harness_settings.model_copy(update={"state_dir": state_dir, "reuse": False, "keep": False})
     shutil.rmtree(state_dir, ignore_errors=True)
@@ -169,12 +171,11 @@ def test_auto_says_why_it_falls_back_to_embedded(isolated_settings: Settings) ->
 
 
 async def test_external_backend_uses_given_servers_and_never_stops_them(
-    endpoints: Endpoints, isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    endpoints: Endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_DATABASE_URL", endpoints.postgres)
     monkeypatch.setenv("REDIS_URL", endpoints.redis)
-    settings = Settings(backend="external", state_dir=isolated_settings.state_dir)
-    env = await open_environment(settings)
+    env = await open_environment(Settings(backend="external", state_dir=tmp_path / "state"))
     assert isinstance(env, ExternalEnvironment)
     assert env.endpoints.postgres == endpoints.postgres
     with pytest.raises(ProvisionError, match="external backend does not control postgres"):
@@ -186,12 +187,12 @@ async def test_external_backend_uses_given_servers_and_never_stops_them(
 
 
 def test_external_backend_without_endpoints_names_the_variables(
-    isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("TEST_DATABASE_URL", "HARNESS_DATABASE_URL", "POSTGRES_HOST", "REDIS_URL", "REDIS_HOST"):
         monkeypatch.delenv(name, raising=False)
     from harness.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="TEST_DATABASE_URL or POSTGRES_HOST"):
-        asyncio.run(open_environment(Settings(backend="external", state_dir=isolated_settings.state_dir)))
-    assert not isolated_settings.state_dir.exists() or list(isolated_settings.state_dir.iterdir()) == []
+        asyncio.run(open_environment(Settings(backend="external", state_dir=tmp_path / "state")))
+    assert list((tmp_path / "state").iterdir()) == []

@@ -1,0 +1,6 @@
+-- 0002 down
+-- squawk-ignore-file prefer-robust-stmts
+DROP TABLE auth.user_preferences;
+DROP TABLE auth.api_keys;
+DROP TABLE auth.sessions;
+DROP TABLE auth.users;

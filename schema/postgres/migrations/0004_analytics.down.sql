@@ -1,0 +1,6 @@
+-- 0004 down
+-- squawk-ignore-file prefer-robust-stmts
+DROP TABLE analytics.api_metrics;
+DROP TABLE analytics.daily_stats;
+DROP TABLE analytics.user_activity;
+DROP TABLE analytics.technique_effectiveness;
