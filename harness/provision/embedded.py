@@ -44,6 +44,8 @@ TEST_TUNING = {
     "wal_level": "minimal",
     "max_wal_senders": "0",
     "shared_preload_libraries": "pg_stat_statements",
+    # segments in the data directory, not /dev/shm/PostgreSQL.*: a crashed server leaves none behind
+    "dynamic_shared_memory_type": "mmap",
 }
 
 
