@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     migrations_dir: Path = Path("schema/postgres/migrations")
     seeds_dir: Path = Path("seeds")
     redis_config: Path = Path("schema/redis/redis.conf")
+    redis_acl: Path = Path("schema/redis/users.acl")
+    redis_keyspace: Path = Path("schema/redis/keyspace.toml")
+    redis_admin_user: str = "bp_admin"
     state_dir: Path = Field(default_factory=default_state_dir)
     database: str = "betterprompts"
     clone_pool_size: int = Field(default=3, ge=1, le=32)

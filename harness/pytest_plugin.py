@@ -63,7 +63,7 @@ def settings_from(config: pytest.Config) -> Settings:
             overrides[field] = option
     settings = Settings(**overrides)
     root = config.rootpath
-    for field in ("migrations_dir", "seeds_dir", "redis_config"):
+    for field in ("migrations_dir", "seeds_dir", "redis_config", "redis_acl", "redis_keyspace"):
         path = getattr(settings, field)
         if not path.is_absolute():
             settings = settings.model_copy(update={field: root / path})

@@ -19,6 +19,7 @@ from harness.provision.embedded import free_port, new_password
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
+from harness.provision.redis_access import admin_credentials, redis_url
 from harness.provision.registry import (
     LABEL_ENV,
     LABEL_OWNER,
@@ -32,6 +33,7 @@ from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 PG_USER = "postgres"
 PG_DATA = "/var/lib/postgresql/data"
 REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
+REDIS_ACL_IN_CONTAINER = "/usr/local/etc/redis/users.acl"  # where redis.conf's aclfile points
 PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off",
              "-c", "shared_preload_libraries=pg_stat_statements"]  # fmt: skip
 
@@ -158,6 +160,9 @@ class DockerEnvironment(Environment):
         if settings.redis_config.is_file():
             redis = redis.with_volume_mapping(str(settings.redis_config.resolve()), REDIS_CONFIG_IN_CONTAINER, "ro")
             command.append(REDIS_CONFIG_IN_CONTAINER)
+        if settings.redis_acl.is_file():
+            redis = redis.with_volume_mapping(str(settings.redis_acl.resolve()), REDIS_ACL_IN_CONTAINER, "ro")
+            command += ["--aclfile", REDIS_ACL_IN_CONTAINER]
         redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", "no", "--port", "6379"])
         started: list[Any] = []
         try:
@@ -169,7 +174,7 @@ class DockerEnvironment(Environment):
             host = pg.get_container_host_ip()
             endpoints = Endpoints(
                 postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
-                redis=f"redis://{host}:{redis_port}/0",
+                redis=redis_url(host, redis_port, admin_credentials(settings)),
                 backend="docker",
             )
             pg_server = DockerServer(

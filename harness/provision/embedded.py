@@ -29,6 +29,7 @@ from harness.errors import ProvisionError
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
+from harness.provision.redis_access import admin_credentials, redis_url
 from harness.provision.registry import EnvRecord, ProcessRef
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
@@ -255,17 +256,21 @@ class EmbeddedPostgres:
 class EmbeddedRedis:
     """redis-server with the shipped config, its port, socket and files moved into `directory`."""
 
-    def __init__(self, directory: Path, port: int, config: Path | None, tied_to_owner: bool) -> None:
+    def __init__(
+        self, directory: Path, port: int, settings: Settings, tied_to_owner: bool, configured: bool = True
+    ) -> None:
         self.directory = directory
         self.port = port
-        self.config = config
+        self.config = settings.redis_config if configured and settings.redis_config.is_file() else None
+        self.acl = settings.redis_acl if configured and settings.redis_acl.is_file() else None
+        self.credentials = admin_credentials(settings)
         self.child = ChildServer(directory, tied_to_owner, unprivileged=True)
         self.log = directory / "redis.log"
         self.data = directory / "redis"
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return redis_url("127.0.0.1", self.port, self.credentials)
 
     async def start(self) -> None:
         binary = shutil.which("redis-server")
@@ -275,6 +280,7 @@ class EmbeddedRedis:
             self.data.mkdir()
             self.child.own(self.data)
         argv = [binary] + ([str(self.config.resolve())] if self.config else [])
+        argv += ["--aclfile", str(self.acl.resolve())] if self.acl else []
         argv += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data),
                  "--unixsocket", str(self.directory / "redis.sock"), "--unixsocketperm", "700",
                  "--daemonize", "no", "--supervised", "no", "--logfile", "", "--pidfile", ""]  # fmt: skip
@@ -307,9 +313,8 @@ class EmbeddedEnvironment(Environment):
         """initdb and redis-server start concurrently; then postgres; then both must answer."""
         _check_traversable(directory)
         tied = not record.persistent
-        config = settings.redis_config if settings.redis_config.is_file() else None
         postgres = EmbeddedPostgres(directory, free_port(), new_password(), tied, settings)
-        redis = EmbeddedRedis(directory, free_port(), config, tied)
+        redis = EmbeddedRedis(directory, free_port(), settings, tied)
         env = cls(directory, record, postgres, redis)
         postgres.child.own(directory)  # sockets and logs are written there by the unprivileged user
         try:
@@ -330,9 +335,9 @@ class EmbeddedEnvironment(Environment):
     def attach(cls, directory: Path, record: EnvRecord, settings: Settings) -> EmbeddedEnvironment:
         """The servers a persistent record describes, already running."""
         endpoints = Endpoints.from_json(record.endpoints or "{}")
-        pg_url, redis_url = urlsplit(endpoints.postgres), urlsplit(endpoints.redis)
+        pg_url, cache_url = urlsplit(endpoints.postgres), urlsplit(endpoints.redis)
         postgres = EmbeddedPostgres(directory, pg_url.port or 0, pg_url.password or "", False, settings)
-        redis = EmbeddedRedis(directory, redis_url.port or 0, None, False)
+        redis = EmbeddedRedis(directory, cache_url.port or 0, settings, False, configured=False)
         postgres.child.ref, redis.child.ref = record.processes
         return cls(directory, record, postgres, redis)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 def redact(url: str) -> str:
@@ -14,6 +14,14 @@ def redact(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def with_credentials(url: str, user: str | None, password: str | None) -> str:
+    """The same server as another user (or anonymously with `None`)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    auth = f"{quote(user or '', safe='')}:{quote(password or '', safe='')}@" if user or password else ""
+    return urlunsplit(parts._replace(netloc=auth + host))
 
 
 def with_database(dsn: str, database: str) -> str:

@@ -1,0 +1,80 @@
+"""The Redis keyspace contract (`schema/redis/keyspace.toml`): namespaces, key patterns, types,
+TTLs, and the ACL users. Services build keys only through it; the suites check live Redis
+against it."""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.errors import ConfigurationError
+
+RedisType = Literal["string", "hash", "set", "zset", "list", "stream"]
+KEY_PART = re.compile(r"^[A-Za-z0-9_.@-]{1,200}$")
+
+
+class Namespace(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    type: RedisType
+    ttl: int | Literal["window"] | None = None
+    sliding: bool = False
+    description: str
+    scopes: list[str] = []
+
+    @property
+    def fields(self) -> list[str]:
+        return [name for _, name, _, _ in string.Formatter().parse(self.pattern) if name]
+
+    def key(self, **parts: str) -> str:
+        """The key for `parts`; each part must be a plain token, so no value can reach another
+        namespace (`bp:session:x:bp:flag:y` is refused)."""
+        if set(parts) != set(self.fields):
+            raise ConfigurationError(f"key {self.pattern} needs {sorted(self.fields)}, got {sorted(parts)}")
+        for name, value in parts.items():
+            if not KEY_PART.match(value):
+                raise ConfigurationError(f"key part {name}={value!r} for {self.pattern} is not a plain token")
+        if "scope" in parts and self.scopes and parts["scope"] not in self.scopes:
+            raise ConfigurationError(f"scope {parts['scope']!r} is not one of {self.scopes} for {self.pattern}")
+        return self.pattern.format(**parts)
+
+
+class AclUser(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: str
+    dev_password: str
+
+
+class Keyspace(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prefix: str
+    namespaces: dict[str, Namespace]
+    users: dict[str, AclUser] = {}
+
+    def namespace(self, name: str) -> Namespace:
+        try:
+            return self.namespaces[name]
+        except KeyError:
+            raise ConfigurationError(f"no namespace {name!r} in the keyspace contract") from None
+
+
+def load_keyspace(path: Path) -> Keyspace:
+    try:
+        data = tomllib.loads(path.read_text())
+        keyspace = Keyspace.model_validate(data)
+    except FileNotFoundError:
+        raise ConfigurationError(f"keyspace contract {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ConfigurationError(f"keyspace contract {path} is invalid: {exc}") from exc
+    for name, ns in keyspace.namespaces.items():
+        if not ns.pattern.startswith(keyspace.prefix + ":"):
+            raise ConfigurationError(f"{path}: namespace {name} pattern {ns.pattern} lacks prefix {keyspace.prefix}:")
+    return keyspace
