@@ -57,7 +57,7 @@ async def test_the_application_user_is_refused_dangerous_commands(
     app_client: aioredis.Redis, command: tuple[str, ...]
 ) -> None:
     # DEBUG is also off server-wide (enable-debug-command no), which Redis checks first
-    with pytest.raises(ResponseError, match="no permissions to run|DEBUG command not allowed"):
+    with pytest.raises(ResponseError, match=r"no permissions to run|DEBUG command not allowed"):
         await app_client.execute_command(*command)  # type: ignore[no-untyped-call]
 
 
