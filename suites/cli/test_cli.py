@@ -1,0 +1,79 @@
+"""The command line as a user runs it: a real process, real servers."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from harness.config import Settings
+from harness.provision.registry import RECORD, EnvRecord
+from harness.pytest_plugin import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True, text=True, check=False,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def state_env(harness_settings: Settings) -> Iterator[dict[str, str]]:
+    if harness_settings.backend == "external":
+        pytest.skip("`harness up` starts servers; the external backend has none to start")
+    state_dir = harness_settings.state_dir.parent / f"harness-cli-{secrets.token_hex(4)}"
+    yield {**harness_settings.as_environment(), "HARNESS_STATE_DIR": str(state_dir)}
+    harness("gc", "--all", env={"HARNESS_STATE_DIR": str(state_dir)})
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[str, str]) -> None:
+    up = harness("up", "--detach", env=state_env)
+    assert up.returncode == 0, up.stderr
+    dsn = re.search(r"DATABASE_URL=(\S+)", up.stdout)
+    assert dsn is not None, up.stdout
+    assert re.search(r"REDIS_URL=redis://\S+", up.stdout)
+    conn = await asyncpg.connect(dsn.group(1))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM harness.schema_migrations") >= 7
+    finally:
+        await conn.close()
+    again = harness("up", "--detach", env=state_env)  # finds the running one
+    assert dsn.group(1) in again.stdout
+    status = harness("status", env=state_env)
+    assert "up-" in status.stdout
+    records = [EnvRecord.load(p.parent) for p in Path(state_env["HARNESS_STATE_DIR"]).glob(f"*/{RECORD}")]
+    down = harness("down", env=state_env)
+    assert down.returncode == 0
+    assert "stopped up-" in down.stdout
+    assert not any(ref.alive() for record in records for ref in record.processes)
+
+
+def test_migrate_status_and_dry_run_against_a_database(fresh_database: Database, harness_settings: Settings) -> None:
+    status = harness("migrate", "status", "--dsn", fresh_database.dsn)
+    assert status.returncode == 0, status.stderr
+    assert re.search(r"0007\s.*partition_history\s.*applied", status.stdout)
+    rollback = harness("migrate", "down", "--steps", "1", "--dry-run", "--dsn", fresh_database.dsn)
+    assert rollback.stdout.startswith("-- 0007_partition_history (down)")
+    assert "merge the partitions back" in rollback.stdout
+    nothing = harness("migrate", "up", "--dry-run", "--dsn", fresh_database.dsn)
+    assert nothing.stdout.strip() == "-- nothing to do"
+
+
+def test_bad_input_is_one_clear_line_and_a_nonzero_exit(fresh_database: Database, tmp_path: Path) -> None:
+    (tmp_path / "1_bad.up.sql").write_text("SELECT 1;")
+    result = harness("migrate", "up", "--dsn", fresh_database.dsn, "--dir", str(tmp_path))
+    assert result.returncode == 1
+    assert "1_bad.up.sql: not named NNNN_name.up.sql" in result.stderr
+    assert "Traceback" not in result.stderr
