@@ -1,0 +1,1 @@
+"""harness.data: the typed async data layer (asyncpg repositories, Redis services)."""
