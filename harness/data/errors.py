@@ -29,6 +29,10 @@ class InvalidInput(DataError):
         self.field = field
 
 
+class TransactionConflict(Conflict):
+    """A serialization failure or deadlock: the whole transaction may succeed if retried."""
+
+
 class PermissionDenied(DataError):
     """The role or ACL user may not do this (RLS, grants, Redis ACL)."""
 

@@ -1,0 +1,92 @@
+"""Analytics: atomic technique-effectiveness counters and the daily roll-up."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from harness.data.postgres.database import Database
+from harness.data.postgres.records import DailyStats
+
+COUNT_TECHNIQUE = """
+INSERT INTO analytics.technique_effectiveness AS te
+    (technique, intent, day, success_count, total_count, avg_processing_time_ms)
+VALUES ($1, $2, $3, $4, 1, $5)
+ON CONFLICT (technique, intent, day) DO UPDATE SET
+    success_count = te.success_count + excluded.success_count,
+    total_count = te.total_count + 1,
+    avg_processing_time_ms = (coalesce(te.avg_processing_time_ms, 0) * te.total_count
+                              + excluded.avg_processing_time_ms) / (te.total_count + 1)
+"""
+COUNT_SUCCESS = """
+UPDATE analytics.technique_effectiveness SET success_count = least(success_count + 1, total_count)
+WHERE technique = $1 AND intent = $2 AND day = $3
+"""
+
+# One day, from the tables the day's traffic wrote. Run it as the owner or a role that RLS does
+# not confine to one user: it aggregates everyone.
+ROLL_UP_DAY = """
+WITH h AS (
+    SELECT * FROM prompts.history WHERE created_at >= $1::date AND created_at < $1::date + 1
+), m AS (
+    SELECT * FROM analytics.api_metrics WHERE created_at >= $1::date AND created_at < $1::date + 1
+)
+INSERT INTO analytics.daily_stats AS d
+    (day, total_requests, unique_users, new_users, total_enhancements, avg_response_time_ms, error_count,
+     technique_breakdown, intent_breakdown, hourly_breakdown)
+SELECT $1::date,
+       (SELECT count(*) FROM m),
+       (SELECT count(DISTINCT user_id) FROM h),
+       (SELECT count(*) FROM auth.users WHERE created_at >= $1::date AND created_at < $1::date + 1),
+       (SELECT count(*) FROM h),
+       (SELECT avg(response_time_ms) FROM m),
+       (SELECT count(*) FROM m WHERE status_code >= 500),
+       coalesce((SELECT jsonb_object_agg(t, n) FROM (SELECT unnest(techniques_used) AS t, count(*) AS n
+                                                     FROM h GROUP BY 1) x), '{}'),
+       coalesce((SELECT jsonb_object_agg(i, n) FROM (SELECT intent AS i, count(*) AS n
+                                                     FROM h WHERE intent IS NOT NULL GROUP BY 1) x), '{}'),
+       coalesce((SELECT jsonb_object_agg(hr, n) FROM (SELECT extract(hour FROM created_at)::int AS hr, count(*) AS n
+                                                      FROM h GROUP BY 1) x), '{}')
+ON CONFLICT (day) DO UPDATE SET
+    total_requests = excluded.total_requests, unique_users = excluded.unique_users,
+    new_users = excluded.new_users, total_enhancements = excluded.total_enhancements,
+    avg_response_time_ms = excluded.avg_response_time_ms, error_count = excluded.error_count,
+    technique_breakdown = excluded.technique_breakdown, intent_breakdown = excluded.intent_breakdown,
+    hourly_breakdown = excluded.hourly_breakdown
+RETURNING *
+"""
+# …and the per-technique figures only the whole day's history can give.
+ROLL_UP_TECHNIQUES = """
+UPDATE analytics.technique_effectiveness te SET
+    avg_feedback_score = s.avg_feedback, p95_processing_time_ms = s.p95
+FROM (SELECT t.technique, h.intent, avg(h.feedback_score)::numeric(3, 2) AS avg_feedback,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY h.processing_time_ms) AS p95
+      FROM prompts.history h CROSS JOIN LATERAL unnest(h.techniques_used) AS t(technique)
+      WHERE h.created_at >= $1::date AND h.created_at < $1::date + 1 AND h.intent IS NOT NULL
+      GROUP BY 1, 2) s
+WHERE te.day = $1::date AND te.technique = s.technique AND te.intent = s.intent
+"""
+
+
+class AnalyticsService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def count_technique(
+        self, technique: str, intent: str, day: date, *, succeeded: bool, processing_time_ms: float
+    ) -> None:
+        """One use of `technique`, atomically (concurrent writers never lose a count)."""
+        await self.db.execute(
+            "analytics.technique_effectiveness", COUNT_TECHNIQUE, technique, intent, day, int(succeeded),
+            float(processing_time_ms),
+        )  # fmt: skip
+
+    async def count_success(self, technique: str, intent: str, day: date) -> None:
+        await self.db.execute("analytics.technique_effectiveness", COUNT_SUCCESS, technique, intent, day)
+
+    async def roll_up_day(self, day: date) -> DailyStats:
+        """daily_stats for `day`, and that day's feedback average and p95 per technique; idempotent."""
+        async with self.db.transaction():
+            row = await self.db.fetchrow("analytics.daily_stats", ROLL_UP_DAY, day)
+            await self.db.execute("analytics.technique_effectiveness", ROLL_UP_TECHNIQUES, day)
+        assert row is not None  # INSERT … ON CONFLICT DO UPDATE … RETURNING always returns the row
+        return DailyStats(**row)

@@ -1,0 +1,229 @@
+"""The Database: an asyncpg pool, its connections' codecs, and units of work.
+
+`async with db.transaction(user_id=...) as uow:` spans repositories: every repository call in the
+block (in this task) runs on the unit's connection; a nested `db.transaction()` is a savepoint.
+The acting user is set for row-level security with `set_config('app.user_id', …, true)`, so it
+ends with the transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import struct
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+import numpy.typing as npt
+
+from harness.data.errors import PoolExhausted, Unavailable
+from harness.data.postgres.translate import translated
+
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """The summary's Python pool (min 5, max 20) with deadlines, so nothing waits forever."""
+
+    min_size: int = 5
+    max_size: int = 20
+    acquire_timeout: float = 5.0
+    statement_timeout_ms: int = 30_000
+    command_timeout: float | None = 60.0
+    max_inactive_connection_lifetime: float = 300.0
+    role: str | None = None  # SET ROLE on every connection (log in as one role, act as another)
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    size: int
+    idle: int
+    in_use: int
+    max_size: int
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+async def _init_connection(conn: asyncpg.Connection, role: str | None) -> None:
+    """JSON(B) as Python objects; vector as numpy float32 arrays (where the extension exists); the
+    role to act as."""
+    if role is not None:
+        await conn.execute(f"SET ROLE {quote_ident(role)}")
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    schema = await conn.fetchval(
+        "SELECT n.nspname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = 'vector'"
+    )
+    if schema is not None:
+        await conn.set_type_codec(
+            "vector", schema=schema, encoder=encode_vector, decoder=decode_vector, format="binary"
+        )
+
+
+@dataclass
+class UnitOfWork:
+    """One connection in one transaction, with the acting user it was opened for."""
+
+    connection: asyncpg.Connection
+    user_id: UUID | None
+    depth: int = 0
+
+
+def encode_vector(value: Any) -> bytes:
+    """pgvector's binary format: dimension and a zero (int16 each), then big-endian float32s."""
+    array = np.asarray(value, dtype=">f4")
+    return struct.pack(">HH", array.size, 0) + array.tobytes()
+
+
+def decode_vector(data: bytes) -> npt.NDArray[np.float32]:
+    return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("harness_unit_of_work", default=None)
+
+
+class Database:
+    """Owns the pool. Use `Database.connect(dsn)`; close with `await db.close()`."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: PoolSettings) -> None:
+        self.pool = pool
+        self.settings = settings
+
+    @classmethod
+    async def connect(cls, dsn: str, settings: PoolSettings | None = None) -> Database:
+        settings = settings or PoolSettings()
+        with translated("connecting"):
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=settings.min_size,
+                max_size=settings.max_size,
+                command_timeout=settings.command_timeout,
+                max_inactive_connection_lifetime=settings.max_inactive_connection_lifetime,
+                server_settings={"statement_timeout": str(settings.statement_timeout_ms),
+                                 "application_name": "harness.data"},
+                init=functools.partial(_init_connection, role=settings.role),
+            )  # fmt: skip
+        return cls(pool, settings)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The current unit of work's connection, or one from the pool for a single statement."""
+        uow = _current.get()
+        if uow is not None:
+            yield uow.connection
+            return
+        async with self._acquire() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            conn = await self.pool.acquire(timeout=self.settings.acquire_timeout)
+        except TimeoutError:
+            raise PoolExhausted(
+                f"no connection became free within {self.settings.acquire_timeout:g}s "
+                f"(all {self.settings.max_size} in use)"
+            ) from None
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
+            raise Unavailable(f"cannot open a connection: {exc}") from exc
+        try:
+            yield conn
+        finally:
+            await self.pool.release(conn)
+
+    @asynccontextmanager
+    async def transaction(
+        self, user_id: UUID | None = None, isolation: Isolation = "read_committed", readonly: bool = False
+    ) -> AsyncIterator[UnitOfWork]:
+        """A transaction for `user_id`; nested, a savepoint that rolls back only its own part."""
+        outer = _current.get()
+        if outer is not None:
+            if user_id is not None and user_id != outer.user_id:
+                raise ValueError("a nested transaction cannot act for another user")
+            with translated("savepoint"):
+                async with outer.connection.transaction():
+                    outer.depth += 1
+                    try:
+                        yield outer
+                    finally:
+                        outer.depth -= 1
+            return
+        async with self._acquire() as conn:
+            with translated("transaction"):
+                async with conn.transaction(isolation=isolation, readonly=readonly):
+                    if user_id is not None:
+                        await conn.execute("SELECT set_config('app.user_id', $1, true)", str(user_id))
+                    uow = UnitOfWork(conn, user_id)
+                    token = _current.set(uow)
+                    try:
+                        yield uow
+                    finally:
+                        _current.reset(token)
+
+    async def health_check(self, deadline: float = 1.0) -> Health:
+        """`SELECT 1` through the pool within `deadline` seconds."""
+        started = time.perf_counter()
+        try:
+            async with self._acquire() as conn:
+                await conn.fetchval("SELECT 1", timeout=deadline)
+        except Exception as exc:  # health reports any failure instead of raising it
+            return Health(False, (time.perf_counter() - started) * 1000, f"{type(exc).__name__}: {exc}")
+        return Health(True, (time.perf_counter() - started) * 1000)
+
+    def stats(self) -> PoolStats:
+        size, idle = self.pool.get_size(), self.pool.get_idle_size()
+        return PoolStats(size=size, idle=idle, in_use=size - idle, max_size=self.pool.get_max_size())
+
+    async def embedding_dimension(self) -> int:
+        """The dimension of prompts.embeddings.embedding, read from the catalog (set once, in 0005)."""
+        typmod: int = await self.fetchval(
+            "prompts.embeddings",
+            "SELECT atttypmod FROM pg_attribute"
+            " WHERE attrelid = 'prompts.embeddings'::regclass AND attname = 'embedding'",
+        )
+        return typmod
+
+    # Single statements on the current unit of work (or a pooled connection); `what` names the
+    # table or operation in any error.
+    async def execute(self, what: str, sql: str, *args: Any) -> str:
+        async with self.connection() as conn:
+            with translated(what):
+                result: str = await conn.execute(sql, *args)
+        return result
+
+    async def fetch(self, what: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async with self.connection() as conn:
+            with translated(what):
+                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+        return rows
+
+    async def fetchrow(self, what: str, sql: str, *args: Any) -> asyncpg.Record | None:
+        async with self.connection() as conn:
+            with translated(what):
+                row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+        return row
+
+    async def fetchval(self, what: str, sql: str, *args: Any) -> Any:
+        async with self.connection() as conn:
+            with translated(what):
+                return await conn.fetchval(sql, *args)

@@ -1,0 +1,121 @@
+"""Every repository: create, get, keyset pages with filters, partial update, delete, COPY."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from harness.data.errors import Conflict, InvalidInput, NotFound
+from harness.data.postgres import DataLayer
+
+HASH = "$2b$04$" + "a" * 53
+
+
+async def make_user(data: DataLayer, name: str = "") -> Any:
+    name = name or f"u{uuid.uuid4().hex[:8]}"
+    return await data.repos.users.create(email=f"{name}@example.com", username=name, password_hash=HASH)
+
+
+async def test_every_table_has_a_repository(data: DataLayer) -> None:
+    tables = {repo.table for repo in data.repos.all()}
+    rows = await data.db.fetch(
+        "catalog",
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname IN ('auth', 'prompts', 'analytics') AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+        " AND c.relname <> 'history_request_ids'",
+    )
+    assert tables == {r[0] for r in rows}
+
+
+async def test_create_get_update_delete_round_trip(data: DataLayer) -> None:
+    user = await make_user(data, "carol")
+    assert (await data.repos.users.get(user.id)).email == "carol@example.com"
+    updated = await data.repos.users.update(user.id, tier="pro", preferences={"theme": "dark"})
+    assert (updated.tier, updated.preferences, updated.username) == ("pro", {"theme": "dark"}, "carol")
+    assert updated.updated_at >= user.updated_at
+    await data.repos.users.delete(user.id)
+    assert await data.repos.users.find(user.id) is None
+    with pytest.raises(NotFound, match=f"auth.users: no row with id {user.id}"):
+        await data.repos.users.get(user.id)
+    with pytest.raises(NotFound):
+        await data.repos.users.delete(user.id)
+    with pytest.raises(NotFound):
+        await data.repos.users.update(user.id, tier="free")
+
+
+async def test_pages_walk_every_row_once_newest_first_with_filters(data: DataLayer) -> None:
+    owner, other = await make_user(data), await make_user(data)
+    rows = [{"user_id": owner.id, "title": f"t{i}", "prompt_text": "p"} for i in range(23)]
+    rows += [{"user_id": other.id, "title": "x", "prompt_text": "p"} for _ in range(5)]
+    assert await data.repos.saved_prompts.copy(rows) == 28
+    seen: list[Any] = []
+    page = await data.repos.saved_prompts.list(filters={"user_id": owner.id}, limit=10)
+    while True:
+        seen += page.items
+        if page.next is None:
+            break
+        page = await data.repos.saved_prompts.list(filters={"user_id": owner.id}, after=page.next, limit=10)
+    assert len(seen) == 23
+    assert len({p.id for p in seen}) == 23
+    assert [(p.created_at, p.id) for p in seen] == sorted(((p.created_at, p.id) for p in seen), reverse=True)
+    exact = await data.repos.saved_prompts.list(filters={"user_id": other.id}, limit=5)
+    assert (len(exact.items), exact.next) == (5, None)  # a full last page says there is no next
+    nulls = await data.repos.saved_prompts.list(filters={"history_id": None, "user_id": other.id})
+    assert len(nulls.items) == 5
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda d: d.repos.users.get("not-a-uuid"), "id"),
+        (lambda d: d.repos.users.create(email="a@b.co", username="abc", password_hash=HASH, tier="platinum"), "tier"),
+        (lambda d: d.repos.users.create(email="a@b.co", username="abc", password_hash=HASH, nickname="x"), "nickname"),
+        (lambda d: d.repos.users.list(limit=0), "limit"),
+        (
+            lambda d: d.repos.embeddings.create(
+                source_type="template", source_id=uuid.uuid4(), embedding=[1.0, 2.0], model_version="m"
+            ),
+            "embedding",
+        ),
+        (
+            lambda d: d.repos.templates.create(
+                name="n", technique="few_shot", category="c", template_text="t", metadata={"blob": "x" * 1_100_000}
+            ),
+            "metadata",
+        ),
+        (
+            lambda d: d.repos.templates.create(
+                name="n", technique="few_shot", category="c", template_text="t", metadata={"bad": object()}
+            ),
+            "metadata",
+        ),
+        (
+            lambda d: d.repos.history.create(
+                request_id="r", original_input="i", enhanced_output="o", intent="astrology"
+            ),
+            "intent",
+        ),
+    ],
+    ids=["uuid", "enum", "unknown-column", "limit", "vector-dimension", "oversize-json", "json-type", "intent"],
+)
+async def test_bad_input_is_a_typed_error_naming_the_field(data: DataLayer, call: Any, field: str) -> None:
+    with pytest.raises(InvalidInput) as error:
+        await call(data)
+    assert error.value.field == field
+    assert await data.db.fetchval("count", "SELECT count(*) FROM auth.users") == 0  # nothing half-written
+
+
+async def test_duplicates_are_conflicts_naming_the_constraint(data: DataLayer) -> None:
+    await make_user(data, "dave")
+    with pytest.raises(Conflict, match="users_email_lower_key"):
+        await data.repos.users.create(email="DAVE@example.com", username="dave2", password_hash=HASH)
+
+
+async def test_unknown_references_are_not_found(data: DataLayer) -> None:
+    with pytest.raises(NotFound, match="not present in table"):
+        await data.repos.sessions.create(
+            user_id=uuid.uuid4(), token_hash="t", expires_at=datetime(2099, 1, 1, tzinfo=UTC)
+        )
