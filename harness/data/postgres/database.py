@@ -8,25 +8,28 @@ ends with the transaction.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import random
 import struct
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 import asyncpg
 import numpy as np
 import numpy.typing as npt
 
-from harness.data.errors import PoolExhausted, Unavailable
+from harness.data.errors import PoolExhausted, TransactionConflict, Unavailable
 from harness.data.postgres.translate import translated
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -144,10 +147,19 @@ class Database:
                 f"no connection became free within {self.settings.acquire_timeout:g}s "
                 f"(all {self.settings.max_size} in use)"
             ) from None
+        except asyncpg.TooManyConnectionsError as exc:
+            raise Unavailable(
+                f"the server refuses more connections ({exc}): raise max_connections or shrink pools"
+            ) from exc
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
             raise Unavailable(f"cannot open a connection: {exc}") from exc
         try:
             yield conn
+        except Unavailable:
+            # the server cut this connection, so it likely cut its idle siblings too: have the pool
+            # replace them all on their next acquire instead of failing each caller once
+            await self.pool.expire_connections()
+            raise
         finally:
             await self.pool.release(conn)
 
@@ -179,6 +191,25 @@ class Database:
                         yield uow
                     finally:
                         _current.reset(token)
+
+    async def retrying(
+        self, work: Callable[[], Awaitable[T]], *, attempts: int = 5, user_id: UUID | None = None,
+        isolation: Isolation = "read_committed",
+    ) -> T:  # fmt: skip
+        """Run `work` in a transaction, again (after a short, growing, jittered pause) when it loses
+        a serialization conflict or a deadlock; the last TransactionConflict is raised. Call it
+        outside any unit of work: a conflict aborts the whole transaction, not just a savepoint."""
+        if _current.get() is not None:
+            raise ValueError("retrying() must start its own transaction, not run inside another")
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.transaction(user_id=user_id, isolation=isolation):
+                    return await work()
+            except TransactionConflict:
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # back off: let the winner commit
+        raise AssertionError("unreachable")
 
     async def health_check(self, deadline: float = 1.0) -> Health:
         """`SELECT 1` through the pool within `deadline` seconds."""

@@ -65,6 +65,7 @@ class Repository(Generic[R]):
         self.dimension: int | None = None  # set by the caller that knows it (see Database.embedding_dimension)
         self._get = f"SELECT * FROM {table} WHERE id = $1"
         self._delete = f"DELETE FROM {table} WHERE id = $1"
+        self._lock = f"SELECT * FROM {table} WHERE id = $1 FOR UPDATE"
 
     def _check(self, values: Mapping[str, Any], allowed: frozenset[str]) -> list[Any]:
         unknown = set(values) - allowed
@@ -111,6 +112,15 @@ class Repository(Generic[R]):
             with translated(self.table):
                 row = await conn.fetchrow(self._get, key)
         return None if row is None else self._row(row)
+
+    async def lock(self, id: UUID | str) -> R:
+        """The row, locked FOR UPDATE until the unit of work ends: read-modify-write without lost updates."""
+        async with self.db.connection() as conn:
+            with translated(self.table):
+                row = await conn.fetchrow(self._lock, as_uuid("id", id))
+        if row is None:
+            raise NotFound(f"{self.table}: no row with id {id}")
+        return self._row(row)
 
     async def get(self, id: UUID | str) -> R:
         found = await self.find(id)

@@ -57,7 +57,13 @@ def translated(what: str) -> Iterator[None]:
         raise Timeout(f"{what}: {exc.message}") from exc
     except (asyncpg.DataError, asyncpg.InvalidParameterValueError) as exc:
         raise InvalidInput(_field(exc, what), f"{exc.message}") from exc
-    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError) as exc:
+    except (
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.InternalClientError,  # a server's goodbye arrived while the connection was idle
+        ConnectionError,
+        OSError,
+    ) as exc:
         raise Unavailable(f"{what}: the server is unreachable or dropped the connection ({exc})") from exc
     except asyncpg.PostgresError as exc:
         if getattr(exc, "sqlstate", "").startswith("57P"):  # admin shutdown, crash shutdown, cannot connect now
