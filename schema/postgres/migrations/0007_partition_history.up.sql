@@ -109,8 +109,11 @@ CREATE TRIGGER history_track_request_id BEFORE INSERT OR UPDATE OR DELETE ON pro
     FOR EACH ROW EXECUTE FUNCTION prompts.history_track_request_id();
 
 ALTER TABLE prompts.saved_prompts ADD COLUMN history_created_at timestamptz;
+-- a backfill is not an edit: keep updated_at as it was
+ALTER TABLE prompts.saved_prompts DISABLE TRIGGER saved_prompts_set_updated_at;
 UPDATE prompts.saved_prompts s SET history_created_at = h.created_at
 FROM prompts.history h WHERE h.id = s.history_id;
+ALTER TABLE prompts.saved_prompts ENABLE TRIGGER saved_prompts_set_updated_at;
 ALTER TABLE prompts.saved_prompts ADD CONSTRAINT saved_prompts_history_link_check
     CHECK ((history_id IS NULL) = (history_created_at IS NULL));
 ALTER TABLE prompts.saved_prompts ADD CONSTRAINT saved_prompts_history_fkey

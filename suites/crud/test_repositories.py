@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.data.errors import Conflict, InvalidInput, NotFound
+from harness.data.errors import Conflict, NotFound
 from harness.data.postgres import DataLayer
 
 HASH = "$2b$04$" + "a" * 53
@@ -65,47 +65,6 @@ async def test_pages_walk_every_row_once_newest_first_with_filters(data: DataLay
     assert (len(exact.items), exact.next) == (5, None)  # a full last page says there is no next
     nulls = await data.repos.saved_prompts.list(filters={"history_id": None, "user_id": other.id})
     assert len(nulls.items) == 5
-
-
-@pytest.mark.parametrize(
-    ("call", "field"),
-    [
-        (lambda d: d.repos.users.get("not-a-uuid"), "id"),
-        (lambda d: d.repos.users.create(email="a@b.co", username="abc", password_hash=HASH, tier="platinum"), "tier"),
-        (lambda d: d.repos.users.create(email="a@b.co", username="abc", password_hash=HASH, nickname="x"), "nickname"),
-        (lambda d: d.repos.users.list(limit=0), "limit"),
-        (
-            lambda d: d.repos.embeddings.create(
-                source_type="template", source_id=uuid.uuid4(), embedding=[1.0, 2.0], model_version="m"
-            ),
-            "embedding",
-        ),
-        (
-            lambda d: d.repos.templates.create(
-                name="n", technique="few_shot", category="c", template_text="t", metadata={"blob": "x" * 1_100_000}
-            ),
-            "metadata",
-        ),
-        (
-            lambda d: d.repos.templates.create(
-                name="n", technique="few_shot", category="c", template_text="t", metadata={"bad": object()}
-            ),
-            "metadata",
-        ),
-        (
-            lambda d: d.repos.history.create(
-                request_id="r", original_input="i", enhanced_output="o", intent="astrology"
-            ),
-            "intent",
-        ),
-    ],
-    ids=["uuid", "enum", "unknown-column", "limit", "vector-dimension", "oversize-json", "json-type", "intent"],
-)
-async def test_bad_input_is_a_typed_error_naming_the_field(data: DataLayer, call: Any, field: str) -> None:
-    with pytest.raises(InvalidInput) as error:
-        await call(data)
-    assert error.value.field == field
-    assert await data.db.fetchval("count", "SELECT count(*) FROM auth.users") == 0  # nothing half-written
 
 
 async def test_duplicates_are_conflicts_naming_the_constraint(data: DataLayer) -> None:

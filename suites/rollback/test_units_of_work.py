@@ -9,7 +9,7 @@ import pytest
 from harness.data.errors import PoolExhausted, Timeout
 from harness.data.postgres import DataLayer, PoolSettings, connect
 from harness.pytest_plugin import Database
-from suites.data.test_repositories import make_user
+from suites.crud.test_repositories import make_user
 
 
 class Boom(Exception):

@@ -1,4 +1,5 @@
-"""A data layer on a fresh clone of the template: owner-privileged, and as the application role."""
+"""Fixtures of the BetterPrompts suites (the plugin's fixtures are generic): the data layer on a
+fresh clone of the template, owner-privileged and as the application role."""
 
 from __future__ import annotations
 
