@@ -77,6 +77,8 @@ class Repository(Generic[R]):
         """Refuse here what the server would refuse less clearly (or not at all)."""
         if value is None:
             return None
+        if _has_nul(value):
+            raise InvalidInput(name, "contains a NUL character, which PostgreSQL text cannot store")
         if name in self.uuid_columns:
             return as_uuid(name, value)
         if name in self.json_columns:
@@ -180,6 +182,16 @@ class Repository(Generic[R]):
             with translated(self.table):
                 await conn.copy_records_to_table(table, schema_name=schema, columns=names, records=records)
         return len(records)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 @cache
