@@ -90,11 +90,6 @@ async def test_every_service_works_across_a_restart_without_reconnecting_by_hand
     assert (await services.store.health_check()).ok
 
 
-@pytest.mark.xfail(
-    reason="schema/redis/users.acl turns the `default` user off with -@all, and Redis before the fix of "
-    "redis/redis#14541 (PR #14545) re-checks EXEC's ACL as that user while loading the AOF: every MULTI/EXEC "
-    "block (session writes, multi-write scripts) is dropped on restart; newer 7.x may panic instead (#14156)",
-)
 async def test_sessions_and_rate_windows_survive_a_restart(
     private_environment: PrivateEnvironment, private_services: RedisLayer
 ) -> None:
