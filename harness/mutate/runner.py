@@ -16,7 +16,8 @@ from pathlib import Path
 from harness.errors import ConfigurationError
 from harness.mutate.mutants import Mutant
 
-PYTEST = ["-m", "pytest", "-q", "-x", "-n", "auto", "-p", "no:cacheprovider", "--ignore=suites/benchmarks"]
+PYTEST = ["-m", "pytest", "-q", "-x", "-n", "auto", "-p", "no:cacheprovider",
+          "--ignore=suites/benchmarks", "--ignore=suites/mutate"]  # fmt: skip
 
 
 @dataclass(frozen=True)
