@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -18,14 +17,6 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from harness.isolation import ClonePool, RunState
 
 ROUNDS = 40
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """One long-lived event loop for a benchmark, never asyncio.run per call."""
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
 
 
 @pytest.mark.benchmark(group="fresh-database")

@@ -58,7 +58,9 @@ class Repository(Generic[R]):
         self.record = record
         annotations = {f.name: str(f.type) for f in fields(record)}  # type: ignore[arg-type]
         self.columns = tuple(annotations)
-        self.writable = frozenset(self.columns) - frozenset(read_only)
+        self.known = frozenset(self.columns)
+        self.writable = self.known - frozenset(read_only)
+        self._positional = False  # rows match the record's field order (checked on the first row)
         self.uuid_columns = frozenset(n for n, t in annotations.items() if t.startswith("UUID"))
         self.json_columns = frozenset(n for n, t in annotations.items() if t.startswith(("dict[", "list[Any]")))
         self.vector_columns = frozenset(n for n, t in annotations.items() if t.startswith("Vector"))
@@ -99,6 +101,10 @@ class Repository(Generic[R]):
         return value
 
     def _row(self, row: Any) -> R:
+        """A record from a row: positionally (fast) once one row has shown the columns line up."""
+        if self._positional:
+            return self.record(*row)
+        self._positional = tuple(row.keys()) == self.columns
         return self.record(**row)
 
     async def create(self, **values: Any) -> R:
@@ -137,7 +143,9 @@ class Repository(Generic[R]):
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput("limit", f"must be between 1 and {MAX_PAGE}, got {limit}")
         filters = filters or {}
-        self._check(filters, frozenset(self.columns))
+        unknown = set(filters) - self.known
+        if unknown:
+            raise InvalidInput(sorted(unknown)[0], f"{self.table} has no column of that name")
         equal = {k: v for k, v in filters.items() if v is not None}
         args = [self._checked_value(k, v) for k, v in equal.items()]
         null = tuple(k for k, v in filters.items() if v is None)
