@@ -1,4 +1,4 @@
-"""`harness`: a thin command line over the library (provision, migrate, isolation)."""
+"""`harness`: a thin command line over the library (provision, migrate, seed, isolation)."""
 
 from __future__ import annotations
 
@@ -218,6 +218,45 @@ def migrate_lint(dir: Dir = DEFAULT_DIR) -> None:
     for finding in findings:
         out.print(str(finding), highlight=False)
     raise typer.Exit(1 if findings else 0)
+
+
+@app.command()
+def seed(
+    profile: Annotated[str, typer.Option(help="minimal | demo | load (seeds/profiles.toml)")] = "minimal",
+    scale: Annotated[float, typer.Option(help="multiply the profile's counts")] = 1.0,
+    clean: Annotated[bool, typer.Option(help="empty the BetterPrompts tables first")] = False,
+    dsn: Dsn = None,
+    seeds: Annotated[Path, typer.Option("--seeds", help="seeds directory")] = Path("seeds"),
+) -> None:
+    """Load a seed profile; rows already present (by stable id) are skipped."""
+    from harness.seed import seed as load_seed
+
+    report = run(load_seed(dsn_or_environment(dsn), profile, scale=scale, clean=clean, seeds_dir=seeds))
+    table = Table("table", "rows in profile", "inserted", "seconds")
+    for name, expected in report.expected.items():
+        load = report.tables[name]
+        table.add_row(name, str(expected), str(load.inserted), f"{load.seconds:.2f}")
+    out.print(table)
+    out.print(
+        f"{report.profile} x{report.scale:g}: {report.rows_inserted} rows inserted in "
+        f"{report.generate_seconds + report.load_seconds:.1f} s ({report.rows_per_second:,.0f} rows/s)"
+    )
+
+
+@app.command("hash-password")
+def hash_password(
+    password: Annotated[str | None, typer.Argument(help="prompted for (hidden) when omitted")] = None,
+    cost: Annotated[int | None, typer.Option(help="bcrypt cost (default: HARNESS_BCRYPT_COST, else 12)")] = None,
+) -> None:
+    """Print the bcrypt hash of a password, as auth.users.password_hash stores it."""
+    from harness.seed import hash_password as bcrypt_hash
+
+    secret = password if password is not None else typer.prompt("Password", hide_input=True)
+    try:
+        out.print(bcrypt_hash(secret, cost), highlight=False)
+    except HarnessError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 @images_app.command("build")

@@ -1,0 +1,61 @@
+"""Secrets as the schema stores them: bcrypt for passwords, sha256 hex for tokens and keys.
+
+bcrypt is slow on purpose, so each distinct password is hashed once per process and cost; seeded
+hashes take their salt from the seed, so two loads of a profile store the same hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import os
+
+import bcrypt
+
+from harness.errors import ConfigurationError
+
+DEFAULT_BCRYPT_COST = 12
+COST_VARIABLE = "HARNESS_BCRYPT_COST"
+STANDARD_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+BCRYPT_B64 = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def bcrypt_cost(cost: int | None = None) -> int:
+    """`cost`, else HARNESS_BCRYPT_COST, else 12; bcrypt accepts 4 to 31."""
+    if cost is None:
+        raw = os.environ.get(COST_VARIABLE, str(DEFAULT_BCRYPT_COST))
+        try:
+            cost = int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{COST_VARIABLE}={raw!r} is not a number") from None
+    if not 4 <= cost <= 31:
+        raise ConfigurationError(f"bcrypt cost {cost} is outside 4..31")
+    return cost
+
+
+def salt_for(cost: int, entropy: bytes) -> bytes:
+    """A bcrypt salt (`$2b$NN$` and 22 characters) carrying the first 16 bytes of `entropy`."""
+    encoded = base64.b64encode(entropy[:16]).rstrip(b"=").translate(bytes.maketrans(STANDARD_B64, BCRYPT_B64))
+    return b"$2b$%02d$" % cost + encoded
+
+
+@functools.cache
+def seeded_password_hash(password: str, cost: int, seed: int) -> str:
+    """The bcrypt hash of `password`, salted from the seed: reproducible, computed once."""
+    entropy = hashlib.sha256(f"{seed}:{password}".encode()).digest()
+    return bcrypt.hashpw(password.encode(), salt_for(cost, entropy)).decode()
+
+
+def hash_password(password: str, cost: int | None = None) -> str:
+    """A fresh bcrypt hash with a random salt, for `harness hash-password`."""
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=bcrypt_cost(cost))).decode()
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return bcrypt.checkpw(password.encode(), password_hash.encode())
+
+
+def token_hash(token: str) -> str:
+    """How sessions, API keys and verification tokens are stored: never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()

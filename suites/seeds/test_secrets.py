@@ -1,0 +1,75 @@
+"""Secrets are stored the way the schema promises: bcrypt at the configured cost, sha256 for tokens."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from harness.pytest_plugin import Database
+from harness.seed import build_dataset, load_reference, seed, token_hash, verify_password
+from suites.seeds.database import dump_data, fetch
+
+
+async def test_named_accounts_log_in_with_their_documented_passwords_at_the_configured_cost(
+    fresh_database: Database, seeds_dir: Path
+) -> None:
+    await seed(fresh_database.dsn, "minimal", seeds_dir=seeds_dir, bcrypt_cost=5)
+    for account in load_reference(seeds_dir).accounts:
+        rows = await fetch(fresh_database.dsn, "SELECT password_hash FROM auth.find_login($1)", account.email.upper())
+        assert len(rows) == 1, account.email
+        stored = rows[0]["password_hash"]
+        assert stored.startswith("$2b$05$")
+        assert verify_password(account.password, stored)
+        assert not verify_password(account.password + "x", stored)
+
+
+def test_bcrypt_cost_defaults_to_12_and_follows_harness_bcrypt_cost(
+    seeds_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def costs() -> set[str]:
+        users = build_dataset(seeds_dir, "minimal").table("auth.users")
+        column = users.columns.index("password_hash")
+        return {str(row[column])[:7] for row in users.rows}
+
+    monkeypatch.delenv("HARNESS_BCRYPT_COST", raising=False)
+    assert costs() == {"$2b$12$"}
+    monkeypatch.setenv("HARNESS_BCRYPT_COST", "6")
+    assert costs() == {"$2b$06$"}
+
+
+def test_each_distinct_password_is_hashed_once_and_shared(seeds_dir: Path) -> None:
+    users = build_dataset(seeds_dir, "demo", cost=4).table("auth.users")
+    column = users.columns.index("password_hash")
+    hashes = [row[column] for row in users.rows]
+    passwords = {a.password for a in load_reference(seeds_dir).accounts}
+    generated = 3  # profiles.toml: generated_passwords
+    assert len(set(hashes)) == len(passwords) + generated < len(hashes)
+
+
+async def test_no_token_key_or_password_is_stored_in_plaintext(fresh_database: Database, seeds_dir: Path) -> None:
+    await seed(fresh_database.dsn, "minimal", seeds_dir=seeds_dir, bcrypt_cost=4)
+    dump = await dump_data(fresh_database.dsn)
+    accounts = load_reference(seeds_dir).accounts
+    secrets = [s for a in accounts for s in (a.password, a.session_token, a.api_key, a.verification_token) if s]
+    assert len(secrets) > len(accounts)
+    assert [s for s in secrets if s in dump] == []
+    hashes = await fetch(
+        fresh_database.dsn,
+        """SELECT token_hash AS h FROM auth.sessions UNION ALL SELECT refresh_token_hash FROM auth.sessions
+           UNION ALL SELECT key_hash FROM auth.api_keys
+           UNION ALL SELECT verification_token_hash FROM auth.users WHERE verification_token_hash IS NOT NULL""",
+    )
+    assert hashes
+    assert all(re.fullmatch("[0-9a-f]{64}", r["h"]) for r in hashes)
+    for account in accounts:
+        if account.session_token:
+            token = token_hash(account.session_token)
+            session = await fetch(fresh_database.dsn, "SELECT revoked_at FROM auth.find_session($1)", token)
+            assert session == [(None,)], account.key
+        if account.api_key:
+            key = await fetch(
+                fresh_database.dsn, "SELECT scopes FROM auth.find_api_key($1)", token_hash(account.api_key)
+            )
+            assert key[0]["scopes"] == list(account.api_scopes), account.key
