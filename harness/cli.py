@@ -259,6 +259,49 @@ def hash_password(
         raise typer.Exit(1) from None
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def mutate(
+    ctx: typer.Context,
+    only: Annotated[list[str] | None, typer.Option(help="run only these mutants (repeatable)")] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="list the mutants and exit")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds per suite run; a hang counts as caught")] = 600,
+    min_score: Annotated[float, typer.Option(help="exit 1 below this fraction killed")] = 0.0,
+) -> None:
+    """Apply each mutant to a copy of the project, run the suites, report the survivors.
+    Extra arguments go to pytest (e.g. `-- suites/schema`)."""
+    from harness.mutate import MUTANTS, Outcome
+    from harness.mutate import mutate as run_mutants
+
+    chosen = [m for m in MUTANTS if not only or m.id in only]
+    if only and len(chosen) != len(set(only)):
+        unknown = sorted(set(only) - {m.id for m in MUTANTS})
+        err.print(f"error: unknown mutant(s) {', '.join(unknown)}; see `harness mutate --list`")
+        raise typer.Exit(2)
+    if list_only:
+        for m in chosen:
+            out.print(f"{m.id:28} {m.kind:11} {m.description}", highlight=False)
+        return
+
+    def show(o: Outcome) -> None:
+        verdict = "[green]killed[/green]" if o.killed else "[red]SURVIVED[/red]"
+        if o.mutant is None:
+            verdict = "[green]passes[/green]" if not o.killed else "[red]FAILS[/red]"
+        out.print(f"{o.name:28} {verdict}  {o.seconds:5.1f}s  {o.evidence[:110]}", highlight=False)
+
+    try:
+        outcomes = run_mutants(Path.cwd(), chosen, ctx.args, timeout, show)
+    except HarnessError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    killed = sum(o.killed for o in outcomes)
+    score = killed / len(outcomes) if outcomes else 1.0
+    out.print(f"mutation score: {killed}/{len(outcomes)} killed ({score:.0%})")
+    for o in outcomes:
+        if not o.killed and o.mutant is not None:
+            out.print(f"survivor: {o.mutant.id}: {o.mutant.description}", highlight=False)
+    raise typer.Exit(0 if score >= min_score else 1)
+
+
 @images_app.command("build")
 def images_build(force: Annotated[bool, typer.Option(help="rebuild even if the images exist")] = False) -> None:
     """Build harness-local/pgvector and harness-local/redis with mmdebstrap and `docker import`."""
