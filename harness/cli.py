@@ -59,11 +59,12 @@ def dsn_or_environment(dsn: str | None) -> str:
 def up(
     backend: Backend = None,
     detach: Annotated[bool, typer.Option(help="leave the servers running; stop them with `harness down`")] = False,
+    seed: Annotated[str | None, typer.Option(help='seed profile for the database ("" for none; default demo)')] = None,
 ) -> None:
-    """Bring up migrated servers, print their DSNs, and hold until Ctrl-C."""
+    """Bring up migrated, seeded servers, print their DSNs, and hold until Ctrl-C."""
     from harness.runtime import bring_up, hold_until_interrupted
 
-    env, database_dsn = run(bring_up(settings(backend=backend), persistent=detach))
+    env, database_dsn = run(bring_up(settings(backend=backend, up_seed=seed), persistent=detach))
     if env.persistent and not detach:
         out.print(f"a detached environment is already running ({env.record.env_id}); `harness down` stops it")
     out.print(f"backend   {env.endpoints.backend}")

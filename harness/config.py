@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     redis_admin_user: str = "bp_admin"
     state_dir: Path = Field(default_factory=default_state_dir)
     database: str = "betterprompts"
+    # seed profile loaded into the test template ("" = migrations only) and by `harness up`
+    template_seed: str = ""
+    up_seed: str = "demo"
     clone_pool_size: int = Field(default=3, ge=1, le=32)
     squawk: LintMode = "warn"
     pg_max_connections: int = Field(default=300, ge=10)

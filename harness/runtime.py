@@ -15,7 +15,8 @@ from harness.provision.registry import EnvRecord
 
 
 async def bring_up(settings: Settings, persistent: bool) -> tuple[Environment, str]:
-    """Servers (found again if a detached `up` left them), the template, and the working database."""
+    """Servers (found again if a detached `up` left them), the template, and the working database
+    seeded with `settings.up_seed` (incrementally: bringing it up again adds nothing)."""
     env = await open_environment(settings, purpose="up", persistent=persistent)
     try:
         template, _ = await prepare_template(settings, env.endpoints)
@@ -25,6 +26,10 @@ async def bring_up(settings: Settings, persistent: bool) -> tuple[Environment, s
                 await admin.execute(f'CREATE DATABASE "{settings.database}" TEMPLATE "{template}"')
         finally:
             await admin.close()
+        if settings.up_seed:
+            from harness.seed import seed
+
+            await seed(env.endpoints.postgres_dsn(settings.database), settings.up_seed, seeds_dir=settings.seeds_dir)
     except BaseException:
         await env.close()
         raise

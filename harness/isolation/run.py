@@ -31,8 +31,16 @@ class RunState:
 
 
 async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[str, bool]:
-    name = template_name(settings.migrations_dir, settings.seeds_dir)
-    built = await ensure_template(endpoints, name, settings.migrations_dir)
+    """The template for these migrations and seeds (and the seed profile, when one is set)."""
+    name = template_name(settings.migrations_dir, settings.seeds_dir, extra=settings.template_seed)
+    seeder = None
+    if settings.template_seed:
+        from harness.seed import seed
+
+        async def seeder(dsn: str) -> None:
+            await seed(dsn, settings.template_seed, seeds_dir=settings.seeds_dir)
+
+    built = await ensure_template(endpoints, name, settings.migrations_dir, seeder)
     return name, built
 
 

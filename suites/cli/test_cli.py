@@ -33,7 +33,7 @@ def state_env(harness_settings: Settings) -> Iterator[dict[str, str]]:
     if harness_settings.backend == "external":
         pytest.skip("`harness up` starts servers; the external backend has none to start")
     state_dir = harness_settings.state_dir.parent / f"harness-cli-{secrets.token_hex(4)}"
-    yield {**harness_settings.as_environment(), "HARNESS_STATE_DIR": str(state_dir)}
+    yield {**harness_settings.as_environment(), "HARNESS_STATE_DIR": str(state_dir), "HARNESS_BCRYPT_COST": "4"}
     harness("gc", "--all", env={"HARNESS_STATE_DIR": str(state_dir)})
     shutil.rmtree(state_dir, ignore_errors=True)
 
@@ -47,6 +47,7 @@ async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[
     conn = await asyncpg.connect(dsn.group(1))
     try:
         assert await conn.fetchval("SELECT count(*) FROM harness.schema_migrations") >= 7
+        assert await conn.fetchval("SELECT count(*) FROM auth.users") > 50  # the demo profile
     finally:
         await conn.close()
     again = harness("up", "--detach", env=state_env)  # finds the running one
