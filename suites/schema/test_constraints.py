@@ -65,7 +65,8 @@ async def test_intent_patterns_are_normalised_and_unique_per_intent(pg_conn: asy
 
 @pytest.mark.parametrize(
     ("column", "value"),
-    [("intent", "astrology"), ("techniques_used", ["chain_of_thought", "magic"]), ("feedback_score", 6), ("feedback_score", 0),
+    [("intent", "astrology"), ("techniques_used", ["chain_of_thought", "magic"]), ("feedback_score", 6),
+     ("feedback_score", 0),
      ("intent_confidence", 1.5), ("complexity", "extreme"), ("technique_scores", "[1]"), ("original_input", "")],
 )  # fmt: skip
 async def test_history_rejects_out_of_range_values(pg_conn: asyncpg.Connection, column: str, value: object) -> None:
