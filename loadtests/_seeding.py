@@ -1,0 +1,27 @@
+"""`python -m loadtests._seeding PROFILE SCALE`: harness.seed into HARNESS_DATABASE_URL, in a
+process of its own, because the seeder is asyncio and Locust's process belongs to gevent."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from harness.config import Settings
+from harness.errors import ConfigurationError
+from harness.seed import seed
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+def main(profile: str, scale: str) -> None:
+    dsn = Settings().external_postgres_dsn()
+    if dsn is None:
+        raise ConfigurationError("HARNESS_DATABASE_URL is not set")
+    report = asyncio.run(seed(dsn, profile, scale=float(scale), seeds_dir=SEEDS))
+    seconds = report.generate_seconds + report.load_seconds
+    print(f"seeded profile {report.profile} x{report.scale:g}: {report.rows_inserted} rows in {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

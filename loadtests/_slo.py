@@ -1,0 +1,58 @@
+"""Service-level objectives, in one place: a p95 per request name and the failure ratio. At quitting,
+a breach sets the exit code to 1 and names itself. Locust keeps response times in whole
+milliseconds below 100 ms (coarser above), so a p95 under 1 ms reads as 0 or 1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from locust.stats import RequestStats
+
+from harness.errors import ConfigurationError
+
+P95_MS: dict[str, float] = {
+    "history page": 50,
+    "similarity search": 50,
+    "record enhancement": 100,
+    "session create": 50,
+    "session check": 20,
+    "rate limit": 20,
+    "cache hit": 20,
+    "cache miss": 20,
+    "cache set": 20,
+}
+MAX_FAILURE_RATIO = 0.01
+
+
+def with_overrides(overrides: Iterable[str]) -> dict[str, float]:
+    """P95_MS with `NAME=MS` overrides (from --slo) applied."""
+    limits = dict(P95_MS)
+    for override in overrides:
+        name, _, value = override.rpartition("=")
+        try:
+            if not name:
+                raise ValueError(override)
+            limits[name] = float(value)
+        except ValueError:
+            raise ConfigurationError(f"--slo {override!r}: expected NAME=MILLISECONDS") from None
+    return limits
+
+
+def breaches(stats: RequestStats, p95_ms: Mapping[str, float], max_failure_ratio: float) -> list[str]:
+    """Every objective the run missed, in words."""
+    missed = []
+    for entry in stats.entries.values():
+        limit = p95_ms.get(entry.name)
+        if limit is not None and entry.num_requests:
+            p95 = entry.get_response_time_percentile(0.95)
+            if p95 > limit:
+                missed.append(f"p95 of {entry.method} {entry.name!r} is {p95} ms, over its SLO of {limit:g} ms")
+    if stats.total.fail_ratio > max_failure_ratio:
+        missed.append(f"failure ratio is {stats.total.fail_ratio:.2%}, over its SLO of {max_failure_ratio:.2%}")
+    return missed
+
+
+def unmeasured(stats: RequestStats, p95_ms: Mapping[str, float]) -> list[str]:
+    """Names with an objective but no requests: a typo, or a run too short to judge them."""
+    seen = {entry.name for entry in stats.entries.values() if entry.num_requests}
+    return sorted(set(p95_ms) - seen)

@@ -1,0 +1,99 @@
+"""BetterPrompts' load test, the one locustfile of `locust -f loadtests/`: the user class, the
+options, and the listeners that prepare the run (target, shape, data) and judge it (SLOs)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from locust import events
+from locust.argument_parser import LocustArgumentParser
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from loadtests._dataset import ensure_dataset
+from loadtests._shapes import SHAPES
+from loadtests._slo import MAX_FAILURE_RATIO, breaches, unmeasured, with_overrides
+from loadtests._target import resolve_target
+from loadtests._users import AppUser, close_process_clients
+
+__all__ = ["AppUser"]
+
+logger = logging.getLogger("loadtests")
+
+
+def add_options(parser: LocustArgumentParser) -> None:
+    parser.add_argument(
+        "--shape", choices=[*SHAPES, "none"], default="ramp", env_var="LOADTEST_SHAPE",
+        help="load shape; 'none' leaves -u/-r/-t to Locust (default: ramp)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--think-time", type=float, default=0.5, env_var="LOADTEST_THINK_TIME",
+        help="a user pauses between 0 and this many seconds between operations (default: 0.5)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pg-pool-size", type=int, default=20, env_var="LOADTEST_PG_POOL_SIZE",
+        help="psycopg connections per Locust process (default: 20, the data layer's pool)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed-profile", default="demo", env_var="LOADTEST_SEED_PROFILE",
+        help="harness.seed profile loaded into a database without users (default: demo)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed-scale", type=float, default=1.0, env_var="LOADTEST_SEED_SCALE",
+        help="scale of that profile (default: 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--slo", action="append", default=[], metavar="NAME=MS",
+        help="override the p95 objective of a request name, in milliseconds (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--slo-failure-ratio", type=float, default=MAX_FAILURE_RATIO,
+        help=f"most failed requests allowed, as a fraction (default: {MAX_FAILURE_RATIO})",
+    )  # fmt: skip
+
+
+def prepare(environment: Environment, **_: Any) -> None:
+    """On the master or the only process, before any clock starts: check the target, pick the
+    shape, seed a database without users. An error here stops Locust before any load."""
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    options = environment.parsed_options
+    assert options is not None
+    with_overrides(options.slo)  # a malformed --slo fails now, not after the run
+    target = resolve_target()
+    logger.info("target: %s", target)
+    shape = SHAPES.get(options.shape)
+    environment.shape_class = shape(options.num_users, options.run_time) if shape else None
+    if environment.shape_class is not None:
+        environment.shape_class.runner = environment.runner
+    logger.info(ensure_dataset(target.postgres_dsn, options.seed_profile, options.seed_scale))
+
+
+def judge(environment: Environment, **_: Any) -> None:
+    """Exit 1, naming every missed objective; else 0, failures within the allowed ratio included
+    (a task that raised outside any request keeps Locust's own non-zero code)."""
+    if isinstance(environment.runner, WorkerRunner) or environment.runner is None:
+        return
+    options = environment.parsed_options
+    assert options is not None
+    limits = with_overrides(options.slo)
+    for name in unmeasured(environment.stats, limits):
+        logger.warning("SLO not judged: no requests named %r", name)
+    missed = breaches(environment.stats, limits, options.slo_failure_ratio)
+    for breach in missed:
+        logger.error("SLO breached: %s", breach)
+    if missed:
+        environment.process_exit_code = 1
+    elif not environment.runner.exceptions:
+        environment.process_exit_code = 0
+
+
+def close_clients(**_: Any) -> None:
+    close_process_clients()
+
+
+events.init_command_line_parser.add_listener(add_options)
+events.init.add_listener(prepare)
+events.quitting.add_listener(judge)
+events.quit.add_listener(close_clients)

@@ -1,0 +1,117 @@
+"""The Locust load test as a user runs it: real headless locust processes, a few seconds each,
+against this run's servers (a database of the test's own, seeded by the run itself)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.provision.endpoints import Endpoints, with_credentials
+from harness.pytest_plugin import Database
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCUST = str(Path(sys.executable).with_name("locust"))
+TIMEOUT = 90
+REQUESTS = {
+    ("pg", "history page"), ("pg", "similarity search"), ("pg", "record enhancement"), ("redis", "session create"),
+    ("redis", "session check"), ("redis", "rate limit"), ("redis", "cache hit"), ("redis", "cache miss"),
+    ("redis", "cache set"),
+}  # fmt: skip
+# The suites judge the tool, not this machine's speed under `pytest -n auto`: generous objectives,
+# and no failure tolerated.
+LENIENT = [arg for _, name in sorted(REQUESTS) for arg in ("--slo", f"{name}=60000")] + ["--slo-failure-ratio", "0"]
+QUICK = ["--seed-scale", "0.1", "--think-time", "0.05"]
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    output: str
+    requests: dict[tuple[str, str], int]  # (type, name) -> request count, from the CSV stats
+
+    def __str__(self) -> str:
+        return f"exit {self.returncode}\n{self.output[-4000:]}"
+
+
+class Locust:
+    """Runs locust from the repository root at one test's database and Redis (as bp_app)."""
+
+    def __init__(self, database: Database, endpoints: Endpoints, reports: Path) -> None:
+        self.env = {
+            **os.environ,
+            "HARNESS_DATABASE_URL": database.dsn,
+            "HARNESS_REDIS_URL": with_credentials(endpoints.redis, "bp_app", "bp-app-dev"),
+        }
+        self.csv = reports / "locust"
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [LOCUST, *args], cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+    def run(self, *args: str) -> Run:
+        process = self.start(*args, "--csv", str(self.csv))
+        output, _ = process.communicate(timeout=TIMEOUT)
+        return Run(process.returncode, output, self.requests())
+
+    def requests(self) -> dict[tuple[str, str], int]:
+        with open(f"{self.csv}_stats.csv", newline="") as stats:
+            return {(row["Type"], row["Name"]): int(row["Request Count"]) for row in csv.DictReader(stats)}
+
+
+@pytest.fixture
+def locust(fresh_database: Database, endpoints: Endpoints, tmp_path: Path) -> Locust:
+    return Locust(fresh_database, endpoints, tmp_path)
+
+
+def test_the_configured_headless_run_measures_every_request_of_the_mix_and_exits_zero(
+    locust: Locust, tmp_path: Path
+) -> None:
+    html = tmp_path / "report.html"
+    run = locust.run("--config", "loadtests/locust.conf", "--html", str(html), "-u", "4", "-t", "5s", *QUICK, *LENIENT)
+    assert run.returncode == 0, run
+    assert "SLO breached" not in run.output, run
+    missing = sorted(name for name in REQUESTS if not run.requests.get(name))
+    assert not missing, f"no requests for {missing}\n{run}"
+    assert html.stat().st_size > 0
+
+
+def test_a_breached_slo_exits_non_zero_and_names_itself(locust: Locust) -> None:
+    run = locust.run("-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", "3s", *QUICK,
+                     *LENIENT, "--slo", "record enhancement=0.001")  # fmt: skip
+    assert run.returncode == 1, run
+    assert "SLO breached: p95 of pg 'record enhancement'" in run.output, run
+    assert "over its SLO of 0.001 ms" in run.output, run
+
+
+def test_two_worker_processes_share_the_load(locust: Locust) -> None:
+    run = locust.run("-f", "loadtests/", "--headless", "--processes", "2", "--shape", "none", "-u", "4", "-r", "4",
+                     "-t", "5s", *QUICK, *LENIENT)  # fmt: skip
+    assert run.returncode == 0, run
+    assert "to 2 ready workers" in run.output, run
+    assert run.requests.get(("pg", "record enhancement")), run
+    assert run.requests.get(("redis", "session check")), run
+
+
+def test_a_master_and_a_separately_started_worker_run_the_mix(locust: Locust) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    worker = locust.start("-f", "loadtests/", "--worker", "--master-host", "127.0.0.1", "--master-port", port)
+    try:
+        run = locust.run("-f", "loadtests/", "--headless", "--master", "--master-bind-host", "127.0.0.1",
+                         "--master-bind-port", port, "--expect-workers", "1", "--expect-workers-max-wait", "30",
+                         "--shape", "none", "-u", "2", "-r", "2", "-t", "4s", *QUICK, *LENIENT)  # fmt: skip
+        assert run.returncode == 0, run
+        assert run.requests.get(("redis", "session check")), run
+        worker.wait(timeout=TIMEOUT)  # the master's quit ends it
+    finally:
+        worker.kill()
+        worker.communicate()
