@@ -96,6 +96,15 @@ class DockerServer:
         await asyncio.to_thread(self.container.unpause)
 
 
+def _published_host(container: Any) -> str:
+    """Where published ports answer: loopback for a local engine (testcontainers may otherwise
+    pick the bridge gateway when it believes it runs inside a container), else its own answer."""
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    if not docker_host or docker_host.startswith("unix://"):
+        return "127.0.0.1"
+    return str(container.get_container_host_ip())
+
+
 def _data_dir(directory: Path) -> Path:
     """PGDATA bind-mounted from the state directory (tmpfs when /dev/shm is used): it survives a
     container restart, which a tmpfs mount inside the container would not."""
@@ -171,7 +180,7 @@ class DockerEnvironment(Environment):
                 started.append(container.get_wrapped_container())
                 record.containers.append(container.get_container_id())
                 record.save(directory)
-            host = pg.get_container_host_ip()
+            host = _published_host(pg)
             endpoints = Endpoints(
                 postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
                 redis=redis_url(host, redis_port, admin_credentials(settings)),
