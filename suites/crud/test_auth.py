@@ -81,3 +81,11 @@ async def test_api_keys_verify_and_count_uses_exactly_under_concurrency(app_data
     assert used.usage_count == 21
     with pytest.raises(AuthenticationFailed, match="unknown API key"):
         await app_data.auth.verify_api_key("bp_forged")
+
+
+async def test_changing_email_to_a_taken_one_in_any_case_is_a_conflict_that_says_so(app_data: DataLayer) -> None:
+    kay = await app_data.auth.register(email="kay@example.com", username="kay_user", password="pw")
+    await app_data.auth.register(email="lou@example.com", username="lou_user", password="pw")
+    assert (await app_data.auth.change_email(kay.id, "kay@new.example.com")).email == "kay@new.example.com"
+    with pytest.raises(Conflict, match="compare case-insensitively"):
+        await app_data.auth.change_email(kay.id, "LOU@example.com")
