@@ -9,6 +9,7 @@ ends with the transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import random
@@ -26,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from harness.data.errors import PoolExhausted, TransactionConflict, Unavailable
-from harness.data.postgres.translate import translated
+from harness.data.postgres.translate import DROPPED, translate, translated
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
 T = TypeVar("T")
@@ -138,10 +139,13 @@ class Database:
         async with self._acquire() as conn:
             yield conn
 
-    @asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _checkout(self) -> asyncpg.Connection:
+        if self.pool.get_idle_size():
+            # a connected, idle connection is handed over at once: skip the deadline, whose
+            # wait_for costs a task per call on the hot path
+            return await self.pool.acquire()
         try:
-            conn = await self.pool.acquire(timeout=self.settings.acquire_timeout)
+            return await self.pool.acquire(timeout=self.settings.acquire_timeout)
         except TimeoutError:
             raise PoolExhausted(
                 f"no connection became free within {self.settings.acquire_timeout:g}s "
@@ -153,6 +157,16 @@ class Database:
             ) from exc
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
             raise Unavailable(f"cannot open a connection: {exc}") from exc
+
+    async def _checkin(self, conn: asyncpg.Connection) -> None:
+        """Back to the pool. A connection that cannot be reset (its server paused or gone) is
+        dropped by the pool itself; the caller keeps its own error rather than the reset's."""
+        with contextlib.suppress(TimeoutError, *DROPPED, asyncpg.PostgresError):
+            await self.pool.release(conn)
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self._checkout()
         try:
             yield conn
         except Unavailable:
@@ -161,7 +175,7 @@ class Database:
             await self.pool.expire_connections()
             raise
         finally:
-            await self.pool.release(conn)
+            await self._checkin(conn)
 
     @asynccontextmanager
     async def transaction(
@@ -235,26 +249,34 @@ class Database:
         return typmod
 
     # Single statements on the current unit of work (or a pooled connection); `what` names the
-    # table or operation in any error.
+    # table or operation in any error. No context-manager layers here: this is every call's path.
+    async def _run(self, what: str, call: str, sql: str, args: tuple[Any, ...]) -> Any:
+        uow = _current.get()
+        conn = uow.connection if uow is not None else await self._checkout()
+        try:
+            return await getattr(conn, call)(sql, *args)
+        except Exception as exc:
+            mapped = translate(exc, what)
+            if mapped is None:
+                raise
+            if uow is None and isinstance(mapped, Unavailable):
+                await self.pool.expire_connections()  # its idle siblings were likely cut too
+            raise mapped from exc
+        finally:
+            if uow is None:
+                await self._checkin(conn)
+
     async def execute(self, what: str, sql: str, *args: Any) -> str:
-        async with self.connection() as conn:
-            with translated(what):
-                result: str = await conn.execute(sql, *args)
+        result: str = await self._run(what, "execute", sql, args)
         return result
 
     async def fetch(self, what: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-        async with self.connection() as conn:
-            with translated(what):
-                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+        rows: list[asyncpg.Record] = await self._run(what, "fetch", sql, args)
         return rows
 
     async def fetchrow(self, what: str, sql: str, *args: Any) -> asyncpg.Record | None:
-        async with self.connection() as conn:
-            with translated(what):
-                row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+        row: asyncpg.Record | None = await self._run(what, "fetchrow", sql, args)
         return row
 
     async def fetchval(self, what: str, sql: str, *args: Any) -> Any:
-        async with self.connection() as conn:
-            with translated(what):
-                return await conn.fetchval(sql, *args)
+        return await self._run(what, "fetchval", sql, args)

@@ -21,7 +21,7 @@ Vector = npt.NDArray[np.float32]
 VectorLike = Sequence[float] | npt.NDArray[np.floating[Any]]  # what callers may pass as an embedding
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class User:
     """A row of auth.users."""
 
@@ -49,7 +49,7 @@ class User:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Session:
     """A row of auth.sessions."""
 
@@ -66,7 +66,7 @@ class Session:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ApiKey:
     """A row of auth.api_keys."""
 
@@ -86,7 +86,7 @@ class ApiKey:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UserPreferences:
     """A row of auth.user_preferences."""
 
@@ -104,7 +104,7 @@ class UserPreferences:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Template:
     """A row of prompts.templates."""
 
@@ -127,7 +127,7 @@ class Template:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IntentPattern:
     """A row of prompts.intent_patterns."""
 
@@ -145,7 +145,7 @@ class IntentPattern:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SavedPrompt:
     """A row of prompts.saved_prompts."""
 
@@ -165,7 +165,7 @@ class SavedPrompt:
     history_created_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Collection:
     """A row of prompts.collections."""
 
@@ -179,7 +179,7 @@ class Collection:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CollectionPrompt:
     """A row of prompts.collection_prompts."""
 
@@ -191,7 +191,7 @@ class CollectionPrompt:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TechniqueEffectiveness:
     """A row of analytics.technique_effectiveness."""
 
@@ -208,7 +208,7 @@ class TechniqueEffectiveness:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UserActivity:
     """A row of analytics.user_activity."""
 
@@ -223,7 +223,7 @@ class UserActivity:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DailyStats:
     """A row of analytics.daily_stats."""
 
@@ -242,7 +242,7 @@ class DailyStats:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ApiMetric:
     """A row of analytics.api_metrics."""
 
@@ -259,7 +259,7 @@ class ApiMetric:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Embedding:
     """A row of prompts.embeddings."""
 
@@ -275,7 +275,7 @@ class Embedding:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HistoryEntry:
     """A row of prompts.history."""
 

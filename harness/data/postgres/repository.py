@@ -110,22 +110,16 @@ class Repository(Generic[R]):
     async def create(self, **values: Any) -> R:
         args = self._check(values, self.writable)
         sql = _insert_sql(self.table, tuple(values))
-        async with self.db.connection() as conn:
-            with translated(self.table):
-                return self._row(await conn.fetchrow(sql, *args))
+        return self._row(await self.db.fetchrow(self.table, sql, *args))
 
     async def find(self, id: UUID | str) -> R | None:
         key = as_uuid("id", id)
-        async with self.db.connection() as conn:
-            with translated(self.table):
-                row = await conn.fetchrow(self._get, key)
+        row = await self.db.fetchrow(self.table, self._get, key)
         return None if row is None else self._row(row)
 
     async def lock(self, id: UUID | str) -> R:
         """The row, locked FOR UPDATE until the unit of work ends: read-modify-write without lost updates."""
-        async with self.db.connection() as conn:
-            with translated(self.table):
-                row = await conn.fetchrow(self._lock, as_uuid("id", id))
+        row = await self.db.fetchrow(self.table, self._lock, as_uuid("id", id))
         if row is None:
             raise NotFound(f"{self.table}: no row with id {id}")
         return self._row(row)
@@ -152,9 +146,7 @@ class Repository(Generic[R]):
         sql = _list_sql(self.table, tuple(equal), null, after is not None)
         if after is not None:
             args += [after.created_at, after.id]
-        async with self.db.connection() as conn:
-            with translated(self.table):
-                rows = await conn.fetch(sql, *args, limit + 1)
+        rows = await self.db.fetch(self.table, sql, *args, limit + 1)
         items = [self._row(r) for r in rows[:limit]]
         last = rows[limit - 1] if len(rows) > limit else None
         return Page(items, Cursor(last["created_at"], last["id"]) if last is not None else None)
@@ -165,17 +157,13 @@ class Repository(Generic[R]):
             return await self.get(id)
         args = self._check(changes, self.writable - {"id"})
         sql = _update_sql(self.table, tuple(changes))
-        async with self.db.connection() as conn:
-            with translated(self.table):
-                row = await conn.fetchrow(sql, as_uuid("id", id), *args)
+        row = await self.db.fetchrow(self.table, sql, as_uuid("id", id), *args)
         if row is None:
             raise NotFound(f"{self.table}: no row with id {id}")
         return self._row(row)
 
     async def delete(self, id: UUID | str) -> None:
-        async with self.db.connection() as conn:
-            with translated(self.table):
-                status = await conn.execute(self._delete, as_uuid("id", id))
+        status = await self.db.execute(self.table, self._delete, as_uuid("id", id))
         if status == "DELETE 0":
             raise NotFound(f"{self.table}: no row with id {id}")
 

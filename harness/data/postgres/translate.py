@@ -36,38 +36,49 @@ def _field(exc: asyncpg.PostgresError, table: str) -> str:
     return re.sub(r"_(check|key|fkey|pkey)$", "", name) or table
 
 
+def translate(exc: BaseException, what: str) -> DataError | None:
+    """The DataError for a driver error raised while working on `what`, or None to let it pass."""
+    if isinstance(exc, DataError):
+        return None
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return Conflict(f"{what}: {exc.constraint_name} already holds {exc.detail or 'that value'}")
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return NotFound(f"{what}: {exc.detail or exc.message}")
+    if isinstance(exc, asyncpg.CheckViolationError | asyncpg.NotNullViolationError | asyncpg.ExclusionViolationError):
+        return InvalidInput(_field(exc, what), f"{what} refuses it ({exc.message})")
+    if isinstance(exc, asyncpg.SerializationError | asyncpg.DeadlockDetectedError):
+        return TransactionConflict(f"{what}: {exc.message}; retry the transaction")
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return PermissionDenied(f"{what}: {exc.message}")
+    if isinstance(exc, asyncpg.QueryCanceledError | asyncpg.LockNotAvailableError):
+        return Timeout(f"{what}: {exc.message}")
+    if isinstance(exc, asyncpg.DataError | asyncpg.InvalidParameterValueError):
+        return InvalidInput(_field(exc, what), f"{exc.message}")
+    if isinstance(exc, TimeoutError):  # before DROPPED: TimeoutError is an OSError
+        return Timeout(f"{what}: no answer within the command timeout")
+    if isinstance(exc, DROPPED):
+        return Unavailable(f"{what}: the server is unreachable or dropped the connection ({exc})")
+    if isinstance(exc, asyncpg.PostgresError) and getattr(exc, "sqlstate", "").startswith("57P"):
+        return Unavailable(f"{what}: {exc}")  # admin shutdown, crash shutdown, cannot connect now
+    return None
+
+
+DROPPED = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a server's goodbye arrived while the connection was idle
+    ConnectionError,
+    OSError,
+)
+
+
 @contextmanager
 def translated(what: str) -> Iterator[None]:
     """Run a statement on `what` (a table or operation); re-raise driver errors as DataError."""
     try:
         yield
-    except DataError:
-        raise
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"{what}: {exc.constraint_name} already holds {exc.detail or 'that value'}") from exc
-    except asyncpg.ForeignKeyViolationError as exc:
-        raise NotFound(f"{what}: {exc.detail or exc.message}") from exc
-    except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError, asyncpg.ExclusionViolationError) as exc:
-        raise InvalidInput(_field(exc, what), f"{what} refuses it ({exc.message})") from exc
-    except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
-        raise TransactionConflict(f"{what}: {exc.message}; retry the transaction") from exc
-    except asyncpg.InsufficientPrivilegeError as exc:
-        raise PermissionDenied(f"{what}: {exc.message}") from exc
-    except (asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError) as exc:
-        raise Timeout(f"{what}: {exc.message}") from exc
-    except (asyncpg.DataError, asyncpg.InvalidParameterValueError) as exc:
-        raise InvalidInput(_field(exc, what), f"{exc.message}") from exc
-    except (
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-        asyncpg.InternalClientError,  # a server's goodbye arrived while the connection was idle
-        ConnectionError,
-        OSError,
-    ) as exc:
-        raise Unavailable(f"{what}: the server is unreachable or dropped the connection ({exc})") from exc
-    except asyncpg.PostgresError as exc:
-        if getattr(exc, "sqlstate", "").startswith("57P"):  # admin shutdown, crash shutdown, cannot connect now
-            raise Unavailable(f"{what}: {exc}") from exc
-        raise
-    except TimeoutError as exc:
-        raise Timeout(f"{what}: no answer within the command timeout") from exc
+    except Exception as exc:
+        mapped = translate(exc, what)
+        if mapped is None:
+            raise
+        raise mapped from exc
