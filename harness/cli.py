@@ -102,6 +102,7 @@ def gc(
 @app.command()
 def status() -> None:
     """The environments this machine holds, and whether their owners still run."""
+    from harness.provision.endpoints import Endpoints
     from harness.provision.registry import RECORD, EnvRecord
 
     table = Table("environment", "backend", "owner", "persistent", "endpoints")
@@ -110,8 +111,6 @@ def status() -> None:
         record = EnvRecord.load(directory.parent)
         endpoints = ""
         if record.endpoints:
-            from harness.provision.endpoints import Endpoints
-
             e = Endpoints.from_json(record.endpoints)
             endpoints = f"{redact(e.postgres)}  {e.redis}"
         owner = "alive" if record.owner.alive() else "gone"

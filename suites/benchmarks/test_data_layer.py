@@ -17,6 +17,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.data.postgres import DataLayer, Enhancement, PoolSettings, connect
+from harness.data.postgres.analytics import COUNT_TECHNIQUE
 from harness.pytest_plugin import Database
 
 OPS = 200
@@ -168,8 +169,6 @@ def test_record_enhancement(
                     "INSERT INTO prompts.embeddings (source_type, source_id, user_id, intent, embedding, model_version)"
                     " VALUES ('history', $1, $2, $3, $4, 'unknown')", row["id"], e.user_id, e.intent, e.embedding,
                 )  # fmt: skip
-                from harness.data.postgres.analytics import COUNT_TECHNIQUE
-
                 await conn.execute(COUNT_TECHNIQUE, "few_shot", e.intent, row["created_at"].date(), 0, 10.0)
 
         measure(benchmark, loop, raw)
