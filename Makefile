@@ -2,9 +2,10 @@
 VENV ?= .venv
 BACKEND ?= embedded
 PYTEST_ARGS ?=
+RUN ?= local
 LOCAL_IMAGES = --pg-image harness-local/pgvector:pg18 --redis-image harness-local/redis:7
 
-.PHONY: up down test test-docker images lint bench setup
+.PHONY: up down test test-docker images lint bench bench-quick setup
 
 setup:
 	@scripts/bootstrap.sh
@@ -30,5 +31,9 @@ lint: setup
 	$(VENV)/bin/ruff format --check harness suites
 	$(VENV)/bin/mypy
 
+# benchmarks + a headless Locust run + `harness report`, into reports/$(RUN)/
 bench: setup
-	$(VENV)/bin/pytest suites/benchmarks --benchmark-columns=min,median,mean,max,rounds
+	scripts/bench.sh $(RUN)
+
+bench-quick: setup
+	scripts/bench.sh $(RUN) --quick

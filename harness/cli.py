@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.config import Settings
@@ -300,6 +301,55 @@ def mutate(
         if not o.killed and o.mutant is not None:
             out.print(f"survivor: {o.mutant.id}: {o.mutant.description}", highlight=False)
     raise typer.Exit(0 if score >= min_score else 1)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a run's directory, e.g. reports/ci")],
+    baseline: Annotated[Path | None, typer.Option(help="committed baseline ratios to compare with")] = None,
+    check: Annotated[bool, typer.Option(help="exit 1 when a ratio regressed beyond its tolerance")] = False,
+    save_baseline: Annotated[Path | None, typer.Option(help="write this run's ratios as a baseline")] = None,
+) -> None:
+    """Render RUN_DIR/index.html from its JUnit XML, benchmark JSON and Locust CSV."""
+    from harness import report as reporting
+
+    try:
+        built = reporting.build_report(run_dir, baseline)
+        page = reporting.write_report(built)
+        if save_baseline is not None:
+            if built.benchmarks is None:
+                raise HarnessError(f"{run_dir}: no {reporting.BENCHMARK_FILE} to take a baseline from")
+            reporting.save_baseline(built.benchmarks.ratios(), save_baseline)
+            out.print(f"baseline written to {save_baseline}")
+    except HarnessError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    if built.comparisons:
+        table = folding_table("ratio (measured / its baseline)", "this run", "baseline", "change", "status")
+        for c in built.comparisons:
+            value = "—" if c.value is None else f"{c.value:.3g}"
+            base = "—" if c.baseline is None else f"{c.baseline:.3g}"
+            change = "" if c.change is None else f"{c.change:+.0%}"
+            colour = {"regressed": "red", "improved": "green"}.get(c.status, "default")
+            table.add_row(escape(c.key), value, base, change, f"[{colour}]{c.status}[/{colour}]")
+        out.print(table)
+    elif built.benchmarks:
+        table = folding_table("group", "measured", "against", "ratio")
+        for ratio in built.benchmarks.ratios():
+            table.add_row(escape(ratio.group), escape(ratio.subject), escape(ratio.baseline), f"{ratio.value:.3g}")
+        out.print(table)
+    out.print(f"report: {page}")
+    if check and built.regressions:
+        err.print(f"[red]{len(built.regressions)} ratio(s) regressed beyond tolerance[/red]")
+        raise typer.Exit(1)
+
+
+def folding_table(*headers: str) -> Table:
+    """A table that folds long names rather than cutting them (CI logs are 80 columns wide)."""
+    table = Table()
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
 
 
 @images_app.command("build")

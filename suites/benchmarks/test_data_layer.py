@@ -1,6 +1,7 @@
 """The data layer beside raw asyncpg on the same pool and the same queries: each pair is one
 benchmark group, `layer` vs `raw`; the figure that matters is their ratio (target ≥ 0.85 of raw
-throughput). A round is a batch of OPS operations awaited on one long-lived loop.
+throughput). A round is a batch of OPS operations awaited on one long-lived loop, CONCURRENCY at
+a time; get by id is also swept over concurrency (its groups are `pg-get-by-id c=N`).
 
     pytest suites/benchmarks/test_data_layer.py
 """
@@ -19,10 +20,13 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from harness.data.postgres import DataLayer, Enhancement, PoolSettings, connect
 from harness.data.postgres.analytics import COUNT_TECHNIQUE
 from harness.pytest_plugin import Database
+from suites.benchmarks._mode import QUICK, rounds
 
 OPS = 200
 CONCURRENCY = 8
+SWEEP = [1, 8] if QUICK else [1, 2, 4, 8, 16]
 USERS = 50
+ROLE = {"layer": "subject", "raw": "baseline"}
 
 
 @pytest.fixture
@@ -30,7 +34,7 @@ def world(fresh_database: Database, loop: asyncio.AbstractEventLoop) -> Iterator
     """A data layer with some users, history and embeddings, on the benchmark's loop."""
 
     async def build() -> dict[str, Any]:
-        data = await connect(fresh_database.dsn, PoolSettings(min_size=CONCURRENCY, max_size=CONCURRENCY))
+        data = await connect(fresh_database.dsn, PoolSettings(min_size=max(SWEEP), max_size=max(SWEEP)))
         rng = np.random.default_rng(0)
         users = [uuid.uuid4() for _ in range(USERS)]
         await data.repos.users.copy([{"id": u, "email": f"{u.hex}@e.co", "username": u.hex[:16],
@@ -51,11 +55,11 @@ def world(fresh_database: Database, loop: asyncio.AbstractEventLoop) -> Iterator
     loop.run_until_complete(built["data"].close())
 
 
-def batch(loop: asyncio.AbstractEventLoop, op: Callable[[int], Awaitable[Any]]) -> Callable[[], None]:
-    """OPS calls of `op`, CONCURRENCY at a time."""
+def batch(loop: asyncio.AbstractEventLoop, op: Callable[[int], Awaitable[Any]], concurrency: int) -> Callable[[], None]:
+    """OPS calls of `op`, `concurrency` at a time."""
 
     async def run() -> None:
-        gate = asyncio.Semaphore(CONCURRENCY)
+        gate = asyncio.Semaphore(concurrency)
 
         async def one(i: int) -> None:
             async with gate:
@@ -66,27 +70,34 @@ def batch(loop: asyncio.AbstractEventLoop, op: Callable[[int], Awaitable[Any]]) 
     return lambda: loop.run_until_complete(run())
 
 
-def measure(benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, op: Callable[[int], Awaitable[Any]]) -> None:
-    benchmark.extra_info["ops_per_round"] = OPS
-    benchmark.pedantic(batch(loop, op), rounds=15, warmup_rounds=2)
-
-
-@pytest.mark.parametrize("side", ["layer", "raw"])
-@pytest.mark.benchmark(group="pg-get-by-id")
-def test_get_by_id(
-    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop, side: str
+def measure(
+    benchmark: BenchmarkFixture,
+    loop: asyncio.AbstractEventLoop,
+    side: str,
+    op: Callable[[int], Awaitable[Any]],
+    concurrency: int = CONCURRENCY,
 ) -> None:
+    benchmark.extra_info.update(role=ROLE[side], ops_per_round=OPS, concurrency=concurrency)
+    benchmark.pedantic(batch(loop, op, concurrency), rounds=rounds(15, 6), warmup_rounds=2)
+
+
+@pytest.mark.parametrize("concurrency", SWEEP)
+@pytest.mark.parametrize("side", ["layer", "raw"])
+def test_get_by_id(
+    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop, side: str, concurrency: int
+) -> None:
+    benchmark.group = f"pg-get-by-id c={concurrency}"
     data: DataLayer = world["data"]
     ids = world["history"]
     if side == "layer":
-        measure(benchmark, loop, lambda i: data.repos.history.get(ids[i % len(ids)]))
+        measure(benchmark, loop, side, lambda i: data.repos.history.get(ids[i % len(ids)]), concurrency)
     else:
 
         async def raw(i: int) -> Any:
             async with data.db.pool.acquire() as conn:
                 return await conn.fetchrow("SELECT * FROM prompts.history WHERE id = $1", ids[i % len(ids)])
 
-        measure(benchmark, loop, raw)
+        measure(benchmark, loop, side, raw, concurrency)
 
 
 @pytest.mark.parametrize("side", ["layer", "raw"])
@@ -97,7 +108,9 @@ def test_list_page(
     data: DataLayer = world["data"]
     users = world["users"]
     if side == "layer":
-        measure(benchmark, loop, lambda i: data.repos.history.list(filters={"user_id": users[i % USERS]}, limit=20))
+        measure(
+            benchmark, loop, side, lambda i: data.repos.history.list(filters={"user_id": users[i % USERS]}, limit=20)
+        )
     else:
 
         async def raw(i: int) -> Any:
@@ -107,7 +120,7 @@ def test_list_page(
                     users[i % USERS], 21,
                 )  # fmt: skip
 
-        measure(benchmark, loop, raw)
+        measure(benchmark, loop, side, raw)
 
 
 @pytest.mark.parametrize("side", ["layer", "raw"])
@@ -120,7 +133,7 @@ def test_insert_history(
     tag = uuid.uuid4().hex[:6]
     counter = iter(range(10**9))
     if side == "layer":
-        measure(benchmark, loop, lambda i: data.repos.history.create(
+        measure(benchmark, loop, side, lambda i: data.repos.history.create(
             user_id=users[i % USERS], request_id=f"{tag}-{next(counter)}", original_input="in", enhanced_output="out",
         ))  # fmt: skip
     else:
@@ -133,7 +146,7 @@ def test_insert_history(
                     users[i % USERS], f"{tag}-{next(counter)}", "in", "out",
                 )  # fmt: skip
 
-        measure(benchmark, loop, raw)
+        measure(benchmark, loop, side, raw)
 
 
 @pytest.mark.parametrize("side", ["layer", "raw"])
@@ -153,7 +166,7 @@ def test_record_enhancement(
                            techniques_used=["few_shot"], processing_time_ms=10, embedding=vector)  # fmt: skip
 
     if side == "layer":
-        measure(benchmark, loop, lambda i: data.prompts.record_enhancement(enhancement(i)))
+        measure(benchmark, loop, side, lambda i: data.prompts.record_enhancement(enhancement(i)))
     else:
 
         async def raw(i: int) -> Any:
@@ -171,7 +184,7 @@ def test_record_enhancement(
                 )  # fmt: skip
                 await conn.execute(COUNT_TECHNIQUE, "few_shot", e.intent, row["created_at"].date(), 0, 10.0)
 
-        measure(benchmark, loop, raw)
+        measure(benchmark, loop, side, raw)
 
 
 @pytest.mark.parametrize("side", ["layer", "raw"])
@@ -182,7 +195,7 @@ def test_similarity_search(
     data: DataLayer = world["data"]
     query = world["rng"].normal(size=768).astype(np.float32)
     if side == "layer":
-        measure(benchmark, loop, lambda i: data.prompts.similar(query, k=10, ef_search=40))
+        measure(benchmark, loop, side, lambda i: data.prompts.similar(query, k=10, ef_search=40))
     else:
 
         async def raw(i: int) -> Any:
@@ -193,4 +206,4 @@ def test_similarity_search(
                     " FROM prompts.embeddings ORDER BY embedding <=> $1 LIMIT 10", query,
                 )  # fmt: skip
 
-        measure(benchmark, loop, raw)
+        measure(benchmark, loop, side, raw)

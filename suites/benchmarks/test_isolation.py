@@ -15,14 +15,16 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.isolation import ClonePool, RunState
+from suites.benchmarks._mode import rounds
 
-ROUNDS = 40
+ROUNDS = rounds(40, 16)
 
 
 @pytest.mark.benchmark(group="fresh-database")
 def test_fresh_database_from_the_ready_pool(benchmark: BenchmarkFixture, clone_pool: ClonePool) -> None:
     """What `fresh_database` costs a test when the pool keeps up (each round starts from a full pool)."""
     taken: list[str] = []
+    benchmark.extra_info["role"] = "subject"
     benchmark.pedantic(lambda: taken.append(clone_pool.take()), setup=clone_pool.wait_until_full, rounds=ROUNDS)
     for name in taken:
         clone_pool.release(name)
@@ -32,6 +34,7 @@ def test_fresh_database_from_the_ready_pool(benchmark: BenchmarkFixture, clone_p
 def test_fresh_database_when_tests_outrun_the_pool(benchmark: BenchmarkFixture, clone_pool: ClonePool) -> None:
     """Back-to-back takes with no test time between them: the pool drains to the clone rate."""
     taken: list[str] = []
+    benchmark.extra_info["role"] = "subject"
     benchmark.pedantic(lambda: taken.append(clone_pool.take()), rounds=ROUNDS)
     for name in taken:
         clone_pool.release(name)
@@ -42,7 +45,9 @@ def test_fresh_database_when_tests_outrun_the_pool(benchmark: BenchmarkFixture, 
 def test_baseline_clone_on_demand(
     benchmark: BenchmarkFixture, harness_run: RunState, loop: asyncio.AbstractEventLoop, strategy: str
 ) -> None:
-    """The baseline: CREATE DATABASE … TEMPLATE at the moment the test asks for it."""
+    """The baseline: CREATE DATABASE … TEMPLATE at the moment the test asks for it (FILE_COPY, the
+    faster of the two here; WAL_LOG, PostgreSQL's default, is shown for reference)."""
+    benchmark.extra_info["role"] = "baseline" if strategy == "FILE_COPY" else "reference"
     admin = loop.run_until_complete(asyncpg.connect(harness_run.endpoints.postgres))
     names: list[str] = []
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 
 import asyncpg
@@ -22,17 +21,10 @@ from harness.isolation import RunState
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.seed import SeedReport, seed
+from suites.benchmarks._mode import rounds
 
 SMOKE_SCALE = 0.01
 PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # accounts, tellers, branches
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """One long-lived event loop for a benchmark, never asyncio.run per call."""
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
 
 
 class Databases:
@@ -70,21 +62,16 @@ def databases(loop: asyncio.AbstractEventLoop, harness_run: RunState) -> Iterato
     made.drop_all()
 
 
-def pgbench_initialise(dsn: str, scale: int) -> float:
-    """Seconds `pgbench -i -s scale` takes (client-side generation, COPY, vacuum, primary keys)."""
-    started = time.perf_counter()
+def pgbench_initialise(dsn: str, scale: int) -> None:
+    """`pgbench -i -s scale`: client-side generation, COPY, vacuum, primary keys."""
     subprocess.run([str(pg_bin_dir() / "pgbench"), "-i", "-q", "-s", str(scale), dsn], check=True, capture_output=True)
-    return time.perf_counter() - started
 
 
 @pytest.mark.benchmark(group="seeding")
-def test_seeding_the_load_profile_beside_pgbench_initialise(
-    benchmark: BenchmarkFixture,
-    databases: Databases,
-    loop: asyncio.AbstractEventLoop,
-    harness_settings: Settings,
+def test_seeding_the_load_profile(
+    benchmark: BenchmarkFixture, databases: Databases, loop: asyncio.AbstractEventLoop, harness_settings: Settings
 ) -> None:
-    scale = SMOKE_SCALE if benchmark.disabled else 1.0
+    scale = SMOKE_SCALE if benchmark.disabled else rounds(1.0, 0.05)
     reports: list[SeedReport] = []
 
     def load() -> None:
@@ -94,21 +81,22 @@ def test_seeding_the_load_profile_beside_pgbench_initialise(
     benchmark.pedantic(load, rounds=1, iterations=1)
     report = reports[-1]
     assert report.inserted == report.expected
-
-    pgbench_scale = max(1, round(report.rows_inserted / PGBENCH_ROWS_PER_SCALE))
-    pgbench_seconds = pgbench_initialise(databases.create(), pgbench_scale)
-    pgbench_rows_per_second = pgbench_scale * PGBENCH_ROWS_PER_SCALE / pgbench_seconds
     embeddings = report.tables["prompts.embeddings"]
     benchmark.extra_info.update(
         {
+            "role": "subject",
+            "ops_per_round": report.rows_inserted,
             "profile": f"load x{scale:g}",
-            "rows": report.rows_inserted,
             "generate_seconds": round(report.generate_seconds, 2),
             "load_seconds": round(report.load_seconds, 2),
-            "rows_per_second": round(report.rows_per_second),
             "embeddings_seconds": round(embeddings.seconds, 2),  # the HNSW build is most of it
-            "pgbench_scale": pgbench_scale,
-            "pgbench_rows_per_second": round(pgbench_rows_per_second),
-            "ratio_to_pgbench": round(report.rows_per_second / pgbench_rows_per_second, 4),
         }
     )
+
+
+@pytest.mark.benchmark(group="seeding")
+def test_pgbench_initialise(benchmark: BenchmarkFixture, databases: Databases) -> None:
+    """The baseline: pgbench's own loader at about the load profile's row count."""
+    scale = 1 if benchmark.disabled else rounds(6, 1)
+    benchmark.extra_info.update(role="baseline", ops_per_round=scale * PGBENCH_ROWS_PER_SCALE, pgbench_scale=scale)
+    benchmark.pedantic(lambda: pgbench_initialise(databases.create(), scale), rounds=1, iterations=1)

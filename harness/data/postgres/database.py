@@ -103,6 +103,23 @@ def quote_ident(name: str) -> str:
 _current: ContextVar[UnitOfWork | None] = ContextVar("harness_unit_of_work", default=None)
 
 
+def _begin(isolation: Isolation, readonly: bool, user_id: UUID | None) -> str:
+    sql = f"BEGIN ISOLATION LEVEL {isolation.replace('_', ' ').upper()}{' READ ONLY' if readonly else ''}"
+    if user_id is not None:
+        # a UUID's text cannot break out of the literal, so it is inlined: one round trip, not two
+        sql += f"; SELECT set_config('app.user_id', '{UUID(str(user_id))}', true)"
+    return sql
+
+
+async def _quietly(conn: asyncpg.Connection, statement: str) -> None:
+    """Roll back on the way out of a failure; the caller's error is the one to report, so a
+    connection that cannot even roll back (the server cut it) adds nothing. The pool's reset
+    cleans up whatever is left."""
+    if not conn.is_closed():
+        with contextlib.suppress(Exception):
+            await conn.execute(statement)
+
+
 class Database:
     """Owns the pool. Use `Database.connect(dsn)`; close with `await db.close()`."""
 
@@ -181,30 +198,42 @@ class Database:
     async def transaction(
         self, user_id: UUID | None = None, isolation: Isolation = "read_committed", readonly: bool = False
     ) -> AsyncIterator[UnitOfWork]:
-        """A transaction for `user_id`; nested, a savepoint that rolls back only its own part."""
+        """A transaction for `user_id`; nested, a savepoint that rolls back only its own part.
+
+        Statements of its own rather than asyncpg's Transaction: BEGIN and the acting user travel
+        in one round trip, which is a fifth of a short unit of work's (BEGIN, three statements,
+        COMMIT)."""
         outer = _current.get()
         if outer is not None:
             if user_id is not None and user_id != outer.user_id:
                 raise ValueError("a nested transaction cannot act for another user")
-            with translated("savepoint"):
-                async with outer.connection.transaction():
-                    outer.depth += 1
+            outer.depth += 1
+            savepoint = f"harness_{outer.depth}"
+            try:
+                with translated("savepoint"):
+                    await outer.connection.execute(f"SAVEPOINT {savepoint}")
                     try:
                         yield outer
-                    finally:
-                        outer.depth -= 1
+                    except BaseException:
+                        await _quietly(outer.connection, f"ROLLBACK TO SAVEPOINT {savepoint}")
+                        raise
+                    await outer.connection.execute(f"RELEASE SAVEPOINT {savepoint}")
+            finally:
+                outer.depth -= 1
             return
         async with self._acquire() as conn:
             with translated("transaction"):
-                async with conn.transaction(isolation=isolation, readonly=readonly):
-                    if user_id is not None:
-                        await conn.execute("SELECT set_config('app.user_id', $1, true)", str(user_id))
-                    uow = UnitOfWork(conn, user_id)
-                    token = _current.set(uow)
-                    try:
-                        yield uow
-                    finally:
-                        _current.reset(token)
+                await conn.execute(_begin(isolation, readonly, user_id))
+                uow = UnitOfWork(conn, user_id)
+                token = _current.set(uow)
+                try:
+                    yield uow
+                except BaseException:
+                    await _quietly(conn, "ROLLBACK")
+                    raise
+                finally:
+                    _current.reset(token)
+                await conn.execute("COMMIT")
 
     async def retrying(
         self, work: Callable[[], Awaitable[T]], *, attempts: int = 5, user_id: UUID | None = None,

@@ -1,0 +1,94 @@
+"""Gather a run directory's results into a Report and render it to `index.html`."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from harness.errors import ConfigurationError
+from harness.report import plots
+from harness.report.baseline import Comparison, compare, load_baseline
+from harness.report.benchmarks import BenchmarkRun, load_benchmarks
+from harness.report.junit import SuiteResults, load_junit
+from harness.report.locust import LocustRun, load_locust
+
+BENCHMARK_FILE = "benchmarks.json"
+STATUS_ORDER = ["regressed", "improved", "ok", "new", "missing"]  # what a reviewer must see first
+
+
+@dataclass
+class Report:
+    run_dir: Path
+    suites: list[SuiteResults] = field(default_factory=list)
+    benchmarks: BenchmarkRun | None = None
+    comparisons: list[Comparison] = field(default_factory=list)
+    baseline_name: str | None = None
+    locust: list[LocustRun] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def regressions(self) -> list[Comparison]:
+        return [c for c in self.comparisons if c.status == "regressed"]
+
+    @property
+    def failed_tests(self) -> int:
+        return sum(s.failed + s.errors for s in self.suites)
+
+
+def build_report(run_dir: Path, baseline: Path | None = None) -> Report:
+    """Everything `run_dir` holds: `junit*.xml`, `benchmarks.json`, `**/*_stats.csv` from Locust."""
+    if not run_dir.is_dir():
+        raise ConfigurationError(f"{run_dir}: no such run directory")
+    report = Report(run_dir)
+    report.suites = [load_junit(p) for p in sorted(run_dir.glob("junit*.xml"))]
+    if (run_dir / BENCHMARK_FILE).exists():
+        report.benchmarks = load_benchmarks(run_dir / BENCHMARK_FILE)
+        if baseline is not None:
+            found = compare(report.benchmarks.ratios(), load_baseline(baseline))
+            report.comparisons = sorted(found, key=lambda c: STATUS_ORDER.index(c.status))
+            report.baseline_name = str(baseline)
+    report.locust = [load_locust(p) for p in sorted(run_dir.rglob("*_stats.csv"))]
+    if not (report.suites or report.benchmarks or report.locust):
+        raise ConfigurationError(f"{run_dir}: no junit*.xml, {BENCHMARK_FILE} or Locust *_stats.csv to report")
+    report.figures = _figures(report)
+    return report
+
+
+def _figures(report: Report) -> dict[str, str]:
+    drawn: dict[str, str | None] = {}
+    if report.benchmarks:
+        drawn["latency"] = plots.latency_distributions(report.benchmarks)
+        drawn["concurrency"] = plots.throughput_by_concurrency(report.benchmarks)
+        drawn["recall"] = plots.recall_against_latency(report.benchmarks)
+    for run in report.locust:
+        drawn[f"locust:{run.prefix}"] = plots.locust_over_time(run)
+    return {name: figure for name, figure in drawn.items() if figure}
+
+
+def write_report(report: Report) -> Path:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.report", "."), autoescape=True
+    )
+    environment.filters["duration"] = duration
+    environment.filters["ratio"] = ratio
+    ratios = {ratio.key: ratio for ratio in report.benchmarks.ratios()} if report.benchmarks else {}
+    page = environment.get_template("page.html.j2").render(r=report, ratios=ratios, python=platform.python_version())
+    target = report.run_dir / "index.html"
+    target.write_text(page)
+    return target
+
+
+def duration(seconds: float) -> str:
+    """Seconds in the unit that reads best: 13.2 µs, 4.1 ms, 54.2 s."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(seconds) >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def ratio(value: float) -> str:
+    """Three significant figures without exponents: 0.913, 57.1, 1,024."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"

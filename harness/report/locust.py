@@ -1,0 +1,78 @@
+"""Locust's CSV output (`--csv PREFIX`): the summary per request name, and the aggregated
+requests per second and percentiles over time from the history file."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class RequestSummary:
+    type: str
+    name: str
+    requests: int
+    failures: int
+    median_ms: float
+    p95_ms: float
+    p99_ms: float
+    rps: float
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    t: float  # seconds since the run's first sample
+    users: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    prefix: str
+    requests: list[RequestSummary]  # the "Aggregated" row last
+    history: list[HistoryPoint]
+
+
+def load_locust(stats_csv: Path) -> LocustRun:
+    """`PREFIX_stats.csv` and, when present, `PREFIX_stats_history.csv` beside it."""
+    prefix = str(stats_csv).removesuffix("_stats.csv")
+    try:
+        requests = [_summary(row) for row in _rows(stats_csv)]
+        history_csv = Path(prefix + "_stats_history.csv")
+        history = _history(_rows(history_csv)) if history_csv.exists() else []
+    except (KeyError, ValueError) as exc:
+        raise ConfigurationError(f"{stats_csv}: not Locust CSV ({type(exc).__name__}: {exc})") from None
+    return LocustRun(Path(prefix).name, requests, history)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _number(value: str) -> float:
+    return 0.0 if value in ("", "N/A") else float(value)
+
+
+def _summary(row: dict[str, str]) -> RequestSummary:
+    return RequestSummary(
+        row["Type"], row["Name"], int(row["Request Count"]), int(row["Failure Count"]),
+        _number(row["50%"]), _number(row["95%"]), _number(row["99%"]), _number(row["Requests/s"]),
+    )  # fmt: skip
+
+
+def _history(rows: list[dict[str, str]]) -> list[HistoryPoint]:
+    aggregated = [r for r in rows if r["Name"] == "Aggregated"]
+    if not aggregated:
+        return []
+    start = float(aggregated[0]["Timestamp"])
+    return [
+        HistoryPoint(float(r["Timestamp"]) - start, int(r["User Count"]), _number(r["Requests/s"]),
+                     _number(r["50%"]), _number(r["95%"]))
+        for r in aggregated
+    ]  # fmt: skip

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Benchmarks, a headless Locust run with its SLOs, and `harness report`, all into reports/<run>/.
+#   scripts/bench.sh [RUN] [--quick] [--check]
+# --quick: HARNESS_BENCH_QUICK=1 (fewer rounds, 10k vectors, a short Locust run), compared with
+# reports/baselines/quick.json; otherwise the full pass against reports/baselines/full.json.
+# --check: exit 1 when a ratio regressed beyond its tolerance (CI). Every step runs; the exit
+# status is the first failure's.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+run=local quick=0 check=()
+for arg in "$@"; do
+	case $arg in
+	--quick) quick=1 ;;
+	--check) check=(--check) ;;
+	-*) echo "bench.sh: unknown option $arg" >&2; exit 2 ;;
+	*) run=$arg ;;
+	esac
+done
+out=reports/$run
+mkdir -p "$out"
+bin=.venv/bin
+status=0
+note() { [ "$status" != 0 ] || status=$1; }
+
+if [ $quick = 1 ]; then
+	export HARNESS_BENCH_QUICK=1
+	baseline=reports/baselines/quick.json locust_args=(-u 4 -t 20s --seed-scale 0.1)
+else
+	baseline=reports/baselines/full.json locust_args=(-u 16 -t 2m)
+fi
+
+echo "== benchmarks (pytest-benchmark, one process: it does not time under xdist)"
+$bin/pytest suites/benchmarks -p no:xdist -o timeout=1800 --benchmark-json="$out/benchmarks.json" \
+	--junitxml="$out/junit-benchmarks.xml" --benchmark-columns=median,iqr,rounds -q || note $?
+
+echo "== Locust, headless, SLOs from loadtests/_slo.py, against servers of its own"
+env_file=$(mktemp)
+$bin/harness up --detach --seed "" >"$env_file" || note $?
+if grep -q '^DATABASE_URL=' "$env_file"; then
+	TEST_DATABASE_URL=$(sed -n 's/^DATABASE_URL=//p' "$env_file") REDIS_URL=$(sed -n 's/^REDIS_URL=//p' "$env_file") \
+		$bin/locust --config loadtests/locust.conf "${locust_args[@]}" \
+		--csv "$out/locust/betterprompts" --html "$out/locust/betterprompts.html" || note $?
+fi
+$bin/harness down >/dev/null || note $?
+rm -f "$env_file"
+
+echo "== report"
+$bin/harness report "$out" --baseline "$baseline" "${check[@]}" || note $?
+exit $status
