@@ -69,9 +69,7 @@ def _figures(report: Report) -> dict[str, str]:
 
 
 def write_report(report: Report) -> Path:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("harness.report", "."), autoescape=True
-    )
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("harness.report", "."), autoescape=True)
     environment.filters["duration"] = duration
     environment.filters["ratio"] = ratio
     ratios = {ratio.key: ratio for ratio in report.benchmarks.ratios()} if report.benchmarks else {}

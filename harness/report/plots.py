@@ -38,7 +38,7 @@ def latency_distributions(run: BenchmarkRun) -> str | None:
         for b in benches
     ]  # fmt: skip
     figure, ax = plt.subplots(figsize=(9, 0.32 * len(stats) + 1))
-    boxes = ax.bxp(stats, vert=False, showfliers=False, patch_artist=True, widths=0.6)
+    boxes = ax.bxp(stats, orientation="horizontal", showfliers=False, patch_artist=True, widths=0.6)
     for box, bench in zip(boxes["boxes"], benches, strict=True):
         box.set_facecolor(COLOURS[bench.role])
     ax.set_xscale("log")

@@ -99,7 +99,10 @@ def test_a_group_with_two_baselines_is_refused_by_name(tmp_path: Path) -> None:
     [
         ("{not json", "not pytest-benchmark JSON"),
         ('{"benchmarks": [{"name": "test_x"}]}', "not pytest-benchmark JSON.*KeyError"),
-        ('{"benchmarks": [{"name": "t", "extra_info": {"role": "boss"}, "stats": {}}]}', "not pytest-benchmark JSON.*role 'boss' is not one of"),
+        (
+            '{"benchmarks": [{"name": "t", "extra_info": {"role": "boss"}, "stats": {}}]}',
+            "not pytest-benchmark JSON.*role 'boss' is not one of",
+        ),
     ],
 )
 def test_a_file_that_is_not_benchmark_json_is_named(tmp_path: Path, content: str, message: str) -> None:
@@ -155,13 +158,14 @@ def test_the_page_is_one_self_contained_file_with_results_ratios_and_figures(rea
     page = write_report(report).read_text()
     assert [c.status for c in report.regressions] == ["regressed"]
     assert "1 ratio regressed beyond tolerance" in page
-    assert "test_bench::test_broken" in page and "on purpose" in page  # the JUnit failure, by name
+    assert "test_bench::test_broken" in page  # the JUnit failure, by name and message
+    assert "on purpose" in page
     assert page.count("<svg") == 2  # latency distributions, throughput against concurrency
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "the page must not fetch anything"
 
 
 def test_an_empty_run_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="no junit.*xml, benchmarks.json or Locust"):
+    with pytest.raises(ConfigurationError, match=r"no junit\*\.xml, benchmarks\.json or Locust"):
         build_report(tmp_path)
 
 
@@ -177,4 +181,5 @@ def test_check_exits_non_zero_on_a_regression_and_zero_against_its_own_baseline(
     own.write_text(json.dumps({"ratios": {"pair c=1 :: pair[fast-1]": 1000.0}}))
     failed = run_cli(str(real_run), "--baseline", str(own), "--check")
     assert failed.returncode == 1
-    assert "regressed" in failed.stdout and "1 ratio(s) regressed" in failed.stderr
+    assert "regressed" in failed.stdout
+    assert "1 ratio(s) regressed" in failed.stderr
