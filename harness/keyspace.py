@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import string
 import tomllib
+from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -28,21 +30,26 @@ class Namespace(BaseModel):
     description: str
     scopes: list[str] = []
 
-    @property
-    def fields(self) -> list[str]:
-        return [name for _, name, _, _ in string.Formatter().parse(self.pattern) if name]
+    @cached_property
+    def fields(self) -> frozenset[str]:
+        """The pattern's placeholders, parsed once: keys are built on every Redis call."""
+        return frozenset(name for _, name, _, _ in string.Formatter().parse(self.pattern) if name)
 
     def key(self, **parts: str) -> str:
         """The key for `parts`; each part must be a plain token, so no value can reach another
         namespace (`bp:session:x:bp:flag:y` is refused)."""
-        if set(parts) != set(self.fields):
-            raise ConfigurationError(f"key {self.pattern} needs {sorted(self.fields)}, got {sorted(parts)}")
         for name, value in parts.items():
             if not KEY_PART.match(value):
                 raise ConfigurationError(f"key part {name}={value!r} for {self.pattern} is not a plain token")
         if "scope" in parts and self.scopes and parts["scope"] not in self.scopes:
             raise ConfigurationError(f"scope {parts['scope']!r} is not one of {self.scopes} for {self.pattern}")
-        return self.pattern.format(**parts)
+        return self.compose(parts)
+
+    def compose(self, parts: Mapping[str, str]) -> str:
+        """The key for parts already checked to be plain tokens."""
+        if parts.keys() != self.fields:
+            raise ConfigurationError(f"key {self.pattern} needs {sorted(self.fields)}, got {sorted(parts)}")
+        return self.pattern.format_map(parts)
 
 
 class AclUser(BaseModel):

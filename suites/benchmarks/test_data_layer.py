@@ -78,7 +78,7 @@ def measure(
     concurrency: int = CONCURRENCY,
 ) -> None:
     benchmark.extra_info.update(role=ROLE[side], ops_per_round=OPS, concurrency=concurrency)
-    benchmark.pedantic(batch(loop, op, concurrency), rounds=rounds(15, 6), warmup_rounds=2)
+    benchmark.pedantic(batch(loop, op, concurrency), rounds=rounds(15, 10), warmup_rounds=2)
 
 
 @pytest.mark.parametrize("concurrency", SWEEP)

@@ -24,7 +24,7 @@ async def get_many(store: RedisStore, namespace: str, keys: Sequence[KeyParts]) 
     _string_namespace(store, namespace)
     if not keys:
         return []
-    names = [store.key(namespace, **parts) for parts in keys]
+    names = store.keys(namespace, keys)
     with translated(namespace):
         values = await store.client.mget(names)
     return [as_bytes(value) for value in values]
@@ -42,7 +42,7 @@ async def set_many(
         raise InvalidInput("ttl", f"must be a positive whole number of seconds, got {ttl!r}")
     if not items:
         return
-    names = [store.key(namespace, **parts) for parts, _ in items]
+    names = store.keys(namespace, [parts for parts, _ in items])
     with translated(namespace):
         async with store.client.pipeline(transaction=False) as pipe:
             for name, (_, value) in zip(names, items, strict=True):
