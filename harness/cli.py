@@ -312,6 +312,7 @@ def report(
 ) -> None:
     """Render RUN_DIR/index.html from its JUnit XML, benchmark JSON and Locust CSV."""
     from harness import report as reporting
+    from harness.report.build import ratio as ratio_text
 
     try:
         built = reporting.build_report(run_dir, baseline)
@@ -324,32 +325,23 @@ def report(
     except HarnessError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
-    if built.comparisons:
-        table = folding_table("ratio (measured / its baseline)", "this run", "baseline", "change", "status")
-        for c in built.comparisons:
-            value = "—" if c.value is None else f"{c.value:.3g}"
-            base = "—" if c.baseline is None else f"{c.baseline:.3g}"
-            change = "" if c.change is None else f"{c.change:+.0%}"
-            colour = {"regressed": "red", "improved": "green"}.get(c.status, "default")
-            table.add_row(escape(c.key), value, base, change, f"[{colour}]{c.status}[/{colour}]")
-        out.print(table)
-    elif built.benchmarks:
-        table = folding_table("group", "measured", "against", "ratio")
-        for ratio in built.benchmarks.ratios():
-            table.add_row(escape(ratio.group), escape(ratio.subject), escape(ratio.baseline), f"{ratio.value:.3g}")
-        out.print(table)
+    for c in built.comparisons:  # one line each: CI logs are narrow
+        value = "—" if c.value is None else ratio_text(c.value)
+        against = "" if c.baseline is None else f"  (baseline {ratio_text(c.baseline)}"
+        against += "" if c.change is None else f", {round(c.change * 100) + 0:+d}%)" if against else ""
+        colour = {"regressed": "red", "improved": "green"}.get(c.status, "default")
+        out.print(
+            f"{value:>8}  [{colour}]{c.status:9}[/{colour}] {escape(c.key)}{against}", highlight=False, soft_wrap=True
+        )
+    if built.benchmarks and not built.comparisons:
+        for r in built.benchmarks.ratios():
+            out.print(
+                f"{ratio_text(r.value):>8}  {escape(r.key)}  (vs {escape(r.baseline)})", highlight=False, soft_wrap=True
+            )
     out.print(f"report: {page}")
     if check and built.regressions:
         err.print(f"[red]{len(built.regressions)} ratio(s) regressed beyond tolerance[/red]")
         raise typer.Exit(1)
-
-
-def folding_table(*headers: str) -> Table:
-    """A table that folds long names rather than cutting them (CI logs are 80 columns wide)."""
-    table = Table()
-    for header in headers:
-        table.add_column(header, overflow="fold")
-    return table
 
 
 @images_app.command("build")

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from harness.errors import ConfigurationError
 
 RedisType = Literal["string", "hash", "set", "zset", "list", "stream"]
-KEY_PART = re.compile(r"^[A-Za-z0-9_.@-]{1,200}$")
+KEY_PART = re.compile(r"[A-Za-z0-9_.@-]{1,200}")  # use fullmatch: `$` would admit a trailing newline
+KEY_PARTS = re.compile(r"[A-Za-z0-9_.@-]{1,200}(?:\n[A-Za-z0-9_.@-]{1,200})*")  # newline-joined parts
 
 
 class Namespace(BaseModel):
@@ -35,11 +36,20 @@ class Namespace(BaseModel):
         """The pattern's placeholders, parsed once: keys are built on every Redis call."""
         return frozenset(name for _, name, _, _ in string.Formatter().parse(self.pattern) if name)
 
+    @cached_property
+    def single(self) -> tuple[str, str, str] | None:
+        """(prefix, field, suffix) when the pattern has exactly one placeholder, else None."""
+        if len(self.fields) != 1:
+            return None
+        [field] = self.fields
+        prefix, _, suffix = self.pattern.partition("{" + field + "}")
+        return prefix, field, suffix
+
     def key(self, **parts: str) -> str:
         """The key for `parts`; each part must be a plain token, so no value can reach another
         namespace (`bp:session:x:bp:flag:y` is refused)."""
         for name, value in parts.items():
-            if not KEY_PART.match(value):
+            if not KEY_PART.fullmatch(value):
                 raise ConfigurationError(f"key part {name}={value!r} for {self.pattern} is not a plain token")
         if "scope" in parts and self.scopes and parts["scope"] not in self.scopes:
             raise ConfigurationError(f"scope {parts['scope']!r} is not one of {self.scopes} for {self.pattern}")

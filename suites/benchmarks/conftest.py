@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from harness.isolation import RunState
-from suites.benchmarks._mode import QUICK
+from suites.benchmarks._support import QUICK
 
 ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
 

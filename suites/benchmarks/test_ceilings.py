@@ -35,7 +35,7 @@ from harness.data.redis import RedisLayer
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.pytest_plugin import Database
-from suites.benchmarks._mode import QUICK
+from suites.benchmarks._support import QUICK
 from suites.benchmarks.test_redis_layer import (
     CONCURRENCY,
     PAYLOAD,

@@ -17,7 +17,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.config import Settings
-from suites.benchmarks._mode import rounds
+from suites.benchmarks._support import rounds
 
 PROBE_WITH_DATABASE = """
 import time

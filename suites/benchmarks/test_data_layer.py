@@ -20,7 +20,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from harness.data.postgres import DataLayer, Enhancement, PoolSettings, connect
 from harness.data.postgres.analytics import COUNT_TECHNIQUE
 from harness.pytest_plugin import Database
-from suites.benchmarks._mode import QUICK, rounds
+from suites.benchmarks._support import QUICK, batch, rounds
 
 OPS = 200
 CONCURRENCY = 8
@@ -55,21 +55,6 @@ def world(fresh_database: Database, loop: asyncio.AbstractEventLoop) -> Iterator
     loop.run_until_complete(built["data"].close())
 
 
-def batch(loop: asyncio.AbstractEventLoop, op: Callable[[int], Awaitable[Any]], concurrency: int) -> Callable[[], None]:
-    """OPS calls of `op`, `concurrency` at a time."""
-
-    async def run() -> None:
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(i: int) -> None:
-            async with gate:
-                await op(i)
-
-        await asyncio.gather(*(one(i) for i in range(OPS)))
-
-    return lambda: loop.run_until_complete(run())
-
-
 def measure(
     benchmark: BenchmarkFixture,
     loop: asyncio.AbstractEventLoop,
@@ -78,7 +63,7 @@ def measure(
     concurrency: int = CONCURRENCY,
 ) -> None:
     benchmark.extra_info.update(role=ROLE[side], ops_per_round=OPS, concurrency=concurrency)
-    benchmark.pedantic(batch(loop, op, concurrency), rounds=rounds(15, 10), warmup_rounds=2)
+    benchmark.pedantic(batch(loop, op, OPS, concurrency), rounds=rounds(15, 10), warmup_rounds=2)
 
 
 @pytest.mark.parametrize("concurrency", SWEEP)

@@ -15,7 +15,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.isolation import ClonePool, RunState
-from suites.benchmarks._mode import rounds
+from suites.benchmarks._support import rounds
 
 ROUNDS = rounds(40, 16)
 

@@ -1,9 +1,10 @@
 """The Redis services beside raw redis-py on the same client (the same pool) and the same commands:
 each pair is one benchmark group, `layer` vs `raw`; the figure that matters is their ratio (target
 ≥ 0.85 of raw throughput). What the layer adds is key building through the keyspace contract,
-error translation and reply narrowing; the raw side sends the same commands with key names worked
-out beforehand. A round is a batch of OPS operations awaited on one long-lived loop, as bp_app on
-this worker's logical database (flushed by `redis_client`).
+error translation and reply narrowing; the raw side sends the same commands with key names built
+the way an application without the layer would (a prefix and a hash, no checks). A round is a
+batch of OPS operations awaited on one long-lived loop, as bp_app on this worker's logical
+database (flushed by `redis_client`).
 
     pytest suites/benchmarks/test_redis_layer.py
 HARNESS_BENCH_QUICK=1 runs fewer rounds; under xdist each test runs once, untimed, as a smoke test.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -29,7 +31,7 @@ from harness.data.redis.sessions import TOUCH
 from harness.keyspace import load_keyspace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
-from suites.benchmarks._mode import rounds
+from suites.benchmarks._support import batch, rounds
 
 OPS = 200
 CONCURRENCY = 8
@@ -71,21 +73,6 @@ def services(
     yield from open_app_layer(endpoints, redis_client, harness_settings, loop)
 
 
-def batch(loop: asyncio.AbstractEventLoop, op: Callable[[int], Awaitable[Any]], ops: int) -> Callable[[], None]:
-    """`ops` calls of `op`, CONCURRENCY at a time."""
-
-    async def run() -> None:
-        gate = asyncio.Semaphore(CONCURRENCY)
-
-        async def one(i: int) -> None:
-            async with gate:
-                await op(i)
-
-        await asyncio.gather(*(one(i) for i in range(ops)))
-
-    return lambda: loop.run_until_complete(run())
-
-
 def measure(
     benchmark: BenchmarkFixture,
     loop: asyncio.AbstractEventLoop,
@@ -98,7 +85,7 @@ def measure(
     benchmark.extra_info["role"] = role
     benchmark.extra_info["ops_per_round"] = ops
     benchmark.extra_info["concurrency"] = CONCURRENCY
-    benchmark.pedantic(batch(loop, op, ops), rounds=ROUNDS, warmup_rounds=1)
+    benchmark.pedantic(batch(loop, op, ops, CONCURRENCY), rounds=ROUNDS, warmup_rounds=1)
 
 
 def role_of(side: str) -> str:
@@ -119,6 +106,14 @@ def fill_cache(services: RedisLayer, loop: asyncio.AbstractEventLoop, parts: lis
 
     loop.run_until_complete(fill())
     return [services.api_cache.key(p) for p in parts]
+
+
+def cache_prefix(services: RedisLayer, names: list[str], parts: list[list[str]]) -> str:
+    """The API cache's key prefix, for raw code that builds keys the way an application without the
+    layer would: prefix + sha256 of the request, no checks."""
+    prefix = names[0].removesuffix(request_hash(parts[0]))
+    assert [prefix + request_hash(p) for p in parts] == names
+    return prefix
 
 
 @pytest.mark.parametrize("side", ["layer", "raw"])
@@ -163,8 +158,10 @@ def test_cache_get(
     parts = cache_parts(KEYS)
     names = fill_cache(services, loop, parts)
 
+    prefix = cache_prefix(services, names, parts)
+
     async def raw(i: int) -> Any:
-        return await client.get(names[i % KEYS])
+        return await client.get(prefix + hashlib.sha256(json.dumps(parts[i % KEYS]).encode()).hexdigest())
 
     async def layer(i: int) -> Any:
         return await services.api_cache.get(parts[i % KEYS])
@@ -183,10 +180,12 @@ def test_cache_set(
     client = services.store.client
     parts = cache_parts(KEYS)
     names = [services.api_cache.key(p) for p in parts]
+    prefix = cache_prefix(services, names, parts)
     ttl = services.api_cache.ttl
 
     async def raw(i: int) -> Any:
-        return await client.set(names[i % KEYS], PAYLOAD, ex=ttl)
+        key = prefix + hashlib.sha256(json.dumps(parts[i % KEYS]).encode()).hexdigest()
+        return await client.set(key, PAYLOAD, ex=ttl)
 
     async def layer(i: int) -> Any:
         return await services.api_cache.set(parts[i % KEYS], PAYLOAD)
@@ -229,10 +228,11 @@ def test_batch_get(
     parts = cache_parts(BATCH)
     names = fill_cache(services, loop, parts)
     keys = [{"request_hash": request_hash(p)} for p in parts]
+    prefix = cache_prefix(services, names, parts)
     benchmark.extra_info["keys_per_op"] = BATCH
 
     async def raw(i: int) -> Any:
-        return await client.mget(names)
+        return await client.mget([prefix + k["request_hash"] for k in keys])
 
     async def layer(i: int) -> Any:
         return await get_many(services.store, "api_cache", keys)

@@ -21,7 +21,7 @@ from harness.isolation import RunState
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.seed import SeedReport, seed
-from suites.benchmarks._mode import rounds
+from suites.benchmarks._support import rounds
 
 SMOKE_SCALE = 0.01
 PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # accounts, tellers, branches

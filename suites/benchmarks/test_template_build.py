@@ -22,7 +22,7 @@ from harness.isolation.template import drop_database, ensure_template
 from harness.migrate.files import load_migrations
 from harness.provision.embedded import pg_bin_dir
 from harness.seed import seed
-from suites.benchmarks._mode import rounds
+from suites.benchmarks._support import rounds
 
 ROUNDS = rounds(5, 3)
 

@@ -25,7 +25,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from harness.data.postgres.database import _init_connection
 from harness.pytest_plugin import Database
 from harness.seed.vectors import ClusterSpace
-from suites.benchmarks._mode import QUICK, rounds
+from suites.benchmarks._support import QUICK, rounds
 
 QUERIES = 50
 K = 10

@@ -97,6 +97,9 @@ def test_keys_are_built_only_from_plain_tokens_and_bad_parts_name_their_field(se
     with pytest.raises(InvalidInput) as refused:
         services.store.key("rate_limit", scope="planet", subject="u1")
     assert refused.value.field == "scope"
+    with pytest.raises(InvalidInput) as refused:  # a regex `$` would let a trailing newline through
+        services.store.key("temp", purpose="verify", id="u-1\n")
+    assert refused.value.field == "id"
 
 
 async def test_an_acl_refusal_is_permission_denied_naming_the_key(

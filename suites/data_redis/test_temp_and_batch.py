@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from harness.data.errors import InvalidInput
 from harness.data.redis import RedisLayer, get_many, set_many
+from harness.errors import ConfigurationError
 
 
 async def test_a_verification_code_lives_10_minutes_and_is_good_exactly_once(
@@ -49,3 +50,22 @@ async def test_batches_refuse_namespaces_that_do_not_hold_strings(services: Redi
     with pytest.raises(InvalidInput) as refused:
         await get_many(services.store, "session", [{"session_id": "s1"}])
     assert refused.value.field == "namespace"
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [({"request_hash": "ok\nbp:flag:x"}, "request_hash"), ({"request_hash": "a b"}, "request_hash"),
+     ({"request_hash": 7}, "request_hash"), ({"other": "x"}, None)],
+)  # fmt: skip
+async def test_a_batch_with_one_bad_key_is_refused_naming_the_part_and_sends_nothing(
+    services: RedisLayer, redis_client: aioredis.Redis, bad: dict[str, object], field: str | None
+) -> None:
+    items = [({"request_hash": f"h{n}"}, b"v") for n in range(20)] + [(bad, b"v")]
+    with pytest.raises((InvalidInput, ConfigurationError)) as refused:
+        await set_many(services.store, "api_cache", items)  # type: ignore[arg-type]
+    if field is not None:
+        assert isinstance(refused.value, InvalidInput)
+        assert refused.value.field == field
+    else:  # a part the pattern does not have is the caller's programming error
+        assert "needs ['request_hash']" in str(refused.value)
+    assert await redis_client.dbsize() == 0
