@@ -63,6 +63,15 @@ class ClonePool:
                 raise ProvisionError(f"the clone pool of {self.template} did not fill up in {timeout:.0f}s")
             time.sleep(0.001)
 
+    def wait_until_idle(self, timeout: float = 60.0) -> None:
+        """Block until the pool is full and every released clone is dropped: nothing of the pool's
+        (CREATE DATABASE checkpoints, drops) runs beside a measurement that starts now."""
+        deadline = time.monotonic() + timeout
+        while self._used.unfinished_tasks or self._ready.qsize() < self.size:
+            if self._failure is not None or time.monotonic() > deadline:
+                raise ProvisionError(f"the clone pool of {self.template} did not settle in {timeout:.0f}s")
+            time.sleep(0.005)
+
     def release(self, name: str) -> None:
         """Hand a used database back to be dropped in the background."""
         self._used.put(name)
@@ -90,10 +99,13 @@ class ClonePool:
                     self._ready.put(name)
                     continue
                 try:
-                    await drop_database(admin, self._used.get_nowait())
-                    continue
+                    used = self._used.get_nowait()
                 except queue.Empty:
                     pass
+                else:
+                    await drop_database(admin, used)
+                    self._used.task_done()
+                    continue
                 self._wake.wait(WAKE_INTERVAL)
                 self._wake.clear()
             for pending in (self._ready, self._used):

@@ -14,7 +14,8 @@ import psutil
 import pytest
 import redis
 
-from harness.isolation import RunState
+from harness.isolation import ClonePool, RunState
+from harness.pytest_plugin import Database
 from suites.benchmarks._support import QUICK
 
 ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
@@ -25,6 +26,14 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
     yield loop
     loop.close()
+
+
+@pytest.fixture
+def settled_database(fresh_database: Database, clone_pool: ClonePool) -> Database:
+    """`fresh_database`, once the clone pool has replaced it and dropped what earlier tests used:
+    its CREATE DATABASE checkpoints and drops would otherwise land inside the measurement."""
+    clone_pool.wait_until_idle()
+    return fresh_database
 
 
 @pytest.fixture(scope="session", autouse=True)

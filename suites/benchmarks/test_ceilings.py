@@ -105,12 +105,12 @@ def keyspace_hits(admin: redis.Redis) -> int:
 
 @pytest.fixture
 def history_layer(
-    fresh_database: Database, loop: asyncio.AbstractEventLoop
+    settled_database: Database, loop: asyncio.AbstractEventLoop
 ) -> Iterator[tuple[DataLayer, list[uuid.UUID]]]:
     """A data layer (pool of CLIENTS) on a fresh database with HISTORY history rows; their ids."""
 
     async def build() -> tuple[DataLayer, list[uuid.UUID]]:
-        data = await connect(fresh_database.dsn, PoolSettings(min_size=CLIENTS, max_size=CLIENTS))
+        data = await connect(settled_database.dsn, PoolSettings(min_size=CLIENTS, max_size=CLIENTS))
         users = [uuid.uuid4() for _ in range(10)]
         await data.repos.users.copy([{"id": u, "email": f"{u.hex}@e.co", "username": u.hex[:16],
                                       "password_hash": "$2b$04$" + "a" * 53} for u in users])  # fmt: skip
@@ -126,14 +126,14 @@ def history_layer(
 
 
 @pytest.mark.benchmark(group="ceiling-pg-pk-read")
-def test_pg_pk_read_pgbench(benchmark: BenchmarkFixture, fresh_database: Database) -> None:
+def test_pg_pk_read_pgbench(benchmark: BenchmarkFixture, settled_database: Database) -> None:
     """`pgbench -S`: CLIENTS connections (2 threads), T transactions each, one PK read per transaction."""
     pgbench = pg_bin_dir() / "pgbench"
-    run_tool([pgbench, "-i", "-q", "-s", "1", fresh_database.dsn])
+    run_tool([pgbench, "-i", "-q", "-s", "1", settled_database.dsn])
     per_client = sized(benchmark, timed=2500, quick=500, smoke=5)
     argv: list[str | Path] = [pgbench, "-S", "-n", "-c", str(CLIENTS), "-j", "2", "-t", str(per_client)]
     benchmark.extra_info["tool"] = "pgbench -S (tps without initial connection time)"
-    timed_tool(benchmark, [*argv, fresh_database.dsn], re.compile(r"tps = ([0-9.]+)"), CLIENTS * per_client)
+    timed_tool(benchmark, [*argv, settled_database.dsn], re.compile(r"tps = ([0-9.]+)"), CLIENTS * per_client)
 
 
 @pytest.mark.benchmark(group="ceiling-pg-pk-read")

@@ -42,7 +42,7 @@ def vector_count(benchmark: BenchmarkFixture) -> int:
 
 @pytest.fixture
 def corpus(
-    fresh_database: Database, loop: asyncio.AbstractEventLoop, benchmark: BenchmarkFixture
+    settled_database: Database, loop: asyncio.AbstractEventLoop, benchmark: BenchmarkFixture
 ) -> Iterator[dict[str, Any]]:
     """`n` clustered vectors loaded without an index, the queries, and exact top-k as truth."""
     n = vector_count(benchmark)
@@ -52,7 +52,7 @@ def corpus(
     queries = space.points(1, rng.integers(0, 50, size=QUERIES).tolist())
 
     async def load() -> tuple[asyncpg.Connection, list[set[Any]], list[float]]:
-        conn = await asyncpg.connect(fresh_database.dsn)
+        conn = await asyncpg.connect(settled_database.dsn)
         await _init_connection(conn, None)
         await conn.execute("DROP INDEX prompts.embeddings_embedding_hnsw_idx")
         await conn.execute("SET maintenance_work_mem = '1GB'")
