@@ -56,3 +56,19 @@ def unmeasured(stats: RequestStats, p95_ms: Mapping[str, float]) -> list[str]:
     """Names with an objective but no requests: a typo, or a run too short to judge them."""
     seen = {entry.name for entry in stats.entries.values() if entry.num_requests}
     return sorted(set(p95_ms) - seen)
+
+
+def verdict(stats: RequestStats, p95_ms: Mapping[str, float], max_failure_ratio: float) -> dict[str, object]:
+    """Every objective with what the run measured, for `harness report` (`<csv prefix>_slo.json`)."""
+    objectives = [
+        {"type": entry.method, "name": entry.name, "p95_limit_ms": p95_ms[entry.name],
+         "p95_ms": entry.get_response_time_percentile(0.95),
+         "met": entry.get_response_time_percentile(0.95) <= p95_ms[entry.name]}
+        for entry in stats.entries.values() if entry.name in p95_ms and entry.num_requests
+    ]  # fmt: skip
+    return {
+        "objectives": objectives,
+        "failure_ratio": stats.total.fail_ratio,
+        "max_failure_ratio": max_failure_ratio,
+        "breaches": breaches(stats, p95_ms, max_failure_ratio),
+    }

@@ -3,7 +3,9 @@ options, and the listeners that prepare the run (target, shape, data) and judge 
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from locust import events
@@ -13,7 +15,7 @@ from locust.runners import WorkerRunner
 
 from loadtests._dataset import ensure_dataset
 from loadtests._shapes import SHAPES
-from loadtests._slo import MAX_FAILURE_RATIO, breaches, unmeasured, with_overrides
+from loadtests._slo import MAX_FAILURE_RATIO, breaches, unmeasured, verdict, with_overrides
 from loadtests._target import resolve_target
 from loadtests._users import AppUser, close_process_clients
 
@@ -83,6 +85,9 @@ def judge(environment: Environment, **_: Any) -> None:
     missed = breaches(environment.stats, limits, options.slo_failure_ratio)
     for breach in missed:
         logger.error("SLO breached: %s", breach)
+    if options.csv_prefix:  # beside the CSV files, for `harness report`
+        judged = verdict(environment.stats, limits, options.slo_failure_ratio)
+        Path(f"{options.csv_prefix}_slo.json").write_text(json.dumps(judged, indent=2) + "\n")
     if missed:
         environment.process_exit_code = 1
     elif not environment.runner.exceptions:

@@ -34,6 +34,10 @@ class Report:
         return [c for c in self.comparisons if c.status == "regressed"]
 
     @property
+    def slo_breaches(self) -> list[str]:
+        return [f"{run.prefix}: {b}" for run in self.locust if run.slo for b in run.slo.breaches]
+
+    @property
     def failed_tests(self) -> int:
         return sum(s.failed + s.errors for s in self.suites)
 

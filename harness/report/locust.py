@@ -1,9 +1,12 @@
-"""Locust's CSV output (`--csv PREFIX`): the summary per request name, and the aggregated
-requests per second and percentiles over time from the history file."""
+"""Locust's CSV output (`--csv PREFIX`): the summary per request name, the aggregated requests per
+second and percentiles over time from the history file, and the SLO verdict the project's
+locustfile writes beside them (`PREFIX_slo.json`: objectives with limit, measured p95 and met;
+failure ratio and its limit; breaches in words)."""
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +35,32 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True)
+class Objective:
+    type: str
+    name: str
+    p95_limit_ms: float
+    p95_ms: float
+    met: bool
+
+
+@dataclass(frozen=True)
+class SloVerdict:
+    objectives: list[Objective]
+    failure_ratio: float
+    max_failure_ratio: float
+    breaches: list[str]
+
+
+@dataclass(frozen=True)
 class LocustRun:
     prefix: str
     requests: list[RequestSummary]  # the "Aggregated" row last
     history: list[HistoryPoint]
+    slo: SloVerdict | None = None
+
+    def objective(self, type: str, name: str) -> Objective | None:
+        found = [o for o in self.slo.objectives if (o.type, o.name) == (type, name)] if self.slo else []
+        return found[0] if found else None
 
 
 def load_locust(stats_csv: Path) -> LocustRun:
@@ -47,7 +72,20 @@ def load_locust(stats_csv: Path) -> LocustRun:
         history = _history(_rows(history_csv)) if history_csv.exists() else []
     except (KeyError, ValueError) as exc:
         raise ConfigurationError(f"{stats_csv}: not Locust CSV ({type(exc).__name__}: {exc})") from None
-    return LocustRun(Path(prefix).name, requests, history)
+    slo_json = Path(prefix + "_slo.json")
+    return LocustRun(Path(prefix).name, requests, history, _slo(slo_json) if slo_json.exists() else None)
+
+
+def _slo(path: Path) -> SloVerdict:
+    try:
+        saved = json.loads(path.read_text())
+        return SloVerdict(
+            [Objective(str(o["type"]), str(o["name"]), float(o["p95_limit_ms"]), float(o["p95_ms"]), bool(o["met"]))
+             for o in saved["objectives"]],
+            float(saved["failure_ratio"]), float(saved["max_failure_ratio"]), [str(b) for b in saved["breaches"]],
+        )  # fmt: skip
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{path}: not an SLO verdict ({type(exc).__name__}: {exc})") from None
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -15,6 +15,7 @@ import pytest
 
 from harness.provision.endpoints import Endpoints, with_credentials
 from harness.pytest_plugin import Database
+from harness.report import build_report, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUST = str(Path(sys.executable).with_name("locust"))
@@ -81,14 +82,25 @@ def test_the_configured_headless_run_measures_every_request_of_the_mix_and_exits
     missing = sorted(name for name in REQUESTS if not run.requests.get(name))
     assert not missing, f"no requests for {missing}\n{run}"
     assert html.stat().st_size > 0
+    report = build_report(tmp_path)  # what `harness report` makes of this real run's files
+    [locust_run] = report.locust
+    assert locust_run.slo is not None
+    assert not locust_run.slo.breaches
+    assert {(o.type, o.name) for o in locust_run.slo.objectives} == REQUESTS
+    assert "locust:locust" in report.figures  # requests/s and percentiles over time, from the history CSV
 
 
-def test_a_breached_slo_exits_non_zero_and_names_itself(locust: Locust) -> None:
+def test_a_breached_slo_exits_non_zero_and_names_itself(locust: Locust, tmp_path: Path) -> None:
     run = locust.run("-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", "3s", *QUICK,
                      *LENIENT, "--slo", "record enhancement=0.001")  # fmt: skip
     assert run.returncode == 1, run
     assert "SLO breached: p95 of pg 'record enhancement'" in run.output, run
     assert "over its SLO of 0.001 ms" in run.output, run
+    report = build_report(tmp_path)
+    assert [b.split(": ", 1)[1] for b in report.slo_breaches] == [
+        b.split("SLO breached: ", 1)[1] for b in run.output.splitlines() if "SLO breached: " in b
+    ]
+    assert "Load-test SLOs breached" in write_report(report).read_text()
 
 
 def test_two_worker_processes_share_the_load(locust: Locust) -> None:
