@@ -98,7 +98,23 @@ def close_clients(**_: Any) -> None:
     close_process_clients()
 
 
+class AbandonedTransactions(logging.Filter):
+    """Once the test is stopping, Locust kills the users it saw sleeping; one already woken may be
+    mid-query by then, and psycopg warns that it could not roll back the abandoned transaction
+    and drops the connection. Expected at that point (and never counted as a request), so those
+    warnings are dropped then; during the run they still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.WARNING
+
+
+def quiet_abandoned_transactions(**_: Any) -> None:
+    for name in ("psycopg", "psycopg.transaction", "psycopg.pool"):
+        logging.getLogger(name).addFilter(AbandonedTransactions())
+
+
 events.init_command_line_parser.add_listener(add_options)
 events.init.add_listener(prepare)
 events.quitting.add_listener(judge)
 events.quit.add_listener(close_clients)
+events.test_stopping.add_listener(quiet_abandoned_transactions)
