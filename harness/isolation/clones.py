@@ -12,6 +12,7 @@ import itertools
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 import asyncpg
 
@@ -57,20 +58,19 @@ class ClonePool:
 
     def wait_until_full(self, timeout: float = 30.0) -> None:
         """Block until `size` clones are ready (benchmarks start each round from a full pool)."""
-        deadline = time.monotonic() + timeout
-        while self._ready.qsize() < self.size:
-            if self._failure is not None or time.monotonic() > deadline:
-                raise ProvisionError(f"the clone pool of {self.template} did not fill up in {timeout:.0f}s")
-            time.sleep(0.001)
+        self._wait(lambda: self._ready.qsize() >= self.size, "fill up", timeout, 0.001)
 
     def wait_until_idle(self, timeout: float = 60.0) -> None:
         """Block until the pool is full and every released clone is dropped: nothing of the pool's
         (CREATE DATABASE checkpoints, drops) runs beside a measurement that starts now."""
+        self._wait(lambda: not self._used.unfinished_tasks and self._ready.qsize() >= self.size, "settle", timeout)
+
+    def _wait(self, done: Callable[[], bool], what: str, timeout: float, poll: float = 0.005) -> None:
         deadline = time.monotonic() + timeout
-        while self._used.unfinished_tasks or self._ready.qsize() < self.size:
+        while not done():
             if self._failure is not None or time.monotonic() > deadline:
-                raise ProvisionError(f"the clone pool of {self.template} did not settle in {timeout:.0f}s")
-            time.sleep(0.005)
+                raise ProvisionError(f"the clone pool of {self.template} did not {what} in {timeout:.0f}s")
+            time.sleep(poll)
 
     def release(self, name: str) -> None:
         """Hand a used database back to be dropped in the background."""

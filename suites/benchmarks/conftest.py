@@ -37,8 +37,12 @@ def settled_database(fresh_database: Database, clone_pool: ClonePool) -> Databas
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _environment(harness_run: RunState, pytestconfig: pytest.Config) -> None:
-    """Backend and server versions, for the report's environment table."""
+def _environment(request: pytest.FixtureRequest, pytestconfig: pytest.Config) -> None:
+    """Backend and server versions, for the report's environment table; nothing on an xdist
+    worker, where pytest-benchmark neither times nor saves."""
+    if hasattr(pytestconfig, "workerinput"):
+        return
+    harness_run: RunState = request.getfixturevalue("harness_run")
 
     async def postgres() -> tuple[str, str]:
         conn = await asyncpg.connect(harness_run.endpoints.postgres)  # templates refuse connections

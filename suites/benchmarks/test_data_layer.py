@@ -20,13 +20,12 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from harness.data.postgres import DataLayer, Enhancement, PoolSettings, connect
 from harness.data.postgres.analytics import COUNT_TECHNIQUE
 from harness.pytest_plugin import Database
-from suites.benchmarks._support import QUICK, batch, rounds
+from suites.benchmarks._support import QUICK, measure_side, rounds
 
 OPS = 200
 CONCURRENCY = 8
 SWEEP = [1, 8] if QUICK else [1, 2, 4, 8, 16]
 USERS = 50
-ROLE = {"layer": "subject", "raw": "baseline"}
 
 
 @pytest.fixture
@@ -64,8 +63,7 @@ def measure(
     op: Callable[[int], Awaitable[Any]],
     concurrency: int = CONCURRENCY,
 ) -> None:
-    benchmark.extra_info.update(role=ROLE[side], ops_per_round=OPS, concurrency=concurrency)
-    benchmark.pedantic(batch(loop, op, OPS, concurrency), rounds=rounds(15, 10), warmup_rounds=2)
+    measure_side(benchmark, loop, side, op, ops=OPS, concurrency=concurrency, rounds=rounds(15, 10), warmup_rounds=2)
 
 
 @pytest.mark.parametrize("concurrency", SWEEP)

@@ -31,7 +31,7 @@ from harness.data.redis.sessions import TOUCH
 from harness.keyspace import load_keyspace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
-from suites.benchmarks._support import batch, rounds
+from suites.benchmarks._support import measure_side, rounds
 
 OPS = 200
 CONCURRENCY = 8
@@ -74,22 +74,9 @@ def services(
 
 
 def measure(
-    benchmark: BenchmarkFixture,
-    loop: asyncio.AbstractEventLoop,
-    op: Callable[[int], Awaitable[Any]],
-    *,
-    role: str,
-    ops: int = OPS,
+    benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, side: str, op: Callable[[int], Awaitable[Any]]
 ) -> None:
-    """Time rounds of `ops` operations; `role` is "subject" (the layer) or "baseline" (raw)."""
-    benchmark.extra_info["role"] = role
-    benchmark.extra_info["ops_per_round"] = ops
-    benchmark.extra_info["concurrency"] = CONCURRENCY
-    benchmark.pedantic(batch(loop, op, ops, CONCURRENCY), rounds=ROUNDS, warmup_rounds=1)
-
-
-def role_of(side: str) -> str:
-    return "subject" if side == "layer" else "baseline"
+    measure_side(benchmark, loop, side, op, ops=OPS, concurrency=CONCURRENCY, rounds=ROUNDS)
 
 
 def cache_parts(count: int) -> list[list[str]]:
@@ -114,6 +101,10 @@ def cache_prefix(services: RedisLayer, names: list[str], parts: list[list[str]])
     prefix = names[0].removesuffix(request_hash(parts[0]))
     assert [prefix + request_hash(p) for p in parts] == names
     return prefix
+
+
+def raw_key(prefix: str, parts: list[str]) -> str:
+    return prefix + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 @pytest.mark.parametrize("side", ["layer", "raw"])
@@ -144,7 +135,7 @@ def test_session_check(
         return await services.sessions.get(ids[i % KEYS])
 
     op = layer if side == "layer" else raw
-    measure(benchmark, loop, op, role=role_of(side))
+    measure(benchmark, loop, side, op)
     assert loop.run_until_complete(op(1))
 
 
@@ -161,13 +152,13 @@ def test_cache_get(
     prefix = cache_prefix(services, names, parts)
 
     async def raw(i: int) -> Any:
-        return await client.get(prefix + hashlib.sha256(json.dumps(parts[i % KEYS]).encode()).hexdigest())
+        return await client.get(raw_key(prefix, parts[i % KEYS]))
 
     async def layer(i: int) -> Any:
         return await services.api_cache.get(parts[i % KEYS])
 
     op = layer if side == "layer" else raw
-    measure(benchmark, loop, op, role=role_of(side))
+    measure(benchmark, loop, side, op)
     assert loop.run_until_complete(op(1)) == PAYLOAD
 
 
@@ -184,14 +175,13 @@ def test_cache_set(
     ttl = services.api_cache.ttl
 
     async def raw(i: int) -> Any:
-        key = prefix + hashlib.sha256(json.dumps(parts[i % KEYS]).encode()).hexdigest()
-        return await client.set(key, PAYLOAD, ex=ttl)
+        return await client.set(raw_key(prefix, parts[i % KEYS]), PAYLOAD, ex=ttl)
 
     async def layer(i: int) -> Any:
         return await services.api_cache.set(parts[i % KEYS], PAYLOAD)
 
     op = layer if side == "layer" else raw
-    measure(benchmark, loop, op, role=role_of(side))
+    measure(benchmark, loop, side, op)
     assert loop.run_until_complete(services.api_cache.get(parts[1])) == PAYLOAD
 
 
@@ -214,7 +204,7 @@ def test_rate_limit(
     async def layer(i: int) -> Any:
         return await limiter.check(subjects[i % KEYS])
 
-    measure(benchmark, loop, layer if side == "layer" else raw, role=role_of(side))
+    measure(benchmark, loop, side, layer if side == "layer" else raw)
     assert loop.run_until_complete(limiter.check(subjects[1])).admitted
 
 
@@ -238,5 +228,5 @@ def test_batch_get(
         return await get_many(services.store, "api_cache", keys)
 
     op = layer if side == "layer" else raw
-    measure(benchmark, loop, op, role=role_of(side))
+    measure(benchmark, loop, side, op)
     assert loop.run_until_complete(op(0)) == [PAYLOAD] * BATCH

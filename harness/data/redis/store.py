@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from harness.data.errors import InvalidInput
 from harness.data.redis.config import RedisConfig
 from harness.errors import ConfigurationError
-from harness.keyspace import KEY_PART, KEY_PARTS, Keyspace, Namespace
+from harness.keyspace import Keyspace, Namespace
 
 
 @dataclass(frozen=True)
@@ -78,28 +78,16 @@ class RedisStore:
         return self._compose(self.namespace(namespace), parts)
 
     def keys(self, namespace: str, many: Sequence[Mapping[str, str]]) -> list[str]:
-        """`key` for each mapping of parts, the namespace looked up once. Batches build dozens, so
-        a one-placeholder namespace checks all values with one regex over their newline-joined
-        text; anything that does not pass takes the one-by-one path, which names the bad part."""
+        """`key` for each mapping of parts, the namespace looked up once and, where it can, all
+        parts checked at once."""
         ns = self.namespace(namespace)
-        if ns.single is not None:
-            prefix, field, suffix = ns.single
-            try:
-                values = [parts[field] for parts in many if len(parts) == 1]
-                joined = "\n".join(values)
-            except (KeyError, TypeError):
-                values, joined = [], ""
-            if len(values) == len(many) and KEY_PARTS.fullmatch(joined):
-                return [prefix + value + suffix for value in values]
-        return [self._compose(ns, parts) for parts in many]
+        fast = ns.plain_keys(many)
+        return fast if fast is not None else [self._compose(ns, parts) for parts in many]
 
     @staticmethod
     def _compose(ns: Namespace, parts: Mapping[str, str]) -> str:
-        for name, value in parts.items():
-            if not isinstance(value, str) or not KEY_PART.fullmatch(value):
-                raise InvalidInput(name, f"{value!r} is not a plain token for {ns.pattern}")
-        if ns.scopes and "scope" in parts and parts["scope"] not in ns.scopes:
-            raise InvalidInput("scope", f"{parts['scope']!r} is not one of {ns.scopes} for {ns.pattern}")
+        if refused := ns.refusal(parts):
+            raise InvalidInput(*refused)
         return ns.compose(parts)
 
     def ttl(self, namespace: str) -> int:
