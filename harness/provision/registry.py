@@ -1,8 +1,10 @@
 """A record per environment on disk, so a killed run leaves nothing `harness gc` cannot find.
 
-Each environment owns `<state_dir>/<env_id>/` with an `env.json` naming its owner process, the
-processes it started and the containers it created. An environment whose owner is gone and that
-was not started to persist is an orphan.
+Each environment owns `<state_dir>/<env_id>/` (mode 0700) with an `env.json` (mode 0600: it holds
+DSNs with passwords) naming its project, its owner process, the processes it started and the
+containers it created. The same facts travel with every server process as environment variables
+(`MARKER_*`) and with every container as labels, so what a deleted directory leaves behind is still
+found. An environment whose owner is gone and that was not started to persist is an orphan.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ LABEL_ENV = "org.harness.env"
 LABEL_OWNER = "org.harness.owner"
 LABEL_PERSISTENT = "org.harness.persistent"
 LABEL_STATE_DIR = "org.harness.state-dir"
+LABEL_PROJECT = "org.harness.project"
+MARKER_ENV = "HARNESS_ENV_DIR"
+MARKER_OWNER = "HARNESS_ENV_OWNER"
+MARKER_PERSISTENT = "HARNESS_ENV_PERSISTENT"
+MARKER_PROJECT = "HARNESS_ENV_PROJECT"
 
 
 @dataclass(frozen=True)
@@ -56,13 +63,14 @@ class EnvRecord:
     backend: str
     owner: ProcessRef
     persistent: bool
+    project: str = ""
     endpoints: str | None = None
     processes: list[ProcessRef] = field(default_factory=list)
     containers: list[str] = field(default_factory=list)
 
     def save(self, directory: Path) -> None:
         tmp = directory / (RECORD + ".tmp")
-        tmp.write_text(json.dumps(asdict(self)))
+        write_private(tmp, json.dumps(asdict(self)))
         tmp.replace(directory / RECORD)
 
     @classmethod
@@ -75,9 +83,44 @@ class EnvRecord:
     def orphaned(self) -> bool:
         return not self.persistent and not self.owner.alive()
 
+    def markers(self, directory: Path) -> dict[str, str]:
+        """What every server process of this environment carries in its environment."""
+        return {
+            MARKER_ENV: str(directory),
+            MARKER_OWNER: self.owner.label(),
+            MARKER_PERSISTENT: str(self.persistent).lower(),
+            MARKER_PROJECT: self.project,
+        }
+
+
+def why_kept(owner: ProcessRef, persistent: bool, project: str, here: str, everything: bool) -> str | None:
+    """The one rule `harness gc` and `harness down` follow: None when an environment may be removed
+    by a caller in project `here`, else why it is left alone. A live owner's environment is never
+    removed; a persistent one only with `everything`; another project's never."""
+    if project and project != here:
+        return f"belongs to {project}"
+    if owner.alive():
+        return f"in use by pid {owner.pid}"
+    if persistent and not everything:
+        return "persistent (kept, reused or detached); `--all` removes it"
+    return None
+
 
 def current_process() -> ProcessRef:
     return ProcessRef.of(os.getpid())
+
+
+def current_project() -> str:
+    """The project a command acts for: the directory it was started in."""
+    return str(Path.cwd().resolve())
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` readable by this user only (a secret, or a file holding one)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    path.chmod(0o600)  # an existing file keeps its old mode through O_CREAT
 
 
 def kill_process_group(ref: ProcessRef, grace: float = 5.0) -> None:

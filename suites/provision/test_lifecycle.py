@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import textwrap
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -23,36 +18,8 @@ from harness.isolation.run import prepare_template
 from harness.provision import Endpoints, choose_backend, open_environment
 from harness.provision.external import ExternalEnvironment
 from harness.provision.gc import collect_garbage
-from harness.provision.registry import RECORD, EnvRecord
-
-
-def wait_until(condition: object, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def nothing_left(record: EnvRecord) -> bool:
-    if any(ref.alive() for ref in record.processes):
-        return False
-    if record.containers:
-        from harness.provision.containers import docker_client
-
-        ids = {c.id for c in docker_client().containers.list(all=True)}
-        return not any(cid in ids for cid in record.containers)
-    return True
-
-
-@pytest.fixture
-def isolated_settings(harness_settings: Settings) -> Iterator[Settings]:
-    """The run's backend with a state directory of the test's own, so gc here touches nothing else."""
-    if harness_settings.backend == "external":
-        pytest.skip("the external backend starts no servers")
-    state_dir = harness_settings.state_dir.parent / f"harness-test-{secrets.token_hex(4)}"
-    yield harness_settings.model_copy(update={"state_dir": state_dir, "reuse": False, "keep": False})
-    shutil.rmtree(state_dir, ignore_errors=True)
+from harness.provision.registry import RECORD, EnvRecord, current_project
+from suites.provision.remains import nothing_left, opened_directory, start_owner, wait_until
 
 
 async def test_servers_are_postgres_with_pgvector_tuned_for_tests(endpoints: Endpoints) -> None:
@@ -78,41 +45,33 @@ async def test_closing_an_environment_leaves_no_process_container_or_directory(i
     assert not env.directory.exists()
 
 
-KILLED_OWNER = textwrap.dedent("""
-    import asyncio, sys
-    from harness.config import Settings
-    from harness.provision import open_environment
-    env = asyncio.run(open_environment(Settings()))
-    print(env.directory, flush=True)
-    sys.stdin.read()
-""")
-
-
 def test_a_sigkilled_owner_leaves_nothing_that_gc_does_not_remove(isolated_settings: Settings) -> None:
-    environ = {**os.environ, **isolated_settings.as_environment()}
-    owner = subprocess.Popen(
-        [sys.executable, "-c", KILLED_OWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environ
-    )
-    assert owner.stdout is not None
-    directory = Path(owner.stdout.readline().strip())
+    owner = start_owner(isolated_settings, "run", hold=True)
+    directory = opened_directory(owner)
     record = EnvRecord.load(directory)
     owner.kill()
     owner.wait()
     if record.processes:  # embedded: the parent-death signal takes the servers down by itself
-        wait_until(lambda: not any(ref.alive() for ref in record.processes), "the orphaned servers to exit")
-    removed = collect_garbage(isolated_settings.state_dir)
+        wait_until(
+            lambda: not any(ref.alive() for ref in record.processes),
+            "the orphaned servers to exit",
+            isolated_settings.hang_timeout,
+        )
+    removed = collect_garbage(isolated_settings.state_dir, current_project()).removed
     assert f"environment {directory}" in removed
     assert nothing_left(record)
     assert not directory.exists()
 
 
-async def test_a_kept_environment_outlives_its_owner_until_gc_all(isolated_settings: Settings) -> None:
-    env = await open_environment(isolated_settings.model_copy(update={"keep": True}))
-    await env.close()
-    record = EnvRecord.load(env.directory)
+def test_a_kept_environment_outlives_its_owner_until_gc_all(isolated_settings: Settings) -> None:
+    owner = start_owner(isolated_settings.model_copy(update={"keep": True}), "run", hold=False)
+    directory = opened_directory(owner)
+    owner.wait()
+    record = EnvRecord.load(directory)
     assert not nothing_left(record)
-    assert collect_garbage(isolated_settings.state_dir) == []
-    assert f"environment {env.directory}" in collect_garbage(isolated_settings.state_dir, everything=True)
+    assert collect_garbage(isolated_settings.state_dir, current_project()).removed == []
+    removed = collect_garbage(isolated_settings.state_dir, current_project(), everything=True).removed
+    assert f"environment {directory}" in removed
     assert nothing_left(record)
 
 
@@ -143,11 +102,11 @@ def test_sigterm_to_a_pytest_run_tears_everything_down(isolated_settings: Settin
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_waits.py")],
         cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    wait_until(marker.exists, "the test to start", timeout=60)
+    wait_until(marker.exists, "the test to start", isolated_settings.hang_timeout)
     records = [EnvRecord.load(p.parent) for p in isolated_settings.state_dir.glob(f"*/{RECORD}")]
     assert len(records) == 1
     run.send_signal(signal.SIGTERM)
-    output, _ = run.communicate(timeout=60)
+    output, _ = run.communicate(timeout=isolated_settings.hang_timeout)
     assert "KeyboardInterrupt" in output or "Interrupted" in output, output
     assert nothing_left(records[0])
     assert not isolated_settings.state_dir.exists() or list(isolated_settings.state_dir.iterdir()) == []
