@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # Disposable servers commit asynchronously (fast); fault tests that crash a server need
     # every acknowledged commit on disk, so they turn this on.
     durable_commits: bool = False
+    # Seconds the suites' clients wait before calling something hung (connect, pool, statement,
+    # reply): generous, so a saturated machine slows a test down instead of failing it. Tests of a
+    # deadline set their own short one.
+    hang_timeout: float = Field(default=120, gt=0)
 
     # External backend: the names the summary uses.
     test_database_url: str | None = Field(

@@ -119,6 +119,13 @@ def harness_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def hang_timeout(harness_settings: Settings) -> float:
+    """Seconds a test's client may wait before its wait counts as a hang (HARNESS_HANG_TIMEOUT):
+    for connect, pool, statement and reply deadlines that only guard against hangs."""
+    return harness_settings.hang_timeout
+
+
+@pytest.fixture(scope="session")
 def harness_run(pytestconfig: pytest.Config) -> RunState:
     """The run's servers and template (provisioned here when there is no xdist controller)."""
     return _provision(pytestconfig)
