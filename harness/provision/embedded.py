@@ -84,7 +84,7 @@ def _check_traversable(directory: Path) -> None:
         if closed:
             raise ProvisionError(
                 f"state directory {directory.parent} is below {closed[0]}, which user {UNPRIVILEGED_USER} "
-                "cannot enter; choose another HARNESS_STATE_DIR (the default is /dev/shm/harness)"
+                "cannot enter; choose another HARNESS_STATE_DIR (the default is /dev/shm/harness-<uid>)"
             )
 
 
@@ -112,6 +112,7 @@ def _prepare_child(uid: int | None, gid: int | None, death_signal: signal.Signal
             with contextlib.suppress(OSError, ValueError):
                 signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    os.umask(0o077)  # what the servers write (logs, AOF, sockets) is theirs alone
     if uid is not None and gid is not None:
         os.setgroups([])
         os.setgid(gid)
@@ -155,7 +156,7 @@ class ChildServer:
 
     def spawn(self, argv: list[str], log: Path) -> ProcessRef:
         """Start `argv` in its own session (Ctrl-C at a terminal must not reach it directly)."""
-        with open(log, "ab") as out:
+        with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
             self.process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,

@@ -161,6 +161,8 @@ async def test_state_is_private_and_every_postgres_login_needs_the_password(embe
         assert stat.S_IMODE(env.directory.stat().st_mode) == 0o700
         assert stat.S_IMODE((env.directory / RECORD).stat().st_mode) == 0o600
         assert stat.S_IMODE(embedded.state_dir.stat().st_mode) & 0o044 == 0  # nobody else lists it
+        readable = [str(f) for f in env.directory.rglob("*") if f.is_file() and f.stat().st_mode & 0o077]
+        assert readable == []
         dsn = env.endpoints.postgres
         host_port = dsn.rpartition("@")[2].partition("/")[0]
         for target in (
