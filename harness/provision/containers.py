@@ -24,12 +24,15 @@ from harness.provision.registry import (
     LABEL_ENV,
     LABEL_OWNER,
     LABEL_PERSISTENT,
+    LABEL_PROJECT,
     LABEL_STATE_DIR,
     EnvRecord,
     ProcessRef,
+    why_kept,
 )
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
+LOOPBACK = "127.0.0.1"
 PG_USER = "postgres"
 PG_DATA = "/var/lib/postgresql/data"
 REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
@@ -96,13 +99,22 @@ class DockerServer:
         await asyncio.to_thread(self.container.unpause)
 
 
+def _engine_is_local() -> bool:
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    return not docker_host or docker_host.startswith("unix://")
+
+
+def _publish_address() -> str:
+    """The host address ports are published on: loopback for a local engine, so no other machine
+    reaches the servers (docker's own default is every interface); a remote engine's clients are
+    on other machines, so there every interface of the engine's host."""
+    return LOOPBACK if _engine_is_local() else "0.0.0.0"
+
+
 def _published_host(container: Any) -> str:
     """Where published ports answer: loopback for a local engine (testcontainers may otherwise
     pick the bridge gateway when it believes it runs inside a container), else its own answer."""
-    docker_host = os.environ.get("DOCKER_HOST", "")
-    if not docker_host or docker_host.startswith("unix://"):
-        return "127.0.0.1"
-    return str(container.get_container_host_ip())
+    return LOOPBACK if _engine_is_local() else str(container.get_container_host_ip())
 
 
 def _data_dir(directory: Path) -> Path:
@@ -119,17 +131,17 @@ def _labels(record: EnvRecord, directory: Path) -> dict[str, str]:
         LABEL_STATE_DIR: str(directory.parent),
         LABEL_OWNER: record.owner.label(),
         LABEL_PERSISTENT: str(record.persistent).lower(),
+        LABEL_PROJECT: record.project,
     }
 
 
 def _create(image: str, port: int, container_port: int, labels: dict[str, str], stop_signal: str) -> Any:
     from testcontainers.core.container import DockerContainer
 
-    return (
-        DockerContainer(image)
-        .with_bind_ports(container_port, port)
-        .with_kwargs(labels=labels, stop_signal=stop_signal, shm_size="256m")
-    )
+    container = DockerContainer(image).with_kwargs(labels=labels, stop_signal=stop_signal, shm_size="256m")
+    # the docker SDK binds (host address, port); testcontainers' with_bind_ports takes the port only
+    container.ports[f"{container_port}/tcp"] = (_publish_address(), port)  # type: ignore[assignment]
+    return container
 
 
 class DockerEnvironment(Environment):
@@ -172,7 +184,11 @@ class DockerEnvironment(Environment):
         if settings.redis_acl.is_file():
             redis = redis.with_volume_mapping(str(settings.redis_acl.resolve()), REDIS_ACL_IN_CONTAINER, "ro")
             command += ["--aclfile", REDIS_ACL_IN_CONTAINER]
-        redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", "no", "--port", "6379"])
+        # Protected mode refuses every client from outside the container (docker's port proxy is one)
+        # while `default` needs no password; the shipped ACL disables `default`, so it stays on. With
+        # no ACL file only the loopback publishing keeps other machines out.
+        protected = "yes" if settings.redis_acl.is_file() else "no"
+        redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
         started: list[Any] = []
         try:
             for container in (pg, redis):
@@ -265,18 +281,25 @@ def remove_containers(container_ids: list[str]) -> None:
             client.containers.get(cid).remove(force=True, v=True)
 
 
-def collect_orphan_containers(state_dir: Path, everything: bool) -> list[str]:
-    """Containers of `state_dir`'s environments whose owner is gone (or all of them): removed, named."""
+def collect_orphan_containers(state_dir: Path, project: str, everything: bool) -> tuple[list[str], list[str]]:
+    """Containers of `state_dir` whose environment directory is gone, by `why_kept`'s rule:
+    (removed, left alone with the reason)."""
     try:
         client = docker_client()
     except ProvisionError:
-        return []
-    removed = []
+        return [], []
+    removed, kept = [], []
     for container in client.containers.list(all=True, filters={"label": f"{LABEL_STATE_DIR}={state_dir}"}):
         labels = container.labels
+        if (state_dir / labels.get(LABEL_ENV, "")).is_dir():
+            continue  # its environment's record decides
+        owner = ProcessRef.parse(labels.get(LABEL_OWNER, "0@0"))
         persistent = labels.get(LABEL_PERSISTENT) == "true"
-        owner_alive = ProcessRef.parse(labels.get(LABEL_OWNER, "0@0")).alive()
-        if everything or (not persistent and not owner_alive):
+        reason = why_kept(owner, persistent, labels.get(LABEL_PROJECT, ""), project, everything)
+        what = f"container {container.name} ({labels.get(LABEL_ENV)})"
+        if reason is None:
             container.remove(force=True, v=True)
-            removed.append(f"container {container.name} ({labels[LABEL_ENV]})")
-    return removed
+            removed.append(what)
+        else:
+            kept.append(f"{what}: {reason}")
+    return removed, kept
