@@ -308,10 +308,11 @@ class EmbeddedRedis:
             self.child.own(self.data)
         argv = [binary] + ([str(self.child.private_copy(self.config, "redis.conf"))] if self.config else [])
         argv += ["--aclfile", str(self.child.private_copy(self.acl, "users.acl"))] if self.acl else []
+        # no retitling: a retitled redis-server overwrites its environment, where its markers are
         argv += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data),
                  "--unixsocket", str(self.directory / "redis.sock"), "--unixsocketperm", "700",
                  "--daemonize", "no", "--supervised", "no", "--logfile", "", "--pidfile", "",
-                 "--set-proc-title", "no"]  # a retitled redis-server overwrites its environment: the markers  # fmt: skip
+                 "--set-proc-title", "no"]  # fmt: skip
         self.child.spawn(argv, self.log)
         await self.child.wait_serving(lambda: redis_answers(self.url), f"redis on port {self.port}", self.log)
 

@@ -52,3 +52,6 @@ class Endpoints:
 
     def describe(self) -> str:
         return f"postgres {redact(self.postgres)}  redis {redact(self.redis)}  ({self.backend})"
+
+    def __repr__(self) -> str:  # a failed assertion or a log line shows this: never the passwords
+        return f"Endpoints(postgres={redact(self.postgres)!r}, redis={redact(self.redis)!r}, backend={self.backend!r})"

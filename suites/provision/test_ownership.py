@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -216,3 +217,20 @@ def test_a_state_directory_made_by_an_older_harness_is_made_private(embedded: Se
         assert stat.S_IMODE(embedded.state_dir.stat().st_mode) & 0o044 == 0
     finally:
         asyncio.run(env.close())
+
+
+async def test_status_and_reprs_show_no_password(isolated_settings: Settings) -> None:
+    env = await open_environment(isolated_settings)
+    try:
+        passwords = [
+            p for p in (urlsplit(env.endpoints.postgres).password, urlsplit(env.endpoints.redis).password) if p
+        ]
+        assert passwords
+        status = harness(isolated_settings, "status")
+        shown, errors = status.communicate(timeout=isolated_settings.hang_timeout)
+        assert status.returncode == 0, errors
+        assert env.record.env_id in shown
+        for text in (shown, errors, repr(env.endpoints), env.endpoints.describe()):
+            assert not any(p in text for p in passwords), text
+    finally:
+        await env.close()
