@@ -1,4 +1,9 @@
-"""`harness`: a thin command line over the library (provision, migrate, seed, isolation)."""
+"""`harness`: a thin command line over the library (provision, migrate, seed, isolation).
+
+Every command runs through one error boundary (`ErrorBoundary`): an expected failure prints one
+line naming its input and exits 2 (a bad option, setting or environment variable) or 1 (anything
+else: unreachable, refused, a bad file…); only a bug shows a traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,59 @@ import os
 import subprocess
 import sys
 from collections.abc import Coroutine
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
-from harness.config import Settings
-from harness.errors import HarnessError
+from harness.config import POSTGRES_SCHEMES, BackendName, Settings, url_problem
+from harness.errors import USAGE, ConfigurationError, ResultsFileError, explain
 from harness.provision.endpoints import redact
 
-app = typer.Typer(help="Versioned PostgreSQL+pgvector and Redis artifacts, and the harness that proves them.")
-migrate_app = typer.Typer(help="Apply, roll back, inspect and verify migrations (any repository's).")
-images_app = typer.Typer(help="Local images for the docker backend, built without a registry.")
-app.add_typer(migrate_app, name="migrate")
-app.add_typer(images_app, name="images")
+# The server a command talks to (redacted), for driver errors that do not name it themselves.
+TARGET: ContextVar[str | None] = ContextVar("harness_cli_target", default=None)
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
-Backend = Annotated[str | None, typer.Option(help="embedded | docker | external | auto")]
+
+def fail(message: str, status: int) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(status)
+
+
+class ErrorBoundary(TyperGroup):
+    """The one place a command's failure becomes what the user sees (alembic's `run_cmd`)."""
+
+    def invoke(self, ctx: Any) -> Any:  # a click Context: typer vendors its own click
+        token = TARGET.set(None)
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:  # an option's value, as the command line parsed it
+            fail(exc.format_message().replace("Value error, ", ""), USAGE)
+        except Exception as exc:
+            explained = explain(exc, TARGET.get())
+            if explained is None:
+                raise  # a bug: its traceback is what a maintainer needs
+            fail(explained.message, explained.exit_status)
+        finally:
+            TARGET.reset(token)
+
+
+app = typer.Typer(
+    cls=ErrorBoundary, help="Versioned PostgreSQL+pgvector and Redis artifacts, and the harness that proves them."
+)
+migrate_app = typer.Typer(help="Apply, roll back, inspect and verify migrations (any repository's).")
+images_app = typer.Typer(help="Local images for the docker backend, built without a registry.")
+app.add_typer(migrate_app, name="migrate")
+app.add_typer(images_app, name="images")
+
+Backend = Annotated[BackendName | None, typer.Option(help="embedded | docker | external | auto")]
 Dsn = Annotated[str | None, typer.Option(help="PostgreSQL DSN (default: TEST_DATABASE_URL or POSTGRES_*)")]
 Dir = Annotated[Path, typer.Option("--dir", help="migrations directory")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="print the SQL instead of running it")]
@@ -36,12 +72,8 @@ DEFAULT_DIR = Path("schema/postgres/migrations")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro`; a HarnessError becomes a one-line message and exit status 1."""
-    try:
-        return asyncio.run(coro)
-    except HarnessError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    """Async at the core, sync at the edge: the library's coroutine, run to completion."""
+    return asyncio.run(coro)
 
 
 def settings(**overrides: Any) -> Settings:
@@ -49,10 +81,13 @@ def settings(**overrides: Any) -> Settings:
 
 
 def dsn_or_environment(dsn: str | None) -> str:
+    """--dsn, else the environment's database; it becomes the TARGET that connection errors name."""
+    if dsn is not None and (problem := url_problem(dsn, POSTGRES_SCHEMES)):
+        raise ConfigurationError(f"--dsn {redact(dsn)}: {problem}")
     found = dsn or Settings().external_postgres_dsn()
     if found is None:
-        err.print("error: no database given: pass --dsn or set TEST_DATABASE_URL (or POSTGRES_HOST, POSTGRES_USER, …)")
-        raise typer.Exit(2)
+        raise ConfigurationError("no database given: pass --dsn or set TEST_DATABASE_URL (or POSTGRES_HOST, …)")
+    TARGET.set(redact(found))
     return found
 
 
@@ -83,8 +118,13 @@ def down() -> None:
     """Stop what `harness up --detach` left running for this project."""
     from harness.runtime import bring_down
 
-    for line in run(bring_down(settings())):
-        out.print(line)
+    done = run(bring_down(settings()))
+    for line in done.removed:
+        out.print(f"stopped {line}", highlight=False)
+    for line in done.kept:
+        out.print(f"left alone {line}", highlight=False)
+    if not done.removed:
+        out.print("nothing to stop for this project")
 
 
 @app.command()
@@ -93,11 +133,14 @@ def gc(
 ) -> None:
     """Remove what killed runs left behind: processes, directories, containers."""
     from harness.provision.gc import collect_garbage
+    from harness.provision.registry import current_project
 
-    removed = collect_garbage(settings().state_dir, everything)
-    for line in removed:
-        out.print(f"removed {line}")
-    out.print(f"{len(removed)} removed")
+    done = collect_garbage(settings().state_dir, current_project(), everything)
+    for line in done.removed:
+        out.print(f"removed {line}", highlight=False)
+    for line in done.kept:
+        out.print(f"left alone {line}", highlight=False)
+    out.print(f"{len(done.removed)} removed, {len(done.kept)} left alone")
 
 
 @app.command()
@@ -113,7 +156,7 @@ def status() -> None:
         endpoints = ""
         if record.endpoints:
             e = Endpoints.from_json(record.endpoints)
-            endpoints = f"{redact(e.postgres)}  {e.redis}"
+            endpoints = f"{redact(e.postgres)}  {redact(e.redis)}"
         owner = "alive" if record.owner.alive() else "gone"
         table.add_row(record.env_id, record.backend, owner, str(record.persistent), endpoints)
     out.print(table)
@@ -140,18 +183,17 @@ def lint_pending(dsn: str, directory: Path, to: int | None) -> None:
     if mode == "off":
         return
     pending = [step.migration for step in run(migrate.plan(dsn, directory, "up", to=to))]
-    try:
-        warnings = migrate.enforce(migrate.lint_migrations(pending), mode)
-    except HarnessError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    for finding in warnings:
+    for finding in migrate.enforce(migrate.lint_migrations(pending), mode):
         err.print(f"[yellow]squawk:[/yellow] {finding}", highlight=False)
 
 
 @migrate_app.command("down")
 def migrate_down(
-    dsn: Dsn = None, dir: Dir = DEFAULT_DIR, to: int | None = None, steps: int | None = None, dry_run: DryRun = False
+    dsn: Dsn = None,
+    dir: Dir = DEFAULT_DIR,
+    to: Annotated[int | None, typer.Option(min=0, help="the version to roll back to (0: all)")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="how many migrations to roll back")] = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Roll back to --to VERSION (0 for everything) or by --steps N."""
     from harness import migrate
@@ -198,11 +240,7 @@ def migrate_generate(name: str, dir: Dir = DEFAULT_DIR) -> None:
     """Create the next-numbered up/down pair."""
     from harness import migrate
 
-    try:
-        up_path, down_path = migrate.generate_migration(dir, name)
-    except HarnessError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    up_path, down_path = migrate.generate_migration(dir, name)
     out.print(f"created {up_path}\ncreated {down_path}", highlight=False)
 
 
@@ -211,11 +249,7 @@ def migrate_lint(dir: Dir = DEFAULT_DIR) -> None:
     """Lint every migration with squawk; exit 1 on any finding."""
     from harness import migrate
 
-    try:
-        findings = migrate.lint_migrations(migrate.load_migrations(dir))
-    except HarnessError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    findings = migrate.lint_migrations(migrate.load_migrations(dir))
     for finding in findings:
         out.print(str(finding), highlight=False)
     raise typer.Exit(1 if findings else 0)
@@ -224,15 +258,19 @@ def migrate_lint(dir: Dir = DEFAULT_DIR) -> None:
 @app.command()
 def seed(
     profile: Annotated[str, typer.Option(help="minimal | demo | load (seeds/profiles.toml)")] = "minimal",
-    scale: Annotated[float, typer.Option(help="multiply the profile's counts")] = 1.0,
+    scale: Annotated[float, typer.Option(help="multiply the profile's counts (0 < scale <= 100)")] = 1.0,
     clean: Annotated[bool, typer.Option(help="empty the BetterPrompts tables first")] = False,
     dsn: Dsn = None,
     seeds: Annotated[Path, typer.Option("--seeds", help="seeds directory")] = Path("seeds"),
 ) -> None:
-    """Load a seed profile; rows already present (by stable id) are skipped."""
+    """Load a seed profile; rows already present (by stable id) are skipped. Progress goes to stderr."""
     from harness.seed import seed as load_seed
 
-    report = run(load_seed(dsn_or_environment(dsn), profile, scale=scale, clean=clean, seeds_dir=seeds))
+    def progress(line: str) -> None:
+        err.print(f"[dim]seed:[/dim] {escape(line)}", highlight=False, soft_wrap=True)
+
+    target = dsn_or_environment(dsn)
+    report = run(load_seed(target, profile, scale=scale, clean=clean, seeds_dir=seeds, progress=progress))
     table = Table("table", "rows in profile", "inserted", "seconds")
     for name, expected in report.expected.items():
         load = report.tables[name]
@@ -253,11 +291,7 @@ def hash_password(
     from harness.seed import hash_password as bcrypt_hash
 
     secret = password if password is not None else typer.prompt("Password", hide_input=True)
-    try:
-        out.print(bcrypt_hash(secret, cost), highlight=False)
-    except HarnessError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    out.print(bcrypt_hash(secret, cost), highlight=False)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -276,8 +310,7 @@ def mutate(
     chosen = [m for m in MUTANTS if not only or m.id in only]
     if only and len(chosen) != len(set(only)):
         unknown = sorted(set(only) - {m.id for m in MUTANTS})
-        err.print(f"error: unknown mutant(s) {', '.join(unknown)}; see `harness mutate --list`")
-        raise typer.Exit(2)
+        raise ConfigurationError(f"unknown mutant(s) {', '.join(unknown)}; see `harness mutate --list`")
     if list_only:
         for m in chosen:
             out.print(f"{m.id:28} {m.kind:11} {m.description}", highlight=False)
@@ -289,11 +322,7 @@ def mutate(
             verdict = "[green]passes[/green]" if not o.killed else "[red]FAILS[/red]"
         out.print(f"{o.name:28} {verdict}  {o.seconds:5.1f}s  {o.evidence[:110]}", highlight=False)
 
-    try:
-        outcomes = run_mutants(Path.cwd(), chosen, ctx.args, timeout, show)
-    except HarnessError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    outcomes = run_mutants(Path.cwd(), chosen, ctx.args, timeout, show)
     killed = sum(o.killed for o in outcomes)
     score = killed / len(outcomes) if outcomes else 1.0
     out.print(f"mutation score: {killed}/{len(outcomes)} killed ({score:.0%})")
@@ -307,24 +336,26 @@ def mutate(
 def report(
     run_dir: Annotated[Path, typer.Argument(help="a run's directory, e.g. reports/ci")],
     baseline: Annotated[Path | None, typer.Option(help="committed baseline ratios to compare with")] = None,
-    check: Annotated[bool, typer.Option(help="exit 1 when a ratio regressed beyond its tolerance")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            help="CI's gate: exit 1 on a failed test, a breached SLO, a ratio regressed beyond its tolerance, "
+            "no benchmark results, or a missing or unreadable baseline (every reason, one line each)"
+        ),
+    ] = False,
     save_baseline: Annotated[Path | None, typer.Option(help="write this run's ratios as a baseline")] = None,
 ) -> None:
     """Render RUN_DIR/index.html from its JUnit XML, benchmark JSON and Locust CSV."""
     from harness import report as reporting
     from harness.report.build import ratio as ratio_text
 
-    try:
-        built = reporting.build_report(run_dir, baseline)
-        page = reporting.write_report(built)
-        if save_baseline is not None:
-            if built.benchmarks is None:
-                raise HarnessError(f"{run_dir}: no {reporting.BENCHMARK_FILE} to take a baseline from")
-            reporting.save_baseline(built.benchmarks.ratios(), save_baseline)
-            out.print(f"baseline written to {save_baseline}")
-    except HarnessError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    built = reporting.build_report(run_dir, baseline)
+    page = reporting.write_report(built)
+    if save_baseline is not None:
+        if built.benchmarks is None:
+            raise ResultsFileError(f"{run_dir}: no {reporting.BENCHMARK_FILE} to take a baseline from")
+        reporting.save_baseline(built.benchmarks.ratios(), save_baseline)
+        out.print(f"baseline written to {save_baseline}")
     for c in built.comparisons:  # one line each: CI logs are narrow
         value = "—" if c.value is None else ratio_text(c.value)
         against = "" if c.baseline is None else f"  (baseline {ratio_text(c.baseline)}"
@@ -339,8 +370,12 @@ def report(
                 f"{ratio_text(r.value):>8}  {escape(r.key)}  (vs {escape(r.baseline)})", highlight=False, soft_wrap=True
             )
     out.print(f"report: {page}")
-    if check and built.regressions:
-        err.print(f"[red]{len(built.regressions)} ratio(s) regressed beyond tolerance[/red]")
+    if built.baseline_problem is not None and not check:
+        err.print(f"[yellow]warning:[/yellow] {escape(built.baseline_problem)}", highlight=False, soft_wrap=True)
+    reasons = built.check_failures() if check else []
+    for reason in reasons:
+        err.print(f"[red]check failed:[/red] {escape(reason)}", highlight=False, soft_wrap=True)
+    if reasons:
         raise typer.Exit(1)
 
 

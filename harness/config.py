@@ -10,13 +10,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BackendName = Literal["auto", "embedded", "docker", "external"]
 LintMode = Literal["off", "warn", "fail"]
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 def default_state_dir() -> Path:
@@ -24,6 +26,18 @@ def default_state_dir() -> Path:
     shm = Path("/dev/shm")
     base = shm if shm.is_dir() else Path(tempfile.gettempdir())
     return base / "harness"
+
+
+def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+    """What makes `url` unusable for a server of `schemes` (its scheme, a port outside 1-65535), or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in schemes:
+        return f"the scheme must be {' or '.join(f'{s}://' for s in schemes)}, not {parts.scheme or 'missing'}"
+    for host in parts.netloc.rpartition("@")[2].split(","):  # libpq allows host1:port1,host2:port2
+        raw = host.rpartition("]")[2].rpartition(":")[2] if ":" in host.rpartition("]")[2] else ""
+        if raw and not (raw.isdigit() and 1 <= int(raw) <= 65535):
+            return f"port {raw} is not a number from 1 to 65535"
+    return None
 
 
 class Settings(BaseSettings):
@@ -62,14 +76,24 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("HARNESS_DATABASE_URL", "TEST_DATABASE_URL")
     )
     postgres_host: str | None = Field(default=None, validation_alias="POSTGRES_HOST")
-    postgres_port: int = Field(default=5432, validation_alias="POSTGRES_PORT")
+    postgres_port: int = Field(default=5432, ge=1, le=65535, validation_alias="POSTGRES_PORT")
     postgres_db: str = Field(default="postgres", validation_alias="POSTGRES_DB")
     postgres_user: str = Field(default="postgres", validation_alias="POSTGRES_USER")
     postgres_password: str = Field(default="", validation_alias="POSTGRES_PASSWORD")
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("HARNESS_REDIS_URL", "REDIS_URL"))
     redis_host: str | None = Field(default=None, validation_alias="REDIS_HOST")
-    redis_port: int = Field(default=6379, validation_alias="REDIS_PORT")
+    redis_port: int = Field(default=6379, ge=1, le=65535, validation_alias="REDIS_PORT")
     redis_password: str = Field(default="", validation_alias="REDIS_PASSWORD")
+
+    @field_validator("test_database_url", "redis_url")
+    @classmethod
+    def _usable_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        problem = url and url_problem(
+            url, POSTGRES_SCHEMES if info.field_name == "test_database_url" else REDIS_SCHEMES
+        )
+        if problem:
+            raise ValueError(problem)
+        return url
 
     def as_environment(self) -> dict[str, str]:
         """The HARNESS_* variables that recreate these settings in a child process."""

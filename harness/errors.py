@@ -1,18 +1,37 @@
-"""The harness's errors: one base, a subclass per failure a caller can act on."""
+"""The harness's errors: one base, a subclass per failure a caller can act on, and `explain`, which
+turns an expected failure (ours or a driver's) into the one line a user sees and an exit status."""
 
 from __future__ import annotations
+
+import errno
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+USAGE = 2  # exit status of a bad option value, setting or environment variable
+FAILURE = 1  # exit status of every other expected failure: unreachable, refused, a bad file…
+UNREACHABLE = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, errno.EADDRNOTAVAIL}
 
 
 class HarnessError(Exception):
     """Base of every error the harness raises on purpose."""
 
+    exit_status: ClassVar[int] = FAILURE
+
 
 class ConfigurationError(HarnessError):
     """A setting, option or environment variable is missing or invalid."""
 
+    exit_status = USAGE
+
 
 class ProvisionError(HarnessError):
     """A server could not be started, reached or stopped."""
+
+
+class ResultsFileError(HarnessError):
+    """A run's results (JUnit XML, benchmark JSON, Locust CSV) or a baseline is missing or unreadable."""
 
 
 class MigrationError(HarnessError):
@@ -20,7 +39,7 @@ class MigrationError(HarnessError):
 
 
 class MigrationFileError(MigrationError):
-    """A migration file is missing, misnamed or duplicated."""
+    """A migration file is missing, misnamed, duplicated, empty or not UTF-8."""
 
 
 class ChecksumMismatch(MigrationError):
@@ -47,3 +66,94 @@ class VerificationFailed(MigrationError):
 
 class LintFailed(MigrationError):
     """squawk found problems in a migration and linting is set to fail."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the CLI or the pytest plugin prints for an expected failure, and the exit status."""
+
+    message: str
+    exit_status: int
+
+
+def explain(exc: BaseException, target: str | None = None) -> Explanation | None:
+    """The one line for an expected failure: a HarnessError, an invalid setting, a server that is
+    unreachable or refuses us. None for anything else, a bug, which keeps its traceback. `target`
+    (a redacted DSN or URL) names the server for driver errors that do not name it themselves."""
+    import asyncpg
+    import pydantic
+    import redis.exceptions as redis_errors
+
+    where = f"{target}: " if target else ""
+    if isinstance(exc, BaseExceptionGroup):  # asyncio.TaskGroup wraps what its tasks raised
+        parts = [explain(inner, target) for inner in exc.exceptions]
+        if not parts or any(part is None for part in parts):
+            return None
+        messages = list(dict.fromkeys(part.message for part in parts if part))
+        return Explanation("; ".join(messages), max(part.exit_status for part in parts if part))
+    if isinstance(exc, HarnessError):
+        return Explanation(str(exc), exc.exit_status)
+    if isinstance(exc, pydantic.ValidationError):
+        return Explanation("; ".join(_invalid_setting(exc.title, error) for error in exc.errors()), USAGE)
+    if isinstance(exc, asyncpg.ClientConfigurationError):  # a DSN asyncpg cannot parse
+        return Explanation(f"{where}{exc}", USAGE)
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):  # wrong password, unknown role
+        return Explanation(f"{where}{exc}: check the user and password", FAILURE)
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return Explanation(f"{where}{exc}: create it or name another database", FAILURE)
+    if isinstance(
+        exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError
+    ):
+        return Explanation(f"{where}the server refused the connection: {exc}", FAILURE)
+    if isinstance(exc, redis_errors.AuthenticationError | redis_errors.AuthenticationWrongNumberOfArgsError):
+        return Explanation(f"{where}authentication failed: {exc}", FAILURE)
+    if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError):
+        return Explanation(f"cannot reach {target or 'redis'}: {exc}", FAILURE)
+    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError) or (
+        isinstance(exc, OSError) and exc.errno in UNREACHABLE
+    ):
+        return Explanation(f"cannot reach {target or 'the server'}: {_reason(exc)}", FAILURE)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return Explanation(f"{exc.filename}: {exc.strerror or exc}", FAILURE)
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out connecting"
+    if isinstance(exc, OSError) and exc.errno is not None and exc.errno > 0:
+        return os.strerror(exc.errno)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _invalid_setting(model: str, error: Any) -> str:
+    """`HARNESS_BACKEND=xyz: input should be …`: the variable a user set, and what it must be."""
+    from harness.config import Settings
+    from harness.provision.endpoints import redact
+
+    location = ".".join(str(part) for part in error["loc"])
+    if model == Settings.__name__:
+        location = _variable(location)
+    value = error.get("input")
+    shown = redact(value) if isinstance(value, str) and "://" in value else value
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{location}={shown}: {message[:1].lower()}{message[1:]}"
+
+
+def _variable(location: str) -> str:
+    """The environment variable behind a Settings error's location: HARNESS_<FIELD>, or the alias
+    the user set (pydantic names the first of several choices)."""
+    from pydantic import AliasChoices
+
+    from harness.config import Settings
+
+    field = Settings.model_fields.get(location)
+    if field is not None and field.validation_alias is None:
+        return f"HARNESS_{location.upper()}"
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices) and location in alias.choices:
+            return next((c for c in alias.choices if isinstance(c, str) and c in os.environ), location)
+    return location

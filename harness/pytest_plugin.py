@@ -13,7 +13,7 @@ import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -21,6 +21,7 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from harness.config import Settings
+from harness.errors import USAGE, explain
 from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.run import prepare_template
 from harness.provision import Endpoints, Environment, Faults, open_environment
@@ -70,9 +71,27 @@ def settings_from(config: pytest.Config) -> Settings:
     return settings
 
 
+T = TypeVar("T")
+
+
+def _start_up(step: Callable[[], T]) -> T:
+    """The session's start-up error boundary: an expected failure (a bad setting, servers that
+    cannot be started or reached) ends the run with one line, not a traceback per test."""
+    try:
+        return step()
+    except Exception as exc:
+        explained = explain(exc)
+        if explained is None:
+            raise
+        usage = explained.exit_status == USAGE
+        pytest.exit(
+            f"harness: {explained.message}", pytest.ExitCode.USAGE_ERROR if usage else pytest.ExitCode.TESTS_FAILED
+        )
+
+
 def _provision(config: pytest.Config) -> RunState:
     if RUN_STATE not in config.stash:
-        env, state = asyncio.run(prepare_run(settings_from(config)))
+        env, state = _start_up(lambda: asyncio.run(prepare_run(settings_from(config))))
         config.stash[ENVIRONMENT] = env
         config.stash[RUN_STATE] = state
     return config.stash[RUN_STATE]
@@ -115,7 +134,7 @@ def _worker_id(config: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def harness_settings(pytestconfig: pytest.Config) -> Settings:
-    return settings_from(pytestconfig)
+    return _start_up(lambda: settings_from(pytestconfig))
 
 
 @pytest.fixture(scope="session")

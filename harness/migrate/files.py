@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import MigrationFileError
+from harness.migrate.sql import split_statements
 
 FILENAME = re.compile(r"^(?P<version>\d{4,})_(?P<name>[a-z0-9][a-z0-9_]*)\.(?P<direction>up|down)\.sql$")
 NO_TRANSACTION = "-- harness:no-transaction"
@@ -74,19 +75,35 @@ def load_migrations(directory: Path) -> list[Migration]:
             Migration(
                 version=version,
                 name=names[version],
-                up=Script(pair["up"], pair["up"].read_text()),
-                down=Script(pair["down"], pair["down"].read_text()),
+                up=Script(pair["up"], read_script(pair["up"])),
+                down=Script(pair["down"], read_script(pair["down"])),
             )
         )
     return migrations
 
 
+def read_script(path: Path) -> str:
+    """The SQL of a migration file; an empty, comment-only or non-UTF-8 file is refused by name (an
+    empty up would be recorded as applied, and its checksum would then forbid writing it)."""
+    try:
+        sql = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MigrationFileError(f"{path}: not UTF-8 (byte {exc.start}: {exc.reason}); save it as UTF-8") from None
+    if not split_statements(sql):
+        raise MigrationFileError(f"{path}: no SQL statement ({'only comments' if sql.strip() else 'empty'})")
+    return sql
+
+
+# The generated pair fails when applied until it is written: a file of comments alone is refused,
+# and an empty migration must never be recorded as applied.
 UP_TEMPLATE = """-- {label}: {title}
 -- Runs in one transaction; put `-- harness:no-transaction` on the first line to opt out.
 
+DO $$ BEGIN RAISE EXCEPTION '{label}.up.sql is still the generated template: write it'; END $$;
 """
 DOWN_TEMPLATE = """-- {label}: reverses {label}.up.sql exactly (`harness migrate verify` checks it).
 
+DO $$ BEGIN RAISE EXCEPTION '{label}.down.sql is still the generated template: write it'; END $$;
 """
 
 
@@ -100,6 +117,6 @@ def generate_migration(directory: Path, name: str) -> tuple[Path, Path]:
     version = existing[-1].version + 1 if existing else 1
     label = f"{version:04d}_{slug}"
     up, down = directory / f"{label}.up.sql", directory / f"{label}.down.sql"
-    up.write_text(UP_TEMPLATE.format(label=label, title=name))
-    down.write_text(DOWN_TEMPLATE.format(label=label))
+    up.write_text(UP_TEMPLATE.format(label=label, title=" ".join(name.split())), encoding="utf-8")
+    down.write_text(DOWN_TEMPLATE.format(label=label), encoding="utf-8")
     return up, down

@@ -12,9 +12,18 @@ import redis.asyncio as aioredis
 from harness.errors import ProvisionError
 from harness.provision.endpoints import redact
 
+# Answers no retry can change: a wrong password or user, a database that does not exist.
+REFUSALS = (
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InvalidCatalogNameError,
+    aioredis.AuthenticationError,
+    aioredis.AuthenticationWrongNumberOfArgsError,
+)
+
 
 async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
-    """Await `check()` until it is true; fail naming `what` once `timeout` seconds pass."""
+    """Await `check()` until it is true; fail naming `what` once `timeout` seconds pass, or at once
+    when the server refuses us for good (authentication, a missing database)."""
     deadline = time.monotonic() + timeout
     delay = 0.005
     last: BaseException | None = None
@@ -22,6 +31,8 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: flo
         try:
             if await check():
                 return
+        except REFUSALS as exc:
+            raise ProvisionError(f"{what} refused us: {type(exc).__name__}: {exc}") from exc
         except (TimeoutError, OSError, asyncpg.PostgresError, aioredis.RedisError) as exc:
             last = exc
         if time.monotonic() >= deadline:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigurationError
+from harness.errors import ResultsFileError
 from harness.report.benchmarks import Ratio
 
 DEFAULT_TOLERANCE = 0.25
@@ -63,12 +63,14 @@ def load_baseline(path: Path) -> Baseline:
         tolerance = float(saved.get("tolerance", DEFAULT_TOLERANCE))
         tolerances = {str(k): float(v) for k, v in saved.get("tolerances", {}).items()}
     except FileNotFoundError:
-        raise ConfigurationError(f"{path}: no such baseline file") from None
+        raise ResultsFileError(f"{path}: no such baseline file") from None
+    except OSError as exc:
+        raise ResultsFileError(f"{path}: cannot read the baseline ({exc.strerror})") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ConfigurationError(f"{path}: not a baseline file ({type(exc).__name__}: {exc})") from None
+        raise ResultsFileError(f"{path}: not a baseline file ({type(exc).__name__}: {exc})") from None
     for key, value in [("tolerance", tolerance), *tolerances.items()]:
         if not 0 < value < 1:
-            raise ConfigurationError(f"{path}: tolerance of {key!r} must be between 0 and 1, got {value}")
+            raise ResultsFileError(f"{path}: tolerance of {key!r} must be between 0 and 1, got {value}")
     return Baseline(ratios, tolerance, tolerances)
 
 

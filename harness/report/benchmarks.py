@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigurationError
+from harness.errors import ResultsFileError
 
 ROLES = ("subject", "baseline", "reference")
 
@@ -84,7 +84,7 @@ class BenchmarkRun:
             baselines = [b for b in members if b.role == "baseline"]
             if len(baselines) > 1:
                 names = ", ".join(b.name for b in baselines)
-                raise ConfigurationError(f"benchmark group {group!r} has more than one baseline: {names}")
+                raise ResultsFileError(f"benchmark group {group!r} has more than one baseline: {names}")
             if not baselines:
                 continue
             base = baselines[0]
@@ -99,9 +99,9 @@ def load_benchmarks(path: Path) -> BenchmarkRun:
         saved = json.loads(path.read_text())
         benchmarks = [_benchmark(entry) for entry in saved["benchmarks"]]
     except FileNotFoundError:
-        raise ConfigurationError(f"{path}: no such benchmark file") from None
+        raise ResultsFileError(f"{path}: no such benchmark file") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigurationError(f"{path}: not pytest-benchmark JSON ({type(exc).__name__}: {exc})") from None
+        raise ResultsFileError(f"{path}: not pytest-benchmark JSON ({type(exc).__name__}: {exc})") from None
     return BenchmarkRun(
         benchmarks,
         saved.get("machine_info", {}),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jinja2
 
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, ResultsFileError
 from harness.report import plots
 from harness.report.baseline import Comparison, compare, load_baseline
 from harness.report.benchmarks import BenchmarkRun, load_benchmarks
@@ -17,6 +17,8 @@ from harness.report.locust import LocustRun, load_locust
 
 BENCHMARK_FILE = "benchmarks.json"
 STATUS_ORDER = ["regressed", "improved", "ok", "new", "missing"]  # what a reviewer must see first
+CHECKED = {"regressed", "improved", "ok"}  # statuses of a ratio both the run and the baseline hold
+NAMED_FAILURES = 3  # failed tests named per JUnit file in a check's reason
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Report:
     benchmarks: BenchmarkRun | None = None
     comparisons: list[Comparison] = field(default_factory=list)
     baseline_name: str | None = None
+    baseline_problem: str | None = None  # why the named baseline could not be read
     locust: list[LocustRun] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
 
@@ -41,6 +44,32 @@ class Report:
     def failed_tests(self) -> int:
         return sum(s.failed + s.errors for s in self.suites)
 
+    def check_failures(self) -> list[str]:
+        """Why this run must not pass CI's gate, one line each; empty when it may. Failed tests,
+        breached SLOs and regressed ratios fail it, and so does a run that checked nothing: no
+        benchmark results, or no readable baseline that shares a ratio with them."""
+        reasons = []
+        for suite in self.suites:
+            if suite.failed + suite.errors:
+                names = [f.test for f in suite.failures]
+                named = ", ".join(names[:NAMED_FAILURES]) + (", …" if len(names) > NAMED_FAILURES else "")
+                reasons.append(
+                    f"{suite.source}: {suite.failed} failed, {suite.errors} errors of {suite.tests}: {named}"
+                )
+        reasons += [f"SLO breached: {breach}" for breach in self.slo_breaches]
+        for c in self.regressions:
+            reasons.append(f"regressed: {c.key}: {ratio(c.value or 0)} against a baseline of {ratio(c.baseline or 0)} "
+                           f"({c.change or 0:+.0%}, tolerance {c.tolerance:.0%})")  # fmt: skip
+        if self.benchmarks is None or not self.benchmarks.benchmarks:
+            reasons.append(f"{self.run_dir}: no benchmark results ({BENCHMARK_FILE}) to check")
+        if self.baseline_problem is not None:
+            reasons.append(self.baseline_problem)
+        elif self.baseline_name is None:
+            reasons.append("no baseline to check the ratios against: pass --baseline")
+        elif self.benchmarks and self.benchmarks.benchmarks and not any(c.status in CHECKED for c in self.comparisons):
+            reasons.append(f"{self.baseline_name}: holds none of this run's ratios, so none was checked")
+        return reasons
+
 
 def build_report(run_dir: Path, baseline: Path | None = None) -> Report:
     """Everything `run_dir` holds: `junit*.xml`, `benchmarks.json`, `**/*_stats.csv` from Locust."""
@@ -50,13 +79,18 @@ def build_report(run_dir: Path, baseline: Path | None = None) -> Report:
     report.suites = [load_junit(p) for p in sorted(run_dir.glob("junit*.xml"))]
     if (run_dir / BENCHMARK_FILE).exists():
         report.benchmarks = load_benchmarks(run_dir / BENCHMARK_FILE)
-        if baseline is not None:
-            found = compare(report.benchmarks.ratios(), load_baseline(baseline))
+    if baseline is not None:
+        report.baseline_name = str(baseline)
+        try:
+            known = load_baseline(baseline)
+        except ResultsFileError as exc:  # the page is still worth rendering; `--check` fails on it
+            report.baseline_problem = str(exc)
+        else:
+            found = compare(report.benchmarks.ratios(), known) if report.benchmarks else []
             report.comparisons = sorted(found, key=lambda c: STATUS_ORDER.index(c.status))
-            report.baseline_name = str(baseline)
     report.locust = [load_locust(p) for p in sorted(run_dir.rglob("*_stats.csv"))]
     if not (report.suites or report.benchmarks or report.locust):
-        raise ConfigurationError(f"{run_dir}: no junit*.xml, {BENCHMARK_FILE} or Locust *_stats.csv to report")
+        raise ResultsFileError(f"{run_dir}: no junit*.xml, {BENCHMARK_FILE} or Locust *_stats.csv to report")
     report.figures = _figures(report)
     return report
 

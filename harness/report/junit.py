@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import ConfigurationError
+from harness.errors import ResultsFileError
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def load_junit(path: Path) -> SuiteResults:
     try:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
-        raise ConfigurationError(f"{path}: not readable JUnit XML ({exc})") from None
+        raise ResultsFileError(f"{path}: not readable JUnit XML ({exc})") from None
     results = SuiteResults(path.name)
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     for suite in suites:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigurationError
+from harness.errors import ResultsFileError
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def load_locust(stats_csv: Path) -> LocustRun:
         history_csv = Path(prefix + "_stats_history.csv")
         history = _history(_rows(history_csv)) if history_csv.exists() else []
     except (KeyError, ValueError) as exc:
-        raise ConfigurationError(f"{stats_csv}: not Locust CSV ({type(exc).__name__}: {exc})") from None
+        raise ResultsFileError(f"{stats_csv}: not Locust CSV ({type(exc).__name__}: {exc})") from None
     slo_json = Path(prefix + "_slo.json")
     return LocustRun(Path(prefix).name, requests, history, _slo(slo_json) if slo_json.exists() else None)
 
@@ -85,7 +85,7 @@ def _slo(path: Path) -> SloVerdict:
             float(saved["failure_ratio"]), float(saved["max_failure_ratio"]), [str(b) for b in saved["breaches"]],
         )  # fmt: skip
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigurationError(f"{path}: not an SLO verdict ({type(exc).__name__}: {exc})") from None
+        raise ResultsFileError(f"{path}: not an SLO verdict ({type(exc).__name__}: {exc})") from None
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

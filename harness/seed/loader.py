@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -46,7 +47,12 @@ class TableLoad:
     seconds: float
 
 
-async def load_dataset(dsn: str, dataset: Dataset, clean: bool = False) -> dict[str, TableLoad]:
+OnLoaded = Callable[[str, TableLoad], None]  # called as each table commits, for progress
+
+
+async def load_dataset(
+    dsn: str, dataset: Dataset, clean: bool = False, on_loaded: OnLoaded | None = None
+) -> dict[str, TableLoad]:
     """Load `dataset` into the database at `dsn`, table by table."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -58,7 +64,7 @@ async def load_dataset(dsn: str, dataset: Dataset, clean: bool = False) -> dict[
         else:
             await refuse_another_world(conn, dataset.table("prompts.history"))
         await create_history_partitions(conn, dataset.world.history_month_starts())
-        return await load_tables(dsn, dataset.tables)
+        return await load_tables(dsn, dataset.tables, on_loaded)
     finally:
         await conn.close()  # and with it the advisory lock
 
@@ -99,7 +105,7 @@ async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.da
             continue  # rows of this month sit in history_default; seeded ones will join them
 
 
-async def load_tables(dsn: str, tables: tuple[Table, ...]) -> dict[str, TableLoad]:
+async def load_tables(dsn: str, tables: tuple[Table, ...], on_loaded: OnLoaded | None = None) -> dict[str, TableLoad]:
     """Each table on its own connection (at most CONNECTIONS at once), after the tables it references."""
     loaded = {t.qualified: asyncio.Event() for t in tables}
     slots = asyncio.Semaphore(CONNECTIONS)
@@ -117,6 +123,8 @@ async def load_tables(dsn: str, tables: tuple[Table, ...]) -> dict[str, TableLoa
                 await conn.close()
             done[table.qualified] = TableLoad(inserted, time.perf_counter() - started)
         loaded[table.qualified].set()
+        if on_loaded is not None:
+            on_loaded(table.qualified, done[table.qualified])
 
     async with asyncio.TaskGroup() as group:
         for table in tables:

@@ -16,6 +16,7 @@ import bcrypt
 from harness.errors import ConfigurationError
 
 DEFAULT_BCRYPT_COST = 12
+BCRYPT_MAX_BYTES = 72  # bcrypt reads no further; bcrypt>=5 refuses a longer password
 COST_VARIABLE = "HARNESS_BCRYPT_COST"
 STANDARD_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 BCRYPT_B64 = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -49,6 +50,10 @@ def seeded_password_hash(password: str, cost: int, seed: int) -> str:
 
 def hash_password(password: str, cost: int | None = None) -> str:
     """A fresh bcrypt hash with a random salt, for `harness hash-password`."""
+    if len(password.encode()) > BCRYPT_MAX_BYTES:
+        raise ConfigurationError(
+            f"the password is {len(password.encode())} bytes in UTF-8; bcrypt takes at most {BCRYPT_MAX_BYTES}"
+        )
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=bcrypt_cost(cost))).decode()
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.errors import ConfigurationError
 from harness.seed.errors import SeedFileError, UnknownProfile
 from harness.seed.reference import read_toml
 
 PROFILES_FILE = "profiles.toml"
+MAX_SCALE = 100  # the load profile at 100 is 20M history rows, generated in memory before loading
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,8 @@ def read_profiles(seeds_dir: Path) -> tuple[World, dict[str, dict[str, Any]]]:
 
 def load_profile(seeds_dir: Path, name: str, scale: float = 1.0) -> tuple[World, Profile]:
     """The world and profile `name` at `scale`."""
-    if not (scale > 0 and math.isfinite(scale)):
-        raise SeedFileError(f"scale must be a positive number, not {scale}")
+    if not 0 < scale <= MAX_SCALE:  # NaN and infinity fail it too
+        raise ConfigurationError(f"seed scale {scale:g} is outside 0 < scale <= {MAX_SCALE}")
     world, profiles = read_profiles(seeds_dir)
     if name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,15 +44,22 @@ async def seed(
     clean: bool = False,
     seeds_dir: Path = Path("seeds"),
     bcrypt_cost: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SeedReport:
     """Load `profile` at `scale` into the migrated database at `dsn`.
 
     Idempotent: rows whose stable ids exist are skipped, so a second run adds nothing and a run
     over a partial load completes it. `clean` empties the BetterPrompts tables first.
-    `bcrypt_cost` defaults to HARNESS_BCRYPT_COST, else 12.
+    `bcrypt_cost` defaults to HARNESS_BCRYPT_COST, else 12. `progress` gets a line after generating
+    and one per table loaded.
     """
+    say = progress or (lambda line: None)
     started = time.perf_counter()
     dataset = build_dataset(seeds_dir, profile, scale, bcrypt_cost)
     generated = time.perf_counter()
-    tables = await load_dataset(dsn, dataset, clean)
+    rows, count = sum(dataset.counts().values()), len(dataset.tables)
+    say(f"{profile} x{scale:g}: {rows:,} rows generated in {generated - started:.1f} s; loading {count} tables")
+    tables = await load_dataset(
+        dsn, dataset, clean, lambda name, load: say(f"{name}: {load.inserted:,} rows in {load.seconds:.1f} s")
+    )
     return SeedReport(profile, scale, dataset.counts(), tables, generated - started, time.perf_counter() - generated)

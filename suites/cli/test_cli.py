@@ -78,3 +78,25 @@ def test_bad_input_is_one_clear_line_and_a_nonzero_exit(fresh_database: Database
     assert result.returncode == 1
     assert "1_bad.up.sql: not named NNNN_name.up.sql" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_seed_shows_its_progress_a_line_per_table_on_stderr(fresh_database: Database) -> None:
+    result = harness("seed", "--profile", "minimal", "--dsn", fresh_database.dsn, env={"HARNESS_BCRYPT_COST": "4"})
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stderr.splitlines() if line.startswith("seed: ")]
+    assert re.fullmatch(r"seed: minimal x1: [\d,]+ rows generated in [\d.]+ s; loading (\d+) tables", progress[0])
+    tables = {line.split(":")[1].strip() for line in progress[1:]}
+    assert {"auth.users", "prompts.history", "prompts.embeddings"} <= tables
+    assert len(tables) == len(progress) - 1 == int(progress[0].rsplit(" ", 2)[1])
+
+
+def test_a_generated_migration_refuses_to_apply_until_it_is_written(blank_database: Database, tmp_path: Path) -> None:
+    generated = harness("migrate", "generate", "add tags", "--dir", str(tmp_path))
+    assert generated.returncode == 0, generated.stderr
+    applied = harness(
+        "migrate", "up", "--dsn", blank_database.dsn, "--dir", str(tmp_path), env={"HARNESS_SQUAWK": "off"}
+    )
+    assert applied.returncode == 1
+    assert re.search(r"0001_add_tags\.up\.sql:\d+: RaiseError", applied.stderr), applied.stderr
+    assert "still the generated template: write it" in applied.stderr
+    assert "Traceback" not in applied.stderr

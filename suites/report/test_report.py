@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigurationError
+from harness.errors import ResultsFileError
 from harness.report import build_report, compare, load_baseline, load_benchmarks, save_baseline, write_report
 from harness.report.baseline import Baseline
 
@@ -90,7 +91,7 @@ def test_the_ratio_is_subject_throughput_over_baseline_throughput_with_operation
 def test_a_group_with_two_baselines_is_refused_by_name(tmp_path: Path) -> None:
     path = benchmark_json(tmp_path / "b.json", ("twice", "test_a", 1.0, {"role": "baseline"}),
                           ("twice", "test_b", 1.0, {"role": "baseline"}))  # fmt: skip
-    with pytest.raises(ConfigurationError, match="'twice' has more than one baseline: test_a, test_b"):
+    with pytest.raises(ResultsFileError, match="'twice' has more than one baseline: test_a, test_b"):
         load_benchmarks(path).ratios()
 
 
@@ -108,7 +109,7 @@ def test_a_group_with_two_baselines_is_refused_by_name(tmp_path: Path) -> None:
 def test_a_file_that_is_not_benchmark_json_is_named(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(ConfigurationError, match=f"{re.escape(str(path))}: {message}"):
+    with pytest.raises(ResultsFileError, match=f"{re.escape(str(path))}: {message}"):
         load_benchmarks(path)
 
 
@@ -147,7 +148,7 @@ def test_a_saved_baseline_keeps_the_tolerances_a_person_wrote(tmp_path: Path, re
 def test_a_bad_baseline_is_named(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "baseline.json"
     path.write_text(content)
-    with pytest.raises(ConfigurationError, match=f"{re.escape(str(path))}: .*{message}"):
+    with pytest.raises(ResultsFileError, match=f"{re.escape(str(path))}: .*{message}"):
         load_baseline(path)
 
 
@@ -165,7 +166,7 @@ def test_the_page_is_one_self_contained_file_with_results_ratios_and_figures(rea
 
 
 def test_an_empty_run_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match=r"no junit\*\.xml, benchmarks\.json or Locust"):
+    with pytest.raises(ResultsFileError, match=r"no junit\*\.xml, benchmarks\.json or Locust"):
         build_report(tmp_path)
 
 
@@ -173,13 +174,116 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness", "report", *args], capture_output=True, text=True)
 
 
-def test_check_exits_non_zero_on_a_regression_and_zero_against_its_own_baseline(real_run: Path, tmp_path: Path) -> None:
-    own = tmp_path / "own.json"
-    saved = run_cli(str(real_run), "--save-baseline", str(own))
-    assert saved.returncode == 0, saved.stderr
-    assert run_cli(str(real_run), "--baseline", str(own), "--check").returncode == 0
-    own.write_text(json.dumps({"ratios": {"pair c=1 :: pair[fast-1]": 1000.0}}))
-    failed = run_cli(str(real_run), "--baseline", str(own), "--check")
-    assert failed.returncode == 1
-    assert "regressed" in failed.stdout
-    assert "1 ratio(s) regressed" in failed.stderr
+PASSING_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" errors="0" failures="0" skipped="0" tests="2" time="0.5">
+<testcase classname="suites.a" name="test_one" time="0.2"/><testcase classname="suites.a" name="test_two" time="0.3"/>
+</testsuite></testsuites>
+"""
+LOCUST_COLUMNS = (
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
+    "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
+)
+LOCUST_ROW = "{type},{name},120,0,4,5,1,40,0,6.0,0.0,4,5,6,7,9,{p95},20,30,40,40,40"
+
+
+def write_locust(run_dir: Path, p95_ms: float, limit_ms: float) -> None:
+    """What the locustfile leaves beside its CSV: the stats and the SLO verdict."""
+    (run_dir / "locust").mkdir()
+    rows = [
+        LOCUST_ROW.format(type=t, name=n, p95=p95_ms) for t, n in [("pg", "record enhancement"), ("", "Aggregated")]
+    ]
+    (run_dir / "locust" / "bp_stats.csv").write_text("\n".join([LOCUST_COLUMNS, *rows]) + "\n")
+    met = p95_ms <= limit_ms
+    breach = f"p95 of pg 'record enhancement' is {p95_ms:g} ms, over its SLO of {limit_ms:g} ms"
+    verdict = {"objectives": [{"type": "pg", "name": "record enhancement", "p95_limit_ms": limit_ms,
+                               "p95_ms": p95_ms, "met": met}],
+               "failure_ratio": 0.0, "max_failure_ratio": 0.01, "breaches": [] if met else [breach]}  # fmt: skip
+    (run_dir / "locust" / "bp_slo.json").write_text(json.dumps(verdict))
+
+
+@pytest.fixture
+def green_run(real_run: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A run that passes the gate: the real benchmark results, passing tests, SLOs met, and a
+    baseline of its own ratios. Returns the run directory and the baseline."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "benchmarks.json").write_text((real_run / "benchmarks.json").read_text())
+    (run_dir / "junit-suites.xml").write_text(PASSING_JUNIT)
+    write_locust(run_dir, p95_ms=9, limit_ms=50)
+    baseline = tmp_path / "baseline.json"
+    save_baseline(load_benchmarks(run_dir / "benchmarks.json").ratios(), baseline)
+    return run_dir, baseline
+
+
+def test_check_passes_a_green_run_against_its_own_baseline(green_run: tuple[Path, Path]) -> None:
+    run_dir, baseline = green_run
+    result = run_cli(str(run_dir), "--baseline", str(baseline), "--check")
+    assert result.returncode == 0, result.stderr
+    assert "check failed" not in result.stderr
+
+
+def break_run(run_dir: Path, baseline: Path, how: str, real_run: Path) -> list[str]:
+    """Spoil a green run one way; return the `--baseline` arguments to use."""
+    if how == "regressed":
+        baseline.write_text(json.dumps({"ratios": {"pair c=1 :: pair[fast-1]": 1000.0}}))
+    elif how == "failed-tests":
+        (run_dir / "junit-bench.xml").write_text((real_run / "junit-bench.xml").read_text())
+    elif how == "slo-breached":
+        shutil.rmtree(run_dir / "locust")
+        write_locust(run_dir, p95_ms=90, limit_ms=50)
+    elif how == "baseline-missing":
+        baseline.unlink()
+    elif how == "baseline-corrupt":
+        baseline.write_text('{"ratios": {"pair c=1 :: pair[fast-1]": "fast"}}')
+    elif how == "no-benchmarks":
+        (run_dir / "benchmarks.json").unlink()
+    elif how == "no-baseline-given":
+        return []
+    elif how == "nothing-compared":
+        baseline.write_text(json.dumps({"ratios": {"another group :: another subject": 1.0}}))
+    return ["--baseline", str(baseline)]
+
+
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("regressed", r"regressed: pair c=1 :: pair\[fast-1\]: [\d.]+ against a baseline of 1,000 \(-\d+%, toler"),
+        ("failed-tests", r"junit-bench\.xml: 1 failed, 0 errors of \d+: test_bench::test_broken"),
+        ("slo-breached", r"SLO breached: bp: p95 of pg 'record enhancement' is 90 ms, over its SLO of 50 ms"),
+        ("baseline-missing", r"baseline\.json: no such baseline file"),
+        ("baseline-corrupt", r"baseline\.json: not a baseline file \(ValueError"),
+        ("no-benchmarks", r"run: no benchmark results \(benchmarks\.json\) to check"),
+        ("no-baseline-given", r"no baseline to check the ratios against: pass --baseline"),
+        ("nothing-compared", r"baseline\.json: holds none of this run's ratios, so none was checked"),
+    ],
+)  # fmt: skip
+def test_check_fails_the_gate_and_says_why(green_run: tuple[Path, Path], real_run: Path, how: str, reason: str) -> None:
+    run_dir, baseline = green_run
+    arguments = break_run(run_dir, baseline, how, real_run)
+    result = run_cli(str(run_dir), *arguments, "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stderr.splitlines() if line.startswith("check failed: ")]
+    assert len(failed) == 1, result.stderr
+    assert re.search(reason, failed[0]), failed[0]
+    assert "Traceback" not in result.stderr
+    assert (run_dir / "index.html").exists()  # the page is rendered all the same
+
+
+def test_check_names_every_reason_at_once(green_run: tuple[Path, Path], real_run: Path) -> None:
+    run_dir, baseline = green_run
+    for how in ("failed-tests", "slo-breached", "no-benchmarks", "baseline-missing"):
+        break_run(run_dir, baseline, how, real_run)
+    result = run_cli(str(run_dir), "--baseline", str(baseline), "--check")
+    assert result.returncode == 1
+    failed = [line.removeprefix("check failed: ") for line in result.stderr.splitlines()]
+    assert [line.split(":")[0] for line in failed] == ["junit-bench.xml", "SLO breached", str(run_dir), str(baseline)]
+    assert run_cli(str(run_dir), "--baseline", str(baseline)).returncode == 0  # without --check it only renders
+
+
+def test_without_check_an_unreadable_baseline_is_a_warning_and_the_page_says_so(green_run: tuple[Path, Path]) -> None:
+    run_dir, baseline = green_run
+    baseline.write_text("{not json")
+    result = run_cli(str(run_dir), "--baseline", str(baseline))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {baseline}: not a baseline file" in result.stderr
+    assert "Baseline not used" in (run_dir / "index.html").read_text()
