@@ -30,7 +30,7 @@ import redis.asyncio as aioredis
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.config import Settings
-from harness.data.postgres import DataLayer, PoolSettings, connect
+from harness.data.postgres import DataLayer, connect
 from harness.data.redis import RedisLayer
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
@@ -45,6 +45,7 @@ from suites.benchmarks.test_redis_layer import (
     open_app_layer,
     worker_db,
 )
+from suites.conftest import HangGuards
 
 CLIENTS = CONCURRENCY
 HISTORY = 2000
@@ -57,19 +58,21 @@ def sized(benchmark: BenchmarkFixture, timed: int, quick: int, smoke: int) -> in
     return smoke if benchmark.disabled else quick if QUICK else timed
 
 
-def run_tool(argv: list[str | Path]) -> str:
-    """Run a benchmark tool; its stdout, or a failure that shows what it printed."""
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+def run_tool(argv: list[str | Path], timeout: float) -> str:
+    """Run a benchmark tool (`timeout`: the hang guard); its stdout, or a failure that shows what it printed."""
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, f"{Path(argv[0]).name} exited {done.returncode}: {done.stderr or done.stdout}"
     return done.stdout
 
 
-def timed_tool(benchmark: BenchmarkFixture, argv: list[str | Path], rate: re.Pattern[str], ops: int) -> None:
+def timed_tool(
+    benchmark: BenchmarkFixture, argv: list[str | Path], rate: re.Pattern[str], ops: int, timeout: float
+) -> None:
     """Time rounds of the tool as the group's baseline; the tool's own rates go to `extra_info`."""
     rates: list[float] = []
 
     def once() -> None:
-        found = rate.findall(run_tool(argv))
+        found = rate.findall(run_tool(argv, timeout))
         assert found, f"{Path(argv[0]).name} printed no rate"
         rates.append(float(found[-1]))
 
@@ -105,12 +108,13 @@ def keyspace_hits(admin: redis.Redis) -> int:
 
 @pytest.fixture
 def history_layer(
-    settled_database: Database, loop: asyncio.AbstractEventLoop
+    settled_database: Database, loop: asyncio.AbstractEventLoop, hang_guards: HangGuards
 ) -> Iterator[tuple[DataLayer, list[uuid.UUID]]]:
-    """A data layer (pool of CLIENTS) on a fresh database with HISTORY history rows; their ids."""
+    """A data layer (pool of CLIENTS, hang-guard deadlines) on a fresh database with HISTORY history
+    rows; their ids."""
 
     async def build() -> tuple[DataLayer, list[uuid.UUID]]:
-        data = await connect(settled_database.dsn, PoolSettings(min_size=CLIENTS, max_size=CLIENTS))
+        data = await connect(settled_database.dsn, hang_guards.pool(min_size=CLIENTS, max_size=CLIENTS))
         users = [uuid.uuid4() for _ in range(10)]
         await data.repos.users.copy([{"id": u, "email": f"{u.hex}@e.co", "username": u.hex[:16],
                                       "password_hash": "$2b$04$" + "a" * 53} for u in users])  # fmt: skip
@@ -126,14 +130,15 @@ def history_layer(
 
 
 @pytest.mark.benchmark(group="ceiling-pg-pk-read")
-def test_pg_pk_read_pgbench(benchmark: BenchmarkFixture, settled_database: Database) -> None:
+def test_pg_pk_read_pgbench(benchmark: BenchmarkFixture, settled_database: Database, hang_timeout: float) -> None:
     """`pgbench -S`: CLIENTS connections (2 threads), T transactions each, one PK read per transaction."""
     pgbench = pg_bin_dir() / "pgbench"
-    run_tool([pgbench, "-i", "-q", "-s", "1", settled_database.dsn])
+    run_tool([pgbench, "-i", "-q", "-s", "1", settled_database.dsn], hang_timeout)
     per_client = sized(benchmark, timed=2500, quick=500, smoke=5)
     argv: list[str | Path] = [pgbench, "-S", "-n", "-c", str(CLIENTS), "-j", "2", "-t", str(per_client)]
     benchmark.extra_info["tool"] = "pgbench -S (tps without initial connection time)"
-    timed_tool(benchmark, [*argv, settled_database.dsn], re.compile(r"tps = ([0-9.]+)"), CLIENTS * per_client)
+    tps = re.compile(r"tps = ([0-9.]+)")
+    timed_tool(benchmark, [*argv, settled_database.dsn], tps, CLIENTS * per_client, hang_timeout)
 
 
 @pytest.mark.benchmark(group="ceiling-pg-pk-read")
@@ -154,7 +159,7 @@ def test_pg_pk_read_layer(
 
 @pytest.mark.benchmark(group="ceiling-redis-get")
 def test_redis_get_redis_benchmark(
-    benchmark: BenchmarkFixture, endpoints: Endpoints, redis_client: aioredis.Redis
+    benchmark: BenchmarkFixture, endpoints: Endpoints, redis_client: aioredis.Redis, hang_timeout: float
 ) -> None:
     """`redis-benchmark -t get`: CLIENTS connections as the admin user on this worker's logical
     database, every GET a hit on one key holding PAYLOAD (the layer's entries hold the same)."""
@@ -173,16 +178,20 @@ def test_redis_get_redis_benchmark(
     with redis.Redis.from_url(endpoints.redis_url(db)) as admin:
         admin.set(BENCHMARK_KEY, PAYLOAD)
         hits_before = keyspace_hits(admin)
-        timed_tool(benchmark, argv, re.compile(r"GET: ([0-9.]+) requests per second"), requests)
+        timed_tool(benchmark, argv, re.compile(r"GET: ([0-9.]+) requests per second"), requests, hang_timeout)
         # the server counts hits over all databases, so other workers only add: at least a round's worth are ours
         assert keyspace_hits(admin) - hits_before >= requests
 
 
 @pytest.fixture
 def cache_layer(
-    endpoints: Endpoints, redis_client: aioredis.Redis, harness_settings: Settings, loop: asyncio.AbstractEventLoop
+    endpoints: Endpoints,
+    redis_client: aioredis.Redis,
+    harness_settings: Settings,
+    hang_guards: HangGuards,
+    loop: asyncio.AbstractEventLoop,
 ) -> Iterator[RedisLayer]:
-    yield from open_app_layer(endpoints, redis_client, harness_settings, loop)
+    yield from open_app_layer(endpoints, redis_client, harness_settings, hang_guards, loop)
 
 
 @pytest.mark.benchmark(group="ceiling-redis-get")

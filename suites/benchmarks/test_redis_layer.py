@@ -25,13 +25,14 @@ import redis.asyncio as aioredis
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.config import Settings
-from harness.data.redis import RedisConfig, RedisLayer, get_many, open_redis, request_hash
+from harness.data.redis import RedisLayer, get_many, open_redis, request_hash
 from harness.data.redis.rate_limit import SLIDE
 from harness.data.redis.sessions import TOUCH
 from harness.keyspace import load_keyspace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
 from suites.benchmarks._support import measure_side, rounds
+from suites.conftest import HangGuards
 
 OPS = 200
 CONCURRENCY = 8
@@ -48,16 +49,21 @@ def worker_db(redis_client: aioredis.Redis) -> int:
 
 
 def open_app_layer(
-    endpoints: Endpoints, redis_client: aioredis.Redis, settings: Settings, loop: asyncio.AbstractEventLoop
+    endpoints: Endpoints,
+    redis_client: aioredis.Redis,
+    settings: Settings,
+    guards: HangGuards,
+    loop: asyncio.AbstractEventLoop,
 ) -> Iterator[RedisLayer]:
-    """The services as bp_app on this worker's logical database, opened and closed on `loop`."""
+    """The services as bp_app on this worker's logical database, opened and closed on `loop`; their
+    deadlines only guard against hangs (a cache timing out on a busy machine would read as a miss)."""
     keyspace = load_keyspace(settings.redis_keyspace)
     url = with_credentials(
         endpoints.redis_url(worker_db(redis_client)), "bp_app", keyspace.users["bp_app"].dev_password
     )
 
     async def build() -> RedisLayer:
-        return open_redis(RedisConfig(url), keyspace)
+        return open_redis(guards.redis(url), keyspace)
 
     layer = loop.run_until_complete(build())
     try:
@@ -68,9 +74,13 @@ def open_app_layer(
 
 @pytest.fixture
 def services(
-    endpoints: Endpoints, redis_client: aioredis.Redis, harness_settings: Settings, loop: asyncio.AbstractEventLoop
+    endpoints: Endpoints,
+    redis_client: aioredis.Redis,
+    harness_settings: Settings,
+    hang_guards: HangGuards,
+    loop: asyncio.AbstractEventLoop,
 ) -> Iterator[RedisLayer]:
-    yield from open_app_layer(endpoints, redis_client, harness_settings, loop)
+    yield from open_app_layer(endpoints, redis_client, harness_settings, hang_guards, loop)
 
 
 def measure(

@@ -12,15 +12,19 @@ import pytest
 import pytest_asyncio
 
 from harness.data.errors import Conflict, TransactionConflict
-from harness.data.postgres import AuthPolicy, DataLayer, PoolSettings, connect
+from harness.data.postgres import AuthPolicy, DataLayer, connect
 from harness.pytest_plugin import Database
+from suites.conftest import HangGuards
 
 WRITERS = 50
 
 
 @pytest_asyncio.fixture
-async def data(fresh_database: Database) -> AsyncIterator[DataLayer]:
-    layer = await connect(fresh_database.dsn, PoolSettings(min_size=2, max_size=WRITERS), AuthPolicy(bcrypt_cost=4))
+async def data(fresh_database: Database, hang_guards: HangGuards) -> AsyncIterator[DataLayer]:
+    """Every connection opened up front, so concurrent callers start together rather than each as
+    its connect finishes (on a busy machine those can finish far apart, and nothing would overlap)."""
+    settings = hang_guards.pool(min_size=WRITERS, max_size=WRITERS)
+    layer = await connect(fresh_database.dsn, settings, AuthPolicy(bcrypt_cost=4))
     yield layer
     await layer.close()
 

@@ -10,10 +10,11 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from harness.config import Settings
-from harness.data.redis import RedisConfig, RedisLayer, open_redis
+from harness.data.redis import RedisLayer, open_redis
 from harness.keyspace import Keyspace, load_keyspace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
+from suites.conftest import HangGuards
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +34,7 @@ def app_url(endpoints: Endpoints, redis_client: aioredis.Redis, keyspace: Keyspa
 
 
 @pytest_asyncio.fixture
-async def services(app_url: str, keyspace: Keyspace) -> AsyncIterator[RedisLayer]:
-    layer = open_redis(RedisConfig(app_url), keyspace)
+async def services(app_url: str, keyspace: Keyspace, hang_guards: HangGuards) -> AsyncIterator[RedisLayer]:
+    layer = open_redis(hang_guards.redis(app_url), keyspace)
     yield layer
     await layer.close()

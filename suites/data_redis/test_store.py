@@ -14,6 +14,7 @@ from harness.data.errors import AuthenticationFailed, InvalidInput, PermissionDe
 from harness.data.redis import RedisConfig, RedisLayer, RedisStore, open_redis
 from harness.keyspace import Keyspace
 from harness.provision.endpoints import with_credentials
+from suites.conftest import HangGuards
 
 
 @asynccontextmanager
@@ -49,11 +50,11 @@ def test_a_config_out_of_range_is_refused_naming_the_field(field: str, overrides
     assert refused.value.field == field
 
 
-async def test_health_check_pings_within_its_deadline(services: RedisLayer) -> None:
-    health = await services.store.health_check(deadline=1.0)
+async def test_health_check_pings_within_its_deadline(services: RedisLayer, hang_guards: HangGuards) -> None:
+    health = await services.store.health_check(deadline=hang_guards.seconds)
     assert health.ok
     assert health.error is None
-    assert 0 < health.latency_ms < 1000
+    assert 0 < health.latency_ms < hang_guards.seconds * 1000
 
 
 async def test_health_check_reports_an_unreachable_server_instead_of_raising(keyspace: Keyspace) -> None:
@@ -79,8 +80,10 @@ async def test_replies_are_parsed_by_hiredis(services: RedisLayer) -> None:
         assert type(connection._parser).__name__ == "_AsyncHiredisParser"
 
 
-async def test_a_full_pool_raises_pool_exhausted_after_the_pool_timeout(app_url: str, keyspace: Keyspace) -> None:
-    layer = open_redis(RedisConfig(app_url, max_connections=1, pool_timeout=0.05), keyspace)
+async def test_a_full_pool_raises_pool_exhausted_after_the_pool_timeout(
+    app_url: str, keyspace: Keyspace, hang_guards: HangGuards
+) -> None:
+    layer = open_redis(hang_guards.redis(app_url, max_connections=1, pool_timeout=0.05), keyspace)
     try:
         async with holding(layer.store, 1):
             with pytest.raises(PoolExhausted, match="bp:temp:code:u1"):
@@ -103,10 +106,10 @@ def test_keys_are_built_only_from_plain_tokens_and_bad_parts_name_their_field(se
 
 
 async def test_an_acl_refusal_is_permission_denied_naming_the_key(
-    app_url: str, keyspace: Keyspace, redis_client: aioredis.Redis
+    app_url: str, keyspace: Keyspace, redis_client: aioredis.Redis, hang_guards: HangGuards
 ) -> None:
     reader_url = with_credentials(app_url, "bp_readonly", keyspace.users["bp_readonly"].dev_password)
-    reader = open_redis(RedisConfig(reader_url), keyspace)
+    reader = open_redis(hang_guards.redis(reader_url), keyspace)
     try:
         with pytest.raises(PermissionDenied, match=r"bp:session:"):
             await reader.sessions.create("u1")
@@ -115,8 +118,10 @@ async def test_an_acl_refusal_is_permission_denied_naming_the_key(
         await reader.close()
 
 
-async def test_wrong_credentials_are_authentication_failed(app_url: str, keyspace: Keyspace) -> None:
-    layer = open_redis(RedisConfig(with_credentials(app_url, "bp_app", "not-the-password")), keyspace)
+async def test_wrong_credentials_are_authentication_failed(
+    app_url: str, keyspace: Keyspace, hang_guards: HangGuards
+) -> None:
+    layer = open_redis(hang_guards.redis(with_credentials(app_url, "bp_app", "not-the-password")), keyspace)
     try:
         with pytest.raises(AuthenticationFailed, match="bp:temp:code:u1"):
             await layer.temp.get("code", "u1")
