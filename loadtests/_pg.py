@@ -32,8 +32,7 @@ if not monkey.is_module_patched("select") or waiting.wait is getattr(waiting, "w
     raise ImportError("psycopg was imported before gevent patched select: run under locust, or import locust first")
 
 APP_ROLE = "bp_app"
-POOL_TIMEOUT = 5.0  # seconds a user waits for a connection before its request counts as failed
-CONNECT_TIMEOUT = 10.0
+REQUEST_TIMEOUT = 5.0  # seconds a user waits for a connection before its request counts as failed
 EF_SEARCH = 100  # HNSW candidates per similarity query (pgvector's default: 40)
 PAGE_SIZE = 20
 
@@ -97,19 +96,22 @@ class Enhancement:
 
 
 class Postgres:
-    """A pool of admin connections (autocommit, so transactions are explicit) for one process."""
+    """A pool of admin connections (autocommit, so transactions are explicit) for one process.
+    A request waits up to `timeout` seconds for a connection; opening the pool, twice that."""
 
-    def __init__(self, dsn: str, *, max_size: int, min_size: int | None = None) -> None:
+    def __init__(
+        self, dsn: str, *, max_size: int, min_size: int | None = None, timeout: float = REQUEST_TIMEOUT
+    ) -> None:
         self.pool = ConnectionPool(
             dsn,
             min_size=min(5, max_size) if min_size is None else min_size,
             max_size=max_size,
             kwargs={"autocommit": True, "options": "-c statement_timeout=30s"},
-            timeout=POOL_TIMEOUT,
+            timeout=timeout,
             name="loadtests",
             open=True,
         )
-        self.pool.wait(timeout=CONNECT_TIMEOUT)
+        self.pool.wait(timeout=2 * timeout)
 
     def close(self) -> None:
         self.pool.close()

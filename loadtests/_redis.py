@@ -21,17 +21,17 @@ from harness.errors import ConfigurationError
 from harness.keyspace import Keyspace
 
 MAX_CONNECTIONS = 100  # the summary's Redis pool size
-TIMEOUT = 5.0  # seconds: waiting for a pooled connection, connecting, and each reply
 RATE_LIMIT, RATE_WINDOW_MS = 100, 60_000  # requests per user per window
 
 
 class AppRedis:
     """Sessions, the per-user rate limit and the API cache, as the application uses them."""
 
-    def __init__(self, url: str, keyspace: Keyspace) -> None:
+    def __init__(self, url: str, keyspace: Keyspace, timeout: float) -> None:
+        """`timeout`: seconds for waiting for a pooled connection, connecting, and each reply."""
         pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=MAX_CONNECTIONS, timeout=TIMEOUT, socket_timeout=TIMEOUT,
-            socket_connect_timeout=TIMEOUT,
+            url, max_connections=MAX_CONNECTIONS, timeout=timeout, socket_timeout=timeout,
+            socket_connect_timeout=timeout,
         )  # fmt: skip
         self.client = redis.Redis(connection_pool=pool)
         self.client.ping()  # wrong credentials fail here, at the start, not as failed requests

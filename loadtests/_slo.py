@@ -58,6 +58,14 @@ def unmeasured(stats: RequestStats, p95_ms: Mapping[str, float]) -> list[str]:
     return sorted(set(p95_ms) - seen)
 
 
+def fewest_requests(stats: RequestStats, names: Iterable[str]) -> int:
+    """The smallest request count among `names` (0 while one has none)."""
+    counts: dict[str, int] = {}
+    for entry in stats.entries.values():
+        counts[entry.name] = counts.get(entry.name, 0) + entry.num_requests
+    return min((counts.get(name, 0) for name in names), default=0)
+
+
 def verdict(stats: RequestStats, p95_ms: Mapping[str, float], max_failure_ratio: float) -> dict[str, object]:
     """Every objective with what the run measured, for `harness report` (`<csv prefix>_slo.json`)."""
     objectives = [

@@ -70,12 +70,13 @@ def process_clients(environment: Environment) -> Clients:
     global _clients
     with _connecting:
         if _clients is None:
-            assert environment.parsed_options is not None
+            options = environment.parsed_options
+            assert options is not None
             target = resolve_target()
-            postgres = Postgres(target.postgres_dsn, max_size=environment.parsed_options.pg_pool_size)
+            postgres = Postgres(target.postgres_dsn, max_size=options.pg_pool_size, timeout=options.request_timeout)
             with postgres.connection() as conn:
                 world = load_world(conn)
-            _clients = Clients(postgres, AppRedis(target.redis_url, target.keyspace), world)
+            _clients = Clients(postgres, AppRedis(target.redis_url, target.keyspace, options.request_timeout), world)
         return _clients
 
 

@@ -3,19 +3,23 @@ options, and the listeners that prepare the run (target, shape, data) and judge 
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import events
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
 from locust.runners import WorkerRunner
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 from loadtests._dataset import ensure_dataset
+from loadtests._pg import REQUEST_TIMEOUT
 from loadtests._shapes import SHAPES
-from loadtests._slo import MAX_FAILURE_RATIO, breaches, unmeasured, verdict, with_overrides
+from loadtests._slo import MAX_FAILURE_RATIO, breaches, fewest_requests, unmeasured, verdict, with_overrides
 from loadtests._target import resolve_target
 from loadtests._users import AppUser, close_process_clients
 
@@ -53,6 +57,16 @@ def add_options(parser: LocustArgumentParser) -> None:
         "--slo-failure-ratio", type=float, default=MAX_FAILURE_RATIO,
         help=f"most failed requests allowed, as a fraction (default: {MAX_FAILURE_RATIO})",
     )  # fmt: skip
+    parser.add_argument(
+        "--request-timeout", type=float, default=REQUEST_TIMEOUT, env_var="LOADTEST_REQUEST_TIMEOUT",
+        help="seconds a request waits for a pooled connection or a Redis reply before it counts as failed;"
+             f" opening the pools gets twice this (default: {REQUEST_TIMEOUT:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--min-requests", type=int, default=0, env_var="LOADTEST_MIN_REQUESTS",
+        help="stop once every request with an SLO has been measured this many times, even before"
+             " --run-time (default: 0, off)",
+    )  # fmt: skip
 
 
 def prepare(environment: Environment, **_: Any) -> None:
@@ -70,6 +84,25 @@ def prepare(environment: Environment, **_: Any) -> None:
     if environment.shape_class is not None:
         environment.shape_class.runner = environment.runner
     logger.info(ensure_dataset(target.postgres_dsn, options.seed_profile, options.seed_scale))
+
+
+def stop_once_measured(environment: Environment, **_: Any) -> None:
+    """With --min-requests N, on the master or the only process: end the run once every request
+    with an objective has been measured N times, so a run is as long as judging it takes (a busy
+    machine makes it longer, never too short to judge). --run-time still caps it."""
+    runner = environment.runner
+    options = environment.parsed_options
+    if isinstance(runner, WorkerRunner) or runner is None or options is None or options.min_requests <= 0:
+        return
+    names = with_overrides(options.slo)
+
+    def watch() -> None:
+        while fewest_requests(environment.stats, names) < options.min_requests:
+            gevent.sleep(0.5)  # the master's counts arrive in the workers' periodic reports
+        logger.info("every request measured at least %d times: stopping", options.min_requests)
+        runner.quit()
+
+    gevent.spawn(watch)
 
 
 def judge(environment: Environment, **_: Any) -> None:
@@ -94,6 +127,17 @@ def judge(environment: Environment, **_: Any) -> None:
         environment.process_exit_code = 0
 
 
+def write_final_stats(environment: Environment, **_: Any) -> None:
+    """Locust rewrites PREFIX_stats.csv once a second and not at shutdown, so the file lacks what
+    the last second measured (on a master, the workers' final reports too); write it once more,
+    now that the counts are final, for `harness report` and anyone reading the file."""
+    options = environment.parsed_options
+    if isinstance(environment.runner, WorkerRunner) or options is None or not options.csv_prefix:
+        return
+    with open(f"{options.csv_prefix}_stats.csv", "w", newline="") as stats:
+        StatsCSV(environment, PERCENTILES_TO_REPORT).requests_csv(csv.writer(stats))
+
+
 def close_clients(**_: Any) -> None:
     close_process_clients()
 
@@ -115,6 +159,8 @@ def quiet_abandoned_transactions(**_: Any) -> None:
 
 events.init_command_line_parser.add_listener(add_options)
 events.init.add_listener(prepare)
+events.test_start.add_listener(stop_once_measured)
 events.quitting.add_listener(judge)
+events.quitting.add_listener(write_final_stats)
 events.quit.add_listener(close_clients)
 events.test_stopping.add_listener(quiet_abandoned_transactions)

@@ -1,9 +1,13 @@
-"""The Locust load test as a user runs it: real headless locust processes, a few seconds each,
-against this run's servers (a database of the test's own, seeded by the run itself)."""
+"""The Locust load test as a user runs it: real headless locust processes against this run's servers
+(a database of the test's own, seeded by the run itself). Each run lasts until every request of
+the mix has been measured (`--min-requests`), not a fixed few seconds: on a busy machine start-up
+can take longer than such a run, which would then measure nothing. Request deadlines, the run's
+cap and the wait for workers are the hang guard."""
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 import socket
 import subprocess
@@ -19,7 +23,6 @@ from harness.report import build_report, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUST = str(Path(sys.executable).with_name("locust"))
-TIMEOUT = 90
 REQUESTS = {
     ("pg", "history page"), ("pg", "similarity search"), ("pg", "record enhancement"), ("redis", "session create"),
     ("redis", "session check"), ("redis", "rate limit"), ("redis", "cache hit"), ("redis", "cache miss"),
@@ -28,7 +31,7 @@ REQUESTS = {
 # The suites judge the tool, not this machine's speed under `pytest -n auto`: generous objectives,
 # and no failure tolerated.
 LENIENT = [arg for _, name in sorted(REQUESTS) for arg in ("--slo", f"{name}=60000")] + ["--slo-failure-ratio", "0"]
-QUICK = ["--seed-scale", "0.1", "--think-time", "0.05"]
+QUICK = ["--seed-scale", "0.1", "--think-time", "0.05", "--min-requests", "1"]
 
 
 @dataclass(frozen=True)
@@ -38,19 +41,26 @@ class Run:
     requests: dict[tuple[str, str], int]  # (type, name) -> request count, from the CSV stats
 
     def __str__(self) -> str:
-        return f"exit {self.returncode}\n{self.output[-4000:]}"
+        lines = self.output.splitlines()
+        problems = [line for line in lines if any(mark in line for mark in ("/ERROR/", "/WARNING/", "Error"))]
+        return f"exit {self.returncode}\n" + "\n".join(problems[:40]) + f"\n...\n{self.output[-3000:]}"
 
 
 class Locust:
-    """Runs locust from the repository root at one test's database and Redis (as bp_app)."""
+    """Runs locust from the repository root at one test's database and Redis (as bp_app).
 
-    def __init__(self, database: Database, endpoints: Endpoints, reports: Path) -> None:
+    `hang` (the run's hang guard, in seconds) bounds each request's waits and caps each run
+    (`--run-time`); the process gets twice that to start, run and shut down."""
+
+    def __init__(self, database: Database, endpoints: Endpoints, reports: Path, hang: float) -> None:
         self.env = {
             **os.environ,
             "HARNESS_DATABASE_URL": database.dsn,
             "HARNESS_REDIS_URL": with_credentials(endpoints.redis, "bp_app", "bp-app-dev"),
         }
         self.csv = reports / "locust"
+        self.hang = hang
+        self.cap = f"{math.ceil(hang)}s"  # a --run-time no run that is not stuck reaches
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -58,25 +68,35 @@ class Locust:
         )
 
     def run(self, *args: str) -> Run:
-        process = self.start(*args, "--csv", str(self.csv))
-        output, _ = process.communicate(timeout=TIMEOUT)
+        process = self.start(*args, "--request-timeout", str(self.hang), "--csv", str(self.csv))
+        try:
+            output, _ = process.communicate(timeout=2 * self.hang)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            pytest.fail(f"locust {' '.join(args)} still running after {2 * self.hang:g} s:\n{output[-4000:]}")
         return Run(process.returncode, output, self.requests())
 
     def requests(self) -> dict[tuple[str, str], int]:
-        with open(f"{self.csv}_stats.csv", newline="") as stats:
+        """Request counts from the CSV stats; none when locust stopped before writing any."""
+        path = Path(f"{self.csv}_stats.csv")
+        if not path.exists():
+            return {}
+        with path.open(newline="") as stats:
             return {(row["Type"], row["Name"]): int(row["Request Count"]) for row in csv.DictReader(stats)}
 
 
 @pytest.fixture
-def locust(fresh_database: Database, endpoints: Endpoints, tmp_path: Path) -> Locust:
-    return Locust(fresh_database, endpoints, tmp_path)
+def locust(fresh_database: Database, endpoints: Endpoints, tmp_path: Path, hang_timeout: float) -> Locust:
+    return Locust(fresh_database, endpoints, tmp_path, hang_timeout)
 
 
 def test_the_configured_headless_run_measures_every_request_of_the_mix_and_exits_zero(
     locust: Locust, tmp_path: Path
 ) -> None:
     html = tmp_path / "report.html"
-    run = locust.run("--config", "loadtests/locust.conf", "--html", str(html), "-u", "4", "-t", "5s", *QUICK, *LENIENT)
+    run = locust.run("--config", "loadtests/locust.conf", "--html", str(html), "-u", "4", "-t", locust.cap, *QUICK,
+                     *LENIENT)  # fmt: skip
     assert run.returncode == 0, run
     assert "SLO breached" not in run.output, run
     missing = sorted(name for name in REQUESTS if not run.requests.get(name))
@@ -91,8 +111,8 @@ def test_the_configured_headless_run_measures_every_request_of_the_mix_and_exits
 
 
 def test_a_breached_slo_exits_non_zero_and_names_itself(locust: Locust, tmp_path: Path) -> None:
-    run = locust.run("-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", "3s", *QUICK,
-                     *LENIENT, "--slo", "record enhancement=0.001")  # fmt: skip
+    run = locust.run("-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", locust.cap,
+                     *QUICK, *LENIENT, "--slo", "record enhancement=0.001")  # fmt: skip
     assert run.returncode == 1, run
     assert "SLO breached: p95 of pg 'record enhancement'" in run.output, run
     assert "over its SLO of 0.001 ms" in run.output, run
@@ -105,7 +125,7 @@ def test_a_breached_slo_exits_non_zero_and_names_itself(locust: Locust, tmp_path
 
 def test_two_worker_processes_share_the_load(locust: Locust) -> None:
     run = locust.run("-f", "loadtests/", "--headless", "--processes", "2", "--shape", "none", "-u", "4", "-r", "4",
-                     "-t", "5s", *QUICK, *LENIENT)  # fmt: skip
+                     "-t", locust.cap, *QUICK, *LENIENT)  # fmt: skip
     assert run.returncode == 0, run
     assert "to 2 ready workers" in run.output, run
     assert run.requests.get(("pg", "record enhancement")), run
@@ -119,11 +139,12 @@ def test_a_master_and_a_separately_started_worker_run_the_mix(locust: Locust) ->
     worker = locust.start("-f", "loadtests/", "--worker", "--master-host", "127.0.0.1", "--master-port", port)
     try:
         run = locust.run("-f", "loadtests/", "--headless", "--master", "--master-bind-host", "127.0.0.1",
-                         "--master-bind-port", port, "--expect-workers", "1", "--expect-workers-max-wait", "30",
-                         "--shape", "none", "-u", "2", "-r", "2", "-t", "4s", *QUICK, *LENIENT)  # fmt: skip
+                         "--master-bind-port", port, "--expect-workers", "1",
+                         "--expect-workers-max-wait", str(math.ceil(locust.hang)),
+                         "--shape", "none", "-u", "2", "-r", "2", "-t", locust.cap, *QUICK, *LENIENT)  # fmt: skip
         assert run.returncode == 0, run
         assert run.requests.get(("redis", "session check")), run
-        worker.wait(timeout=TIMEOUT)  # the master's quit ends it
+        worker.wait(timeout=locust.hang)  # the master's quit ends it
     finally:
         worker.kill()
         worker.communicate()
