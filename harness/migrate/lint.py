@@ -45,7 +45,7 @@ def lint_migrations(migrations: list[Migration]) -> list[Finding]:
             if result.returncode not in (0, 1) or not result.stdout.strip():
                 if result.returncode == 0:
                     continue
-                raise ConfigurationError(f"squawk failed on {script.path}: {result.stderr.strip()}")
+                raise LintFailed(f"squawk failed on {script.path}: {result.stderr.strip()}")
             for item in json.loads(result.stdout):
                 findings.append(Finding(item["file"], int(item["line"]) + 1, item["rule_name"], item["message"]))
     return findings

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigurationError
+from harness.errors import ConfigurationError, HarnessError
 from harness.mutate.mutants import Mutant
 
 PYTEST = ["-m", "pytest", "-q", "-x", "-n", "auto", "-p", "no:cacheprovider",
@@ -89,6 +89,6 @@ def mutate(
             outcome = Outcome(mutant, killed=not passed, seconds=time.monotonic() - started, evidence=evidence)
         progress(outcome)
         if mutant is None and outcome.killed:
-            raise ConfigurationError(f"the unmutated suites fail, so no mutant can be judged: {evidence}")
+            raise HarnessError(f"the unmutated suites fail, so no mutant can be judged: {evidence}")
         outcomes.append(outcome)
     return outcomes[1:]

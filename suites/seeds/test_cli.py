@@ -33,7 +33,7 @@ def test_hash_password_prompts_for_the_password_when_none_is_given(monkeypatch: 
 
 def test_hash_password_refuses_a_cost_bcrypt_does_not_accept() -> None:
     result = runner.invoke(app, ["hash-password", "x", "--cost", "3"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error
     assert "bcrypt cost 3 is outside 4..31" in result.output
 
 
