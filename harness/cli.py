@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Coroutine
@@ -104,13 +105,25 @@ def up(
     if env.persistent and not detach:
         out.print(f"a detached environment is already running ({env.record.env_id}); `harness down` stops it")
     out.print(f"backend   {env.endpoints.backend}")
-    out.print(f"DATABASE_URL={database_dsn}", highlight=False, soft_wrap=True)
-    out.print(f"REDIS_URL={env.endpoints.redis}", highlight=False, soft_wrap=True)
+    out.print(f"DATABASE_URL={redact(database_dsn)}", highlight=False, soft_wrap=True)
+    out.print(f"REDIS_URL={redact(env.endpoints.redis)}", highlight=False, soft_wrap=True)
+    out.print('with their passwords: `harness env`, e.g. eval "$(harness env --export)"', highlight=False)
     if env.persistent:
         out.print("running detached; `harness down` stops it")
         return
     out.print("holding; Ctrl-C stops and removes everything")
     run(hold_until_interrupted(env))
+
+
+@app.command("env")
+def env_urls(
+    export: Annotated[bool, typer.Option(help="as `export NAME=…` lines for a shell's eval")] = False,
+) -> None:
+    """Print DATABASE_URL and REDIS_URL, passwords included, of this project's `harness up`."""
+    from harness.runtime import project_up_urls
+
+    for name, url in project_up_urls(settings()).items():
+        sys.stdout.write(f"{'export ' if export else ''}{name}={shlex.quote(url)}\n")
 
 
 @app.command()

@@ -8,10 +8,12 @@ import signal
 import asyncpg
 
 from harness.config import Settings
+from harness.errors import ProvisionError
 from harness.isolation.run import prepare_template
 from harness.provision import Environment, environment_lock, open_environment
+from harness.provision.endpoints import Endpoints
 from harness.provision.gc import Collected, remove_environment_files
-from harness.provision.registry import EnvRecord, current_project, why_kept
+from harness.provision.registry import RECORD, EnvRecord, current_project, why_kept
 
 
 async def bring_up(settings: Settings, persistent: bool) -> tuple[Environment, str]:
@@ -70,3 +72,15 @@ async def bring_down(settings: Settings) -> Collected:
         else:
             done.kept.append(f"{record.env_id} ({record.backend}): {reason}")
     return done
+
+
+def project_up_urls(settings: Settings) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL, passwords included, of this project's running `up`
+    environment: what `harness env` hands to a shell that asked for them."""
+    here = current_project()
+    for directory in sorted(settings.state_dir.glob(f"up-*/{RECORD}")):
+        record = EnvRecord.load(directory.parent)
+        if record.project in ("", here) and record.endpoints and all(ref.alive() for ref in record.processes):
+            endpoints = Endpoints.from_json(record.endpoints)
+            return {"DATABASE_URL": endpoints.postgres_dsn(settings.database), "REDIS_URL": endpoints.redis}
+    raise ProvisionError(f"no `harness up` environment runs for {here}: start one with `harness up --detach`")

@@ -34,15 +34,12 @@ $bin/pytest suites/benchmarks -p no:xdist -o timeout=1800 --benchmark-json="$out
 	--junitxml="$out/junit-benchmarks.xml" --benchmark-columns=median,iqr,rounds -q || note $?
 
 echo "== Locust, headless, SLOs from loadtests/_slo.py, against servers of its own"
-env_file=$(mktemp)
-$bin/harness up --detach --seed "" >"$env_file" || note $?
-if grep -q '^DATABASE_URL=' "$env_file"; then
-	TEST_DATABASE_URL=$(sed -n 's/^DATABASE_URL=//p' "$env_file") REDIS_URL=$(sed -n 's/^REDIS_URL=//p' "$env_file") \
-		$bin/locust --config loadtests/locust.conf "${locust_args[@]}" \
-		--csv "$out/locust/betterprompts" --html "$out/locust/betterprompts.html" || note $?
+$bin/harness up --detach --seed "" >/dev/null || note $?
+if urls=$($bin/harness env --export); then
+	(eval "$urls" && TEST_DATABASE_URL=$DATABASE_URL $bin/locust --config loadtests/locust.conf "${locust_args[@]}" \
+		--csv "$out/locust/betterprompts" --html "$out/locust/betterprompts.html") || note $?
 fi
 $bin/harness down >/dev/null || note $?
-rm -f "$env_file"
 
 echo "== report"
 $bin/harness report "$out" --baseline "$baseline" "${check[@]}" || note $?

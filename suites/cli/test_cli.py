@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from harness.config import Settings
+from harness.provision.endpoints import redact
 from harness.provision.registry import RECORD, EnvRecord
 from harness.pytest_plugin import Database
 
@@ -41,9 +42,13 @@ def state_env(harness_settings: Settings) -> Iterator[dict[str, str]]:
 async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[str, str]) -> None:
     up = harness("up", "--detach", env=state_env)
     assert up.returncode == 0, up.stderr
-    dsn = re.search(r"DATABASE_URL=(\S+)", up.stdout)
-    assert dsn is not None, up.stdout
-    assert re.search(r"REDIS_URL=redis://\S+", up.stdout)
+    assert re.search(r"DATABASE_URL=postgresql://postgres:\*\*\*@", up.stdout), up.stdout  # no password shown
+    assert re.search(r"REDIS_URL=redis://bp_admin:\*\*\*@", up.stdout), up.stdout
+    urls = harness("env", env=state_env)
+    assert urls.returncode == 0, urls.stderr
+    dsn = re.search(r"DATABASE_URL=(\S+)", urls.stdout)
+    assert dsn is not None, urls.stdout
+    assert "***" not in urls.stdout
     conn = await asyncpg.connect(dsn.group(1))
     try:
         assert await conn.fetchval("SELECT count(*) FROM harness.schema_migrations") >= 7
@@ -51,7 +56,7 @@ async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[
     finally:
         await conn.close()
     again = harness("up", "--detach", env=state_env)  # finds the running one
-    assert dsn.group(1) in again.stdout
+    assert redact(dsn.group(1)) in again.stdout
     status = harness("status", env=state_env)
     assert "up-" in status.stdout
     records = [EnvRecord.load(p.parent) for p in Path(state_env["HARNESS_STATE_DIR"]).glob(f"*/{RECORD}")]
