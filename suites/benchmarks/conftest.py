@@ -29,10 +29,10 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 @pytest.fixture
-def settled_database(fresh_database: Database, clone_pool: ClonePool) -> Database:
+def settled_database(fresh_database: Database, clone_pool: ClonePool, hang_timeout: float) -> Database:
     """`fresh_database`, once the clone pool has replaced it and dropped what earlier tests used:
     its CREATE DATABASE checkpoints and drops would otherwise land inside the measurement."""
-    clone_pool.wait_until_idle()
+    clone_pool.wait_until_idle(hang_timeout)
     return fresh_database
 
 
