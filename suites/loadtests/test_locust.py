@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import math
 import os
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.provision.embedded import free_port
 from harness.provision.endpoints import Endpoints, with_credentials
 from harness.pytest_plugin import Database
 from harness.report import build_report, write_report
@@ -75,6 +75,7 @@ class Locust:
             process.kill()
             output, _ = process.communicate()
             pytest.fail(f"locust {' '.join(args)} still running after {2 * self.hang:g} s:\n{output[-4000:]}")
+        print(f"$ locust {' '.join(args)}\n{output}")  # shown in full beside a failure
         return Run(process.returncode, output, self.requests())
 
     def requests(self) -> dict[tuple[str, str], int]:
@@ -97,8 +98,8 @@ def test_the_configured_headless_run_measures_every_request_of_the_mix_and_exits
     html = tmp_path / "report.html"
     run = locust.run("--config", "loadtests/locust.conf", "--html", str(html), "-u", "4", "-t", locust.cap, *QUICK,
                      *LENIENT)  # fmt: skip
-    assert run.returncode == 0, run
-    assert "SLO breached" not in run.output, run
+    assert run.returncode == 0, str(run)
+    assert "SLO breached" not in run.output, str(run)
     missing = sorted(name for name in REQUESTS if not run.requests.get(name))
     assert not missing, f"no requests for {missing}\n{run}"
     assert html.stat().st_size > 0
@@ -113,9 +114,9 @@ def test_the_configured_headless_run_measures_every_request_of_the_mix_and_exits
 def test_a_breached_slo_exits_non_zero_and_names_itself(locust: Locust, tmp_path: Path) -> None:
     run = locust.run("-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", locust.cap,
                      *QUICK, *LENIENT, "--slo", "record enhancement=0.001")  # fmt: skip
-    assert run.returncode == 1, run
-    assert "SLO breached: p95 of pg 'record enhancement'" in run.output, run
-    assert "over its SLO of 0.001 ms" in run.output, run
+    assert run.returncode == 1, str(run)
+    assert "SLO breached: p95 of pg 'record enhancement'" in run.output, str(run)
+    assert "over its SLO of 0.001 ms" in run.output, str(run)
     report = build_report(tmp_path)
     assert [b.split(": ", 1)[1] for b in report.slo_breaches] == [
         b.split("SLO breached: ", 1)[1] for b in run.output.splitlines() if "SLO breached: " in b
@@ -123,27 +124,37 @@ def test_a_breached_slo_exits_non_zero_and_names_itself(locust: Locust, tmp_path
     assert "Load-test SLOs breached" in write_report(report).read_text()
 
 
+def serving(port: str) -> list[str]:
+    """A master listening on `port` of the loopback only. Each distributed run gets a port of its
+    own (`free_port`): on Locust's default, 5557, a master takes in any worker on the machine, such
+    as a concurrent run's, and a second master cannot listen at all."""
+    return ["--master-bind-host", "127.0.0.1", "--master-bind-port", port]
+
+
+def joining(port: str) -> list[str]:
+    """Workers that connect to the master on `port`."""
+    return ["--master-host", "127.0.0.1", "--master-port", port]
+
+
 def test_two_worker_processes_share_the_load(locust: Locust) -> None:
-    run = locust.run("-f", "loadtests/", "--headless", "--processes", "2", "--shape", "none", "-u", "4", "-r", "4",
-                     "-t", locust.cap, *QUICK, *LENIENT)  # fmt: skip
-    assert run.returncode == 0, run
-    assert "to 2 ready workers" in run.output, run
-    assert run.requests.get(("pg", "record enhancement")), run
-    assert run.requests.get(("redis", "session check")), run
+    port = str(free_port())
+    run = locust.run("-f", "loadtests/", "--headless", "--processes", "2", *serving(port), *joining(port),
+                     "--shape", "none", "-u", "4", "-r", "4", "-t", locust.cap, *QUICK, *LENIENT)  # fmt: skip
+    assert run.returncode == 0, str(run)
+    assert "to 2 ready workers" in run.output, str(run)
+    assert run.requests.get(("pg", "record enhancement")), str(run)
+    assert run.requests.get(("redis", "session check")), str(run)
 
 
 def test_a_master_and_a_separately_started_worker_run_the_mix(locust: Locust) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
-    worker = locust.start("-f", "loadtests/", "--worker", "--master-host", "127.0.0.1", "--master-port", port)
+    port = str(free_port())
+    worker = locust.start("-f", "loadtests/", "--worker", *joining(port))
     try:
-        run = locust.run("-f", "loadtests/", "--headless", "--master", "--master-bind-host", "127.0.0.1",
-                         "--master-bind-port", port, "--expect-workers", "1",
+        run = locust.run("-f", "loadtests/", "--headless", "--master", *serving(port), "--expect-workers", "1",
                          "--expect-workers-max-wait", str(math.ceil(locust.hang)),
                          "--shape", "none", "-u", "2", "-r", "2", "-t", locust.cap, *QUICK, *LENIENT)  # fmt: skip
-        assert run.returncode == 0, run
-        assert run.requests.get(("redis", "session check")), run
+        assert run.returncode == 0, str(run)
+        assert run.requests.get(("redis", "session check")), str(run)
         worker.wait(timeout=locust.hang)  # the master's quit ends it
     finally:
         worker.kill()
