@@ -56,7 +56,8 @@ async def hold(db: Database, release: asyncio.Event) -> None:
 async def test_an_exhausted_pool_fails_after_the_acquire_timeout_not_a_hang(
     fresh_database: DatabaseHandle, hang_guards: HangGuards
 ) -> None:
-    settings = hang_guards.pool(min_size=1, max_size=3, acquire_timeout=ACQUIRE_TIMEOUT)
+    # all three opened up front: only a pool held full should ever meet the short deadline
+    settings = hang_guards.pool(min_size=3, max_size=3, acquire_timeout=ACQUIRE_TIMEOUT)
     layer = await connect(fresh_database.dsn, settings)
     try:
         release = asyncio.Event()
