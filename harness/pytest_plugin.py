@@ -158,7 +158,10 @@ def endpoints(harness_run: RunState) -> Endpoints:
 @pytest.fixture(scope="session")
 def clone_pool(harness_run: RunState, harness_settings: Settings, pytestconfig: pytest.Config) -> Iterator[ClonePool]:
     tag = f"{_worker_id(pytestconfig)}{secrets.token_hex(2)}"
-    pool = ClonePool(harness_run.endpoints.postgres, harness_run.template, tag, harness_settings.clone_pool_size)
+    pool = ClonePool(
+        harness_run.endpoints.postgres, harness_run.template, tag, harness_settings.clone_pool_size,
+        harness_settings.hang_timeout,
+    )  # fmt: skip
     pool.start()
     yield pool
     pool.close()

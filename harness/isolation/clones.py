@@ -23,13 +23,15 @@ WAKE_INTERVAL = 0.5
 
 
 class ClonePool:
-    """Clones of `template` named `<template>_<tag>_<n>`, kept `size` ahead of demand."""
+    """Clones of `template` named `<template>_<tag>_<n>`, kept `size` ahead of demand. Waits for
+    the pool are hang guards: `hang_timeout` seconds unless a call says otherwise."""
 
-    def __init__(self, admin_dsn: str, template: str, tag: str, size: int) -> None:
+    def __init__(self, admin_dsn: str, template: str, tag: str, size: int, hang_timeout: float = 120.0) -> None:
         self.admin_dsn = admin_dsn
         self.template = template
         self.prefix = f"{template}_{tag}_"
         self.size = size
+        self.hang_timeout = hang_timeout
         self._ready: queue.Queue[str] = queue.Queue()
         self._used: queue.Queue[str] = queue.Queue()
         self._wake = threading.Event()
@@ -42,8 +44,9 @@ class ClonePool:
         self._thread.start()
         return self
 
-    def take(self, timeout: float = 60.0) -> str:
+    def take(self, timeout: float | None = None) -> str:
         """A fresh database's name; blocks only when the pool has run dry."""
+        timeout = self.hang_timeout if timeout is None else timeout
         while True:
             try:
                 name = self._ready.get(timeout=min(timeout, 1.0))
@@ -56,16 +59,17 @@ class ClonePool:
                 if timeout <= 0:
                     raise ProvisionError(f"no clone of {self.template} became ready in time") from None
 
-    def wait_until_full(self, timeout: float = 30.0) -> None:
+    def wait_until_full(self, timeout: float | None = None) -> None:
         """Block until `size` clones are ready (benchmarks start each round from a full pool)."""
         self._wait(lambda: self._ready.qsize() >= self.size, "fill up", timeout, 0.001)
 
-    def wait_until_idle(self, timeout: float = 60.0) -> None:
+    def wait_until_idle(self, timeout: float | None = None) -> None:
         """Block until the pool is full and every released clone is dropped: nothing of the pool's
         (CREATE DATABASE checkpoints, drops) runs beside a measurement that starts now."""
         self._wait(lambda: not self._used.unfinished_tasks and self._ready.qsize() >= self.size, "settle", timeout)
 
-    def _wait(self, done: Callable[[], bool], what: str, timeout: float, poll: float = 0.005) -> None:
+    def _wait(self, done: Callable[[], bool], what: str, timeout: float | None, poll: float = 0.005) -> None:
+        timeout = self.hang_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while not done():
             if self._failure is not None or time.monotonic() > deadline:

