@@ -32,7 +32,7 @@ stop() {
 	[ ${#hogs[@]} -eq 0 ] || kill "${hogs[@]}" 2>/dev/null
 	for dir in "$state"-*/; do
 		[ -d "$dir" ] || continue
-		HARNESS_STATE_DIR=$dir .venv/bin/harness gc >/dev/null 2>&1
+		HARNESS_STATE_DIR=$dir .venv/bin/harness gc --all >/dev/null 2>&1
 		rm -rf "$dir"
 	done
 }

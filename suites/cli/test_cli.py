@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from harness.config import Settings
 from harness.provision.endpoints import redact
 from harness.provision.registry import RECORD, EnvRecord
 from harness.pytest_plugin import Database
+from suites.provision.remains import purge
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,8 +35,7 @@ def state_env(harness_settings: Settings) -> Iterator[dict[str, str]]:
         pytest.skip("`harness up` starts servers; the external backend has none to start")
     state_dir = harness_settings.state_dir.parent / f"harness-cli-{secrets.token_hex(4)}"
     yield {**harness_settings.as_environment(), "HARNESS_STATE_DIR": str(state_dir), "HARNESS_BCRYPT_COST": "4"}
-    harness("gc", "--all", env={"HARNESS_STATE_DIR": str(state_dir)})
-    shutil.rmtree(state_dir, ignore_errors=True)
+    purge(state_dir)
 
 
 async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[str, str]) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from harness.config import Settings
+from suites.provision.remains import purge
 
 
 @pytest.fixture
@@ -18,4 +18,4 @@ def isolated_settings(harness_settings: Settings) -> Iterator[Settings]:
         pytest.skip("the external backend starts no servers")
     state_dir = harness_settings.state_dir.parent / f"harness-test-{secrets.token_hex(4)}"
     yield harness_settings.model_copy(update={"state_dir": state_dir, "reuse": False, "keep": False})
-    shutil.rmtree(state_dir, ignore_errors=True)
+    purge(state_dir)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +16,8 @@ from pathlib import Path
 import psutil
 
 from harness.config import Settings
-from harness.provision.registry import MARKER_ENV, EnvRecord
+from harness.errors import ProvisionError
+from harness.provision.registry import LABEL_STATE_DIR, MARKER_ENV, EnvRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,3 +88,29 @@ def ignore_job_control_signals() -> None:
     """How `nohup … &`, a non-interactive shell's background job or a CI agent starts a process."""
     for sig in (signal.SIGQUIT, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
+
+
+def purge(state_dir: Path) -> None:
+    """Everything a test's own state directory still holds, whoever owns it and whatever its
+    project: a test that failed midway must not leave servers running (gc would rightly spare a
+    live owner's or another project's)."""
+    from harness.provision.gc import remove_environment_files
+    from harness.provision.registry import ProcessRef, kill_process_group
+
+    for directory in sorted(state_dir.iterdir()) if state_dir.is_dir() else []:
+        if directory.is_dir():
+            try:
+                record: EnvRecord | None = EnvRecord.load(directory)
+            except (OSError, ValueError, KeyError, TypeError):
+                record = None
+            remove_environment_files(directory, record)
+    for proc in marked_servers(state_dir):
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(proc.pid) == proc.pid:
+                kill_process_group(ProcessRef.of(proc.pid))
+    with contextlib.suppress(ProvisionError):
+        from harness.provision.containers import docker_client
+
+        for container in docker_client().containers.list(all=True, filters={"label": f"{LABEL_STATE_DIR}={state_dir}"}):
+            container.remove(force=True, v=True)
+    shutil.rmtree(state_dir, ignore_errors=True)
