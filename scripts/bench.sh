@@ -24,7 +24,10 @@ note() { [ "$status" != 0 ] || status=$1; }
 
 if [ $quick = 1 ]; then
 	export HARNESS_BENCH_QUICK=1
-	baseline=reports/baselines/quick.json locust_args=(-u 4 -t 20s --seed-scale 0.1)
+	# 20 s of 4 users gives ~30 requests a name: their p95 is the second slowest, one scheduler stall
+	# on a shared machine. The quick pass enforces the failure ratio and reports the p95s; the full
+	# pass judges them, and the same-run ratios catch a slower data layer either way.
+	baseline=reports/baselines/quick.json locust_args=(-u 4 -t 20s --seed-scale 0.1 --slo-latency report)
 else
 	baseline=reports/baselines/full.json locust_args=(-u 16 -t 2m)
 fi

@@ -1,7 +1,7 @@
 """Locust's CSV output (`--csv PREFIX`): the summary per request name, the aggregated requests per
 second and percentiles over time from the history file, and the SLO verdict the project's
 locustfile writes beside them (`PREFIX_slo.json`: objectives with limit, measured p95 and met;
-failure ratio and its limit; breaches in words)."""
+failure ratio and its limit; breaches in words, and the p95 misses a run only reported)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ class SloVerdict:
     failure_ratio: float
     max_failure_ratio: float
     breaches: list[str]
+    advisory: list[str]  # p95 misses a --slo-latency report run only reported
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def _slo(path: Path) -> SloVerdict:
             [Objective(str(o["type"]), str(o["name"]), float(o["p95_limit_ms"]), float(o["p95_ms"]), bool(o["met"]))
              for o in saved["objectives"]],
             float(saved["failure_ratio"]), float(saved["max_failure_ratio"]), [str(b) for b in saved["breaches"]],
+            [str(a) for a in saved.get("advisory", [])],
         )  # fmt: skip
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ResultsFileError(f"{path}: not an SLO verdict ({type(exc).__name__}: {exc})") from None
