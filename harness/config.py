@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     keep: bool = False
 
     migrations_dir: Path = Path("schema/postgres/migrations")
+    # development passwords of the migrations' roles, set on every server the harness prepares
+    postgres_logins: Path = Path("schema/postgres/logins.toml")
     seeds_dir: Path = Path("seeds")
     redis_config: Path = Path("schema/redis/redis.conf")
     redis_acl: Path = Path("schema/redis/users.acl")

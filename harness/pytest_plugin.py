@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from harness.config import Settings
 from harness.errors import USAGE, explain
 from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.run import prepare_template
+from harness.migrate.logins import dsn_as, load_logins
 from harness.provision import Endpoints, Environment, Faults, open_environment
 
 RUN_STATE = pytest.StashKey[RunState]()
@@ -169,25 +171,36 @@ def clone_pool(harness_run: RunState, harness_settings: Settings, pytestconfig: 
 
 @dataclass(frozen=True)
 class Database:
-    """A database of the run's server: its name and a DSN for the admin role."""
+    """A database of the run's server: its name, a DSN for the admin role, and `dsn_as(role)` for
+    the roles' own logins (their development passwords, `Settings.postgres_logins`)."""
 
     name: str
     dsn: str
+    logins: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+
+    def dsn_as(self, role: str) -> str:
+        return dsn_as(self.dsn, role, dict(self.logins))
 
 
 @pytest.fixture(scope="session")
-def worker_database(clone_pool: ClonePool, endpoints: Endpoints) -> Iterator[Database]:
+def logins(harness_settings: Settings) -> dict[str, str]:
+    """Role → development password, from the schema's logins file."""
+    return load_logins(harness_settings.postgres_logins)
+
+
+@pytest.fixture(scope="session")
+def worker_database(clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str]) -> Iterator[Database]:
     """This worker's own clone, for tests that roll back (the template itself cannot be connected to)."""
     name = clone_pool.take()
-    yield Database(name, endpoints.postgres_dsn(name))
+    yield Database(name, endpoints.postgres_dsn(name), logins)
     clone_pool.release(name)
 
 
 @pytest.fixture
-def fresh_database(clone_pool: ClonePool, endpoints: Endpoints) -> Iterator[Database]:
+def fresh_database(clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str]) -> Iterator[Database]:
     """A database of the test's own, cloned from the template ahead of demand and dropped afterwards."""
     name = clone_pool.take()
-    yield Database(name, endpoints.postgres_dsn(name))
+    yield Database(name, endpoints.postgres_dsn(name), logins)
     clone_pool.release(name)
 
 
@@ -276,7 +289,8 @@ async def private_environment(harness_settings: Settings) -> AsyncIterator[Priva
             await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         finally:
             await admin.close()
-        yield PrivateEnvironment(env.endpoints, env.faults, Database(name, env.endpoints.postgres_dsn(name)))
+        logins = load_logins(settings.postgres_logins)
+        yield PrivateEnvironment(env.endpoints, env.faults, Database(name, env.endpoints.postgres_dsn(name), logins))
     finally:
         await env.close()
 

@@ -1,6 +1,6 @@
 """Fixtures of the BetterPrompts suites (the plugin's fixtures are generic): the data layer on a
-fresh clone of the template, owner-privileged and as the application role, and the hang guards
-every client the suites build waits under."""
+fresh clone of the template through the roles' own logins (bp_app, and bp_owner for what only the
+owner may do), and the hang guards every client the suites build waits under."""
 
 from __future__ import annotations
 
@@ -49,14 +49,15 @@ def hang_guards(hang_timeout: float) -> HangGuards:
 
 @pytest_asyncio.fixture
 async def data(fresh_database: Database, hang_guards: HangGuards) -> AsyncIterator[DataLayer]:
-    layer = await connect(fresh_database.dsn, hang_guards.pool(min_size=1, max_size=5), FAST_AUTH)
+    """The data layer as the application runs it: logged in as bp_app, under row-level security."""
+    layer = await connect(fresh_database.dsn_as("bp_app"), hang_guards.pool(min_size=1, max_size=5), FAST_AUTH)
     yield layer
     await layer.close()
 
 
 @pytest_asyncio.fixture
-async def app_data(fresh_database: Database, hang_guards: HangGuards) -> AsyncIterator[DataLayer]:
-    """The same database through the application role: row-level security applies."""
-    layer = await connect(fresh_database.dsn, hang_guards.pool(min_size=1, max_size=5, role="bp_app"), FAST_AUTH)
+async def owner_data(fresh_database: Database, hang_guards: HangGuards) -> AsyncIterator[DataLayer]:
+    """The same database logged in as bp_owner: shared reference data, sweeps and roll-ups."""
+    layer = await connect(fresh_database.dsn_as("bp_owner"), hang_guards.pool(min_size=1, max_size=5), FAST_AUTH)
     yield layer
     await layer.close()

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 from harness.config import Settings
 from harness.isolation.template import ensure_template, template_name
+from harness.migrate.logins import apply_logins, load_logins
 from harness.provision import Endpoints, Environment, environment_lock, open_environment
 
 
@@ -31,7 +32,8 @@ class RunState:
 
 
 async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[str, bool]:
-    """The template for these migrations and seeds (and the seed profile, when one is set)."""
+    """The template for these migrations and seeds (and the seed profile, when one is set), and
+    the roles' development logins on the server."""
     name = template_name(settings.migrations_dir, settings.seeds_dir, extra=settings.template_seed)
     seeder = None
     if settings.template_seed:
@@ -41,6 +43,7 @@ async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[st
             await seed(dsn, settings.template_seed, seeds_dir=settings.seeds_dir)
 
     built = await ensure_template(endpoints, name, settings.migrations_dir, seeder)
+    await apply_logins(endpoints.postgres, load_logins(settings.postgres_logins))
     return name, built
 
 

@@ -18,20 +18,28 @@ USER_SCHEMA = f"""n.nspname NOT IN ('pg_catalog', 'information_schema', '{VERSIO
     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'"""
 NOT_EXTENSION_MEMBER = """NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')"""
 
+
+def sorted_acl(acl: str) -> str:
+    """An ACL as text with its items sorted: grants made in another order compare equal."""
+    return f"(SELECT '{{' || coalesce(string_agg(i::text, ',' ORDER BY i::text), '') || '}}' FROM unnest({acl}) i)"
+
+
 QUERIES: dict[str, str] = {
     "extensions": """
         SELECT e.extname || ' ' || e.extversion || ' in ' || n.nspname
         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace""",
     "schemas": f"""
         SELECT n.nspname || ' owner=' || pg_get_userbyid(n.nspowner)
-            || ' acl=' || coalesce(n.nspacl, acldefault('n', n.nspowner))::text
+            || ' acl=' || {sorted_acl("coalesce(n.nspacl, acldefault('n', n.nspowner))")}
         FROM pg_namespace n WHERE {USER_SCHEMA}""",
     "relations": f"""
         SELECT n.nspname || '.' || c.relname || ' kind=' || c.relkind::text || ' persistence=' || c.relpersistence::text
             || ' rls=' || c.relrowsecurity::text || '/' || c.relforcerowsecurity::text
             || ' owner=' || pg_get_userbyid(c.relowner)
-            || ' acl=' || coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char",
-                                                        c.relowner))::text
+            || ' acl=' || {
+        sorted_acl('''coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r'
+                                                                        END::"char", c.relowner))''')
+    }
             || ' options=' || coalesce(c.reloptions::text, '')
             || ' partkey=' || coalesce(pg_get_partkeydef(c.oid), '')
             || ' bound=' || coalesce(pg_get_expr(c.relpartbound, c.oid), '')
@@ -47,7 +55,7 @@ QUERIES: dict[str, str] = {
             || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
             || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
             || ' collation=' || coalesce((SELECT collname FROM pg_collation WHERE oid = a.attcollation), '')
-            || ' acl=' || coalesce(nullif(a.attacl::text, '{{}}'), '')
+            || ' acl=' || coalesce({sorted_acl("a.attacl")}, '')
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
@@ -69,7 +77,7 @@ QUERIES: dict[str, str] = {
         WHERE {USER_SCHEMA} AND NOT t.tgisinternal""",
     "functions": f"""
         SELECT p.oid::regprocedure::text || ' owner=' || pg_get_userbyid(p.proowner)
-            || ' acl=' || coalesce(p.proacl, acldefault('f', p.proowner))::text || ' '
+            || ' acl=' || {sorted_acl("coalesce(p.proacl, acldefault('f', p.proowner))")} || ' '
             || CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) ELSE p.prokind::text END
         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE {USER_SCHEMA} AND {NOT_EXTENSION_MEMBER.format(oid="p.oid")}""",

@@ -18,7 +18,6 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.data.postgres import DataLayer, Enhancement, connect
-from harness.data.postgres.analytics import COUNT_TECHNIQUE
 from harness.pytest_plugin import Database
 from suites.benchmarks._support import QUICK, measure_side, rounds
 from suites.conftest import HangGuards
@@ -172,7 +171,8 @@ def test_record_enhancement(
                     "INSERT INTO prompts.embeddings (source_type, source_id, user_id, intent, embedding, model_version)"
                     " VALUES ('history', $1, $2, $3, $4, 'unknown')", row["id"], e.user_id, e.intent, e.embedding,
                 )  # fmt: skip
-                await conn.execute(COUNT_TECHNIQUE, "few_shot", e.intent, row["created_at"].date(), 0, 10.0)
+                await conn.execute("SELECT analytics.count_technique($1, $2, $3, $4, $5)", "few_shot", e.intent,
+                                   row["created_at"].date(), False, 10.0)  # fmt: skip
 
         measure(benchmark, loop, side, raw)
 

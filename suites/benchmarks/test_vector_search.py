@@ -53,7 +53,7 @@ def corpus(
 
     async def load() -> tuple[asyncpg.Connection, list[set[Any]], list[float]]:
         conn = await asyncpg.connect(settled_database.dsn)
-        await _init_connection(conn, None)
+        await _init_connection(conn)
         await conn.execute("DROP INDEX prompts.embeddings_embedding_hnsw_idx")
         await conn.execute("SET maintenance_work_mem = '1GB'")
         await conn.copy_records_to_table(

@@ -45,15 +45,15 @@ async def test_a_nested_transaction_rolls_back_only_its_part(data: DataLayer) ->
     assert [u.id for u in (await data.repos.users.list()).items] == [kept.id]
 
 
-async def test_the_acting_user_confines_the_application_role(data: DataLayer, app_data: DataLayer) -> None:
-    alice, bob = await make_user(data), await make_user(data)
+async def test_the_acting_user_confines_the_application_role(owner_data: DataLayer, data: DataLayer) -> None:
+    alice, bob = await make_user(owner_data), await make_user(owner_data)
     for owner in (alice, bob):
-        await data.repos.saved_prompts.create(user_id=owner.id, title="t", prompt_text="p")
-    async with app_data.db.transaction(user_id=alice.id):
-        mine = await app_data.repos.saved_prompts.list()
+        await owner_data.repos.saved_prompts.create(user_id=owner.id, title="t", prompt_text="p")
+    async with data.db.transaction(user_id=alice.id):
+        mine = await data.repos.saved_prompts.list()
         assert {p.user_id for p in mine.items} == {alice.id}
-        assert await app_data.repos.users.find(bob.id) is None
-    assert (await app_data.repos.saved_prompts.list()).items == []  # no acting user, no rows
+        assert await data.repos.users.find(bob.id) is None
+    assert (await data.repos.saved_prompts.list()).items == []  # no acting user, no rows
 
 
 async def test_exhausted_pool_fails_fast_with_pool_exhausted(fresh_database: Database) -> None:

@@ -26,30 +26,30 @@ INJECTIONS = [
 ]
 
 
-async def two_users(app_data: DataLayer) -> tuple[Any, Any]:
+async def two_users(data: DataLayer) -> tuple[Any, Any]:
     return tuple(
-        [await app_data.auth.register(email=f"{n}@example.com", username=n, password="pw") for n in ("ann", "ben")]
+        [await data.auth.register(email=f"{n}@example.com", username=n, password="pw") for n in ("ann", "ben")]
     )  # type: ignore[return-value]
 
 
-async def test_a_user_never_reads_updates_or_deletes_another_users_rows(app_data: DataLayer) -> None:
-    ann, ben = await two_users(app_data)
-    async with app_data.db.transaction(user_id=ben.id):
-        theirs = await app_data.repos.saved_prompts.create(user_id=ben.id, title="ben's", prompt_text="secret")
-        history = await app_data.prompts.record_enhancement(Enhancement(
+async def test_a_user_never_reads_updates_or_deletes_another_users_rows(data: DataLayer) -> None:
+    ann, ben = await two_users(data)
+    async with data.db.transaction(user_id=ben.id):
+        theirs = await data.repos.saved_prompts.create(user_id=ben.id, title="ben's", prompt_text="secret")
+        history = await data.prompts.record_enhancement(Enhancement(
             user_id=ben.id, request_id="r-ben", original_input="ben's input", enhanced_output="o", intent="reasoning",
             intent_confidence=0.5, techniques_used=[], processing_time_ms=1))  # fmt: skip
-    async with app_data.db.transaction(user_id=ann.id):
-        for repo, row_id in ((app_data.repos.saved_prompts, theirs.id), (app_data.repos.history, history.id),
-                             (app_data.repos.users, ben.id)):  # fmt: skip
+    async with data.db.transaction(user_id=ann.id):
+        for repo, row_id in ((data.repos.saved_prompts, theirs.id), (data.repos.history, history.id),
+                             (data.repos.users, ben.id)):  # fmt: skip
             assert await repo.find(row_id) is None
             with pytest.raises(NotFound):
                 await repo.delete(row_id)
-        assert (await app_data.repos.saved_prompts.list()).items == []
+        assert (await data.repos.saved_prompts.list()).items == []
         with pytest.raises(NotFound):
-            await app_data.repos.saved_prompts.update(theirs.id, title="mine now")
-    async with app_data.db.transaction(user_id=ben.id):
-        assert (await app_data.repos.saved_prompts.get(theirs.id)).title == "ben's"
+            await data.repos.saved_prompts.update(theirs.id, title="mine now")
+    async with data.db.transaction(user_id=ben.id):
+        assert (await data.repos.saved_prompts.get(theirs.id)).title == "ben's"
 
 
 @pytest.mark.parametrize("text", INJECTIONS)

@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from uuid import UUID
 
 from harness.data.postgres.database import Database
 from harness.data.postgres.records import DailyStats
-
-COUNT_TECHNIQUE = """
-INSERT INTO analytics.technique_effectiveness AS te
-    (technique, intent, day, success_count, total_count, avg_processing_time_ms)
-VALUES ($1, $2, $3, $4, 1, $5)
-ON CONFLICT (technique, intent, day) DO UPDATE SET
-    success_count = te.success_count + excluded.success_count,
-    total_count = te.total_count + 1,
-    avg_processing_time_ms = (coalesce(te.avg_processing_time_ms, 0) * te.total_count
-                              + excluded.avg_processing_time_ms) / (te.total_count + 1)
-"""
-COUNT_SUCCESS = """
-UPDATE analytics.technique_effectiveness SET success_count = least(success_count + 1, total_count)
-WHERE technique = $1 AND intent = $2 AND day = $3
-"""
 
 # One day, from the tables the day's traffic wrote. Run it as the owner or a role that RLS does
 # not confine to one user: it aggregates everyone.
@@ -76,12 +62,28 @@ class AnalyticsService:
     ) -> None:
         """One use of `technique`, atomically (concurrent writers never lose a count)."""
         await self.db.execute(
-            "analytics.technique_effectiveness", COUNT_TECHNIQUE, technique, intent, day, int(succeeded),
-            float(processing_time_ms),
+            "analytics.count_technique", "SELECT analytics.count_technique($1, $2, $3, $4, $5)",
+            technique, intent, day, succeeded, float(processing_time_ms),
         )  # fmt: skip
 
     async def count_success(self, technique: str, intent: str, day: date) -> None:
-        await self.db.execute("analytics.technique_effectiveness", COUNT_SUCCESS, technique, intent, day)
+        await self.db.execute(
+            "analytics.count_success", "SELECT analytics.count_success($1, $2, $3)", technique, intent, day
+        )
+
+    async def record_api_metric(
+        self, *, endpoint: str, method: str, status_code: int, response_time_ms: float, api_key_id: UUID | None = None,
+        request_size_bytes: int | None = None, response_size_bytes: int | None = None,
+        error_message: str | None = None,
+    ) -> UUID:  # fmt: skip
+        """One API request's metrics; a key, if given, must be the acting user's (call it inside
+        that user's transaction). Returns the metric's id."""
+        metric_id: UUID = await self.db.fetchval(
+            "analytics.record_api_metric", "SELECT analytics.record_api_metric($1, $2, $3, $4, $5, $6, $7, $8)",
+            api_key_id, endpoint, method, status_code, float(response_time_ms), request_size_bytes,
+            response_size_bytes, error_message,
+        )  # fmt: skip
+        return metric_id
 
     async def roll_up_day(self, day: date) -> DailyStats:
         """daily_stats for `day`, and that day's feedback average and p95 per technique; idempotent."""

@@ -83,16 +83,17 @@ class AuthService:
         if not found["is_active"]:
             raise AuthenticationFailed(f"account {email} is deactivated")
         matches = await asyncio.to_thread(bcrypt.checkpw, password.encode(), found["password_hash"].encode())
+        # the counters are not the application role's to write: the functions that own them do
         async with self.db.transaction(user_id=found["id"]):
             if matches:
-                return await self.repos.users.update(
-                    found["id"], failed_login_attempts=0, locked_until=None, last_login_at=now
+                row = await self.db.fetchrow(
+                    "auth.record_login_success", "SELECT * FROM auth.record_login_success($1)", found["id"]
                 )
+                if row is None:
+                    raise AuthenticationFailed(f"account {email} vanished while logging in")
+                return User(**row)
             attempts = await self.db.fetchval(
-                "auth.users",
-                "UPDATE auth.users SET failed_login_attempts = failed_login_attempts + 1,"
-                " locked_until = CASE WHEN failed_login_attempts + 1 >= $2 THEN now() + $3 END"
-                " WHERE id = $1 RETURNING failed_login_attempts",
+                "auth.record_login_failure", "SELECT auth.record_login_failure($1, $2, $3)",
                 found["id"], self.policy.max_failed_attempts, self.policy.lockout,
             )  # fmt: skip
         raise AuthenticationFailed(
@@ -185,12 +186,7 @@ class AuthService:
         if found["expires_at"] is not None and found["expires_at"] <= await self._now():
             raise AuthenticationFailed(f"API key {found['id']} expired at {found['expires_at']}")
         async with self.db.transaction(user_id=found["user_id"]):
-            row = await self.db.fetchrow(
-                "auth.api_keys",
-                "UPDATE auth.api_keys SET usage_count = usage_count + 1, last_used_at = now()"
-                " WHERE id = $1 RETURNING *",
-                found["id"],
-            )
+            row = await self.db.fetchrow("auth.use_api_key", "SELECT * FROM auth.use_api_key($1)", found["id"])
         if row is None:
             raise NotFound(f"auth.api_keys: key {found['id']} vanished")
         return ApiKey(**row)

@@ -23,9 +23,9 @@ SourceType = Literal["history", "template", "intent_pattern", "saved_prompt"]
 
 @dataclass(frozen=True)
 class Enhancement:
-    """What the enhancer produced for one request."""
+    """What the enhancer produced for one request; `user_id` None for an anonymous visitor."""
 
-    user_id: UUID
+    user_id: UUID | None
     request_id: str
     original_input: str
     enhanced_output: str
@@ -67,7 +67,10 @@ class PromptService:
         self.analytics = analytics
 
     async def record_enhancement(self, e: Enhancement) -> HistoryEntry:
-        """History row, its embedding and the technique counters, in one transaction: all or none."""
+        """History row, its embedding and the technique counters, in one transaction: all or none.
+        Without a user, the one function that writes ownerless history does it all."""
+        if e.user_id is None:
+            return await self._record_anonymous(e)
         async with self.db.transaction(user_id=e.user_id):
             entry = await self.repos.history.create(
                 user_id=e.user_id, session_id=e.session_id, request_id=e.request_id,
@@ -91,6 +94,19 @@ class PromptService:
                 )
         return entry
 
+    async def _record_anonymous(self, e: Enhancement) -> HistoryEntry:
+        embedding = None if e.embedding is None else np.asarray(e.embedding, dtype=np.float32)
+        row = await self.db.fetchrow(
+            "prompts.record_anonymous_enhancement",
+            "SELECT * FROM prompts.record_anonymous_enhancement"
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            e.request_id, e.original_input, e.enhanced_output, e.intent, e.intent_confidence, e.complexity,
+            e.techniques_used, e.technique_scores, e.processing_time_ms, e.token_count, e.model_version,
+            embedding, e.embedding_model,
+        )  # fmt: skip
+        assert row is not None  # the function returns the row it inserted, or raises
+        return HistoryEntry(**row)
+
     async def record_feedback(
         self, user_id: UUID | str, history_id: UUID | str, score: int, text: str | None = None
     ) -> HistoryEntry:
@@ -113,16 +129,12 @@ class PromptService:
         return token
 
     async def find_shared(self, token: str) -> SharedPrompt:
+        """The public prompt behind a share link, its view counted (by the function that owns the count)."""
         row = await self.db.fetchrow(
-            "prompts.find_shared_prompt", "SELECT * FROM prompts.find_shared_prompt($1)", token
+            "prompts.open_shared_prompt", "SELECT * FROM prompts.open_shared_prompt($1)", token
         )
         if row is None:
             raise NotFound(f"no public prompt is shared as {token[:6]}…")
-        await self.db.execute(
-            "prompts.saved_prompts",
-            "UPDATE prompts.saved_prompts SET view_count = view_count + 1 WHERE id = $1",
-            row["id"],
-        )
         return SharedPrompt(row["id"], row["title"], row["description"], row["prompt_text"], row["tags"])
 
     async def add_to_collection(
