@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import random
 import struct
@@ -43,7 +42,6 @@ class PoolSettings:
     statement_timeout_ms: int = 30_000
     command_timeout: float | None = 60.0
     max_inactive_connection_lifetime: float = 300.0
-    role: str | None = None  # SET ROLE on every connection (log in as one role, act as another)
 
 
 @dataclass(frozen=True)
@@ -61,11 +59,9 @@ class Health:
     error: str | None = None
 
 
-async def _init_connection(conn: asyncpg.Connection, role: str | None) -> None:
-    """JSON(B) as Python objects; vector as numpy float32 arrays (where the extension exists); the
-    role to act as."""
-    if role is not None:
-        await conn.execute(f"SET ROLE {quote_ident(role)}")
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """JSON(B) as Python objects; vector as numpy float32 arrays (where the extension exists). No
+    role switching: the pool acts as the login its DSN names, so no statement can become another."""
     for name in ("json", "jsonb"):
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     schema = await conn.fetchval(
@@ -94,10 +90,6 @@ def encode_vector(value: Any) -> bytes:
 
 def decode_vector(data: bytes) -> npt.NDArray[np.float32]:
     return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("harness_unit_of_work", default=None)
@@ -139,7 +131,7 @@ class Database:
                 max_inactive_connection_lifetime=settings.max_inactive_connection_lifetime,
                 server_settings={"statement_timeout": str(settings.statement_timeout_ms),
                                  "application_name": "harness.data"},
-                init=functools.partial(_init_connection, role=settings.role),
+                init=_init_connection,
             )  # fmt: skip
         return cls(pool, settings)
 
