@@ -9,10 +9,10 @@ inside a transaction that is rolled back.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, TypeVar
 

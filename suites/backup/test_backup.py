@@ -23,11 +23,11 @@ async def run(argv: list[str], stdin: bytes | None = None) -> subprocess.Complet
 
 
 async def test_pg_dump_restores_into_a_new_database_with_identical_tables(
-    data: DataLayer, fresh_database: Database, endpoints: Endpoints
+    data: DataLayer, owner_data: DataLayer, fresh_database: Database, endpoints: Endpoints
 ) -> None:
     for _ in range(5):
         await busy_unit_of_work(data, "none")
-    original = await fingerprint(data)
+    original = await fingerprint(owner_data)
     restored_name = f"hx_restore_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(endpoints.postgres)
     await admin.execute(f'CREATE DATABASE "{restored_name}" TEMPLATE template0')
@@ -42,7 +42,7 @@ async def test_pg_dump_restores_into_a_new_database_with_identical_tables(
         restored = await connect(endpoints.postgres_dsn(restored_name), PoolSettings(min_size=1, max_size=2))
         try:
             assert await fingerprint(restored) == original
-            assert await restored.db.fetchval("v", "SELECT max(version) FROM harness.schema_migrations") == 7
+            assert await restored.db.fetchval("v", "SELECT max(version) FROM harness.schema_migrations") == 8
         finally:
             await restored.close()
     finally:

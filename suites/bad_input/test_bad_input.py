@@ -46,11 +46,12 @@ from suites.crud.test_repositories import HASH
     ],
     ids=["uuid", "enum", "unknown-column", "limit", "vector-dimension", "oversize-json", "json-type", "intent"],
 )
-async def test_bad_input_is_a_typed_error_naming_the_field(data: DataLayer, call: Any, field: str) -> None:
+async def test_bad_input_is_a_typed_error_naming_the_field(owner_data: DataLayer, call: Any, field: str) -> None:
+    """Every table's repository, so as the owner (bp_app may not write reference data at all)."""
     with pytest.raises(InvalidInput) as error:
-        await call(data)
+        await call(owner_data)
     assert error.value.field == field
-    assert await data.db.fetchval("count", "SELECT count(*) FROM auth.users") == 0  # nothing half-written
+    assert await owner_data.db.fetchval("count", "SELECT count(*) FROM auth.users") == 0  # nothing half-written
 
 
 async def test_a_bad_field_deep_in_a_unit_of_work_writes_nothing(data: DataLayer) -> None:

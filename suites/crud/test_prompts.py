@@ -103,23 +103,26 @@ async def test_sharing_and_ordered_collections(data: DataLayer) -> None:
         await data.prompts.reorder_collection(user.id, collection.id, order[:2])
 
 
-async def test_similarity_search_finds_the_nearest_cluster_with_filters(data: DataLayer) -> None:
+async def test_similarity_search_finds_the_nearest_cluster_with_filters(data: DataLayer, owner_data: DataLayer) -> None:
     rng = np.random.default_rng(7)
     centers = [unit(rng) for _ in range(4)]
     owners = [(await register(data, f"sim{i}")).id for i in range(2)]
     rows = [{"source_type": "template", "source_id": uuid.uuid4(), "user_id": owners[i % 2],
              "intent": ["reasoning", "translation"][c % 2], "embedding": unit(rng, centers[c]), "model_version": "t"}
             for c in range(4) for i in range(50)]  # fmt: skip
-    await data.repos.embeddings.copy(rows)
+    await owner_data.repos.embeddings.copy(rows)  # COPY is the owner's: RLS refuses it to bp_app
     query = unit(rng, centers[1], spread=0.01)
-    exact = await data.prompts.similar(query, k=10, exact=True)
-    approx = await data.prompts.similar(query, k=10, ef_search=100)
+    exact = await owner_data.prompts.similar(query, k=10, exact=True)
+    approx = await owner_data.prompts.similar(query, k=10, ef_search=100)
     assert len({m.source_id for m in exact} & {m.source_id for m in approx}) >= 9
     assert all(m.intent == "translation" for m in exact)  # cluster 1 is a translation cluster
     assert [m.distance for m in exact] == sorted(m.distance for m in exact)
-    mine = await data.prompts.similar(query, k=5, user_id=owners[0], intent="translation")
+    mine = await owner_data.prompts.similar(query, k=5, user_id=owners[0], intent="translation")
     assert len(mine) == 5
     assert {m.user_id for m in mine} == {owners[0]}
+    async with data.db.transaction(user_id=owners[1]):  # as the application, a user finds only their own
+        theirs = await data.prompts.similar(query, k=5, intent="translation")
+    assert {m.user_id for m in theirs} == {owners[1]}
     with pytest.raises(InvalidInput, match="expected 768 dimensions"):
         await data.prompts.similar([1.0, 0.0], k=3)
 

@@ -76,35 +76,37 @@ async def busy_unit_of_work(data: DataLayer, fail_after: str) -> None:
 
 @pytest.mark.parametrize("fail_after", STEPS)
 async def test_an_exception_anywhere_in_a_unit_of_work_leaves_no_table_changed(
-    data: DataLayer, fail_after: str
+    data: DataLayer, owner_data: DataLayer, fail_after: str
 ) -> None:
-    before = await fingerprint(data)
+    """The application's unit of work (as bp_app), fingerprinted by the owner, who sees every row."""
+    before = await fingerprint(owner_data)
     with pytest.raises(Injected):
         await busy_unit_of_work(data, fail_after)
-    assert await fingerprint(data) == before
+    assert await fingerprint(owner_data) == before
 
 
-async def test_a_completed_unit_of_work_is_all_there(data: DataLayer) -> None:
-    before = await fingerprint(data)
+async def test_a_completed_unit_of_work_is_all_there(data: DataLayer, owner_data: DataLayer) -> None:
+    before = await fingerprint(owner_data)
     with pytest.raises(Injected):
         await busy_unit_of_work(data, STEPS[-1])
     await busy_unit_of_work(data, "none")
-    after = await fingerprint(data)
+    after = await fingerprint(owner_data)
     changed = {t for t in after if after[t] != before[t]}
     assert {"auth.users", "prompts.history", "prompts.embeddings", "prompts.collection_prompts",
             "analytics.user_activity", "analytics.technique_effectiveness"} <= changed  # fmt: skip
 
 
 async def test_downs_that_only_change_structure_keep_every_row(
-    data: DataLayer, fresh_database: Database, harness_settings: Settings
+    data: DataLayer, owner_data: DataLayer, fresh_database: Database, harness_settings: Settings
 ) -> None:
-    """0007 (partitioning) and 0006 (roles, grants, RLS) claim to keep all data: down and up again."""
+    """0008 (least privilege), 0007 (partitioning) and 0006 (roles, grants, RLS) claim to keep all
+    data: down and up again."""
     for _ in range(3):
         await busy_unit_of_work(data, "none")
-    before = await fingerprint(data)
+    before = await fingerprint(owner_data)
     directory = harness_settings.migrations_dir
     undone = await migrate.rollback_migrations(fresh_database.dsn, directory, to=5)
-    assert [s.migration.version for s in undone] == [7, 6]
+    assert [s.migration.version for s in undone] == [8, 7, 6]
     await migrate.apply_migrations(fresh_database.dsn, directory)
-    await data.db.pool.expire_connections()  # the tables were rebuilt under the pool
-    assert await fingerprint(data) == before
+    await owner_data.db.pool.expire_connections()  # the tables were rebuilt under the pool
+    assert await fingerprint(owner_data) == before

@@ -29,20 +29,20 @@ async def user_then_boom(data: DataLayer) -> None:
         raise Boom
 
 
-async def test_a_failing_unit_of_work_leaves_nothing_behind(data: DataLayer) -> None:
+async def test_a_failing_unit_of_work_leaves_nothing_behind(owner_data: DataLayer) -> None:
     with pytest.raises(Boom):
-        await user_with_preferences_then_boom(data)
-    assert await data.db.fetchval("count", "SELECT count(*) FROM auth.users") == 0
-    assert await data.db.fetchval("count", "SELECT count(*) FROM auth.user_preferences") == 0
+        await user_with_preferences_then_boom(owner_data)
+    assert await owner_data.db.fetchval("count", "SELECT count(*) FROM auth.users") == 0
+    assert await owner_data.db.fetchval("count", "SELECT count(*) FROM auth.user_preferences") == 0
 
 
-async def test_a_nested_transaction_rolls_back_only_its_part(data: DataLayer) -> None:
-    async with data.db.transaction():
-        kept = await make_user(data)
+async def test_a_nested_transaction_rolls_back_only_its_part(owner_data: DataLayer) -> None:
+    async with owner_data.db.transaction():
+        kept = await make_user(owner_data)
         with pytest.raises(Boom):
-            await user_then_boom(data)  # a savepoint inside the outer transaction
-        assert await data.db.fetchval("count", "SELECT count(*) FROM auth.users") == 1
-    assert [u.id for u in (await data.repos.users.list()).items] == [kept.id]
+            await user_then_boom(owner_data)  # a savepoint inside the outer transaction
+        assert await owner_data.db.fetchval("count", "SELECT count(*) FROM auth.users") == 1
+    assert [u.id for u in (await owner_data.repos.users.list()).items] == [kept.id]
 
 
 async def test_the_acting_user_confines_the_application_role(owner_data: DataLayer, data: DataLayer) -> None:
