@@ -17,10 +17,10 @@ from uuid import UUID
 import bcrypt
 
 from harness.data.errors import AuthenticationFailed, Conflict, NotFound
+from harness.data.postgres.checks import as_uuid
 from harness.data.postgres.database import Database
 from harness.data.postgres.records import ApiKey, Session, User
 from harness.data.postgres.repositories import Repositories
-from harness.data.postgres.repository import as_uuid
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 from uuid import UUID
 
 import asyncpg
 import numpy as np
 import numpy.typing as npt
 
-from harness.data.errors import PoolExhausted, TransactionConflict, Unavailable
+from harness.data.errors import InvalidInput, PoolExhausted, TransactionConflict, Unavailable
+from harness.data.postgres.checks import as_uuid, checked_choice, checked_int
 from harness.data.postgres.translate import DROPPED, translate, translated
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
@@ -95,11 +96,27 @@ def decode_vector(data: bytes) -> npt.NDArray[np.float32]:
 _current: ContextVar[UnitOfWork | None] = ContextVar("harness_unit_of_work", default=None)
 
 
-def _begin(isolation: Isolation, readonly: bool, user_id: UUID | None) -> str:
-    sql = f"BEGIN ISOLATION LEVEL {isolation.replace('_', ' ').upper()}{' READ ONLY' if readonly else ''}"
+# Fixed statements: the caller's isolation only picks one, it never becomes SQL text.
+BEGIN: dict[str, str] = {
+    "read_committed": "BEGIN ISOLATION LEVEL READ COMMITTED",
+    "repeatable_read": "BEGIN ISOLATION LEVEL REPEATABLE READ",
+    "serializable": "BEGIN ISOLATION LEVEL SERIALIZABLE",
+}
+LEVELS = tuple(BEGIN)
+assert set(LEVELS) == set(get_args(Isolation))
+
+
+def _begin(isolation: Isolation, readonly: bool, user_id: UUID | str | None) -> str:
+    """BEGIN and the acting user in one statement; InvalidInput, before any SQL, for an isolation
+    level outside the three, a readonly that is not a bool or a user id that is not a UUID."""
+    sql = BEGIN[checked_choice("isolation", isolation, LEVELS)]
+    if not isinstance(readonly, bool):
+        raise InvalidInput("readonly", f"must be True or False, got a {type(readonly).__name__}")
+    if readonly:
+        sql += " READ ONLY"
     if user_id is not None:
         # a UUID's text cannot break out of the literal, so it is inlined: one round trip, not two
-        sql += f"; SELECT set_config('app.user_id', '{UUID(str(user_id))}', true)"
+        sql += f"; SELECT set_config('app.user_id', '{as_uuid('user_id', user_id)}', true)"
     return sql
 
 
@@ -188,17 +205,19 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, user_id: UUID | None = None, isolation: Isolation = "read_committed", readonly: bool = False
+        self, user_id: UUID | str | None = None, isolation: Isolation = "read_committed", readonly: bool = False
     ) -> AsyncIterator[UnitOfWork]:
         """A transaction for `user_id`; nested, a savepoint that rolls back only its own part.
 
         Statements of its own rather than asyncpg's Transaction: BEGIN and the acting user travel
         in one round trip, which is a fifth of a short unit of work's (BEGIN, three statements,
         COMMIT)."""
+        begin = _begin(isolation, readonly, user_id)  # every refusal before any SQL, nested or not
+        acting = None if user_id is None else as_uuid("user_id", user_id)
         outer = _current.get()
         if outer is not None:
-            if user_id is not None and user_id != outer.user_id:
-                raise ValueError("a nested transaction cannot act for another user")
+            if acting is not None and acting != outer.user_id:
+                raise InvalidInput("user_id", "a nested transaction cannot act for another user")
             outer.depth += 1
             savepoint = f"harness_{outer.depth}"
             try:
@@ -215,8 +234,8 @@ class Database:
             return
         async with self._acquire() as conn:
             with translated("transaction"):
-                await conn.execute(_begin(isolation, readonly, user_id))
-                uow = UnitOfWork(conn, user_id)
+                await conn.execute(begin)
+                uow = UnitOfWork(conn, acting)
                 token = _current.set(uow)
                 try:
                     yield uow
@@ -228,7 +247,7 @@ class Database:
                 await conn.execute("COMMIT")
 
     async def retrying(
-        self, work: Callable[[], Awaitable[T]], *, attempts: int = 5, user_id: UUID | None = None,
+        self, work: Callable[[], Awaitable[T]], *, attempts: int = 5, user_id: UUID | str | None = None,
         isolation: Isolation = "read_committed",
     ) -> T:  # fmt: skip
         """Run `work` in a transaction, again (after a short, growing, jittered pause) when it loses
@@ -236,6 +255,10 @@ class Database:
         outside any unit of work: a conflict aborts the whole transaction, not just a savepoint."""
         if _current.get() is not None:
             raise ValueError("retrying() must start its own transaction, not run inside another")
+        if not callable(work):
+            raise InvalidInput("work", f"must be a callable returning an awaitable, got a {type(work).__name__}")
+        attempts = checked_int("attempts", attempts, 1, 100)
+        _begin(isolation, False, user_id)  # refuse a bad isolation or user before the first attempt
         for attempt in range(1, attempts + 1):
             try:
                 async with self.transaction(user_id=user_id, isolation=isolation):

@@ -13,10 +13,10 @@ import numpy as np
 
 from harness.data.errors import InvalidInput, NotFound
 from harness.data.postgres.analytics import AnalyticsService
+from harness.data.postgres.checks import as_uuid
 from harness.data.postgres.database import Database
 from harness.data.postgres.records import CollectionPrompt, HistoryEntry, VectorLike
 from harness.data.postgres.repositories import Repositories
-from harness.data.postgres.repository import as_uuid
 
 SourceType = Literal["history", "template", "intent_pattern", "saved_prompt"]
 

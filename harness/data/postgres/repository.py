@@ -15,6 +15,7 @@ from uuid import UUID
 import numpy as np
 
 from harness.data.errors import InvalidInput, NotFound
+from harness.data.postgres.checks import as_uuid
 from harness.data.postgres.database import Database
 from harness.data.postgres.translate import translated
 
@@ -35,16 +36,6 @@ class Cursor:
 class Page(Generic[R]):
     items: list[R]
     next: Cursor | None
-
-
-def as_uuid(field: str, value: object) -> UUID:
-    """`value` as a UUID, or InvalidInput naming `field` (never a server error)."""
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise InvalidInput(field, f"{value!r} is not a UUID") from None
 
 
 class Repository(Generic[R]):
