@@ -52,10 +52,40 @@ MUTANTS = [
            "CREATE INDEX embeddings_embedding_hnsw_idx ON prompts.embeddings\n"
            "    USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);", ""),
     Mutant("open-saved-prompts-policy", "policy", "let the application role see every user's saved prompts",
-           M + "0006_roles_and_security.up.sql",
-           "CREATE POLICY saved_prompts_owner ON prompts.saved_prompts TO bp_app\n"
-           "    USING (user_id = auth.current_user_id())",
-           "CREATE POLICY saved_prompts_owner ON prompts.saved_prompts TO bp_app\n    USING (true)"),
+           M + "0008_least_privilege.up.sql",
+           "CREATE POLICY saved_prompts_select ON prompts.saved_prompts FOR SELECT TO bp_app\n"
+           "    USING (user_id = auth.current_user_id());",
+           "CREATE POLICY saved_prompts_select ON prompts.saved_prompts FOR SELECT TO bp_app\n    USING (true);"),
+    Mutant("history-insert-any-owner", "policy", "an INSERT policy whose WITH CHECK admits any owner",
+           M + "0008_least_privilege.up.sql",
+           "FOR INSERT TO bp_app WITH CHECK (user_id = auth.current_user_id());\nCREATE POLICY history_update",
+           "FOR INSERT TO bp_app WITH CHECK (true);\nCREATE POLICY history_update"),
+    Mutant("embeddings-insert-shared", "policy", "let the application role write shared (ownerless) embeddings",
+           M + "0008_least_privilege.up.sql",
+           "WITH CHECK (user_id = auth.current_user_id() AND source_type IN ('history', 'saved_prompt'));",
+           "WITH CHECK (user_id IS NULL OR user_id = auth.current_user_id());"),
+    Mutant("embeddings-update-without-check", "policy", "an UPDATE policy on embeddings without WITH CHECK",
+           M + "0008_least_privilege.up.sql",
+           "CREATE POLICY embeddings_update ON prompts.embeddings FOR UPDATE TO bp_app\n"
+           "    USING (user_id = auth.current_user_id()) WITH CHECK (user_id = auth.current_user_id());",
+           "CREATE POLICY embeddings_update ON prompts.embeddings FOR UPDATE TO bp_app\n"
+           "    USING (user_id IS NULL OR user_id = auth.current_user_id());\n"
+           "GRANT UPDATE (user_id) ON prompts.embeddings TO bp_app;"),
+    Mutant("app-may-set-its-tier", "grant", "widen the application role's UPDATE on users to role and tier",
+           M + "0008_least_privilege.up.sql",
+           "verification_token_hash, verification_expires_at, reset_token_hash, reset_expires_at)\n    ON auth.users",
+           "verification_token_hash, verification_expires_at, reset_token_hash, reset_expires_at, role, tier)\n"
+           "    ON auth.users"),
+    Mutant("app-writes-counters", "grant", "give the application role DML on technique effectiveness again",
+           M + "0008_least_privilege.up.sql",
+           "GRANT SELECT ON analytics.technique_effectiveness, analytics.daily_stats TO bp_app;",
+           "GRANT SELECT, INSERT, UPDATE, DELETE ON analytics.technique_effectiveness, analytics.daily_stats"
+           " TO bp_app;"),
+    Mutant("login-success-for-anyone", "function", "reset any user's lockout, not only the acting user's",
+           M + "0008_least_privilege.up.sql",
+           "    IF p_user_id IS DISTINCT FROM auth.current_user_id() THEN\n"
+           "        RAISE EXCEPTION 'a login is recorded for the acting user only'",
+           "    IF false THEN\n        RAISE EXCEPTION 'a login is recorded for the acting user only'"),
     Mutant("history-rls-off", "policy", "leave row-level security off on history after partitioning",
            M + "0007_partition_history.up.sql",
            "ALTER TABLE prompts.history ENABLE ROW LEVEL SECURITY;\nCREATE POLICY history_owner",
@@ -79,8 +109,8 @@ MUTANTS = [
     Mutant("app-user-may-flush", "acl", "let the application user run dangerous commands",
            "schema/redis/users.acl", "~bp:* &bp:* +@all -@dangerous +info -flushall -flushdb -config -keys -debug",
            "~bp:* &bp:* +@all"),
-    Mutant("non-atomic-counter", "data-layer", "count technique uses by overwriting instead of incrementing",
-           "harness/data/postgres/analytics.py", "total_count = te.total_count + 1,", "total_count = 1,"),
+    Mutant("non-atomic-counter", "function", "count technique uses by overwriting instead of incrementing",
+           M + "0008_least_privilege.up.sql", "total_count = te.total_count + 1,", "total_count = 1,"),
     Mutant("lock-without-for-update", "data-layer", "read-modify-write without a row lock",
            "harness/data/postgres/repository.py",
            'self._lock = f"SELECT * FROM {table} WHERE id = $1 FOR UPDATE"',
