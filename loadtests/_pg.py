@@ -1,11 +1,10 @@
 """PostgreSQL for Locust: a psycopg 3 pool per process and the application's queries, each run as
 the application would run it.
 
-Users connect with the admin DSN and act as the application inside every transaction:
-`set_config('role', 'bp_app', true)` and `set_config('app.user_id', …, true)` (SET LOCAL ROLE and
-SET LOCAL app.user_id), so row-level security and its policies' cost are part of every measurement
-and a pooled connection returns to the pool as the admin again. Connecting as the owner would skip
-RLS and time different plans; logging in as bp_app would need a password the migrations never set.
+The pool logs in as the application role, bp_app (`Target.app_dsn`), and every transaction names
+its user with `set_config('app.user_id', …, true)` (SET LOCAL app.user_id), so row-level security,
+its policies' cost and 0008's grants are part of every measurement: a write the services could
+not make fails here too. Counters go through the functions that own them (analytics.count_technique).
 
 psycopg picks its wait function when imported: a cooperative one when gevent has patched `select`
 (which importing locust does), else a C one that would block every user of the process; this
@@ -31,7 +30,7 @@ from psycopg_pool import ConnectionPool
 if not monkey.is_module_patched("select") or waiting.wait is getattr(waiting, "wait_c", None):
     raise ImportError("psycopg was imported before gevent patched select: run under locust, or import locust first")
 
-APP_ROLE = "bp_app"
+APPLICATION_NAME = "loadtests"  # what pg_stat_activity shows for the load's connections
 REQUEST_TIMEOUT = 5.0  # seconds a user waits for a connection before its request counts as failed
 EF_SEARCH = 100  # HNSW candidates per similarity query (pgvector's default: 40)
 PAGE_SIZE = 20
@@ -65,18 +64,13 @@ RECORD_EMBEDDING = """
 INSERT INTO prompts.embeddings (source_type, source_id, user_id, intent, embedding, model_version)
 VALUES ('history', %(history_id)s, %(user_id)s, %(intent)s, %(embedding)s::vector, 'bp-embed-768-v1')
 """
-# The data layer's atomic counter for several techniques at once; sorted, so two transactions
-# lock the same rows in the same order and cannot deadlock.
+# One use of each technique, through the function that owns the counters (bp_app may only read
+# them); the techniques come sorted, so two transactions lock the same rows in the same order and
+# cannot deadlock. The day is UTC's, as the data layer counts it.
 COUNT_TECHNIQUES = """
-INSERT INTO analytics.technique_effectiveness AS te
-    (technique, intent, day, success_count, total_count, avg_processing_time_ms)
-SELECT t, %(intent)s, current_date, %(success)s, 1, %(processing_time_ms)s
-FROM unnest(%(techniques)s::text[]) AS t ORDER BY t
-ON CONFLICT (technique, intent, day) DO UPDATE SET
-    success_count = te.success_count + excluded.success_count,
-    total_count = te.total_count + 1,
-    avg_processing_time_ms = (coalesce(te.avg_processing_time_ms, 0) * te.total_count
-                              + excluded.avg_processing_time_ms) / (te.total_count + 1)
+SELECT analytics.count_technique(t, %(intent)s, (now() AT TIME ZONE 'UTC')::date, %(succeeded)s,
+                                 %(processing_time_ms)s::real)
+FROM unnest(%(techniques)s::text[]) AS t
 """
 READ_USER = "SELECT id, email, username, tier FROM auth.users WHERE id = %s"
 
@@ -96,8 +90,9 @@ class Enhancement:
 
 
 class Postgres:
-    """A pool of admin connections (autocommit, so transactions are explicit) for one process.
-    A request waits up to `timeout` seconds for a connection; opening the pool, twice that."""
+    """A pool of connections logged in as `dsn`'s role (autocommit, so transactions are explicit)
+    for one process: bp_app for the mix, the admin for the pgbench comparison. A request waits up
+    to `timeout` seconds for a connection; opening the pool, twice that."""
 
     def __init__(
         self, dsn: str, *, max_size: int, min_size: int | None = None, timeout: float = REQUEST_TIMEOUT
@@ -106,7 +101,7 @@ class Postgres:
             dsn,
             min_size=min(5, max_size) if min_size is None else min_size,
             max_size=max_size,
-            kwargs={"autocommit": True, "options": "-c statement_timeout=30s"},
+            kwargs={"autocommit": True, "options": "-c statement_timeout=30s", "application_name": APPLICATION_NAME},
             timeout=timeout,
             name="loadtests",
             open=True,
@@ -118,17 +113,24 @@ class Postgres:
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
-        """An admin connection: set-up reads and the pgbench comparison, not the application mix."""
+        """A pooled connection outside any user's transaction."""
         with self.pool.connection() as conn:
             yield conn
+
+    def login(self) -> str:
+        """The role the pool's connections logged in as (session_user: SET ROLE cannot change it)."""
+        with self.pool.connection() as conn:
+            row = conn.execute("SELECT session_user").fetchone()
+        assert row is not None  # a SELECT without FROM returns one row
+        return str(row[0])
 
     @contextmanager
     def acting_as(
         self, user_id: str, settings: Mapping[str, str] | None = None
     ) -> Iterator[psycopg.Connection[TupleRow]]:
-        """A transaction as the application role for `user_id`, with extra SET LOCAL `settings`,
-        all set in one round trip."""
-        values = {"role": APP_ROLE, "app.user_id": user_id, **(settings or {})}
+        """A transaction acting for `user_id`, with extra SET LOCAL `settings`, all set in one round
+        trip."""
+        values = {"app.user_id": user_id, **(settings or {})}
         calls = ", ".join("set_config(%s, %s, true)" for _ in values)
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(f"SELECT {calls}", [part for item in values.items() for part in item])
@@ -180,13 +182,14 @@ class Postgres:
                 COUNT_TECHNIQUES,
                 {
                     "intent": e.intent,
-                    "success": int(e.feedback_score >= 4),
+                    "succeeded": e.feedback_score >= 4,
                     "processing_time_ms": e.processing_time_ms,
                     "techniques": sorted(e.techniques),
                 },
             )
 
     def read_user(self, user_id: str) -> None:
-        """A primary-key read as the admin, autocommit: one round trip, like `pgbench -S`."""
+        """A primary-key read, autocommit: one round trip, like `pgbench -S` (which runs as the admin,
+        and so does the comparison's pool)."""
         with self.pool.connection() as conn:
             conn.execute(READ_USER, (user_id,)).fetchone()

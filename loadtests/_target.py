@@ -1,53 +1,83 @@
-"""Where the load goes: the PostgreSQL admin DSN and the Redis server, from the harness's settings
+"""Where the load goes: the PostgreSQL database and the Redis server, from the harness's settings
 (TEST_DATABASE_URL or HARNESS_DATABASE_URL or POSTGRES_*; REDIS_URL or HARNESS_REDIS_URL or REDIS_*),
 refused unless they are on this machine, so a stray variable cannot aim a load test at a shared
-server."""
+server.
+
+The database DSN names an admin role, which seeds and samples the data. The requests log in as
+the application role, bp_app, as the services do: LOADTEST_APP_DATABASE_URL when set, else the
+same database with bp_app's development password from the logins file
+(`Settings.postgres_logins`, schema/postgres/logins.toml). Redis is bp_app too, with its
+development password from the keyspace contract.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict
 
-from harness.config import Settings
+from harness.config import POSTGRES_SCHEMES, Settings, url_problem
 from harness.errors import ConfigurationError
 from harness.keyspace import Keyspace, load_keyspace
+from harness.migrate.logins import dsn_as, load_logins
 from harness.provision.endpoints import redact, with_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
-REDIS_APP_USER = "bp_app"
+APP_ROLE = "bp_app"  # the Postgres role and the Redis ACL user the requests run as
+APP_DATABASE_URL = "LOADTEST_APP_DATABASE_URL"
 
 
 @dataclass(frozen=True)
 class Target:
-    postgres_dsn: str  # an admin role: seeds, and may SET ROLE bp_app
+    postgres_dsn: str  # an admin role: seeds the database and samples what the users act on
+    app_dsn: str  # the application's login, bp_app: every request of the mix
     redis_url: str  # as bp_app, with its development password from the keyspace contract
     keyspace: Keyspace
 
+    def __repr__(self) -> str:  # a failed assertion or a log line shows this: never the passwords
+        return f"Target({self})"
+
     def __str__(self) -> str:
-        return f"postgres {redact(self.postgres_dsn)}, redis {redact(self.redis_url)}"
+        return (
+            f"postgres {redact(self.postgres_dsn)}, requests as {redact(self.app_dsn)}, redis {redact(self.redis_url)}"
+        )
 
 
-def resolve_target(settings: Settings | None = None) -> Target:
+def resolve_target(settings: Settings | None = None, environ: Mapping[str, str] = os.environ) -> Target:
     settings = settings or Settings()
     dsn, redis_url = settings.external_postgres_dsn(), settings.external_redis_url()
     if not dsn:
         raise ConfigurationError("no database to load: set TEST_DATABASE_URL (e.g. from `harness up --detach`)")
     if not redis_url:
         raise ConfigurationError("no Redis to load: set REDIS_URL (e.g. from `harness up --detach`)")
-    hosts = str(conninfo_to_dict(dsn).get("host") or "").split(",")
-    for host in hosts:
-        _require_loopback("TEST_DATABASE_URL", host)
+    app_dsn = environ.get(APP_DATABASE_URL) or app_login(dsn, ROOT / settings.postgres_logins)
+    if problem := url_problem(app_dsn, POSTGRES_SCHEMES):  # a URL, so that logs can redact its password
+        raise ConfigurationError(f"{APP_DATABASE_URL}: {problem}")
+    for variable, url in (("TEST_DATABASE_URL", dsn), (APP_DATABASE_URL, app_dsn)):
+        for host in str(conninfo_to_dict(url).get("host") or "").split(","):
+            _require_loopback(variable, host)
     parts = urlsplit(redis_url)
     if parts.scheme != "unix":
         _require_loopback("REDIS_URL", parts.hostname or "")
     keyspace = load_keyspace(ROOT / settings.redis_keyspace)
-    password = keyspace.users[REDIS_APP_USER].dev_password
-    return Target(dsn, with_credentials(redis_url, REDIS_APP_USER, password), keyspace)
+    password = keyspace.users[APP_ROLE].dev_password
+    return Target(dsn, app_dsn, with_credentials(redis_url, APP_ROLE, password), keyspace)
+
+
+def app_login(dsn: str, logins_file: Path) -> str:
+    """`dsn`'s database, logged in as bp_app with its development password."""
+    logins = load_logins(logins_file)
+    if APP_ROLE not in logins:
+        raise ConfigurationError(
+            f"no password for {APP_ROLE} in {logins_file}: add it there, or set {APP_DATABASE_URL} to its DSN"
+        )
+    return dsn_as(dsn, APP_ROLE, logins)
 
 
 def _require_loopback(variable: str, host: str) -> None:

@@ -7,6 +7,8 @@ response time in float milliseconds; an exception marks it failed.
 
 from __future__ import annotations
 
+import logging
+import math
 import random
 import time
 import uuid
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import psycopg
 from gevent.lock import BoundedSemaphore
 from locust import User, task
 from locust.env import Environment
@@ -26,6 +29,8 @@ from loadtests._target import resolve_target
 
 HOT_CACHE_KEYS, HOT_SHARE = 20, 0.8  # most reads ask for a popular response; the rest are new
 CACHED_RESPONSE = b'{"enhanced": "' + b"x" * 1024 + b'"}'
+
+logger = logging.getLogger("loadtests")
 
 
 @contextmanager
@@ -66,16 +71,20 @@ _connecting = BoundedSemaphore()
 
 def process_clients(environment: Environment) -> Clients:
     """The process's clients, made by its first user: after Locust has forked its workers, so no
-    connection is shared across processes."""
+    connection is shared across processes. The sample of users and vectors is read as the admin;
+    the pool that serves the requests logs in as bp_app."""
     global _clients
     with _connecting:
         if _clients is None:
             options = environment.parsed_options
             assert options is not None
+            connect_timeout = max(1, math.ceil(options.request_timeout))
             target = resolve_target()
-            postgres = Postgres(target.postgres_dsn, max_size=options.pg_pool_size, timeout=options.request_timeout)
-            with postgres.connection() as conn:
-                world = load_world(conn)
+            # the users to act as are every user's rows, which only the admin sees whole
+            with psycopg.connect(target.postgres_dsn, autocommit=True, connect_timeout=connect_timeout) as admin:
+                world = load_world(admin)
+            postgres = Postgres(target.app_dsn, max_size=options.pg_pool_size, timeout=options.request_timeout)
+            logger.info("postgres requests log in as %s", postgres.login())
             _clients = Clients(postgres, AppRedis(target.redis_url, target.keyspace, options.request_timeout), world)
         return _clients
 

@@ -1,5 +1,14 @@
 """BetterPrompts' load test, the one locustfile of `locust -f loadtests/`: the user class, the
-options, and the listeners that prepare the run (target, shape, data) and judge it (SLOs)."""
+options, and the listeners that prepare the run (target, shape, data) and judge it (SLOs).
+
+Where it goes, from the environment (loadtests/_target.py), as `eval "$(harness env --export)"`
+sets it up:
+  TEST_DATABASE_URL          an admin DSN: seeds a database without users, samples the users to act as
+  LOADTEST_APP_DATABASE_URL  the login every request uses (default: the same database as bp_app,
+                             with its development password from schema/postgres/logins.toml);
+                             an environment variable, not an option, so the password stays out of `ps`
+  REDIS_URL                  the Redis server; the users log in as its ACL user bp_app
+"""
 
 from __future__ import annotations
 

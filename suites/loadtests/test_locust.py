@@ -6,6 +6,7 @@ cap and the wait for workers are the hang guard."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import math
 import os
@@ -13,9 +14,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 
+from harness.keyspace import load_keyspace
+from harness.migrate.logins import load_logins
 from harness.provision.embedded import free_port
 from harness.provision.endpoints import Endpoints, with_credentials
 from harness.pytest_plugin import Database
@@ -58,6 +63,7 @@ class Locust:
             "HARNESS_DATABASE_URL": database.dsn,
             "HARNESS_REDIS_URL": with_credentials(endpoints.redis, "bp_app", "bp-app-dev"),
         }
+        self.env.pop("LOADTEST_APP_DATABASE_URL", None)  # the login comes from the logins file unless a test sets it
         self.csv = reports / "locust"
         self.hang = hang
         self.cap = f"{math.ceil(hang)}s"  # a --run-time no run that is not stuck reaches
@@ -138,6 +144,82 @@ def test_a_missed_p95_under_slo_latency_report_is_reported_and_the_run_passes(lo
     assert not report.slo_breaches
     assert [a.split(" is ")[0] for a in locust_run.slo.advisory] == ["p95 of pg 'record enhancement'"]
     assert "1 p95 missed, reported only" in write_report(report).read_text()
+
+
+async def logins_of_the_load(database: Database, run: asyncio.Task[Run]) -> set[str]:
+    """Every role the load's pooled connections (application_name "loadtests") logged in as, seen
+    in pg_stat_activity while the run lasts. usename is the login: SET ROLE does not change it."""
+    seen: set[str] = set()
+    admin = await asyncpg.connect(database.dsn)
+    try:
+        while not run.done():
+            rows = await admin.fetch(
+                "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'loadtests' AND datname = $1",
+                database.name,
+            )
+            seen.update(row["usename"] for row in rows)
+            await asyncio.sleep(0.02)  # a sampling interval, not a wait for something to happen
+    finally:
+        await admin.close()
+    return seen
+
+
+async def test_the_mix_logs_in_as_bp_app_and_its_writes_land_under_that_login(
+    locust: Locust, fresh_database: Database
+) -> None:
+    args = ["-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", locust.cap, *QUICK,
+            *LENIENT]  # fmt: skip
+    running = asyncio.ensure_future(asyncio.to_thread(locust.run, *args))
+    logins = await logins_of_the_load(fresh_database, running)
+    run = await running
+    assert run.returncode == 0, str(run)
+    assert logins == {"bp_app"}, f"the load's connections logged in as {sorted(logins)}\n{run}"
+    assert "loadtests: postgres requests log in as bp_app" in run.output, str(run)
+    admin = await asyncpg.connect(fresh_database.dsn)
+    try:
+        written = await admin.fetchval(
+            "SELECT count(*) FROM prompts.history WHERE model_version = 'bp-enhancer-load' AND user_id IS NOT NULL"
+        )
+    finally:
+        await admin.close()
+    recorded = run.requests[("pg", "record enhancement")]
+    assert written >= recorded > 0, f"{recorded} enhancements measured, {written} history rows\n{run}"
+
+
+def test_an_explicit_app_login_is_used_without_a_logins_file(
+    locust: Locust, fresh_database: Database, tmp_path: Path
+) -> None:
+    locust.env["HARNESS_POSTGRES_LOGINS"] = str(tmp_path / "no-logins.toml")
+    locust.env["LOADTEST_APP_DATABASE_URL"] = fresh_database.dsn_as("bp_app")
+    run = locust.run("-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", locust.cap,
+                     *QUICK, *LENIENT)  # fmt: skip
+    assert run.returncode == 0, str(run)
+    assert "loadtests: postgres requests log in as bp_app" in run.output, str(run)
+    assert run.requests.get(("pg", "record enhancement")), str(run)
+
+
+def test_without_an_app_login_the_run_stops_before_any_load_and_says_where_to_put_one(
+    locust: Locust, tmp_path: Path
+) -> None:
+    locust.env["HARNESS_POSTGRES_LOGINS"] = str(tmp_path / "no-logins.toml")
+    run = locust.run("-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", locust.cap,
+                     *QUICK, *LENIENT)  # fmt: skip
+    assert run.returncode != 0, str(run)
+    assert "no password for bp_app" in run.output, str(run)
+    assert "LOADTEST_APP_DATABASE_URL" in run.output, str(run)
+    assert not run.requests.get(("pg", "history page")), str(run)
+
+
+def test_no_password_of_the_run_reaches_the_output(locust: Locust, fresh_database: Database) -> None:
+    run = locust.run("-f", "loadtests/", "--headless", "--shape", "none", "-u", "2", "-r", "2", "-t", locust.cap,
+                     *QUICK, *LENIENT)  # fmt: skip
+    assert run.returncode == 0, str(run)
+    superuser = urlsplit(fresh_database.dsn).password
+    redis_users = load_keyspace(ROOT / "schema/redis/keyspace.toml").users.values()
+    passwords = {*load_logins(ROOT / "schema/postgres/logins.toml").values(), *(u.dev_password for u in redis_users)}
+    passwords |= {superuser} if superuser else set()
+    leaked = sorted(p for p in passwords if p in run.output)
+    assert not leaked, f"passwords in locust's output: {leaked}"
 
 
 def serving(port: str) -> list[str]:
