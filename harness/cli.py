@@ -119,10 +119,18 @@ def up(
 def env_urls(
     export: Annotated[bool, typer.Option(help="as `export NAME=…` lines for a shell's eval")] = False,
 ) -> None:
-    """Print DATABASE_URL and REDIS_URL, passwords included, of this project's `harness up`."""
+    """Print DATABASE_URL and REDIS_URL, passwords included, of this project's `harness up`; with
+    a logins file, also APP_DATABASE_URL (bp_app) and READONLY_DATABASE_URL (bp_readonly)."""
+    from harness.migrate.logins import dsn_as, load_logins
     from harness.runtime import project_up_urls
 
-    for name, url in project_up_urls(settings()).items():
+    config = settings()
+    urls = project_up_urls(config)
+    logins = load_logins(config.postgres_logins)
+    for name, role in (("APP_DATABASE_URL", "bp_app"), ("READONLY_DATABASE_URL", "bp_readonly")):
+        if role in logins:
+            urls[name] = dsn_as(urls["DATABASE_URL"], role, logins)
+    for name, url in urls.items():
         sys.stdout.write(f"{'export ' if export else ''}{name}={shlex.quote(url)}\n")
 
 

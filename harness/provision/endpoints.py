@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced, for logs and messages."""
+    """The URL with its passwords replaced, for logs and messages: the one after the user name and
+    any query parameter that carries one (libpq and redis-py both read `?password=`; libpq also
+    `sslpassword`)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if parts.password is None and "password" not in parts.query.lower():
         return url
-    user, _, host = parts.netloc.rpartition("@")
-    return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
+    if parts.password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}")
+    query = "&".join(_redact_parameter(parameter) for parameter in parts.query.split("&"))
+    return urlunsplit(parts._replace(query=query))
+
+
+def _redact_parameter(parameter: str) -> str:
+    name, equals, _ = parameter.partition("=")
+    return f"{name}=***" if equals and "password" in unquote(name).lower() else parameter
 
 
 def with_credentials(url: str, user: str | None, password: str | None) -> str:

@@ -64,7 +64,7 @@ class EnvRecord:
     owner: ProcessRef
     persistent: bool
     project: str = ""
-    endpoints: str | None = None
+    endpoints: str | None = field(default=None, repr=False)  # JSON with the passwords: never in a repr
     processes: list[ProcessRef] = field(default_factory=list)
     containers: list[str] = field(default_factory=list)
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ResultsFileError
+
+MESSAGE_LENGTH = 300
+# user:password@ of a URL (postgresql://, redis://, …); a password holds no '/', '@' or space
+# unencoded. A failed assertion on a DSN puts it in the XML; the report is shared further.
+URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s/@]*@", re.IGNORECASE)
+QUERY_PASSWORD = re.compile(r"(?P<head>[?&][^\s=&#]*password=)[^\s&#'\"]*", re.IGNORECASE)  # ?password=, &sslpassword=
 
 
 @dataclass(frozen=True)
@@ -42,13 +49,25 @@ def load_junit(path: Path) -> SuiteResults:
         results.seconds += float(suite.get("time", 0))
         for case in suite.iter("testcase"):
             results.tests += 1
-            name = f"{case.get('classname', '')}::{case.get('name', '')}"
+            name = redact_urls(f"{case.get('classname', '')}::{case.get('name', '')}")
             if (failure := case.find("failure")) is not None:
                 results.failed += 1
-                results.failures.append(Failure(name, "failure", (failure.get("message") or "")[:300]))
+                results.failures.append(Failure(name, "failure", message(failure)))
             elif (error := case.find("error")) is not None:
                 results.errors += 1
-                results.failures.append(Failure(name, "error", (error.get("message") or "")[:300]))
+                results.failures.append(Failure(name, "error", message(error)))
             if case.find("skipped") is not None:
                 results.skipped += 1
     return results
+
+
+def message(element: ET.Element) -> str:
+    """A failure's message, its URLs' passwords hidden before it is cut short (a cut could leave a
+    password without the '@' that marks it)."""
+    return redact_urls(element.get("message") or "")[:MESSAGE_LENGTH]
+
+
+def redact_urls(text: str) -> str:
+    """`text` with every URL's passwords replaced by ***, as harness.provision.endpoints.redact does
+    for one URL (the report reads files and depends on nothing else)."""
+    return QUERY_PASSWORD.sub(r"\g<head>***", URL_PASSWORD.sub(r"\g<head>:***@", text))
