@@ -75,19 +75,22 @@ class Settings(BaseSettings):
     # deadline set their own short one.
     hang_timeout: float = Field(default=120, gt=0)
 
-    # External backend: the names the summary uses.
+    # External backend: the names the summary uses. URLs and passwords stay out of repr (a
+    # failed assertion or a log line shows Settings whole).
     test_database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("HARNESS_DATABASE_URL", "TEST_DATABASE_URL")
+        default=None, validation_alias=AliasChoices("HARNESS_DATABASE_URL", "TEST_DATABASE_URL"), repr=False
     )
     postgres_host: str | None = Field(default=None, validation_alias="POSTGRES_HOST")
     postgres_port: int = Field(default=5432, ge=1, le=65535, validation_alias="POSTGRES_PORT")
     postgres_db: str = Field(default="postgres", validation_alias="POSTGRES_DB")
     postgres_user: str = Field(default="postgres", validation_alias="POSTGRES_USER")
-    postgres_password: str = Field(default="", validation_alias="POSTGRES_PASSWORD")
-    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("HARNESS_REDIS_URL", "REDIS_URL"))
+    postgres_password: str = Field(default="", validation_alias="POSTGRES_PASSWORD", repr=False)
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("HARNESS_REDIS_URL", "REDIS_URL"), repr=False
+    )
     redis_host: str | None = Field(default=None, validation_alias="REDIS_HOST")
     redis_port: int = Field(default=6379, ge=1, le=65535, validation_alias="REDIS_PORT")
-    redis_password: str = Field(default="", validation_alias="REDIS_PASSWORD")
+    redis_password: str = Field(default="", validation_alias="REDIS_PASSWORD", repr=False)
 
     @field_validator("test_database_url", "redis_url")
     @classmethod

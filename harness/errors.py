@@ -99,6 +99,8 @@ def explain(exc: BaseException, target: str | None = None) -> Explanation | None
         return Explanation(f"{where}{exc}", USAGE)
     if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):  # wrong password, unknown role
         return Explanation(f"{where}{exc}: check the user and password", FAILURE)
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):  # a login without the rights the command needs
+        return Explanation(f"{where}{exc}: connect as a role that may (the owner or an admin)", FAILURE)
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
         return Explanation(f"{where}{exc}: create it or name another database", FAILURE)
     if isinstance(

@@ -175,7 +175,7 @@ class Database:
     the roles' own logins (their development passwords, `Settings.postgres_logins`)."""
 
     name: str
-    dsn: str
+    dsn: str = dataclasses.field(repr=False)  # the superuser's password is in it
     logins: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def dsn_as(self, role: str) -> str:

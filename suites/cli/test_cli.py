@@ -69,8 +69,10 @@ def test_migrate_status_and_dry_run_against_a_database(fresh_database: Database,
     status = harness("migrate", "status", "--dsn", fresh_database.dsn)
     assert status.returncode == 0, status.stderr
     assert re.search(r"0007\s.*partition_history\s.*applied", status.stdout)
-    rollback = harness("migrate", "down", "--steps", "1", "--dry-run", "--dsn", fresh_database.dsn)
-    assert rollback.stdout.startswith("-- 0007_partition_history (down)")
+    assert re.search(r"0008\s.*least_privilege\s.*applied", status.stdout)
+    rollback = harness("migrate", "down", "--steps", "2", "--dry-run", "--dsn", fresh_database.dsn)
+    assert rollback.stdout.startswith("-- 0008_least_privilege (down)")
+    assert "-- 0007_partition_history (down)" in rollback.stdout
     assert "merge the partitions back" in rollback.stdout
     nothing = harness("migrate", "up", "--dry-run", "--dsn", fresh_database.dsn)
     assert nothing.stdout.strip() == "-- nothing to do"

@@ -288,3 +288,13 @@ async def test_a_failed_redis_login_through_the_data_layer_names_no_password(
         held = known.found_in(text)
         assert not held, f"{attempt}: the error holds {held}"
         assert re.search("authentication|credentials", text), f"{attempt}: {type(failed.value).__name__}"
+
+
+def test_the_objects_that_hold_a_url_show_no_password_in_their_repr(
+    known: Secrets, endpoints: Endpoints, fresh_database: Database
+) -> None:
+    """What a failed assertion or a log line prints of them."""
+    settings = Settings(test_database_url=endpoints.postgres, redis_url=endpoints.redis, backend="external")
+    shown = [repr(settings), repr(RedisConfig(endpoints.redis)), repr(fresh_database), repr(endpoints)]
+    for text in shown:
+        assert not known.found_in(text), known.masked(text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.data.errors import InvalidInput
 
@@ -19,7 +19,7 @@ class RedisConfig:
     not asked twice.
     """
 
-    url: str
+    url: str = field(repr=False)  # it holds the password
     max_connections: int = 100
     socket_timeout: float = 1.0
     connect_timeout: float = 1.0
