@@ -22,11 +22,15 @@ class Conflict(DataError):
 
 class InvalidInput(DataError):
     """A value the schema or contract refuses: wrong vector dimension, malformed UUID, out-of-range
-    enumeration, oversize or malformed JSON. `field` names the offending field."""
+    enumeration, oversize or malformed JSON. `field` names the offending field and `reason` says
+    what is wrong with it. `argument` is the 1-based position of the statement argument when only
+    the driver could say which value it refused: whoever built the statement knows its name."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, reason: str, *, argument: int | None = None) -> None:
+        super().__init__(f"{field}: {reason}")
         self.field = field
+        self.reason = reason
+        self.argument = argument
 
 
 class TransactionConflict(Conflict):

@@ -5,6 +5,16 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+from harness.data.postgres.checks import (
+    INT4,
+    REAL_MAX,
+    as_uuid,
+    checked_bool,
+    checked_date,
+    checked_float,
+    checked_int,
+    checked_text,
+)
 from harness.data.postgres.database import Database
 from harness.data.postgres.records import DailyStats
 
@@ -61,12 +71,16 @@ class AnalyticsService:
         self, technique: str, intent: str, day: date, *, succeeded: bool, processing_time_ms: float
     ) -> None:
         """One use of `technique`, atomically (concurrent writers never lose a count)."""
+        _check_counter(technique, intent, day)
+        checked_bool("succeeded", succeeded)
+        processing_time_ms = checked_float("processing_time_ms", processing_time_ms, 0, REAL_MAX)
         await self.db.execute(
             "analytics.count_technique", "SELECT analytics.count_technique($1, $2, $3, $4, $5)",
             technique, intent, day, succeeded, float(processing_time_ms),
         )  # fmt: skip
 
     async def count_success(self, technique: str, intent: str, day: date) -> None:
+        _check_counter(technique, intent, day)
         await self.db.execute(
             "analytics.count_success", "SELECT analytics.count_success($1, $2, $3)", technique, intent, day
         )
@@ -78,6 +92,17 @@ class AnalyticsService:
     ) -> UUID:  # fmt: skip
         """One API request's metrics; a key, if given, must be the acting user's (call it inside
         that user's transaction). Returns the metric's id."""
+        api_key_id = None if api_key_id is None else as_uuid("api_key_id", api_key_id)
+        checked_text("endpoint", endpoint)
+        checked_text("method", method)
+        status_code = checked_int("status_code", status_code, 100, 599)
+        response_time_ms = checked_float("response_time_ms", response_time_ms, 0, REAL_MAX)
+        if request_size_bytes is not None:
+            request_size_bytes = checked_int("request_size_bytes", request_size_bytes, 0, INT4[1])
+        if response_size_bytes is not None:
+            response_size_bytes = checked_int("response_size_bytes", response_size_bytes, 0, INT4[1])
+        if error_message is not None:
+            checked_text("error_message", error_message)
         metric_id: UUID = await self.db.fetchval(
             "analytics.record_api_metric", "SELECT analytics.record_api_metric($1, $2, $3, $4, $5, $6, $7, $8)",
             api_key_id, endpoint, method, status_code, float(response_time_ms), request_size_bytes,
@@ -87,8 +112,15 @@ class AnalyticsService:
 
     async def roll_up_day(self, day: date) -> DailyStats:
         """daily_stats for `day`, and that day's feedback average and p95 per technique; idempotent."""
+        checked_date("day", day)
         async with self.db.transaction():
             row = await self.db.fetchrow("analytics.daily_stats", ROLL_UP_DAY, day)
             await self.db.execute("analytics.technique_effectiveness", ROLL_UP_TECHNIQUES, day)
         assert row is not None  # INSERT … ON CONFLICT DO UPDATE … RETURNING always returns the row
         return DailyStats(**row)
+
+
+def _check_counter(technique: object, intent: object, day: object) -> None:
+    checked_text("technique", technique)
+    checked_text("intent", intent)
+    checked_date("day", day)

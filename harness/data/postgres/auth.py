@@ -16,8 +16,8 @@ from uuid import UUID
 
 import bcrypt
 
-from harness.data.errors import AuthenticationFailed, Conflict, NotFound
-from harness.data.postgres.checks import as_uuid
+from harness.data.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from harness.data.postgres.checks import as_uuid, checked_ip, checked_password, checked_text, checked_texts
 from harness.data.postgres.database import Database
 from harness.data.postgres.records import ApiKey, Session, User
 from harness.data.postgres.repositories import Repositories
@@ -57,12 +57,18 @@ class AuthService:
 
     async def hash_password(self, password: str) -> str:
         """bcrypt off the event loop: a cost-12 hash takes a quarter of a second of CPU."""
+        password = checked_password("password", password)
         salt = bcrypt.gensalt(self.policy.bcrypt_cost)
         hashed = await asyncio.to_thread(bcrypt.hashpw, password.encode(), salt)
         return hashed.decode()
 
     async def register(self, *, email: str, username: str, password: str, **profile: Any) -> User:
         """A new user and their default preferences, in one transaction; Conflict on a taken email."""
+        checked_text("email", email)
+        checked_text("username", username)
+        checked_password("password", password)  # before the user exists, not after a hash was made
+        if reserved := sorted(profile.keys() & {"id", "password_hash"}):
+            raise InvalidInput(reserved[0], "is set by registration, not by the caller")
         user_id = uuid.uuid4()
         password_hash = await self.hash_password(password)
         async with self.db.transaction(user_id=user_id):
@@ -74,6 +80,8 @@ class AuthService:
 
     async def authenticate(self, email: str, password: str) -> User:
         """The user, or AuthenticationFailed; N wrong passwords lock the account for a while."""
+        checked_text("email", email)
+        checked_password("password", password)
         found = await self.db.fetchrow("auth.find_login", "SELECT * FROM auth.find_login($1)", email)
         if found is None:
             raise AuthenticationFailed(f"no account for {email}")
@@ -108,6 +116,10 @@ class AuthService:
         self, user_id: UUID | str, *, user_agent: str | None = None, ip: IPv4Address | IPv6Address | None = None
     ) -> IssuedSession:
         user_id = as_uuid("user_id", user_id)
+        if user_agent is not None:
+            checked_text("user_agent", user_agent)
+        if ip is not None:
+            checked_ip("ip", ip)
         token, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = await self._now()
         async with self.db.transaction(user_id=user_id):
@@ -119,6 +131,7 @@ class AuthService:
 
     async def verify_session(self, token: str) -> Session:
         """The live session of a bearer token; its last activity moves to now."""
+        checked_text("token", token)
         found = await self.db.fetchrow("auth.find_session", "SELECT * FROM auth.find_session($1)", token_hash(token))
         if found is None:
             raise AuthenticationFailed("unknown session token")
@@ -132,6 +145,7 @@ class AuthService:
     async def refresh_session(self, user_id: UUID | str, refresh_token: str) -> IssuedSession:
         """Rotate both tokens of the session holding `refresh_token`; the old ones stop working."""
         user_id = as_uuid("user_id", user_id)
+        checked_text("refresh_token", refresh_token)
         token, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         async with self.db.transaction(user_id=user_id):
             row = await self.db.fetchrow(
@@ -145,6 +159,7 @@ class AuthService:
         return IssuedSession(Session(**row), token, refresh)
 
     async def revoke_session(self, user_id: UUID | str, session_id: UUID | str) -> None:
+        session_id = as_uuid("session_id", session_id)
         async with self.db.transaction(user_id=as_uuid("user_id", user_id)):
             await self.repos.sessions.update(session_id, revoked_at=await self._now())
 
@@ -167,6 +182,7 @@ class AuthService:
         window_seconds: int = 3600, expires_at: datetime | None = None,
     ) -> IssuedApiKey:  # fmt: skip
         user_id = as_uuid("user_id", user_id)
+        scopes = checked_texts("scopes", scopes)  # a lone str is refused, not split into letters
         key = "bp_" + secrets.token_urlsafe(30)
         async with self.db.transaction(user_id=user_id):
             api_key = await self.repos.api_keys.create(
@@ -178,6 +194,7 @@ class AuthService:
 
     async def verify_api_key(self, key: str) -> ApiKey:
         """The active key behind `key`, its use counted atomically."""
+        checked_text("key", key)
         found = await self.db.fetchrow("auth.find_api_key", "SELECT * FROM auth.find_api_key($1)", token_hash(key))
         if found is None:
             raise AuthenticationFailed("unknown API key")
@@ -193,8 +210,9 @@ class AuthService:
 
     async def change_email(self, user_id: UUID | str, email: str) -> User:
         """An explicit operation because the unique index is case-insensitive: says so on Conflict."""
+        checked_text("email", email)
         async with self.db.transaction(user_id=as_uuid("user_id", user_id)):
             try:
                 return await self.repos.users.update(user_id, email=email)
             except Conflict as exc:
-                raise Conflict(f"email {email} is already registered (emails compare case-insensitively)") from exc
+                raise Conflict("that email is already registered (emails compare case-insensitively)") from exc

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, IPv6Network, ip_interface
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import numpy as np
@@ -21,10 +21,13 @@ import numpy as np
 from harness.data.errors import InvalidInput
 
 INT8 = (-(2**63), 2**63 - 1)  # bigint, the widest integer column; the driver refuses more for int4/int2
+INT4 = (-(2**31), 2**31 - 1)  # integer: for the arguments of a statement or function declared so
+REAL_MAX = 3.4028234663852886e38  # real (float4): for the arguments of a statement or function declared so
 MAX_TEXT = 1_000_000  # characters of one text value: ten times the longest CHECKed column
 MAX_JSON_BYTES = 1_000_000
 MAX_JSON_DEPTH = 64  # nesting of one JSON value; metadata needs a handful of levels
 BCRYPT_MAX_BYTES = 72  # bcrypt reads no further: a longer password would be silently truncated
+J = TypeVar("J")
 IP_TYPES = (IPv4Address, IPv6Address, IPv4Interface, IPv6Interface, IPv4Network, IPv6Network)
 
 
@@ -56,8 +59,8 @@ def checked_int(field: str, value: object, low: int = INT8[0], high: int = INT8[
     return number
 
 
-def checked_float(field: str, value: object, low: float = -math.inf) -> float:
-    """A finite real number (not a bool) of at least `low`: PostgreSQL stores NaN and infinity,
+def checked_float(field: str, value: object, low: float = -math.inf, high: float = math.inf) -> float:
+    """A finite real number (not a bool) within [low, high]: PostgreSQL stores NaN and infinity,
     and NaN passes `CHECK (x >= 0)`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
         raise InvalidInput(field, f"must be a number, got a {kind_of(value)}")
@@ -67,8 +70,8 @@ def checked_float(field: str, value: object, low: float = -math.inf) -> float:
         number = math.inf
     if not math.isfinite(number):
         raise InvalidInput(field, "must be a finite number")
-    if number < low:
-        raise InvalidInput(field, f"must be at least {low:g}, got {number:g}")
+    if not low <= number <= high:
+        raise InvalidInput(field, f"must be between {low:g} and {high:g}, got {number:g}")
     return number
 
 
@@ -114,7 +117,7 @@ def checked_texts(field: str, value: object) -> list[str]:
 
 def checked_password(field: str, value: object) -> str:
     """Text that bcrypt reads whole: at most 72 UTF-8 bytes (longer is refused, not truncated)."""
-    text = checked_text(field, value, max_chars=BCRYPT_MAX_BYTES)
+    text = checked_text(field, value)
     size = len(text.encode())
     if size > BCRYPT_MAX_BYTES:
         raise InvalidInput(field, f"{size} UTF-8 bytes exceed bcrypt's {BCRYPT_MAX_BYTES}")
@@ -166,10 +169,12 @@ def checked_vector(field: str, value: object, dimension: int | None) -> np.ndarr
     return vector
 
 
-def checked_json(field: str, value: object) -> object:
+def checked_json(field: str, value: J) -> J:
     """A JSON document of dicts (text keys), lists, text, finite numbers, bools and nulls, at most
     MAX_JSON_DEPTH deep and MAX_JSON_BYTES long; walked without recursion, so depth cannot blow
     Python's stack before it is refused."""
+    if value is None:
+        raise InvalidInput(field, "must be a JSON document (None is SQL NULL, not JSON)")
     pending: list[tuple[object, int]] = [(value, 1)]
     while pending:
         item, depth = pending.pop()

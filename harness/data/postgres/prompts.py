@@ -5,15 +5,28 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 import numpy as np
 
 from harness.data.errors import InvalidInput, NotFound
 from harness.data.postgres.analytics import AnalyticsService
-from harness.data.postgres.checks import as_uuid
+from harness.data.postgres.checks import (
+    INT4,
+    REAL_MAX,
+    as_uuid,
+    checked_bool,
+    checked_choice,
+    checked_float,
+    checked_int,
+    checked_json,
+    checked_text,
+    checked_texts,
+    checked_vector,
+    kind_of,
+)
 from harness.data.postgres.database import Database
 from harness.data.postgres.records import CollectionPrompt, HistoryEntry, VectorLike
 from harness.data.postgres.repositories import Repositories
@@ -69,6 +82,7 @@ class PromptService:
     async def record_enhancement(self, e: Enhancement) -> HistoryEntry:
         """History row, its embedding and the technique counters, in one transaction: all or none.
         Without a user, the one function that writes ownerless history does it all."""
+        e = _checked(e, self.repos.embeddings.dimension)
         if e.user_id is None:
             return await self._record_anonymous(e)
         async with self.db.transaction(user_id=e.user_id):
@@ -111,8 +125,10 @@ class PromptService:
         self, user_id: UUID | str, history_id: UUID | str, score: int, text: str | None = None
     ) -> HistoryEntry:
         """Feedback on one's own enhancement; a score of 4 or 5 counts as a success of its techniques."""
-        if not 1 <= score <= 5:
-            raise InvalidInput("feedback_score", f"must be 1 to 5, got {score}")
+        score = checked_int("feedback_score", score, 1, 5)
+        history_id = as_uuid("history_id", history_id)
+        if text is not None:
+            checked_text("feedback_text", text)
         async with self.db.transaction(user_id=as_uuid("user_id", user_id)):
             before = await self.repos.history.get(history_id)
             entry = await self.repos.history.update(history_id, feedback_score=score, feedback_text=text)
@@ -123,6 +139,7 @@ class PromptService:
 
     async def share_prompt(self, user_id: UUID | str, saved_prompt_id: UUID | str) -> str:
         """Make a saved prompt public and return its share token."""
+        saved_prompt_id = as_uuid("saved_prompt_id", saved_prompt_id)
         token = secrets.token_urlsafe(24)
         async with self.db.transaction(user_id=as_uuid("user_id", user_id)):
             await self.repos.saved_prompts.update(saved_prompt_id, is_public=True, share_token=token)
@@ -130,6 +147,7 @@ class PromptService:
 
     async def find_shared(self, token: str) -> SharedPrompt:
         """The public prompt behind a share link, its view counted (by the function that owns the count)."""
+        checked_text("token", token)
         row = await self.db.fetchrow(
             "prompts.open_shared_prompt", "SELECT * FROM prompts.open_shared_prompt($1)", token
         )
@@ -142,6 +160,7 @@ class PromptService:
     ) -> CollectionPrompt:
         """Append at the end; the collection row is locked so concurrent appends get distinct positions."""
         collection = as_uuid("collection_id", collection_id)
+        saved_prompt_id = as_uuid("saved_prompt_id", saved_prompt_id)
         async with self.db.transaction(user_id=as_uuid("user_id", user_id)):
             owned = await self.db.fetchval(
                 "prompts.collections", "SELECT 1 FROM prompts.collections WHERE id = $1 FOR UPDATE", collection
@@ -162,6 +181,8 @@ class PromptService:
     ) -> None:
         """Set the order to exactly `saved_prompt_ids` (positions 0..n-1) in one transaction."""
         collection = as_uuid("collection_id", collection_id)
+        if not isinstance(saved_prompt_ids, list | tuple):
+            raise InvalidInput("saved_prompt_ids", f"must be a list of ids, got a {kind_of(saved_prompt_ids)}")
         wanted = [as_uuid("saved_prompt_ids", p) for p in saved_prompt_ids]
         async with self.db.transaction(user_id=as_uuid("user_id", user_id)):
             current = await self.db.fetch(
@@ -189,12 +210,18 @@ class PromptService:
     ) -> list[Match]:  # fmt: skip
         """Top-k by cosine distance; filters on user/intent/source; HNSW `ef_search` or IVFFlat
         `probes` for this query only; `exact` scans without the index (the recall baseline)."""
-        if not 1 <= k <= 1000:
-            raise InvalidInput("k", f"must be 1 to 1000, got {k}")
-        vector = np.asarray(embedding, dtype=np.float32)
-        dimension = self.repos.embeddings.dimension
-        if dimension is not None and vector.shape != (dimension,):
-            raise InvalidInput("embedding", f"expected {dimension} dimensions, got {vector.size}")
+        k = checked_int("k", k, 1, 1000)  # a plain int: it is the one value written into the SQL below
+        vector = checked_vector("embedding", embedding, self.repos.embeddings.dimension)
+        user_id = None if user_id is None else as_uuid("user_id", user_id)
+        if intent is not None:
+            checked_text("intent", intent)
+        if source_type is not None:
+            checked_choice("source_type", source_type, get_args(SourceType))
+        if ef_search is not None:
+            ef_search = checked_int("ef_search", ef_search, 1, 1000)  # pgvector's range
+        if probes is not None:
+            probes = checked_int("probes", probes, 1, 32768)
+        checked_bool("exact", exact)
         conditions, args = _filters(user_id, intent, source_type)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = (f"SELECT source_type, source_id, user_id, intent, embedding <=> $1 AS distance"
@@ -222,3 +249,28 @@ def _filters(user_id: UUID | str | None, intent: str | None, source_type: str | 
             args.append(value)
             conditions.append(f"{column} = ${len(args) + 1}")
     return conditions, args
+
+
+def _checked(e: object, dimension: int | None) -> Enhancement:
+    """`e` with every field checked as its column would check it, before any SQL: the anonymous
+    path hands the values to a function, not to a repository."""
+    if not isinstance(e, Enhancement):
+        raise InvalidInput("enhancement", f"must be an Enhancement, got a {kind_of(e)}")
+    return replace(
+        e,
+        user_id=None if e.user_id is None else as_uuid("user_id", e.user_id),
+        request_id=checked_text("request_id", e.request_id),
+        original_input=checked_text("original_input", e.original_input),
+        enhanced_output=checked_text("enhanced_output", e.enhanced_output),
+        intent=checked_text("intent", e.intent),
+        intent_confidence=checked_float("intent_confidence", e.intent_confidence, -REAL_MAX, REAL_MAX),
+        techniques_used=checked_texts("techniques_used", e.techniques_used),
+        processing_time_ms=checked_int("processing_time_ms", e.processing_time_ms, *INT4),
+        complexity=None if e.complexity is None else checked_text("complexity", e.complexity),
+        technique_scores=checked_json("technique_scores", e.technique_scores),
+        token_count=None if e.token_count is None else checked_int("token_count", e.token_count, *INT4),
+        model_version=None if e.model_version is None else checked_text("model_version", e.model_version),
+        session_id=None if e.session_id is None else as_uuid("session_id", e.session_id),
+        embedding=None if e.embedding is None else checked_vector("embedding", e.embedding, dimension),
+        embedding_model=checked_text("embedding_model", e.embedding_model),
+    )
