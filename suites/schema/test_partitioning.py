@@ -64,7 +64,7 @@ async def test_partitioning_keeps_every_row_and_its_down_merges_them_back(
                              {"user_id": owner, "history_id": ids[0], "title": "t", "prompt_text": "p"})  # fmt: skip
         before = await conn.fetch("SELECT * FROM prompts.history ORDER BY id")
 
-        await migrate.apply_migrations(dsn, directory)
+        await migrate.apply_migrations(dsn, directory, to=7)
         assert await conn.fetch("SELECT * FROM prompts.history ORDER BY id") == before
         partitions = {r[0] for r in await conn.fetch("SELECT DISTINCT tableoid::regclass::text FROM prompts.history")}
         assert {"prompts.history_2026_01", "prompts.history_2026_02", "prompts.history_2026_03"} <= partitions

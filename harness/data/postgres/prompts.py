@@ -225,7 +225,7 @@ class PromptService:
         conditions, args = _filters(user_id, intent, source_type)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = (f"SELECT source_type, source_id, user_id, intent, embedding <=> $1 AS distance"
-               f" FROM prompts.embeddings {where} ORDER BY embedding <=> $1 LIMIT {k}")  # fmt: skip
+               f" FROM prompts.embeddings {where} ORDER BY embedding <=> $1 LIMIT ${len(args) + 2}")  # fmt: skip
         async with self.db.transaction(readonly=True):
             for setting, value in (("hnsw.ef_search", ef_search), ("ivfflat.probes", probes)):
                 if value is not None:
@@ -236,7 +236,7 @@ class PromptService:
                 await self.db.execute("similarity search", "SET LOCAL hnsw.iterative_scan = relaxed_order")
             if exact:
                 await self.db.execute("similarity search", "SET LOCAL enable_indexscan = off")
-            rows = await self.db.fetch("prompts.embeddings", sql, vector, *args)
+            rows = await self.db.fetch("prompts.embeddings", sql, vector, *args, k)
         return [Match(r["source_type"], r["source_id"], r["user_id"], r["intent"], float(r["distance"])) for r in rows]
 
 

@@ -98,5 +98,3 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON auth.users, auth.sessions, auth.api_keys
     prompts.templates, prompts.history, prompts.intent_patterns, prompts.saved_prompts, prompts.collections,
     prompts.collection_prompts, prompts.embeddings, analytics.technique_effectiveness,
     analytics.user_activity, analytics.daily_stats, analytics.api_metrics TO bp_app;
-
-ALTER ROLE bp_owner NOLOGIN;

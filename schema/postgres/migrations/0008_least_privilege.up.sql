@@ -7,14 +7,14 @@
 --   * shared reference data (templates, intent patterns, technique effectiveness, shared
 --     embeddings) is read-only to bp_app; counters and API metrics go through functions that
 --     validate their input;
---   * every role gets LOGIN: the application logs in as bp_app itself instead of a superuser that
---     SETs ROLE (the development passwords are in schema/postgres/logins.toml, set by the harness).
+--   * the application logs in as bp_app itself instead of a superuser that SETs ROLE. LOGIN and
+--     passwords are the deployment's (the harness sets the development ones from
+--     schema/postgres/logins.toml): roles belong to the whole server, so a migration of one
+--     database, or its down, must not change who may log in to all of them.
 -- squawk-ignore-file prefer-robust-stmts
 
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = '15min';
-
-ALTER ROLE bp_owner LOGIN;
 
 -- ---------------------------------------------------------------------------------------------
 -- Grants: nothing on a table unless listed here.
