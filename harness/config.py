@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     database: str = "betterprompts"
     # seed profile loaded into the test template ("" = migrations only) and by `harness up`
     template_seed: str = ""
+    # SQL applied to the template after the migrations and the seed (a mutant of `harness mutate`);
+    # its hash is in the template's name, so each mutation gets a template of its own
+    template_mutation: str = ""
     up_seed: str = "demo"
     clone_pool_size: int = Field(default=3, ge=1, le=32)
     squawk: LintMode = "warn"

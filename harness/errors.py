@@ -34,6 +34,10 @@ class ResultsFileError(HarnessError):
     """A run's results (JUnit XML, benchmark JSON, Locust CSV) or a baseline is missing or unreadable."""
 
 
+class MutationFailed(HarnessError):
+    """A mutant's SQL (HARNESS_TEMPLATE_MUTATION) failed on the migrated template."""
+
+
 class MigrationError(HarnessError):
     """Base of the migration runner's errors."""
 

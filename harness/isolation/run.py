@@ -32,9 +32,11 @@ class RunState:
 
 
 async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[str, bool]:
-    """The template for these migrations and seeds (and the seed profile, when one is set), and
-    the roles' development logins on the server."""
-    name = template_name(settings.migrations_dir, settings.seeds_dir, extra=settings.template_seed)
+    """The template for these migrations and seeds (and the seed profile, when one is set; and the
+    mutation, when one is set), and the roles' development logins on the server."""
+    name = template_name(
+        settings.migrations_dir, settings.seeds_dir, extra=settings.template_seed, mutation=settings.template_mutation
+    )
     seeder = None
     if settings.template_seed:
         from harness.seed import seed
@@ -42,7 +44,7 @@ async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[st
         async def seeder(dsn: str) -> None:
             await seed(dsn, settings.template_seed, seeds_dir=settings.seeds_dir)
 
-    built = await ensure_template(endpoints, name, settings.migrations_dir, seeder)
+    built = await ensure_template(endpoints, name, settings.migrations_dir, seeder, settings.template_mutation)
     await apply_logins(endpoints.postgres, load_logins(settings.postgres_logins))
     return name, built
 
