@@ -1,0 +1,297 @@
+"""What the Python mutants of the Redis services showed the suites did not pin: every error and
+outage log names its key, TTL and percentage bounds at their edges, the values a new session
+holds and returns, the transactions that make a session's writes one step, and health's deadline
+and latency."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from harness.data.errors import InvalidInput, PermissionDenied, Unavailable
+from harness.data.redis import (
+    FeatureFlag,
+    RedisConfig,
+    RedisLayer,
+    RedisStore,
+    get_many,
+    open_redis,
+    rollout_bucket,
+    set_many,
+)
+from harness.keyspace import Keyspace
+from harness.provision.endpoints import with_credentials
+from harness.pytest_plugin import PrivateEnvironment
+from suites.conftest import HangGuards
+from suites.data_redis.conftest import as_app_user
+
+PARTS = ("GET", "/v1/templates")
+CONNECTION_SETUP = {"AUTH", "HELLO", "SELECT", "CLIENT"}  # what a new pooled connection sends first
+UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every connection is refused at once
+
+
+@pytest_asyncio.fixture
+async def unreachable(keyspace: Keyspace) -> AsyncIterator[RedisLayer]:
+    """The services on a Redis that refuses every connection."""
+    layer = open_redis(RedisConfig(UNREACHABLE, connect_timeout=0.5, reconnect_attempts=0), keyspace)
+    yield layer
+    await layer.close()
+
+
+@pytest_asyncio.fixture
+async def reader(app_url: str, keyspace: Keyspace, hang_guards: HangGuards) -> AsyncIterator[RedisLayer]:
+    """The services as bp_readonly, whom the ACL refuses every write."""
+    url = with_credentials(app_url, "bp_readonly", keyspace.users["bp_readonly"].dev_password)
+    layer = open_redis(hang_guards.redis(url), keyspace)
+    yield layer
+    await layer.close()
+
+
+def outage_logs(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "harness.data.redis"]
+
+
+async def computed() -> bytes:
+    return b"computed"
+
+
+async def test_an_outage_is_a_cache_miss_logged_with_the_key_the_cache_and_the_driver_were_working_on(
+    unreachable: RedisLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    api_key, ml_key = unreachable.api_cache.key(PARTS), unreachable.predictions.key("write a poem")
+    calls: list[tuple[Callable[[], Awaitable[object]], str]] = [
+        (lambda: unreachable.api_cache.get(PARTS), api_key),
+        (lambda: unreachable.api_cache.set(PARTS, b"v"), api_key),
+        (lambda: unreachable.api_cache.get_or_compute(PARTS, computed), api_key),
+        (lambda: unreachable.predictions.get("write a poem"), ml_key),
+        (lambda: unreachable.predictions.set("write a poem", b"p"), ml_key),
+    ]
+    for call, key in calls:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="harness.data.redis"):
+            assert await call() in (None, b"computed")
+        (message,) = outage_logs(caplog)
+        assert message.startswith(f"cache {key} treated as a miss: {key}: Redis is unreachable"), message
+
+
+async def test_a_cache_write_the_acl_refuses_raises_naming_the_key(reader: RedisLayer) -> None:
+    calls: list[tuple[Callable[[], Awaitable[object]], str]] = [
+        (lambda: reader.api_cache.set(PARTS, b"v"), reader.api_cache.key(PARTS)),
+        (lambda: reader.predictions.set("write a poem", b"p"), reader.predictions.key("write a poem")),
+    ]
+    for call, key in calls:
+        with pytest.raises(PermissionDenied) as refused:
+            await call()
+        assert str(refused.value).startswith(f"{key}: the ACL user may not do this")
+
+
+@pytest.mark.faults
+async def test_a_holder_that_loses_redis_while_computing_logs_the_value_key_and_then_the_lock_key(
+    private_environment: PrivateEnvironment, keyspace: Keyspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The holder stores its value and releases its lock after computing; Redis gone by then
+    makes both misses, each logged with its own key."""
+    layer = open_redis(RedisConfig(as_app_user(private_environment.endpoints.redis, keyspace)), keyspace)
+    key, lock = layer.api_cache.key(PARTS), layer.api_cache.lock_key(PARTS)
+
+    async def compute_then_lose_redis() -> bytes:
+        await private_environment.faults.redis.stop()
+        return b"computed"
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="harness.data.redis"):
+            assert await layer.api_cache.get_or_compute(PARTS, compute_then_lose_redis) == b"computed"
+    finally:
+        await layer.close()
+    stored, released = outage_logs(caplog)
+    assert stored.startswith(f"cache {key} treated as a miss: {key}: Redis is unreachable"), stored
+    assert released.startswith(f"cache {lock} treated as a miss: {lock}: Redis is unreachable"), released
+
+
+async def test_every_service_error_names_the_key_or_namespace_it_was_working_on(unreachable: RedisLayer) -> None:
+    store = unreachable.store
+    session_key = store.key("session", session_id="s1")
+    index = store.key("user_sessions", user_id="u1")
+    limited = store.key("rate_limit", scope="user", subject="u1")
+    calls: list[tuple[Callable[[], Awaitable[object]], str]] = [
+        (lambda: unreachable.temp.put("verify", "u1", b"1"), unreachable.temp.key("verify", "u1")),
+        (lambda: unreachable.temp.get("verify", "u1"), unreachable.temp.key("verify", "u1")),
+        (lambda: unreachable.temp.take("verify", "u1"), unreachable.temp.key("verify", "u1")),
+        (lambda: unreachable.temp.delete("verify", "u1"), unreachable.temp.key("verify", "u1")),
+        (lambda: unreachable.flags.set(FeatureFlag("beta")), unreachable.flags.key("beta")),
+        (lambda: unreachable.flags.get("beta"), unreachable.flags.key("beta")),
+        (lambda: unreachable.flags.delete("beta"), unreachable.flags.key("beta")),
+        (lambda: unreachable.sessions.get("s1"), session_key),
+        (lambda: unreachable.sessions.revoke("s1"), session_key),
+        (lambda: unreachable.sessions.revoke_all("u1"), index),
+        (lambda: unreachable.rate_limiter("user", 5, 60).check("u1"), limited),
+        (lambda: get_many(store, "temp", [{"purpose": "verify", "id": "u1"}]), "temp"),
+        (lambda: set_many(store, "temp", [({"purpose": "verify", "id": "u1"}, b"1")]), "temp"),
+    ]  # fmt: skip
+    for call, named in calls:
+        with pytest.raises(Unavailable) as failed:
+            await call()
+        assert str(failed.value).startswith(f"{named}: Redis is unreachable"), failed.value
+
+
+async def test_a_batch_takes_a_ttl_of_its_own_down_to_one_second(
+    services: RedisLayer, redis_client: aioredis.Redis
+) -> None:
+    await set_many(services.store, "temp", [({"purpose": "invite", "id": "a"}, b"1")], ttl=30)
+    assert 25 <= await redis_client.ttl(services.temp.key("invite", "a")) <= 30
+    await set_many(services.store, "temp", [({"purpose": "invite", "id": "b"}, b"1")], ttl=1)
+    assert await redis_client.pttl(services.temp.key("invite", "b")) <= 1000
+
+
+@pytest.mark.parametrize("ttl", [0, -5, True, "10", 2.5], ids=repr)
+async def test_a_batch_refuses_a_ttl_that_is_not_a_positive_whole_number_saying_which(
+    services: RedisLayer, redis_client: aioredis.Redis, ttl: Any
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await set_many(services.store, "temp", [({"purpose": "invite", "id": "a"}, b"1")], ttl=ttl)
+    assert (refused.value.field, refused.value.reason) == (
+        "ttl", f"must be a positive whole number of seconds, got {ttl!r}"
+    )  # fmt: skip
+    assert await redis_client.dbsize() == 0
+
+
+async def test_a_batch_on_a_namespace_of_hashes_says_which_namespace_and_what_it_holds(services: RedisLayer) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await set_many(services.store, "session", [({"session_id": "s1"}, b"1")])
+    assert refused.value.reason == "session holds hashs; batch helpers handle strings"
+
+
+async def test_temp_data_lives_down_to_one_second_and_refuses_a_bool_for_a_ttl(
+    services: RedisLayer, redis_client: aioredis.Redis
+) -> None:
+    await services.temp.put("verify", "u1", b"1", ttl=1)
+    assert await redis_client.pttl(services.temp.key("verify", "u1")) <= 1000
+    for ttl in (True, 0):
+        with pytest.raises(InvalidInput) as refused:
+            await services.temp.put("verify", "u2", b"1", ttl=ttl)
+        assert refused.value.reason == f"must be a positive whole number of seconds, got {ttl!r}"
+
+
+def test_a_flag_rolls_out_by_its_own_name_so_two_flags_admit_different_users() -> None:
+    users = [f"user-{n}" for n in range(200)]
+    for name in ("beta", "dark_mode"):
+        flag = FeatureFlag(name, enabled=True, rollout_percentage=50)
+        assert [flag.enabled_for(u) for u in users] == [rollout_bucket(name, u) < 50 for u in users]
+    beta, dark = (FeatureFlag(n, enabled=True, rollout_percentage=50) for n in ("beta", "dark_mode"))
+    assert [beta.enabled_for(u) for u in users] != [dark.enabled_for(u) for u in users]
+
+
+@pytest.mark.parametrize("percentage", [True, 101, -1, 50.0], ids=repr)
+def test_a_rollout_percentage_is_a_whole_number_from_0_to_100_and_the_refusal_shows_it(percentage: Any) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        FeatureFlag("beta", rollout_percentage=percentage)
+    assert (refused.value.field, refused.value.reason) == (
+        "rollout_percentage", f"must be a whole number 0-100, got {percentage!r}"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "reason"),
+    [
+        ({"scope": "planet"}, "scope", "'planet' is not one of"),
+        ({"limit": True}, "limit", "must be a positive whole number, got True"),
+        ({"limit": 0}, "limit", "must be a positive whole number, got 0"),
+        ({"window_seconds": 0.0009999}, "window_seconds", "must be at least 0.001, got 0.0009999"),
+    ],
+)
+def test_a_limiter_refuses_a_bad_scope_limit_or_window_saying_what_it_got(
+    services: RedisLayer, arguments: dict[str, Any], field: str, reason: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        services.rate_limiter(**{"scope": "user", "limit": 5, "window_seconds": 60, **arguments})
+    assert refused.value.field == field
+    assert refused.value.reason.startswith(reason)
+
+
+def test_a_limiter_admits_a_window_of_exactly_one_millisecond(services: RedisLayer) -> None:
+    assert services.rate_limiter("user", 5, 0.001).window_seconds == 0.001
+
+
+async def test_a_new_session_returns_and_stores_what_it_was_given(
+    services: RedisLayer, redis_client: aioredis.Redis
+) -> None:
+    session = await services.sessions.create("u1", {"tier": "pro"})
+    assert (session.user_id, session.attributes, session.created_at) == ("u1", {"tier": "pro"}, session.last_seen)
+    key = services.store.key("session", session_id=session.id)
+    assert await redis_client.hget(key, "last_seen") == await redis_client.hget(key, "created_at")
+    found = await services.sessions.get(session.id)
+    assert found is not None
+    assert found.id == session.id
+
+
+async def test_session_attributes_may_not_overwrite_the_reserved_fields_and_the_refusal_names_them(
+    services: RedisLayer,
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await services.sessions.create("u1", {"user_id": "u2", "tier": "pro"})
+    assert refused.value.reason == "['user_id'] are reserved session fields"
+
+
+async def commands_of(redis_client: aioredis.Redis, operation: Awaitable[object]) -> list[str]:
+    """The commands (names only) Redis ran on `redis_client`'s database while `operation` ran."""
+    db = int(redis_client.connection_pool.connection_kwargs["db"])
+    marker = f"end-of-operation-{time.monotonic_ns()}"
+    seen: list[str] = []
+    async with redis_client.monitor() as monitor:
+        await operation
+        await redis_client.echo(marker)
+        while True:
+            command = await asyncio.wait_for(monitor.next_command(), 30)
+            if command["db"] != db or command["client_type"] == "lua":
+                continue
+            if command["command"] == f"ECHO {marker}":
+                return seen
+            name = command["command"].split(" ", 1)[0].upper()
+            if name not in CONNECTION_SETUP:
+                seen.append(name)
+
+
+async def test_creating_and_revoking_a_session_each_write_in_one_multi_exec_transaction(
+    services: RedisLayer, redis_client: aioredis.Redis
+) -> None:
+    created: list[Any] = []
+
+    async def create() -> None:
+        created.append(await services.sessions.create("u1"))
+
+    assert await commands_of(redis_client, create()) == ["MULTI", "HSET", "EXPIRE", "SADD", "EXPIRE", "EXEC"]
+    revoked = await commands_of(redis_client, services.sessions.revoke(created[0].id))
+    assert revoked == ["HGET", "MULTI", "DEL", "SREM", "EXEC"]
+
+
+async def test_health_check_gives_up_after_one_second_by_default_and_says_it_timed_out(
+    keyspace: Keyspace,
+) -> None:
+    """A server that accepts connections and never answers: only the health deadline ends the PING."""
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    config = RedisConfig(f"redis://127.0.0.1:{port}/0", socket_timeout=5, connect_timeout=5)
+    try:
+        async with RedisStore(config, keyspace) as store:
+            health = await store.health_check()
+    finally:
+        silent.close()
+    assert health.ok is False
+    assert health.error is not None
+    assert health.error.startswith("TimeoutError")
+    assert 1000 <= health.latency_ms < 4000, health.latency_ms
+
+
+async def test_health_latency_is_the_pings_round_trip_in_milliseconds(services: RedisLayer) -> None:
+    started = time.perf_counter()
+    health = await services.store.health_check(deadline=30)
+    wall_ms = (time.perf_counter() - started) * 1000
+    assert health.ok is True
+    assert wall_ms / 2 <= health.latency_ms <= wall_ms
