@@ -318,39 +318,69 @@ def hash_password(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def mutate(
     ctx: typer.Context,
+    generated: Annotated[
+        bool, typer.Option("--generated", help="the SQL and Redis mutants generated from the artifacts")
+    ] = False,
+    hand: Annotated[bool, typer.Option("--hand", help="the hand-written mutants (the default source)")] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="every source: hand, generated SQL and Redis, Python")
+    ] = False,
+    changed: Annotated[
+        bool, typer.Option("--changed", help="only the objects the branch changed since --base")
+    ] = False,
+    base: Annotated[str, typer.Option(help="the git revision --changed compares with")] = "main",
     only: Annotated[list[str] | None, typer.Option(help="run only these mutants (repeatable)")] = None,
     list_only: Annotated[bool, typer.Option("--list", help="list the mutants and exit")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds per suite run; a hang counts as caught")] = 600,
-    min_score: Annotated[float, typer.Option(help="exit 1 below this fraction killed")] = 0.0,
+    slots: Annotated[int, typer.Option(min=1, max=8, help="generated sets: pytest sessions side by side")] = 2,
+    timeout: Annotated[float, typer.Option(help="hand set: seconds per suite run; a hang counts as caught")] = 600,
+    min_score: Annotated[float, typer.Option(help="exit 1 when a source scores below this fraction")] = 0.0,
+    run_dir: Annotated[Path, typer.Option(help="where mutation.json goes (read by `harness report`)")] = Path(
+        "reports/local"
+    ),
 ) -> None:
-    """Apply each mutant to a copy of the project, run the suites, report the survivors.
-    Extra arguments go to pytest (e.g. `-- suites/schema`)."""
-    from harness.mutate import MUTANTS, Outcome
-    from harness.mutate import mutate as run_mutants
+    """Judge mutants (plausible mistakes) with the suites; print the score per source and per suite
+    folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/schema`)."""
+    from harness.mutate.generated import Source
+    from harness.mutate.sources import MutationRequest, list_mutants, run_mutation
 
-    chosen = [m for m in MUTANTS if not only or m.id in only]
-    if only and len(chosen) != len(set(only)):
-        unknown = sorted(set(only) - {m.id for m in MUTANTS})
-        raise ConfigurationError(f"unknown mutant(s) {', '.join(unknown)}; see `harness mutate --list`")
+    sources: list[Source] = ["hand", "sql", "redis", "python"] if everything else []
+    sources += ["sql", "redis"] if generated and not everything else []
+    sources += ["hand"] if (hand or not sources) and "hand" not in sources else []
+
+    def progress(line: str) -> None:
+        out.print(escape(line), highlight=False, soft_wrap=True)
+
+    request = MutationRequest(
+        Path.cwd(), settings(), sources, only or [], base if changed else None, slots, timeout, ctx.args, progress
+    )
     if list_only:
-        for m in chosen:
-            out.print(f"{m.id:28} {m.kind:11} {m.description}", highlight=False)
+        for m in list_mutants(request):
+            out.print(f"{m.source:6} {m.id:60} {m.kind:12} {escape(m.description)}", highlight=False, soft_wrap=True)
         return
+    record = run_mutation(request)
+    path = record.write(run_dir)
+    show_mutation(record, request.notes)
+    out.print(f"results: {path}", highlight=False)
+    low = [name for name, ratio in record.ratios().items() if ratio is not None and ratio < min_score]
+    raise typer.Exit(1 if low else 0)
 
-    def show(o: Outcome) -> None:
-        verdict = "[green]killed[/green]" if o.killed else "[red]SURVIVED[/red]"
-        if o.mutant is None:
-            verdict = "[green]passes[/green]" if not o.killed else "[red]FAILS[/red]"
-        out.print(f"{o.name:28} {verdict}  {o.seconds:5.1f}s  {o.evidence[:110]}", highlight=False)
 
-    outcomes = run_mutants(Path.cwd(), chosen, ctx.args, timeout, show)
-    killed = sum(o.killed for o in outcomes)
-    score = killed / len(outcomes) if outcomes else 1.0
-    out.print(f"mutation score: {killed}/{len(outcomes)} killed ({score:.0%})")
-    for o in outcomes:
-        if not o.killed and o.mutant is not None:
-            out.print(f"survivor: {o.mutant.id}: {o.mutant.description}", highlight=False)
-    raise typer.Exit(0 if score >= min_score else 1)
+def show_mutation(record: Any, notes: list[str]) -> None:
+    """Per source, per suite folder, the survivors (with the suites that should have caught them)."""
+    out.print(f"mutation score ({record.seconds:.0f} s):")
+    for name, line in record.source_lines().items():
+        out.print(f"  {name:7} {line}", highlight=False)
+    out.print("per suite folder (killed / judged):")
+    for folder, (killed, judged) in record.folder_scores().items():
+        out.print(f"  {folder:28} {killed:4} / {judged:<4} ({killed / judged:.0%})", highlight=False)
+    for v in record.survivors():
+        out.print(f"survivor: {v.source} {v.id}: {escape(v.description)} — should have been caught by "
+                  f"{', '.join(v.should_catch) or 'a suite'}", highlight=False, soft_wrap=True)  # fmt: skip
+    for v in record.verdicts:
+        if v.status == "error":
+            err.print(f"[yellow]error:[/yellow] {v.id}: {escape(v.evidence)}", highlight=False, soft_wrap=True)
+    for note in [*record.notes, *notes]:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
 
 
 @app.command()

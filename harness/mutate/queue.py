@@ -34,6 +34,7 @@ class Task:
     channel: Channel = "template"
     stop: Stop = "first"
     exclude: list[str] = field(default_factory=list)
+    trace: bool = False  # record each test's SQL words (pg_stat_statements) and duration
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class TaskResult:
     failures: list[Failure] = field(default_factory=list)
     folders: dict[str, list[int]] = field(default_factory=dict)
     unfinished: list[str] = field(default_factory=list)  # folders whose selected tests did not all run
+    file_seconds: dict[str, float] = field(default_factory=dict)
+    test_seconds: dict[str, float] = field(default_factory=dict)  # traced tasks only
+    traces: dict[str, list[str]] = field(default_factory=dict)  # node id → words of the SQL it ran (traced)
     tests: int = 0
     seconds: float = 0.0
     error: str | None = None

@@ -3,9 +3,10 @@ mention them, built from the suites' source (no run needed).
 
 A test's text is its own source (decorators and parameters included) plus the module-level
 helpers it calls; a file's text is the whole module. A mention `table.column` matches text that
-holds both words; a bare name matches the word. The tests whose own text matches come first, then
-the other tests of files that match, then, for privileges and policies, the tests of the kind's
-own folder that name the table. Whatever this map misses, the confirmation with the whole suite
+holds both words; a bare name matches the word. First come the tests that compare the kind's
+objects with the catalog (cheap, and they catch the most), then the tests whose own text matches,
+then the other tests of files that match, then, for privileges and policies, the tests of the
+kind's own folder that name the table. Whatever this map misses, the confirmation with the whole suite
 (`campaign`) still judges.
 """
 
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -29,35 +31,99 @@ KIND_FOLDERS = {
 }  # fmt: skip
 
 
+# words of the tests that compare a kind's objects with the catalog: cheap, and they catch the
+# most, so they are asked first
+KIND_KEYWORDS = {
+    "grant": ("privilege", "relacl", "attacl", "aclexplode"), "revoke": ("privilege", "relacl", "attacl", "aclexplode"),
+    "policy": ("pg_policy", "pg_policies", "relrowsecurity"), "row-security": ("pg_policy", "relrowsecurity"),
+    "function": ("prosecdef", "proconfig", "proacl", "search_path"),
+    "check": ("pg_constraint", "contype"), "not-null": ("attnotnull", "is_nullable"),
+    "default": ("pg_attrdef", "column_default"), "unique": ("pg_constraint", "pg_index", "indisunique"),
+    "foreign-key": ("pg_constraint", "confdeltype"), "trigger": ("pg_trigger", "tgtype"),
+    "index": ("pg_index", "pg_indexes", "indexdef"),
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class TestText:
     nodeid: str  # without parameters: every parametrized case of the function
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class SuiteIndex:
+    """The suites' tests, their text, and once a baseline has run, the words of the SQL each ran
+    and how long it took: the map from an object to the tests asked to judge it first."""
+
     files: dict[str, str]  # path relative to the root → module text
     tests: dict[str, list[TestText]]  # path → its tests
+    traces: dict[str, frozenset[str]] = field(default_factory=dict)  # node id → words of its SQL
+    seconds: dict[str, float] = field(default_factory=dict)  # node id → duration at the baseline
+    budget: float = 3.0  # seconds of tests asked first; the rest judge at the confirmation
 
-    def select(self, mutant: GeneratedMutant) -> list[str]:
-        """Test node ids (parameterless prefixes), most specific first."""
-        own: list[str] = []
-        in_files: list[str] = []
-        for path, text in self.files.items():
-            if not any(matches(text, m) for m in mutant.mentions):
-                continue
-            for test in self.tests[path]:
-                mentioned = any(matches(test.text, m) for m in mutant.mentions)
-                (own if mentioned else in_files).append(test.nodeid)
-        chosen = own + in_files
+    def learn(self, traces: dict[str, list[str]], seconds: dict[str, float]) -> None:
+        self.traces.update({nodeid: frozenset(words) for nodeid, words in traces.items()})
+        self.seconds.update(seconds)
+
+    def relevant(self, mutant: GeneratedMutant) -> dict[str, int]:
+        """Every test that mentions the object (node id → rank, lower first): the catalog checks of
+        its kind, then by the first of its mentions that the test's source or SQL holds, then the
+        kind's folder."""
+        ranks: dict[str, int] = {}
+
+        def rank(nodeid: str, value: int) -> None:
+            ranks[nodeid] = min(value, ranks.get(nodeid, value))
+
+        keywords = KIND_KEYWORDS.get(mutant.kind, ())
+        for path, tests in self.tests.items():
+            mentioned = any(matches(self.files[path], m) for m in mutant.mentions)
+            for test in tests:
+                if any(k in test.text for k in keywords):
+                    rank(test.nodeid, 0)
+                if mentioned:
+                    for position, m in enumerate(mutant.mentions):
+                        if matches(test.text, m):
+                            rank(test.nodeid, 1 + position)
+                            break
+        for nodeid, words in self.traces.items():
+            for position, m in enumerate(mutant.mentions):
+                if all(part.lower() in words for part in m.split(".")):
+                    rank(nodeid, 1 + position)
+                    break
         folder = KIND_FOLDERS.get(mutant.kind)
         if folder is not None:
             scope = [m for m in mutant.mentions if "." not in m][-1:] or [mutant.object.split(".")[-1]]
             for path, tests in self.tests.items():
                 if path.startswith(folder + "/") and any(matches(self.files[path], m) for m in scope):
-                    chosen += [t.nodeid for t in tests if t.nodeid not in chosen]
+                    for test in tests:
+                        rank(test.nodeid, 100)
+        return ranks
+
+    def select(self, mutant: GeneratedMutant) -> list[str]:
+        """The relevant tests, most specific and quickest first, within the time budget (at least one)."""
+        ranks = self.relevant(mutant)
+        exact = self._expand(ranks)
+        ordered = sorted(exact, key=lambda nodeid: (exact[nodeid], self.seconds.get(nodeid, 0.5)))
+        chosen: list[str] = []
+        spent = 0.0
+        for nodeid in ordered:
+            cost = self.seconds.get(nodeid, 0.5)
+            if chosen and spent + cost > self.budget:
+                continue
+            chosen.append(nodeid)
+            spent += cost
         return chosen
+
+    def _expand(self, ranks: dict[str, int]) -> dict[str, int]:
+        """Function ids to the parametrized node ids the baseline ran (kept as they are before one)."""
+        if not self.seconds:
+            return ranks
+        exact: dict[str, int] = {}
+        for nodeid in self.seconds:
+            value = ranks.get(nodeid, ranks.get(nodeid.partition("[")[0]))
+            if value is not None:
+                exact[nodeid] = value
+        return exact
 
 
 def matches(text: str, mention: str) -> bool:
@@ -69,12 +135,16 @@ def _word(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
 
 
-def index_suites(root: Path) -> SuiteIndex:
+def index_suites(root: Path, paths: Sequence[str] = (SUITES,)) -> SuiteIndex:
+    """The test files under `paths` (folders or files, relative to `root`), but those that judge nothing."""
     files: dict[str, str] = {}
     tests: dict[str, list[TestText]] = {}
-    for path in sorted((root / SUITES).rglob("test_*.py")):
+    found = {
+        p for given in paths for p in ([root / given] if given.endswith(".py") else (root / given).rglob("test_*.py"))
+    }
+    for path in sorted(found):
         relative = path.relative_to(root).as_posix()
-        if relative.startswith(NOT_JUDGES):
+        if relative.startswith(NOT_JUDGES) or not path.is_file():
             continue
         source = path.read_text()
         files[relative] = source

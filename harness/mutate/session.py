@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from harness.mutate.queue import Failure, Task, TaskQueue, TaskResult
 from harness.provision import Environment
 from harness.pytest_plugin import ENVIRONMENT, RUN_STATE, settings_from
 
+WORD = re.compile(r"[a-z_][a-z0-9_]*")
 TEMPLATE_FIXTURES = frozenset({"clone_pool", "private_environment"})
 REDIS_FIXTURES = frozenset({"harness_run", "harness_settings", "private_environment"})
 
@@ -135,12 +137,33 @@ class Slot:
         remaining: dict[str, int] = {}
         for item in items:
             remaining[folder_of(item.nodeid)] = remaining.get(folder_of(item.nodeid), 0) + 1
+        tracer = StatementTracer(session.config.stash[RUN_STATE].endpoints.postgres) if task.trace else None
+        try:
+            self._run_items(session, task, items, result, remaining, tracer)
+        finally:
+            if tracer is not None:
+                tracer.close()
+        result.unfinished = sorted(f for f, n in remaining.items() if n and not result.folders.get(f, [0, 0])[1])
+
+    def _run_items(
+        self, session: pytest.Session, task: Task, items: list[pytest.Item], result: TaskResult,
+        remaining: dict[str, int], tracer: StatementTracer | None,
+    ) -> None:  # fmt: skip
         nextitem: pytest.Item | None = None
         for index, item in enumerate(items):
             nextitem = items[index + 1] if index + 1 < len(items) else None
             self.queue.note_progress(self.number, f"{task.seq} {task.id} {item.nodeid}")
             before = len(self.failures)
+            if tracer is not None:
+                tracer.reset()
+            started = time.monotonic()
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            seconds = time.monotonic() - started
+            path = item.nodeid.split("::")[0]
+            result.file_seconds[path] = result.file_seconds.get(path, 0.0) + seconds
+            if tracer is not None:
+                result.traces[item.nodeid] = tracer.words()
+                result.test_seconds[item.nodeid] = seconds
             folder = folder_of(item.nodeid)
             counts = result.folders.setdefault(folder, [0, 0])
             counts[0] += 1
@@ -151,7 +174,27 @@ class Slot:
                 break
         if nextitem is not None:  # stopped early: tear down the session's fixtures too, so the next task starts clean
             session._setupstate.teardown_exact(None)
-        result.unfinished = sorted(f for f, n in remaining.items() if n and not result.folders.get(f, [0, 0])[1])
+
+
+class StatementTracer:
+    """The words of the SQL each test ran on the slot's server (pg_stat_statements, which every
+    embedded server preloads): a map from tests to the tables, columns and functions they use."""
+
+    def __init__(self, admin_dsn: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.conn: asyncpg.Connection = self.loop.run_until_complete(asyncpg.connect(admin_dsn))
+        self.loop.run_until_complete(self.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+
+    def reset(self) -> None:
+        self.loop.run_until_complete(self.conn.execute("SELECT pg_stat_statements_reset()"))
+
+    def words(self) -> list[str]:
+        rows = self.loop.run_until_complete(self.conn.fetch("SELECT query FROM pg_stat_statements"))
+        return sorted({word for row in rows for word in WORD.findall(row["query"].lower())})
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.conn.close())
+        self.loop.close()
 
 
 def summary(report: pytest.TestReport) -> str:

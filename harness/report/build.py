@@ -14,6 +14,7 @@ from harness.report.baseline import Comparison, compare, load_baseline
 from harness.report.benchmarks import BenchmarkRun, load_benchmarks
 from harness.report.junit import SuiteResults, load_junit
 from harness.report.locust import LocustRun, load_locust
+from harness.report.mutation import MUTATION_FILE, MutationRun, load_mutation
 
 BENCHMARK_FILE = "benchmarks.json"
 STATUS_ORDER = ["regressed", "improved", "ok", "new", "missing"]  # what a reviewer must see first
@@ -30,6 +31,7 @@ class Report:
     baseline_name: str | None = None
     baseline_problem: str | None = None  # why the named baseline could not be read
     locust: list[LocustRun] = field(default_factory=list)
+    mutation: MutationRun | None = None
     figures: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -89,8 +91,12 @@ def build_report(run_dir: Path, baseline: Path | None = None) -> Report:
             found = compare(report.benchmarks.ratios(), known) if report.benchmarks else []
             report.comparisons = sorted(found, key=lambda c: STATUS_ORDER.index(c.status))
     report.locust = [load_locust(p) for p in sorted(run_dir.rglob("*_stats.csv"))]
-    if not (report.suites or report.benchmarks or report.locust):
-        raise ResultsFileError(f"{run_dir}: no junit*.xml, {BENCHMARK_FILE} or Locust *_stats.csv to report")
+    if (run_dir / MUTATION_FILE).exists():
+        report.mutation = load_mutation(run_dir / MUTATION_FILE)
+    if not (report.suites or report.benchmarks or report.locust or report.mutation):
+        raise ResultsFileError(
+            f"{run_dir}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv or {MUTATION_FILE} to report"
+        )
     report.figures = _figures(report)
     return report
 

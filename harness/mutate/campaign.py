@@ -1,0 +1,279 @@
+"""Judging generated mutants fast: selection first, then the whole suite for every survivor.
+
+1. Baseline: every judging test runs once without a mutant; a test that fails there judges
+   nothing (it is listed in the results, never silently dropped).
+2. Selection: each mutant alone, on a template of its own, against the tests that mention its
+   object (`selection`), stopping at the first failure. A failure kills it.
+3. Confirmation: the candidates are packed into batches of mutants that touch different objects
+   and each batch runs the whole judging suite at once (split over the slots). A batch that passes
+   confirms every member a survivor; a failing one is halved, each half run against the failed
+   tests, down to the single mutants that fail them alone (killed); the halves that pass survive.
+   Mutants in one batch can only hide each other (a survivor too many, never a kill too many).
+
+Judging tests are those that can see the change: for SQL mutants the tests whose fixtures reach
+the template (a migration test re-migrates a blank database and never sees a post-migration
+statement); for Redis mutants the tests of files that use Redis or the settings' artifacts.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.mutate.generated import GeneratedMutant
+from harness.mutate.queue import Channel, Task, TaskResult
+from harness.mutate.results import Status, Verdict
+from harness.mutate.selection import KIND_FOLDERS, SuiteIndex, folders_of
+from harness.mutate.slots import SlotPool
+
+START_UP = "harness:start-up"  # a mutant the servers refuse to start with is caught before any test
+
+
+@dataclass(frozen=True)
+class Limits:
+    batch_size: int = 250
+    task_timeout: float = 900.0
+    sample: int = 6  # mutants of each kind judged alone first
+    alone_rate: float = 0.5  # a kind whose sample was killed at least this often is judged alone
+
+
+class Campaign:
+    def __init__(
+        self, pool: SlotPool, index: SuiteIndex, artifacts: Path, limits: Limits = Limits(),
+        progress: Callable[[Verdict], None] = lambda verdict: None,
+    ) -> None:  # fmt: skip
+        self.pool = pool
+        self.index = index
+        self.artifacts = artifacts
+        self.limits = limits
+        self.progress = progress
+        self.excluded: list[str] = []
+        self.phases: dict[str, float] = {}  # phase → wall seconds
+        self.selection_seconds: dict[str, float] = {}
+        self.file_seconds: dict[str, float] = {}
+        self.folders: dict[Channel, list[str]] = {}
+
+    # -- tasks ---------------------------------------------------------------------------------
+    def _task(self, ident: str, mutants: list[GeneratedMutant], **fields: object) -> Task:
+        env: dict[str, str] = {}
+        for m in mutants:
+            if m.artifact is not None:
+                path = self.artifacts / re.sub(r"[^A-Za-z0-9_.-]", "_", m.id)
+                path.write_text(m.text)
+                env[f"HARNESS_{m.artifact.upper()}"] = str(path)
+                if m.artifact != "redis_keyspace":
+                    env["HARNESS_REUSE"] = "false"  # the server reads its config and ACL at start
+        mutation = ";\n".join(m.sql for m in mutants if m.sql)
+        return Task(self.pool.next_seq(), ident, mutation=mutation, env=env, exclude=self.excluded, **fields)  # type: ignore[arg-type]
+
+    @staticmethod
+    def channel(mutants: list[GeneratedMutant]) -> Channel:
+        return "redis" if any(m.artifact is not None for m in mutants) else "template"
+
+    # -- 1. baseline ---------------------------------------------------------------------------
+    def baseline(self, channels: list[Channel]) -> list[str]:
+        """Run every judging test of `channels` once; return (and exclude from now on) those that fail."""
+        tasks = [
+            Task(self.pool.next_seq(), f"baseline-{channel}", tests=part, channel=channel, stop="never", trace=True)
+            for channel in channels
+            for part in self._parts()
+        ]
+        clock = time.monotonic()
+        results = self.pool.run(tasks, self.limits.task_timeout)
+        self.phases["baseline"] = time.monotonic() - clock
+        failing = sorted({f.nodeid for r in results.values() for f in r.failures})
+        for task in tasks:
+            result = results[task.seq]
+            self.index.learn(result.traces, result.test_seconds)
+            for path, seconds in result.file_seconds.items():
+                self.file_seconds[path] = max(seconds, self.file_seconds.get(path, 0.0))
+            self.folders.setdefault(task.channel, [])
+            self.folders[task.channel] += [f for f, (ran, _) in result.folders.items() if ran]
+        self.excluded = failing
+        return failing
+
+    def _parts(self) -> list[list[str]]:
+        """The judging tests split into one part per slot, balanced by the baseline's time per file."""
+        paths = list(self.index.tests)
+        parts: list[list[str]] = [[] for _ in range(self.pool.size)]
+        loads = [0.0] * self.pool.size
+
+        def cost(path: str) -> float:
+            return self.file_seconds.get(path, 0.2 * len(self.index.tests[path]))
+
+        for path in sorted(paths, key=lambda p: -cost(p)):
+            slot = loads.index(min(loads))
+            loads[slot] += cost(path)
+            parts[slot] += [t.nodeid for t in self.index.tests[path]]
+        return [p for p in parts if p]
+
+    # -- 2. selection --------------------------------------------------------------------------
+    def judge(self, mutants: list[GeneratedMutant]) -> list[Verdict]:
+        """Selection for a sample of each kind, then alone for the kinds the sample shows are usually
+        killed (a quick kill each); the rest go straight to the batched confirmation, where a
+        batch of mostly survivors costs one run of the suite instead of one selection each."""
+        verdicts: dict[str, Verdict] = {}
+        selected = {m.id: self.index.select(m) for m in mutants}
+        by_id = {m.id: m for m in mutants}
+
+        def record(result: TaskResult) -> None:
+            m = by_id[result.id]
+            self.selection_seconds[m.id] = result.seconds
+            verdict = self._selection_verdict(m, result, selected[m.id])
+            if verdict is not None:
+                verdicts[m.id] = verdict
+                self.progress(verdict)
+
+        def alone(chosen: list[GeneratedMutant]) -> None:
+            tasks = [
+                self._task(m.id, [m], tests=selected[m.id], channel=self.channel([m]), stop="first")
+                for m in chosen
+                if selected[m.id]
+            ]
+            self.pool.run(tasks, self.limits.task_timeout, record)
+
+        clock = time.monotonic()
+        kinds: dict[str, list[GeneratedMutant]] = {}
+        for m in mutants:
+            kinds.setdefault(m.kind, []).append(m)
+        sample = {m.id for group in kinds.values() for m in spread(group, self.limits.sample)}
+        alone([m for m in mutants if m.id in sample])
+        rates = {
+            kind: sum(verdicts.get(m.id) is not None and verdicts[m.id].status == "killed" for m in sampled)
+            / len(sampled)
+            for kind, group in kinds.items()
+            if (sampled := [m for m in group if m.id in sample])
+        }
+        alone([m for m in mutants if m.id not in sample and (m.artifact or rates[m.kind] >= self.limits.alone_rate)])
+        self.phases["selection"] = time.monotonic() - clock
+        candidates = [m for m in mutants if m.id not in verdicts]
+        clock = time.monotonic()
+        confirmed = self.confirm(candidates, selected)
+        self.phases["confirmation"] = time.monotonic() - clock
+        for verdict in confirmed:
+            verdicts[verdict.id] = verdict
+            self.progress(verdict)
+        return [verdicts[m.id] for m in mutants]
+
+    def _verdict(self, m: GeneratedMutant, selected: list[str], status: Status, **fields: Any) -> Verdict:
+        should_catch = folders_of(list(self.index.relevant(m))) or [KIND_FOLDERS.get(m.kind, "suites/schema")]
+        return Verdict(m.id, m.source, m.kind, m.object, m.description, status, should_catch=should_catch, **fields)
+
+    def _selection_verdict(self, m: GeneratedMutant, result: TaskResult, selected: list[str]) -> Verdict | None:
+        if result.error is not None:
+            evidence = result.error[:300]
+            if m.artifact is not None and "Provision" in result.error:
+                judged = {START_UP: True}
+                return self._verdict(m, selected, "killed", evidence=evidence, phase="start-up", killed_by=[START_UP],
+                                     judged=judged, seconds=result.seconds)  # fmt: skip
+            return self._verdict(m, selected, "error", evidence=evidence, phase="selection", seconds=result.seconds)
+        if not result.failures:
+            return None
+        judged = {folder: bool(failed) for folder, (ran, failed) in result.folders.items() if ran}
+        for folder in result.unfinished:
+            judged.pop(folder, None)
+        return self._killed(m, result, selected, judged, "selection")
+
+    def _killed(
+        self, m: GeneratedMutant, result: TaskResult, selected: list[str], judged: dict[str, bool], phase: str
+    ) -> Verdict:
+        first = result.failures[0]
+        return self._verdict(
+            m, selected, "killed", evidence=f"{first.nodeid}: {first.message}"[:400], phase=phase, judged=judged,
+            killed_by=[f.nodeid for f in result.failures], seconds=result.seconds,
+        )  # fmt: skip
+
+    # -- 3. confirmation -----------------------------------------------------------------------
+    def confirm(self, candidates: list[GeneratedMutant], selected: dict[str, list[str]]) -> list[Verdict]:
+        verdicts = []
+        for batch in pack(candidates, self.limits.batch_size):
+            channel = self.channel(batch)
+            ident = f"confirm:{batch[0].id}+{len(batch) - 1}"
+            tasks = [self._task(ident, batch, tests=part, channel=channel, stop="never") for part in self._parts()]
+            results = list(self.pool.run(tasks, self.limits.task_timeout).values())
+            failing = sorted({f.nodeid for r in results for f in r.failures})
+            errors = [r.error for r in results if r.error]
+            everyone = sorted({folder for r in results for folder, (ran, _) in r.folders.items() if ran})
+            if errors and not failing:
+                evidence = errors[0][:300]
+                verdicts += [self._verdict(m, selected[m.id], "error", evidence=evidence, phase="confirmation")
+                             for m in batch]  # fmt: skip
+                continue
+            killed, survived = self.settle(batch, failing) if failing else ({}, list(batch))
+            nobody = dict.fromkeys(everyone, False)
+            verdicts += [self._verdict(m, selected[m.id], "survived", judged=nobody, phase="confirmation",
+                                       seconds=self.selection_seconds.get(m.id, 0.0)) for m in survived]  # fmt: skip
+            for m, result in killed.items():
+                folders = {f.nodeid.split("::")[0].rpartition("/")[0] for f in result.failures}
+                judged = {folder: folder in folders for folder in everyone} | dict.fromkeys(folders, True)
+                verdicts.append(self._killed(m, result, selected[m.id], judged, "confirmation"))
+        return verdicts
+
+    def settle(
+        self, batch: list[GeneratedMutant], failing: list[str]
+    ) -> tuple[dict[GeneratedMutant, TaskResult], list[GeneratedMutant]]:
+        """The members that fail `failing` alone. Suspects first: each member run alone against the
+        failed tests that mention its object; then the others together against the failed tests,
+        halved level by level while they still fail."""
+        killed: dict[GeneratedMutant, TaskResult] = {}
+        suspects = []
+        for m in batch:
+            ranks = self.index.relevant(m)
+            mine = [t for t in failing if t in ranks or t.partition("[")[0] in ranks]
+            if mine:
+                suspects.append((self._task(f"suspect:{m.id}", [m], tests=mine, channel=self.channel([m])), m))
+        results = self.pool.run([task for task, _ in suspects], self.limits.task_timeout)
+        for task, m in suspects:
+            if results[task.seq].failures:
+                killed[m] = results[task.seq]
+        rest = [m for m in batch if m not in killed]
+        survived: list[GeneratedMutant] = []
+        frontier = [rest] if rest else []
+        while frontier:
+            tasks = [
+                (self._task(f"settle:{g[0].id}+{len(g) - 1}", g, tests=failing, channel=self.channel(g)), g)
+                for g in frontier
+            ]
+            results = self.pool.run([task for task, _ in tasks], self.limits.task_timeout)
+            frontier = []
+            for task, group in tasks:
+                result = results[task.seq]
+                if not result.failures:
+                    survived += group  # an error here leaves the group unjudged by these tests: it stays
+                elif len(group) == 1:
+                    killed[group[0]] = result
+                else:
+                    frontier += halves(group)
+        return killed, survived
+
+
+def spread(group: list[GeneratedMutant], count: int) -> list[GeneratedMutant]:
+    """`count` members spread evenly over `group` (all of a small one)."""
+    if len(group) <= count:
+        return group
+    step = len(group) / count
+    return [group[int(i * step)] for i in range(count)]
+
+
+def halves(group: list[GeneratedMutant]) -> list[list[GeneratedMutant]]:
+    if len(group) == 1:
+        return [group]
+    middle = len(group) // 2
+    return [group[:middle], group[middle:]]
+
+
+def pack(mutants: list[GeneratedMutant], size: int) -> list[list[GeneratedMutant]]:
+    """Batches of at most `size` mutants, no two of which conflict (first fit, in the given order)."""
+    batches: list[list[GeneratedMutant]] = []
+    for m in mutants:
+        for batch in batches:
+            if len(batch) < size and not any(m.conflicts_with(other) for other in batch):
+                batch.append(m)
+                break
+        else:
+            batches.append([m])
+    return batches

@@ -1,0 +1,140 @@
+"""`harness mutate`'s library side: the four sources of mutants (hand, sql, redis, python) run and
+recorded together, for the CLI to print and `harness report` to show."""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.config import Settings
+from harness.errors import ConfigurationError
+from harness.mutate.generated import Source
+from harness.mutate.mutants import MUTANTS, Mutant
+from harness.mutate.results import RunRecord, Verdict
+from harness.mutate.runner import Outcome, mutate
+from harness.mutate.sets import GeneratedRun, git_lines
+
+GENERATED: tuple[Source, ...] = ("sql", "redis")
+
+
+@dataclass(frozen=True)
+class Listed:
+    source: str
+    id: str
+    kind: str
+    description: str
+
+
+@dataclass
+class MutationRequest:
+    """What to run: the sources, narrowed to `only` ids and to what `changed` (a git base) touched."""
+
+    root: Path
+    settings: Settings
+    sources: Sequence[Source] = ("hand",)
+    only: Sequence[str] = ()
+    changed: str | None = None
+    slots: int = 2
+    hand_timeout: float = 600.0
+    pytest_args: Sequence[str] = ()
+    progress: Callable[[str], None] = lambda line: None
+    notes: list[str] = field(default_factory=list)
+
+    def generated_run(self) -> GeneratedRun:
+        return GeneratedRun(
+            self.root, self.settings, [s for s in self.sources if s in GENERATED], self.only_of(GENERATED),
+            self.changed, self.slots, progress=self.progress, constrained=bool(self.only),
+            paths=[a for a in self.pytest_args if not a.startswith("-")] or ["suites"],
+        )  # fmt: skip
+
+    def only_of(self, sources: Sequence[Source]) -> list[str]:
+        """The --only ids of `sources`: a hand mutant's id has no colon, a generated one's has."""
+        generated = any(s in GENERATED for s in sources)
+        return [i for i in self.only if (":" in i) == generated]
+
+    def hand_mutants(self) -> list[Mutant]:
+        chosen = list(MUTANTS)
+        if self.only:
+            only = self.only_of(("hand",))
+            unknown = sorted(set(only) - {m.id for m in MUTANTS})
+            if unknown:
+                raise ConfigurationError(f"unknown mutant(s) {', '.join(unknown)}; see `harness mutate --list`")
+            chosen = [m for m in chosen if m.id in only]
+        if self.changed is not None:
+            changed = set(git_lines(self.root, "diff", self.changed, "--name-only"))
+            chosen = [m for m in chosen if m.path in changed]
+        return chosen
+
+
+def list_mutants(request: MutationRequest) -> list[Listed]:
+    listed = []
+    if "hand" in request.sources:
+        listed += [Listed("hand", m.id, m.kind, m.description) for m in request.hand_mutants()]
+    if any(s in GENERATED for s in request.sources):
+        run = request.generated_run()
+        listed += [Listed(m.source, m.id, m.kind, m.description) for m in run.narrow(run.generate_once())]
+    return listed
+
+
+def hand_verdict(outcome: Outcome) -> Verdict:
+    m = outcome.mutant
+    assert m is not None
+    failing = outcome.evidence.removeprefix("FAILED ").removeprefix("ERROR ").split(" ")[0]
+    folder = failing.split("::")[0].rpartition("/")[0] if "::" in failing else ""
+    return Verdict(
+        m.id, "hand", m.kind, m.path, m.description, "killed" if outcome.killed else "survived",
+        evidence=outcome.evidence, killed_by=[failing] if outcome.killed and folder else [],
+        judged={folder: True} if outcome.killed and folder else {}, phase="whole suite", seconds=outcome.seconds,
+    )  # fmt: skip
+
+
+def run_mutation(request: MutationRequest) -> RunRecord:
+    """Every requested source, one after another, into one record."""
+    record = RunRecord(command=shlex.join(["harness", "mutate", *sys.argv[2:]]), started="", seconds=0.0,
+                       slots=request.slots, verdicts=[])  # fmt: skip
+    if any(s in GENERATED for s in request.sources):
+        generated = request.generated_run().run()
+        record.started, record.verdicts = generated.started, generated.verdicts
+        record.seconds += generated.seconds
+        record.excluded, record.notes, record.phases = generated.excluded, generated.notes, generated.phases
+    if "hand" in request.sources:
+        chosen = request.hand_mutants()
+
+        def show(o: Outcome) -> None:
+            state = "baseline" if o.mutant is None else ("killed" if o.killed else "SURVIVED")
+            request.progress(f"{state:9} {o.name}  {o.evidence[:100]}")
+
+        outcomes = mutate(request.root, chosen, request.pytest_args, request.hand_timeout, show) if chosen else []
+        record.verdicts += [hand_verdict(o) for o in outcomes]
+        record.seconds += sum(o.seconds for o in outcomes)
+    if "python" in request.sources:
+        record.python = run_python(request)
+    return record
+
+
+def run_python(request: MutationRequest) -> dict[str, Any] | None:
+    """The Python set through harness.mutate.python (mutmut), when that module is there."""
+    try:
+        python = importlib.import_module("harness.mutate.python")
+    except ImportError:
+        request.notes.append("the Python set was skipped: harness.mutate.python is not available")
+        return None
+    runner = getattr(python, "run_python_mutants", None)
+    if runner is None:
+        request.notes.append("the Python set was skipped: harness.mutate.python has no run_python_mutants")
+        return None
+    names: list[str] = []
+    if request.changed is not None:
+        changed = git_lines(request.root, "diff", request.changed, "--name-only")
+        names = [f"{p.removesuffix('.py').replace('/', '.')}.*" for p in changed if p.endswith(".py")]
+        if not names:
+            request.notes.append("the Python set was skipped: the branch changed no Python file")
+            return None
+    score = runner(request.root, names)
+    summary: dict[str, Any] = score.as_dict()
+    return summary
