@@ -45,5 +45,37 @@ fi
 $bin/harness down >/dev/null || note $?
 
 echo "== report"
-$bin/harness report "$out" --baseline "$baseline" "${check[@]}" || note $?
+if ! $bin/harness report "$out" --baseline "$baseline" "${check[@]}" 2>"$out/check.txt"; then
+	cat "$out/check.txt" >&2
+	# A ratio is measured once more before it fails the run, as a mutant's survival is confirmed: a
+	# busy machine can slow one side of a pair for a moment (two runs at once once put a Redis ratio
+	# 38 % down). Only when regressions are all that failed: the regressed groups run again, both
+	# sides, their new figures replace the old, and the check runs again. A real regression fails twice.
+	if [ ${#check[@]} -gt 0 ] && ! grep "check failed" "$out/check.txt" | grep -qv "check failed: regressed: " &&
+		ids=$($bin/python - "$out" <<-'EOF'
+			import json, re, sys
+			out = sys.argv[1]
+			groups = set(re.findall(r"regressed: (.+?) :: ", open(f"{out}/check.txt").read()))
+			saved = json.load(open(f"{out}/benchmarks.json"))["benchmarks"]
+			print(" ".join(sorted({b["fullname"] for b in saved if b["group"] in groups})))
+		EOF
+		) && [ -n "$ids" ]; then
+		echo "== confirming the regressed ratios: $ids"
+		# shellcheck disable=SC2086  # node ids hold no spaces
+		$bin/pytest $ids -p no:xdist -o timeout=1800 --benchmark-json="$out/confirm.json" -q >/dev/null || note $?
+		$bin/python - "$out" <<-'EOF'
+			import json, sys
+			out = sys.argv[1]
+			run, again = json.load(open(f"{out}/benchmarks.json")), json.load(open(f"{out}/confirm.json"))
+			redone = {b["fullname"] for b in again["benchmarks"]}
+			run["benchmarks"] = [b for b in run["benchmarks"] if b["fullname"] not in redone] + again["benchmarks"]
+			json.dump(run, open(f"{out}/benchmarks.json", "w"), indent=1)
+		EOF
+		rm -f "$out/confirm.json"
+		$bin/harness report "$out" --baseline "$baseline" "${check[@]}" || note $?
+	else
+		note 1
+	fi
+fi
+rm -f "$out/check.txt"
 exit $status
