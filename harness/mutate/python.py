@@ -172,10 +172,19 @@ def describe(root: Path, mutant: PythonMutant) -> PythonMutant:
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
     with contextlib.chdir(root):
-        diff = get_diff_for_mutant(mutant.name, path=mutant.path)
-    change = [line for line in diff.splitlines()[2:] if line[:1] in "-+" and line[1:].strip()]
-    line = locate((root / mutant.path).read_text(), function_of(mutant.name), change)
+        diff = get_diff_for_mutant(mutant.name, path=mutant.path).splitlines()
+    change = [line for line in diff[2:] if line[:1] in "-+" and line[1:].strip()]
+    line = locate((root / mutant.path).read_text(), function_of(mutant.name), change, offset_of(diff))
     return PythonMutant(mutant.name, mutant.path, mutant.status, mutant.tests, line, "\n".join(change))
+
+
+def offset_of(diff: Sequence[str]) -> int:
+    """Lines from the function's first line to the first removed one, from the unified diff."""
+    hunk = next((line for line in diff if line.startswith("@@")), "@@ -1 @@")
+    first = int(hunk.split()[1].lstrip("-").split(",")[0])
+    body = diff[diff.index(hunk) + 1 :] if hunk in diff else []
+    before = next((i for i, line in enumerate(body) if line[:1] in "-+"), 0)
+    return first - 1 + before
 
 
 def function_of(name: str) -> tuple[str | None, str]:
@@ -187,15 +196,16 @@ def function_of(name: str) -> tuple[str | None, str]:
     return None, mangled.removeprefix("x_")
 
 
-def locate(source: str, function: tuple[str | None, str], change: Sequence[str]) -> int | None:
-    """The line of `source` the first removed line of `change` stands on, inside `function`."""
+def locate(source: str, function: tuple[str | None, str], change: Sequence[str], offset: int = 0) -> int | None:
+    """The line of `source` the first removed line of `change` stands on, inside `function`; of
+    several such lines, the one nearest `offset` lines below the function's first."""
     removed = next((line[1:].strip() for line in change if line.startswith("-")), None)
     lines = source.splitlines()
     first, last = span_of(source, function) or (1, len(lines))
-    for number in range(first, last + 1):
-        if removed is not None and lines[number - 1].strip() == removed:
-            return number
-    return first if removed is None else None
+    if removed is None:
+        return first + offset
+    matches = [n for n in range(first, last + 1) if lines[n - 1].strip() == removed]
+    return min(matches, key=lambda n: abs(n - first - offset)) if matches else None
 
 
 def span_of(source: str, function: tuple[str | None, str]) -> tuple[int, int] | None:

@@ -240,7 +240,8 @@ async def test_session_attributes_may_not_overwrite_the_reserved_fields_and_the_
 
 
 async def commands_of(redis_client: aioredis.Redis, operation: Awaitable[object]) -> list[str]:
-    """The commands (names only) Redis ran on `redis_client`'s database while `operation` ran."""
+    """The commands Redis ran on `redis_client`'s database while `operation` ran, as MONITOR
+    shows them (name and arguments), leaving out what a new pooled connection sends first."""
     db = int(redis_client.connection_pool.connection_kwargs["db"])
     marker = f"end-of-operation-{time.monotonic_ns()}"
     seen: list[str] = []
@@ -253,9 +254,12 @@ async def commands_of(redis_client: aioredis.Redis, operation: Awaitable[object]
                 continue
             if command["command"] == f"ECHO {marker}":
                 return seen
-            name = command["command"].split(" ", 1)[0].upper()
-            if name not in CONNECTION_SETUP:
-                seen.append(name)
+            if command["command"].split(" ", 1)[0].upper() not in CONNECTION_SETUP:
+                seen.append(command["command"])
+
+
+def names(commands: list[str]) -> list[str]:
+    return [command.split(" ", 1)[0].upper() for command in commands]
 
 
 async def test_creating_and_revoking_a_session_each_write_in_one_multi_exec_transaction(
@@ -266,9 +270,43 @@ async def test_creating_and_revoking_a_session_each_write_in_one_multi_exec_tran
     async def create() -> None:
         created.append(await services.sessions.create("u1"))
 
-    assert await commands_of(redis_client, create()) == ["MULTI", "HSET", "EXPIRE", "SADD", "EXPIRE", "EXEC"]
+    assert names(await commands_of(redis_client, create())) == ["MULTI", "HSET", "EXPIRE", "SADD", "EXPIRE", "EXEC"]
     revoked = await commands_of(redis_client, services.sessions.revoke(created[0].id))
-    assert revoked == ["HGET", "MULTI", "DEL", "SREM", "EXEC"]
+    assert names(revoked) == ["HGET", "MULTI", "DEL", "SREM", "EXEC"]
+
+
+async def test_a_session_id_carries_32_random_bytes(services: RedisLayer) -> None:
+    ids = {(await services.sessions.create("u1")).id for _ in range(5)}
+    assert len(ids) == 5
+    assert {len(i) for i in ids} == {43}  # 32 bytes in unpadded URL-safe base64
+
+
+async def test_a_waiter_polls_with_doubling_delays_capped_at_50_ms_not_in_a_busy_loop(
+    services: RedisLayer, redis_client: aioredis.Redis
+) -> None:
+    """Another caller holds the lock for 300 ms: doubling from 5 ms, capped at 50 ms, the waiter
+    asks about ten times; delays that shrank instead would ask hundreds of times."""
+    cache = services.api_cache
+    await redis_client.set(cache.lock_key(PARTS), "the-holder", px=10_000)
+
+    async def holder_finishes() -> None:
+        await asyncio.sleep(0.3)  # the holder's computation
+        await redis_client.set(cache.key(PARTS), b"held", ex=60)
+        await redis_client.delete(cache.lock_key(PARTS))
+
+    async def wait_for_the_holder() -> None:
+        results = await asyncio.gather(cache.get_or_compute(PARTS, computed), holder_finishes())
+        assert results[0] == b"held"
+
+    polls = [c for c in await commands_of(redis_client, wait_for_the_holder()) if c.startswith("SET bp:cache:lock:")]
+    assert 3 <= len(polls) <= 20, len(polls)
+
+
+async def test_a_waiter_the_acl_refuses_the_lock_raises_naming_the_lock(reader: RedisLayer) -> None:
+    lock = reader.api_cache.lock_key(PARTS)
+    with pytest.raises(PermissionDenied) as refused:
+        await reader.api_cache.get_or_compute(PARTS, computed)
+    assert str(refused.value).startswith(f"{lock}: the ACL user may not do this")
 
 
 async def test_health_check_gives_up_after_one_second_by_default_and_says_it_timed_out(
