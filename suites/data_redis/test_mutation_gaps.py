@@ -6,7 +6,9 @@ and latency."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -15,18 +17,21 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from harness.data.errors import InvalidInput, PermissionDenied, Unavailable
+from harness.data.errors import InvalidInput, PermissionDenied, PoolExhausted, Timeout, Unavailable
 from harness.data.redis import (
+    ApiCache,
     FeatureFlag,
     RedisConfig,
     RedisLayer,
     RedisStore,
     get_many,
     open_redis,
+    request_hash,
     rollout_bucket,
     set_many,
 )
-from harness.keyspace import Keyspace
+from harness.errors import ConfigurationError
+from harness.keyspace import Keyspace, Namespace
 from harness.provision.endpoints import with_credentials
 from harness.pytest_plugin import PrivateEnvironment
 from suites.conftest import HangGuards
@@ -333,3 +338,172 @@ async def test_health_latency_is_the_pings_round_trip_in_milliseconds(services: 
     wall_ms = (time.perf_counter() - started) * 1000
     assert health.ok is True
     assert wall_ms / 2 <= health.latency_ms <= wall_ms
+
+
+async def test_a_waiter_gives_up_after_its_own_wait_timeout_not_the_locks_ttl(
+    services: RedisLayer, redis_client: aioredis.Redis
+) -> None:
+    await redis_client.set(services.api_cache.lock_key(PARTS), "the-holder", px=10_000)
+    impatient = ApiCache(services.store, wait_timeout=0.2)
+    assert impatient.wait_timeout == 0.2
+    started = time.perf_counter()
+    assert await impatient.get_or_compute(PARTS, computed) == b"computed"
+    assert time.perf_counter() - started < 5  # the lock's TTL is 10 s
+
+
+@pytest.mark.parametrize("wait_timeout", [0, -1])
+def test_a_wait_timeout_must_be_positive_and_the_refusal_shows_it(services: RedisLayer, wait_timeout: float) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        ApiCache(services.store, wait_timeout=wait_timeout)
+    assert (refused.value.field, refused.value.reason) == ("wait_timeout", f"must be positive, got {wait_timeout}")
+
+
+def test_key_parts_that_are_not_strings_are_refused_saying_what_they_must_be() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        request_hash([])
+    assert (refused.value.field, refused.value.reason) == ("key_parts", "must be a non-empty sequence of strings")
+
+
+async def test_a_string_namespace_without_a_ttl_in_seconds_is_written_without_expiry(
+    app_url: str, keyspace: Keyspace, redis_client: aioredis.Redis, hang_guards: HangGuards
+) -> None:
+    windowed = Namespace(pattern="bp:draft:{id}", type="string", ttl="window", description="a test namespace")
+    contract = keyspace.model_copy(update={"namespaces": {**keyspace.namespaces, "draft": windowed}})
+    layer = open_redis(hang_guards.redis(app_url), contract)
+    try:
+        await set_many(layer.store, "draft", [({"id": "d1"}, b"1")])
+    finally:
+        await layer.close()
+    assert await redis_client.ttl("bp:draft:d1") == -1
+
+
+def test_a_namespace_without_a_fixed_ttl_has_none_to_give_and_says_which(services: RedisLayer) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        services.store.ttl("feature_flag")
+    assert str(refused.value) == "namespace feature_flag has no fixed TTL in the keyspace contract (None)"
+
+
+@pytest.mark.parametrize("url", ["redis://h:6379/0", "rediss://h:6380/0", "unix:///run/redis.sock"])
+def test_a_config_takes_redis_rediss_and_unix_urls_and_no_reconnects(url: str) -> None:
+    assert RedisConfig(url, reconnect_attempts=0).reconnect_attempts == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "reason"),
+    [
+        ({"url": "http://h"}, "url", "must be a redis://, rediss:// or unix:// URL"),
+        ({"max_connections": 0}, "max_connections", "must be at least 1, got 0"),
+        ({"connect_timeout": 0}, "connect_timeout", "must be positive, got 0"),
+        ({"reconnect_attempts": -1}, "reconnect_attempts", "must be 0 or more, got -1"),
+    ],
+)
+def test_a_config_refusal_says_what_the_field_must_be_and_what_it_got(
+    overrides: dict[str, Any], field: str, reason: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        RedisConfig(**{"url": "redis://h:6379/0", **overrides})
+    assert (refused.value.field, refused.value.reason) == (field, reason)
+
+
+@pytest_asyncio.fixture
+async def silent_port() -> AsyncIterator[tuple[int, list[asyncio.StreamWriter]]]:
+    """A port that accepts connections and never answers, and the connections it accepted."""
+    accepted: list[asyncio.StreamWriter] = []
+    server = await asyncio.start_server(lambda reader, writer: accepted.append(writer), "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1], accepted
+    server.close()
+    for writer in accepted:
+        writer.close()
+
+
+async def test_a_silent_server_costs_one_socket_timeout_on_one_connection_never_a_retry(
+    silent_port: tuple[int, list[asyncio.StreamWriter]], keyspace: Keyspace
+) -> None:
+    """Reconnects retry a dropped connection, never a timeout: a slow server is not asked twice."""
+    port, accepted = silent_port
+    layer = open_redis(RedisConfig(f"redis://127.0.0.1:{port}/0", socket_timeout=0.3, reconnect_attempts=3), keyspace)
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(10):  # a client without the socket timeout would wait forever
+            with pytest.raises(Timeout):
+                await layer.temp.get("verify", "u1")
+    finally:
+        await layer.close()
+    assert time.perf_counter() - started < 3
+    assert len(accepted) == 1
+
+
+async def test_a_server_that_never_accepts_costs_one_connect_timeout(keyspace: Keyspace) -> None:
+    """A listener whose backlog is full drops new connection attempts: only the connect timeout ends them."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    backlog = [socket.socket() for _ in range(3)]
+    for filler in backlog:
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+    config = RedisConfig(f"redis://127.0.0.1:{port}/0", connect_timeout=0.3, socket_timeout=5, reconnect_attempts=0)
+    layer = open_redis(config, keyspace)
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(20):
+            with pytest.raises(Timeout):
+                await layer.temp.get("verify", "u1")
+    finally:
+        await layer.close()
+        for held in [*backlog, listener]:
+            held.close()
+    assert time.perf_counter() - started < 2.5
+
+
+async def test_a_full_pool_gives_up_after_the_configured_pool_timeout(
+    app_url: str, keyspace: Keyspace, hang_guards: HangGuards
+) -> None:
+    layer = open_redis(hang_guards.redis(app_url, max_connections=1, pool_timeout=0.2), keyspace)
+    try:
+        connection = await layer.store.client.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+        started = time.perf_counter()
+        with pytest.raises(PoolExhausted):
+            await layer.temp.get("code", "u1")
+        assert time.perf_counter() - started < 5  # redis-py's own default is 20 s
+        await layer.store.client.connection_pool.release(connection)
+    finally:
+        await layer.close()
+
+
+async def test_a_connection_idle_past_the_health_check_interval_is_pinged_before_reuse(
+    app_url: str, keyspace: Keyspace, redis_client: aioredis.Redis, hang_guards: HangGuards
+) -> None:
+    layer = open_redis(hang_guards.redis(app_url, health_check_interval=0.1), keyspace)
+
+    async def two_reads_apart() -> None:
+        await layer.temp.get("verify", "u1")
+        await asyncio.sleep(0.3)  # the connection sits idle past the interval
+        await layer.temp.get("verify", "u1")
+
+    try:
+        commands = names(await commands_of(redis_client, two_reads_apart()))
+    finally:
+        await layer.close()
+    assert commands[-2:] == ["PING", "GET"], commands
+
+
+@pytest.mark.faults
+async def test_a_frozen_redis_costs_a_pooled_connection_one_socket_timeout(
+    private_environment: PrivateEnvironment, keyspace: Keyspace
+) -> None:
+    """A connection already open when Redis stops answering: its read waits out the socket timeout."""
+    config = RedisConfig(as_app_user(private_environment.endpoints.redis, keyspace), socket_timeout=0.3)
+    layer = open_redis(config, keyspace)
+    try:
+        await layer.temp.put("verify", "u1", b"1")  # opens the connection the next command reuses
+        async with private_environment.faults.redis.paused():
+            started = time.perf_counter()
+            async with asyncio.timeout(10):  # without the socket timeout the read never ends
+                with pytest.raises(Timeout):
+                    await layer.temp.get("verify", "u1")
+            assert time.perf_counter() - started < 3
+    finally:
+        await layer.close()
