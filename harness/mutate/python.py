@@ -255,6 +255,11 @@ def tally(
     return PythonScore(total, dict(by_file), dict(by_folder), survivors, proven, stale)
 
 
+def score_python_mutants(root: Path, equivalents: Path = EQUIVALENTS) -> PythonScore:
+    """The score of the verdicts already in `root/mutants` (the last runs), without running anything."""
+    return tally(root, read_results(root), load_equivalents(equivalents))
+
+
 def mutmut_command(names: Sequence[str], max_children: int) -> list[str]:
     executable = Path(sys.executable).with_name("mutmut")  # `python -m mutmut` re-imports itself; the script does not
     return [str(executable), "run", "--max-children", str(max_children), *names]
@@ -272,21 +277,26 @@ def run_python_mutants(
 
     `names` are mutant names or globs (`harness.data.redis.*`) to run again; none runs every
     mutant without a verdict yet (mutmut keeps verdicts of unchanged functions in `mutants/`).
-    One reused environment serves every mutant (HARNESS_REUSE); `max_children` above 1 runs
-    mutants side by side, which is safe only while the suites' Redis tests share nothing
-    between two non-xdist sessions (they do share logical database 1, so the default is 1).
-    Writes the JSON summary to `summary` when given.
+    Every mutant's tests run in one reused environment (HARNESS_REUSE=true; HARNESS_STATE_DIR
+    chooses where it lives, and `harness gc --all` stops it afterwards). `max_children` above 1
+    runs mutants side by side, which is safe only once two non-xdist sessions stop sharing the
+    suites' Redis logical database (both are worker "main", database 1), hence the default of 1.
+    mutmut's output goes to mutants/mutmut-run.log; the JSON summary to `summary` when given.
     """
     command = mutmut_command(names, max_children)
+    log = root / MUTANTS_DIR / "mutmut-run.log"
+    log.parent.mkdir(exist_ok=True)
     started = time.monotonic()
-    completed = subprocess.run(
-        command, cwd=root, env={**os.environ, **CLEAN_ENVIRONMENT}, capture_output=True, text=True, check=False
-    )
+    with log.open("w") as output:
+        completed = subprocess.run(
+            command, cwd=root, env={**os.environ, **CLEAN_ENVIRONMENT}, stdout=output, stderr=subprocess.STDOUT,
+            check=False,
+        )  # fmt: skip
     seconds = time.monotonic() - started
     if completed.returncode != 0:
-        tail = (completed.stdout + completed.stderr).replace("\r", "\n").strip().splitlines()[-5:]
-        raise HarnessError(f"mutmut run exited {completed.returncode}: {' / '.join(tail)}")
-    score = tally(root, read_results(root), load_equivalents(equivalents))
+        tail = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-5:]
+        raise HarnessError(f"mutmut run exited {completed.returncode} (see {log}): {' / '.join(tail)}")
+    score = score_python_mutants(root, equivalents)
     score.command, score.seconds = command, seconds
     if summary is not None:
         score.write(summary)

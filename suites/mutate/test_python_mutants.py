@@ -19,6 +19,7 @@ from harness.mutate.python import (
     function_of,
     load_equivalents,
     read_results,
+    run_python_mutants,
     suite_folder,
     tally,
 )
@@ -158,3 +159,10 @@ def test_names_and_scores_of_the_arithmetic_edges() -> None:
     empty.add("segfault")
     empty.add("not checked")
     assert (empty.no_tests, empty.other, empty.not_checked, empty.judged, empty.score) == (1, 1, 1, 2, 0.0)
+
+
+def test_a_mutmut_run_that_fails_is_an_error_naming_its_log(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()  # nothing mutmut could find to mutate
+    with pytest.raises(HarnessError, match=r"mutmut run exited 1 \(see .*mutmut-run.log\)"):
+        run_python_mutants(tmp_path / "empty")
+    assert "Could not figure out where the code to mutate is" in (tmp_path / "empty/mutants/mutmut-run.log").read_text()
