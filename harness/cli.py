@@ -331,7 +331,7 @@ def mutate(
     base: Annotated[str, typer.Option(help="the git revision --changed compares with")] = "main",
     only: Annotated[list[str] | None, typer.Option(help="run only these mutants (repeatable)")] = None,
     list_only: Annotated[bool, typer.Option("--list", help="list the mutants and exit")] = False,
-    slots: Annotated[int, typer.Option(min=1, max=8, help="generated sets: pytest sessions side by side")] = 2,
+    slots: Annotated[int, typer.Option(min=1, max=8, help="generated sets: pytest sessions side by side")] = 3,
     timeout: Annotated[float, typer.Option(help="hand set: seconds per suite run; a hang counts as caught")] = 600,
     min_score: Annotated[float, typer.Option(help="exit 1 when a source scores below this fraction")] = 0.0,
     run_dir: Annotated[Path, typer.Option(help="where mutation.json goes (read by `harness report`)")] = Path(

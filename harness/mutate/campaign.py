@@ -17,14 +17,13 @@ statement); for Redis mutants the tests of files that use Redis or the settings'
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.mutate.generated import GeneratedMutant
+from harness.mutate.generated import GeneratedMutant, apply_edits
 from harness.mutate.queue import Channel, Task, TaskResult
 from harness.mutate.results import Status, Verdict
 from harness.mutate.selection import KIND_FOLDERS, SuiteIndex, folders_of
@@ -35,7 +34,7 @@ START_UP = "harness:start-up"  # a mutant the servers refuse to start with is ca
 
 @dataclass(frozen=True)
 class Limits:
-    batch_size: int = 250
+    batch_size: int = 400
     task_timeout: float = 900.0
     sample: int = 6  # mutants of each kind judged alone first
     alone_rate: float = 0.5  # a kind whose sample was killed at least this often is judged alone
@@ -43,32 +42,39 @@ class Limits:
 
 class Campaign:
     def __init__(
-        self, pool: SlotPool, index: SuiteIndex, artifacts: Path, limits: Limits = Limits(),
-        progress: Callable[[Verdict], None] = lambda verdict: None,
+        self, pool: SlotPool, index: SuiteIndex, artifacts: Path, bases: Mapping[str, str], limits: Limits = Limits(),
+        progress: Callable[[Verdict], None] = lambda verdict: None, log: Callable[[str], None] = lambda line: None,
     ) -> None:  # fmt: skip
         self.pool = pool
         self.index = index
         self.artifacts = artifacts
+        self.bases = bases  # a Redis artifact's shipped text, by settings field
         self.limits = limits
         self.progress = progress
+        self.log = log
         self.excluded: list[str] = []
         self.phases: dict[str, float] = {}  # phase → wall seconds
         self.selection_seconds: dict[str, float] = {}
+        self._relevant: dict[str, dict[str, int]] = {}
+        self.migrators = index.migrators()
+        self.redis_judges: list[str] | None = None  # known once the Redis baseline has run
         self.file_seconds: dict[str, float] = {}
-        self.folders: dict[Channel, list[str]] = {}
 
     # -- tasks ---------------------------------------------------------------------------------
-    def _task(self, ident: str, mutants: list[GeneratedMutant], **fields: object) -> Task:
+    def _task(self, ident: str, mutants: list[GeneratedMutant], **fields: Any) -> Task:
+        """A task for `mutants` applied together: their SQL joined, each Redis artifact they edit
+        written once with all their edits, the settings pointed at the copies."""
         env: dict[str, str] = {}
-        for m in mutants:
-            if m.artifact is not None:
-                path = self.artifacts / re.sub(r"[^A-Za-z0-9_.-]", "_", m.id)
-                path.write_text(m.text)
-                env[f"HARNESS_{m.artifact.upper()}"] = str(path)
-                if m.artifact != "redis_keyspace":
-                    env["HARNESS_REUSE"] = "false"  # the server reads its config and ACL at start
+        for artifact in sorted({m.artifact for m in mutants if m.artifact is not None}):
+            edits = [m for m in mutants if m.artifact == artifact]
+            path = self.artifacts / f"{self.pool.next_seq()}-{artifact}"
+            path.write_text(apply_edits(self.bases[artifact], edits))
+            env[f"HARNESS_{artifact.upper()}"] = str(path)
+            if artifact != "redis_keyspace":
+                env["HARNESS_REUSE"] = "false"  # the server reads its config and ACL at start
         mutation = ";\n".join(m.sql for m in mutants if m.sql)
-        return Task(self.pool.next_seq(), ident, mutation=mutation, env=env, exclude=self.excluded, **fields)  # type: ignore[arg-type]
+        exclude = self.excluded + (self.migrators if mutation else [])
+        return Task(self.pool.next_seq(), ident, mutation=mutation, env=env, exclude=exclude, **fields)
 
     @staticmethod
     def channel(mutants: list[GeneratedMutant]) -> Channel:
@@ -77,9 +83,9 @@ class Campaign:
     # -- 1. baseline ---------------------------------------------------------------------------
     def baseline(self, channels: list[Channel]) -> list[str]:
         """Run every judging test of `channels` once; return (and exclude from now on) those that fail."""
+        judging: Channel = channels[0] if len(channels) == 1 else "judges"
         tasks = [
-            Task(self.pool.next_seq(), f"baseline-{channel}", tests=part, channel=channel, stop="never", trace=True)
-            for channel in channels
+            Task(self.pool.next_seq(), f"baseline-{judging}", tests=part, channel=judging, stop="never", trace=True)
             for part in self._parts()
         ]
         clock = time.monotonic()
@@ -89,26 +95,34 @@ class Campaign:
         for task in tasks:
             result = results[task.seq]
             self.index.learn(result.traces, result.test_seconds)
+            if "redis" in channels:
+                self.redis_judges = sorted(
+                    {*(self.redis_judges or []), *result.redis_users, *self.index.redis_readers()}
+                )
             for path, seconds in result.file_seconds.items():
                 self.file_seconds[path] = max(seconds, self.file_seconds.get(path, 0.0))
-            self.folders.setdefault(task.channel, [])
-            self.folders[task.channel] += [f for f, (ran, _) in result.folders.items() if ran]
         self.excluded = failing
         return failing
 
-    def _parts(self) -> list[list[str]]:
-        """The judging tests split into one part per slot, balanced by the baseline's time per file."""
-        paths = list(self.index.tests)
+    def _parts(self, channel: Channel = "template") -> list[list[str]]:
+        """The judging tests split into one part per slot, balanced by the baseline's time per file.
+        For Redis, after the baseline: the tests that sent Redis a command, start servers of their
+        own, or read a Redis artifact."""
+        by_file = {path: [t.nodeid for t in tests] for path, tests in self.index.tests.items()}
+        if channel == "redis" and self.redis_judges is not None:
+            by_file = {}
+            for nodeid in self.redis_judges:
+                by_file.setdefault(nodeid.split("::")[0], []).append(nodeid)
         parts: list[list[str]] = [[] for _ in range(self.pool.size)]
         loads = [0.0] * self.pool.size
 
         def cost(path: str) -> float:
-            return self.file_seconds.get(path, 0.2 * len(self.index.tests[path]))
+            return self.file_seconds.get(path, 0.2 * len(by_file[path]))
 
-        for path in sorted(paths, key=lambda p: -cost(p)):
+        for path in sorted(by_file, key=lambda p: -cost(p)):
             slot = loads.index(min(loads))
             loads[slot] += cost(path)
-            parts[slot] += [t.nodeid for t in self.index.tests[path]]
+            parts[slot] += by_file[path]
         return [p for p in parts if p]
 
     # -- 2. selection --------------------------------------------------------------------------
@@ -148,6 +162,7 @@ class Campaign:
             for kind, group in kinds.items()
             if (sampled := [m for m in group if m.id in sample])
         }
+        self.log("selection: killed in each kind's sample: " + ", ".join(f"{k} {r:.0%}" for k, r in rates.items()))
         alone([m for m in mutants if m.id not in sample and (m.artifact or rates[m.kind] >= self.limits.alone_rate)])
         self.phases["selection"] = time.monotonic() - clock
         candidates = [m for m in mutants if m.id not in verdicts]
@@ -157,7 +172,31 @@ class Campaign:
         for verdict in confirmed:
             verdicts[verdict.id] = verdict
             self.progress(verdict)
+        clock = time.monotonic()
+        self.recheck(list(verdicts.values()), {m.id: m for m in mutants})
+        self.phases["recheck"] = time.monotonic() - clock
         return [verdicts[m.id] for m in mutants]
+
+    def recheck(self, verdicts: list[Verdict], by_id: dict[str, GeneratedMutant]) -> None:
+        """Every test that killed a mutant runs once more without any mutant: a kill whose every
+        failed test fails there too was the test's doing (a flaky or broken test), not the
+        mutant's, and is marked an error instead (never silently counted as caught)."""
+        killers = sorted({t for v in verdicts if v.status == "killed" for t in v.killed_by if "::" in t})
+        if not killers:
+            return
+        channels = {self.channel([by_id[v.id]]) for v in verdicts if v.status == "killed"}
+        channel: Channel = channels.pop() if len(channels) == 1 else "judges"
+        size = -(-len(killers) // self.pool.size)
+        tasks = [
+            Task(self.pool.next_seq(), "recheck", tests=killers[i : i + size], channel=channel, stop="never")
+            for i in range(0, len(killers), size)
+        ]
+        failing = {f.nodeid for r in self.pool.run(tasks, self.limits.task_timeout).values() for f in r.failures}
+        for v in verdicts:
+            if v.status == "killed" and v.killed_by and all(t in failing for t in v.killed_by):
+                v.status = "error"
+                v.evidence = f"flaky: {', '.join(v.killed_by)} also fails without any mutant"
+                self.log(f"recheck: {v.id} was killed only by tests that fail without it: {', '.join(v.killed_by)}")
 
     def _verdict(self, m: GeneratedMutant, selected: list[str], status: Status, **fields: Any) -> Verdict:
         should_catch = folders_of(list(self.index.relevant(m))) or [KIND_FOLDERS.get(m.kind, "suites/schema")]
@@ -193,17 +232,26 @@ class Campaign:
         for batch in pack(candidates, self.limits.batch_size):
             channel = self.channel(batch)
             ident = f"confirm:{batch[0].id}+{len(batch) - 1}"
-            tasks = [self._task(ident, batch, tests=part, channel=channel, stop="never") for part in self._parts()]
+            parts = self._parts(channel)
+            tasks = [self._task(ident, batch, tests=part, channel=channel, stop="never") for part in parts]
+            clock = time.monotonic()
             results = list(self.pool.run(tasks, self.limits.task_timeout).values())
             failing = sorted({f.nodeid for r in results for f in r.failures})
             errors = [r.error for r in results if r.error]
+            took = time.monotonic() - clock
+            self.log(
+                f"confirmation: {len(batch)} mutants at once, the whole suite in {took:.0f} s: {len(failing)} failed"
+            )
             everyone = sorted({folder for r in results for folder, (ran, _) in r.folders.items() if ran})
             if errors and not failing:
                 evidence = errors[0][:300]
                 verdicts += [self._verdict(m, selected[m.id], "error", evidence=evidence, phase="confirmation")
                              for m in batch]  # fmt: skip
                 continue
+            clock = time.monotonic()
             killed, survived = self.settle(batch, failing) if failing else ({}, list(batch))
+            if failing:
+                self.log(f"confirmation: {len(killed)} of them fail alone, found in {time.monotonic() - clock:.0f} s")
             nobody = dict.fromkeys(everyone, False)
             verdicts += [self._verdict(m, selected[m.id], "survived", judged=nobody, phase="confirmation",
                                        seconds=self.selection_seconds.get(m.id, 0.0)) for m in survived]  # fmt: skip
@@ -216,20 +264,12 @@ class Campaign:
     def settle(
         self, batch: list[GeneratedMutant], failing: list[str]
     ) -> tuple[dict[GeneratedMutant, TaskResult], list[GeneratedMutant]]:
-        """The members that fail `failing` alone. Suspects first: each member run alone against the
-        failed tests that mention its object; then the others together against the failed tests,
-        halved level by level while they still fail."""
+        """The members that fail `failing` alone. First, for each failed test, the members whose
+        object it mentions, halved against that test alone down to the ones that fail it; then the
+        rest together against every failed test, halved while they still fail."""
         killed: dict[GeneratedMutant, TaskResult] = {}
-        suspects = []
-        for m in batch:
-            ranks = self.index.relevant(m)
-            mine = [t for t in failing if t in ranks or t.partition("[")[0] in ranks]
-            if mine:
-                suspects.append((self._task(f"suspect:{m.id}", [m], tests=mine, channel=self.channel([m])), m))
-        results = self.pool.run([task for task, _ in suspects], self.limits.task_timeout)
-        for task, m in suspects:
-            if results[task.seq].failures:
-                killed[m] = results[task.seq]
+        suspects = [(test, [m for m in batch if self._mentions(m, test)]) for test in failing]
+        self._halve([(test, group) for test, group in suspects if group], killed)
         rest = [m for m in batch if m not in killed]
         survived: list[GeneratedMutant] = []
         frontier = [rest] if rest else []
@@ -249,6 +289,33 @@ class Campaign:
                 else:
                     frontier += halves(group)
         return killed, survived
+
+    def _halve(
+        self, frontier: list[tuple[str, list[GeneratedMutant]]], killed: dict[GeneratedMutant, TaskResult]
+    ) -> None:
+        """Group testing per failed test: a group that fails it is halved, a single member that
+        fails it alone is killed, a group that passes it is done with it."""
+        while frontier:
+            tasks = [
+                (self._task(f"suspect:{g[0].id}+{len(g) - 1}", g, tests=[test], channel=self.channel(g)), test, g)
+                for test, g in frontier
+            ]
+            results = self.pool.run([task for task, _, _ in tasks], self.limits.task_timeout)
+            frontier = []
+            for task, test, group in tasks:
+                result = results[task.seq]
+                if not result.failures:
+                    continue
+                if len(group) == 1:
+                    killed.setdefault(group[0], result)
+                else:
+                    frontier += [(test, [m for m in half if m not in killed] or half) for half in halves(group)]
+
+    def _mentions(self, m: GeneratedMutant, test: str) -> bool:
+        if m.id not in self._relevant:
+            self._relevant[m.id] = self.index.relevant(m)
+        ranks = self._relevant[m.id]
+        return test in ranks or test.partition("[")[0] in ranks
 
 
 def spread(group: list[GeneratedMutant], count: int) -> list[GeneratedMutant]:

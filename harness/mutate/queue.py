@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 # Which collected tests may judge a task: those whose fixtures reach the mutated template, those
 # that reach the Redis server or the settings' artifacts, or every test.
-Channel = Literal["template", "redis", "all"]
+Channel = Literal["template", "redis", "judges", "all"]  # judges: template's or Redis's
 Stop = Literal["first", "never"]
 
 
@@ -56,6 +57,7 @@ class TaskResult:
     file_seconds: dict[str, float] = field(default_factory=dict)
     test_seconds: dict[str, float] = field(default_factory=dict)  # traced tasks only
     traces: dict[str, list[str]] = field(default_factory=dict)  # node id → words of the SQL it ran (traced)
+    redis_users: list[str] = field(default_factory=list)  # tests that sent the slot's Redis a command (traced)
     tests: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -96,13 +98,13 @@ class TaskQueue:
             return Task(**json.loads(claimed.read_text()))
         return None
 
-    def next_task(self, slot: int, poll: float = 0.05) -> Task | None:
-        """Wait for a task; None once the runner has said stop and nothing is pending."""
+    def next_task(self, slot: int, runner_alive: Callable[[], bool], poll: float = 0.05) -> Task | None:
+        """Wait for a task; None once the runner has said stop (or is gone) and nothing is pending."""
         while True:
             task = self.claim(slot)
             if task is not None:
                 return task
-            if (self.directory / "stop").exists():
+            if (self.directory / "stop").exists() or not runner_alive():
                 return None
             time.sleep(poll)  # polling a directory another process fills
 

@@ -3,9 +3,10 @@ plausible wrong value, each rule of each ACL user in users.acl removed (a `-` ru
 the user; a key or channel pattern is also widened to `*`), each namespace's TTL in keyspace.toml
 ten times too long, ten times too short, or gone, and its sliding flag flipped.
 
-A mutant is a whole mutated copy of one artifact; the run points the settings at it
-(HARNESS_REDIS_CONFIG, HARNESS_REDIS_ACL, HARNESS_REDIS_KEYSPACE), so a server started for it reads
-the mistake exactly as it would read the shipped file.
+A mutant is an edit of one artifact's text (a span replaced); the run writes the mutated copy and
+points the settings at it (HARNESS_REDIS_CONFIG, HARNESS_REDIS_ACL, HARNESS_REDIS_KEYSPACE), so a
+server started for it reads the mistake exactly as it would read the shipped file. Edits of one
+artifact that do not overlap can be applied together (a batch of the confirmation).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 from harness.config import Settings
-from harness.mutate.generated import GeneratedMutant, RedisArtifact
+from harness.mutate.generated import Edit, GeneratedMutant, RedisArtifact
 from harness.redis_config import SET_BY_BACKEND
 
 # directive → the plausible wrong value; any other yes/no flips, any other number becomes 0
@@ -34,31 +35,39 @@ WRONG_VALUES = {
 NUMBER = re.compile(r"-?\d+[a-z]*", re.IGNORECASE)
 
 
-def _mutant(kind: str, obj: str, change: str, description: str, artifact: RedisArtifact, text: str,
+def _mutant(kind: str, obj: str, change: str, description: str, artifact: RedisArtifact, edit: Edit,
             *mentions: str) -> GeneratedMutant:  # fmt: skip
     return GeneratedMutant(
         id=f"{kind}:{obj}:{change}", source="redis", kind=kind, object=obj, description=description,
-        artifact=artifact, text=text, mentions=tuple(mentions), key=(artifact, obj, change),
+        artifact=artifact, edits=(edit,), mentions=tuple(mentions), key=(artifact, obj, change),
     )  # fmt: skip
 
 
+def _lines(text: str) -> list[tuple[int, str]]:
+    """(offset, line without its newline) of every line."""
+    found, offset = [], 0
+    for line in text.splitlines(keepends=True):
+        found.append((offset, line.rstrip("\n")))
+        offset += len(line)
+    return found
+
+
 def config_mutants(path: Path) -> list[GeneratedMutant]:
-    lines = path.read_text().splitlines(keepends=True)
     mutants = []
-    for number, line in enumerate(lines):
+    for offset, line in _lines(path.read_text()):
         directive, _, value = line.strip().partition(" ")
         directive = directive.lower()
-        if not directive or directive.startswith("#") or directive in SET_BY_BACKEND - {"protected-mode"}:
+        if not directive or directive.startswith("#") or directive == "user":
             continue
-        if directive == "user":
+        if directive in SET_BY_BACKEND - {"protected-mode"}:
             continue
         wrong = wrong_value(directive, value.strip())
         if wrong is None:
             continue
-        text = "".join([*lines[:number], f"{directive} {wrong}\n", *lines[number + 1 :]])
+        start = offset + line.index(value)
         mutants.append(_mutant(
             "config", directive, "wrong", f"redis.conf: {directive} {wrong} instead of {value.strip()}", "redis_config",
-            text, directive, directive.replace("-", "_"),
+            (start, offset + len(line), wrong), directive, directive.replace("-", "_"),
         ))  # fmt: skip
     return mutants
 
@@ -74,25 +83,25 @@ def wrong_value(directive: str, value: str) -> str | None:
 
 
 def acl_mutants(path: Path) -> list[GeneratedMutant]:
-    lines = path.read_text().splitlines(keepends=True)
     mutants = []
-    for number, line in enumerate(lines):
+    for offset, line in _lines(path.read_text()):
         words = line.split()
         if len(words) < 3 or words[0] != "user":
             continue
-        user, rules = words[1], words[2:]
-        for position, rule in enumerate(rules):
+        user = words[1]
+        for match in re.finditer(r" (\S+)", line):
+            rule = match.group(1)
+            if match.start() < line.index(user) + len(user):
+                continue  # `user` and the name
             shown = "#password" if rule.startswith(("#", ">")) else rule
-            variants = [("remove", rules[:position] + rules[position + 1 :], "widened" if rule[0] == "-" else "lost")]
+            start, end = offset + match.start(), offset + match.end()
+            variants = [("remove", (start, end, ""), "widened" if rule[0] == "-" else "lost")]
             if rule[0] in "~&" and rule[1:] != "*":
-                variants.append(("widen", [*rules[:position], rule[0] + "*", *rules[position + 1 :]], "widened"))
-            for change, mutated, effect in variants:
-                text = "".join([*lines[:number], " ".join(["user", user, *mutated]) + "\n", *lines[number + 1 :]])
+                variants.append(("widen", (start + 1, end, rule[0] + "*"), "widened"))
+            for change, edit, effect in variants:
                 what = f"users.acl: {user} without {shown}" if change == "remove" else f"users.acl: {user} {rule} → *"
-                mutants.append(_mutant(
-                    "acl", f"{user}.{shown}", change, f"{what} ({effect})", "redis_acl", text, user,
-                    *_command_names(rule),
-                ))  # fmt: skip
+                mutants.append(_mutant("acl", f"{user}.{shown}", change, f"{what} ({effect})", "redis_acl", edit, user,
+                                       *_command_names(rule)))  # fmt: skip
     return mutants
 
 
@@ -116,24 +125,24 @@ def keyspace_mutants(path: Path) -> list[GeneratedMutant]:
         literal = [w for w in namespace["pattern"].split(":")[1:] if not w.startswith("{")]
         mentions = (name, ".".join(literal))
         ttl = namespace.get("ttl")
-        changes: list[tuple[str, str | None, str]] = []
+        changes: list[tuple[str, str, str | None, str]] = []
         if isinstance(ttl, int):
             shorter = max(ttl // 10, 1)
-            changes += [("x10", f"ttl = {ttl * 10}", f"{ttl * 10} s instead of {ttl} s"),
-                        ("div10", f"ttl = {shorter}", f"{shorter} s instead of {ttl} s")]  # fmt: skip
+            changes += [("x10", "ttl", f"ttl = {ttl * 10}", f"{ttl * 10} s instead of {ttl} s"),
+                        ("div10", "ttl", f"ttl = {shorter}", f"{shorter} s instead of {ttl} s")]  # fmt: skip
         elif ttl is not None:
-            changes.append(("fixed", "ttl = 60", f"a fixed 60 s instead of {ttl!r}"))
+            changes.append(("fixed", "ttl", "ttl = 60", f"a fixed 60 s instead of {ttl!r}"))
         if ttl is not None:
-            changes.append(("none", None, f"no expiry instead of {ttl!r}"))
+            changes.append(("none", "ttl", None, f"no expiry instead of {ttl!r}"))
         if namespace.get("sliding"):
-            changes.append(("not-sliding", "sliding = false", "a fixed expiry instead of a sliding one"))
-        for change, line, what in changes:
-            field = "sliding" if change == "not-sliding" else "ttl"
-            body = re.sub(rf"^{field} = .*\n?", "" if line is None else line + "\n", section.group(0), count=1,
-                          flags=re.MULTILINE)  # fmt: skip
-            mutated = text[: section.start()] + body + text[section.end() :]
+            changes.append(("not-sliding", "sliding", "sliding = false", "a fixed expiry instead of a sliding one"))
+        for change, field, line, what in changes:
+            found = re.search(rf"^{field} = .*\n?", section.group(0), re.MULTILINE)
+            if found is None:
+                continue
+            edit = (section.start() + found.start(), section.start() + found.end(), "" if line is None else line + "\n")
             mutants.append(_mutant("ttl", name, change, f"keyspace.toml: {namespace['pattern']} {what}",
-                                   "redis_keyspace", mutated, *mentions))  # fmt: skip
+                                   "redis_keyspace", edit, *mentions))  # fmt: skip
     return mutants
 
 

@@ -44,8 +44,14 @@ KIND_KEYWORDS = {
 }  # fmt: skip
 
 
+MIGRATES = re.compile(r"\brollback_migrations\(")
+READS_REDIS_ARTIFACTS = re.compile(
+    r"\b(private_environment|faults|redis_keyspace|redis_config|redis_acl|load_keyspace)\b"
+)
+
+
 @dataclass(frozen=True)
-class TestText:
+class IndexedTest:
     nodeid: str  # without parameters: every parametrized case of the function
     text: str
 
@@ -56,10 +62,20 @@ class SuiteIndex:
     and how long it took: the map from an object to the tests asked to judge it first."""
 
     files: dict[str, str]  # path relative to the root → module text
-    tests: dict[str, list[TestText]]  # path → its tests
+    tests: dict[str, list[IndexedTest]]  # path → its tests
     traces: dict[str, frozenset[str]] = field(default_factory=dict)  # node id → words of its SQL
     seconds: dict[str, float] = field(default_factory=dict)  # node id → duration at the baseline
     budget: float = 3.0  # seconds of tests asked first; the rest judge at the confirmation
+
+    def migrators(self) -> list[str]:
+        """Tests that run the migrations over the template's clone (a down, then up again). Over a
+        mutated template they fail because the catalog is not what the downs expect, whatever the
+        mistake: a post-migration statement is not theirs to judge."""
+        return [t.nodeid for tests in self.tests.values() for t in tests if MIGRATES.search(t.text)]
+
+    def redis_readers(self) -> list[str]:
+        """Tests that start servers of their own (with the settings' Redis artifacts) or read an artifact."""
+        return [t.nodeid for tests in self.tests.values() for t in tests if READS_REDIS_ARTIFACTS.search(t.text)]
 
     def learn(self, traces: dict[str, list[str]], seconds: dict[str, float]) -> None:
         self.traces.update({nodeid: frozenset(words) for nodeid, words in traces.items()})
@@ -138,7 +154,7 @@ def _word(name: str) -> re.Pattern[str]:
 def index_suites(root: Path, paths: Sequence[str] = (SUITES,)) -> SuiteIndex:
     """The test files under `paths` (folders or files, relative to `root`), but those that judge nothing."""
     files: dict[str, str] = {}
-    tests: dict[str, list[TestText]] = {}
+    tests: dict[str, list[IndexedTest]] = {}
     found = {
         p for given in paths for p in ([root / given] if given.endswith(".py") else (root / given).rglob("test_*.py"))
     }
@@ -152,7 +168,7 @@ def index_suites(root: Path, paths: Sequence[str] = (SUITES,)) -> SuiteIndex:
     return SuiteIndex(files, tests)
 
 
-def _tests_of(relative: str, source: str) -> list[TestText]:
+def _tests_of(relative: str, source: str) -> list[IndexedTest]:
     tree = ast.parse(source)
     helpers = {
         node.name: ast.get_source_segment(source, node) or ""
@@ -165,7 +181,7 @@ def _tests_of(relative: str, source: str) -> list[TestText]:
         text += "\n" + (ast.get_source_segment(source, node) or "")
         called = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {a.arg for a in node.args.args}
         text += "\n".join(helpers[name] for name in sorted(called & helpers.keys()))
-        found.append(TestText(f"{relative}::{prefix}{node.name}", text))
+        found.append(IndexedTest(f"{relative}::{prefix}{node.name}", text))
     return found
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import time
@@ -21,16 +22,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import redis
 
 from harness.isolation.run import prepare_run
 from harness.isolation.template import drop_template
 from harness.mutate.queue import Failure, Task, TaskQueue, TaskResult
-from harness.provision import Environment
+from harness.provision import Endpoints, Environment
 from harness.pytest_plugin import ENVIRONMENT, RUN_STATE, settings_from
 
 WORD = re.compile(r"[a-z_][a-z0-9_]*")
 TEMPLATE_FIXTURES = frozenset({"clone_pool", "private_environment"})
-REDIS_FIXTURES = frozenset({"harness_run", "harness_settings", "private_environment"})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,13 +41,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def judges(item: pytest.Item, task: Task) -> bool:
-    """Whether `item` can see what the task changes."""
+    """Whether `item` can see what the task changes: for the template, a test whose fixtures reach
+    it; for Redis, a test that uses a Redis client or whose module speaks of Redis or the keyspace."""
     names = set(getattr(item, "fixturenames", ()))
-    if task.channel == "template":
-        return bool(names & TEMPLATE_FIXTURES)
-    if task.channel == "redis":
-        return bool(names & REDIS_FIXTURES)
-    return True
+    template = bool(names & TEMPLATE_FIXTURES)
+    speaks_redis = "redis_client" in names or _speaks_of_redis(str(item.path))
+    return {"template": template, "redis": speaks_redis, "judges": template or speaks_redis}.get(task.channel, True)
+
+
+@functools.cache
+def _speaks_of_redis(path: str) -> bool:
+    text = Path(path).read_text(errors="replace").lower()
+    return "redis" in text or "keyspace" in text
 
 
 def folder_of(nodeid: str) -> str:
@@ -55,7 +61,9 @@ def folder_of(nodeid: str) -> str:
 
 def chosen_items(items: list[pytest.Item], task: Task) -> list[pytest.Item]:
     excluded = set(task.exclude)
-    candidates = [i for i in items if i.nodeid not in excluded and judges(i, task)]
+    candidates = [
+        i for i in items if i.nodeid not in excluded and i.nodeid.partition("[")[0] not in excluded and judges(i, task)
+    ]
     if task.tests is None:
         return candidates
     order = {nodeid: rank for rank, nodeid in enumerate(task.tests)}
@@ -98,7 +106,7 @@ class Slot:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
         parent = os.getppid()
-        while os.getppid() == parent and (task := self.queue.next_task(self.number)) is not None:
+        while (task := self.queue.next_task(self.number, lambda: os.getppid() == parent)) is not None:
             self.queue.complete(self.run(session, task))
         return True
 
@@ -137,7 +145,7 @@ class Slot:
         remaining: dict[str, int] = {}
         for item in items:
             remaining[folder_of(item.nodeid)] = remaining.get(folder_of(item.nodeid), 0) + 1
-        tracer = StatementTracer(session.config.stash[RUN_STATE].endpoints.postgres) if task.trace else None
+        tracer = StatementTracer(session.config.stash[RUN_STATE].endpoints) if task.trace else None
         try:
             self._run_items(session, task, items, result, remaining, tracer)
         finally:
@@ -163,6 +171,8 @@ class Slot:
             result.file_seconds[path] = result.file_seconds.get(path, 0.0) + seconds
             if tracer is not None:
                 result.traces[item.nodeid] = tracer.words()
+                if tracer.used_redis():
+                    result.redis_users.append(item.nodeid)
                 result.test_seconds[item.nodeid] = seconds
             folder = folder_of(item.nodeid)
             counts = result.folders.setdefault(folder, [0, 0])
@@ -177,24 +187,35 @@ class Slot:
 
 
 class StatementTracer:
-    """The words of the SQL each test ran on the slot's server (pg_stat_statements, which every
-    embedded server preloads): a map from tests to the tables, columns and functions they use."""
+    """What each test did on the slot's servers: the words of the SQL it ran (pg_stat_statements,
+    which every embedded server preloads) — a map from tests to the tables, columns and functions
+    they use — and whether it sent Redis any command."""
 
-    def __init__(self, admin_dsn: str) -> None:
+    def __init__(self, endpoints: Endpoints) -> None:
         self.loop = asyncio.new_event_loop()
-        self.conn: asyncpg.Connection = self.loop.run_until_complete(asyncpg.connect(admin_dsn))
+        self.conn: asyncpg.Connection = self.loop.run_until_complete(asyncpg.connect(endpoints.postgres))
         self.loop.run_until_complete(self.conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+        self.redis = redis.Redis.from_url(endpoints.redis)
+        self.commands = 0
 
     def reset(self) -> None:
         self.loop.run_until_complete(self.conn.execute("SELECT pg_stat_statements_reset()"))
+        self.commands = self._redis_commands()
+
+    def _redis_commands(self) -> int:
+        return int(self.redis.info("stats")["total_commands_processed"])
 
     def words(self) -> list[str]:
         rows = self.loop.run_until_complete(self.conn.fetch("SELECT query FROM pg_stat_statements"))
         return sorted({word for row in rows for word in WORD.findall(row["query"].lower())})
 
+    def used_redis(self) -> bool:
+        return self._redis_commands() - self.commands > 1  # our own INFO counts once
+
     def close(self) -> None:
         self.loop.run_until_complete(self.conn.close())
         self.loop.close()
+        self.redis.close()
 
 
 def summary(report: pytest.TestReport) -> str:

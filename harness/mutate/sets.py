@@ -33,6 +33,7 @@ from harness.mutate.slots import SlotPool
 
 EQUIVALENTS = Path(__file__).with_name("equivalents.toml")
 MIGRATIONS = "schema/postgres/migrations/"
+REDIS_ARTIFACTS = ("redis_config", "redis_acl", "redis_keyspace")
 REDIS_KINDS = {"redis.conf": "config", "users.acl": "acl", "keyspace.toml": "ttl"}
 
 
@@ -77,7 +78,8 @@ def changed_objects(root: Path, base: str) -> tuple[list[str], str]:
 def git_lines(root: Path, *args: str) -> list[str]:
     done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise ConfigurationError(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
+        reason = (done.stderr.strip().splitlines() or ["failed"])[0]
+        raise ConfigurationError(f"git {' '.join(args)}: {reason}")
     return done.stdout.splitlines()
 
 
@@ -99,7 +101,7 @@ class GeneratedRun:
     sources: Sequence[Source] = ("sql", "redis")
     only: Sequence[str] = ()
     changed: str | None = None
-    slots: int = 2
+    slots: int = 3  # measured on 2 cores: three sessions keep both busy while one waits on its servers
     test_timeout: float = 60.0
     limits: Limits = field(default_factory=Limits)
     progress: Callable[[str], None] = lambda line: None
@@ -158,7 +160,11 @@ class GeneratedRun:
             judged = [m for m in mutants if m.id not in equivalents]
             artifacts = self.run_dir / "artifacts"
             artifacts.mkdir(exist_ok=True)
-            campaign = Campaign(pool, index_suites(self.root, self.paths), artifacts, self.limits, self._report)
+            bases = {field: getattr(self.settings, field).read_text() for field in REDIS_ARTIFACTS
+                     if getattr(self.settings, field).is_file()}  # fmt: skip
+            campaign = Campaign(
+                pool, index_suites(self.root, self.paths), artifacts, bases, self.limits, self._report, self.progress
+            )
             channels: list[Channel] = sorted({Campaign.channel([m]) for m in judged})
             excluded = campaign.baseline(channels) if judged else []
             for nodeid in excluded:

@@ -39,7 +39,7 @@ class MutationRequest:
     sources: Sequence[Source] = ("hand",)
     only: Sequence[str] = ()
     changed: str | None = None
-    slots: int = 2
+    slots: int = 3
     hand_timeout: float = 600.0
     pytest_args: Sequence[str] = ()
     progress: Callable[[str], None] = lambda line: None

@@ -23,7 +23,7 @@ from harness.mutate.campaign import Campaign, Limits
 from harness.mutate.catalog_mutants import catalog_mutants
 from harness.mutate.generated import GeneratedMutant
 from harness.mutate.queue import Failure, Task, TaskResult
-from harness.mutate.selection import SuiteIndex, TestText
+from harness.mutate.selection import IndexedTest, SuiteIndex
 from harness.mutate.sets import GeneratedRun, load_equivalents
 from harness.provision import Endpoints
 from harness.pytest_plugin import Database
@@ -187,8 +187,8 @@ class FakePool:
 
 def test_a_survivor_of_its_selection_is_judged_by_the_whole_suite_before_it_counts(tmp_path: Path) -> None:
     tests = {
-        "suites/a/test_a.py": [TestText("suites/a/test_a.py::test_alpha", "alpha")],
-        "suites/b/test_b.py": [TestText("suites/b/test_b.py::test_other", "nothing named")],
+        "suites/a/test_a.py": [IndexedTest("suites/a/test_a.py::test_alpha", "alpha")],
+        "suites/b/test_b.py": [IndexedTest("suites/b/test_b.py::test_other", "nothing named")],
     }
     index = SuiteIndex({path: "\n".join(t.text for t in ts) for path, ts in tests.items()}, tests)
 
@@ -198,7 +198,7 @@ def test_a_survivor_of_its_selection_is_judged_by_the_whole_suite_before_it_coun
     caught_first, caught_later, survivor = mutant("m:first", "S1"), mutant("m:later", "S2"), mutant("m:none", "S3")
     everything = [t.nodeid for ts in tests.values() for t in ts]
     pool = FakePool({"S1": ["suites/a/test_a.py::test_alpha"], "S2": ["suites/b/test_b.py::test_other"]}, everything)
-    campaign = Campaign(pool, index, tmp_path, Limits(sample=1, alone_rate=0.0))  # type: ignore[arg-type]
+    campaign = Campaign(pool, index, tmp_path, {}, Limits(sample=1, alone_rate=0.0))  # type: ignore[arg-type]
     verdicts = {v.id: v for v in campaign.judge([caught_first, caught_later, survivor])}
     assert (verdicts["m:first"].status, verdicts["m:first"].phase) == ("killed", "selection")
     assert (verdicts["m:later"].status, verdicts["m:later"].phase) == ("killed", "confirmation")
@@ -232,8 +232,10 @@ def test_a_generated_run_judges_with_a_slot_of_its_own_counts_equivalents_and_le
     state_dir = harness_settings.state_dir.parent / f"harness-test-{secrets.token_hex(4)}"
     listed = tmp_path / "equivalents.toml"
     listed.write_text('[equivalent]\n"index:auth.users.users_tier_created_at_idx:drop" = "a test of ours: listed"\n')
-    only = ["check:auth.users.users_tier_check:drop", "index:prompts.embeddings.embeddings_embedding_hnsw_idx:drop",
-            "index:auth.users.users_tier_created_at_idx:drop", "not-null:auth.users.last_name:drop"]  # fmt: skip
+    only = [
+        "check:auth.users.users_tier_check:drop", "index:prompts.embeddings.embeddings_embedding_hnsw_idx:drop",
+        "index:auth.users.users_tier_created_at_idx:drop", "index:auth.sessions.sessions_expires_at_idx:drop",
+    ]  # fmt: skip
     run = GeneratedRun(
         ROOT, harness_settings.model_copy(update={"state_dir": state_dir}), sources=("sql",), only=only, slots=1,
         paths=["suites/schema/test_constraints.py"], equivalents=listed,
@@ -245,7 +247,7 @@ def test_a_generated_run_judges_with_a_slot_of_its_own_counts_equivalents_and_le
         assert "tier" in verdicts["check:auth.users.users_tier_check:drop"].evidence
         assert verdicts["index:auth.users.users_tier_created_at_idx:drop"].status == "equivalent"
         assert verdicts["index:auth.users.users_tier_created_at_idx:drop"].evidence == "a test of ours: listed"
-        assert verdicts["not-null:auth.users.last_name:drop"].status in ("killed", "survived")
+        assert verdicts["index:auth.sessions.sessions_expires_at_idx:drop"].status in ("killed", "survived")
         assert record.scores()["sql"].equivalent == 1
         assert not list(state_dir.glob("mutate-*")), "the run's servers and files are gone"
     finally:
