@@ -355,7 +355,7 @@ def mutate(
     )
     if list_only:
         for m in list_mutants(request):
-            out.print(f"{m.source:6} {m.id:60} {m.kind:12} {escape(m.description)}", highlight=False, soft_wrap=True)
+            out.print(escape(f"{m.source:6} {m.id:60} {m.kind:12} {m.description}"), highlight=False, soft_wrap=True)
         return
     record = run_mutation(request)
     path = record.write(run_dir)
@@ -369,16 +369,17 @@ def show_mutation(record: Any, notes: list[str]) -> None:
     """Per source, per suite folder, the survivors (with the suites that should have caught them)."""
     out.print(f"mutation score ({record.seconds:.0f} s):")
     for name, line in record.source_lines().items():
-        out.print(f"  {name:7} {line}", highlight=False)
+        out.print(escape(f"  {name:7} {line}"), highlight=False)
     out.print("per suite folder (killed / judged):")
     for folder, (killed, judged) in record.folder_scores().items():
-        out.print(f"  {folder:28} {killed:4} / {judged:<4} ({killed / judged:.0%})", highlight=False)
+        out.print(escape(f"  {folder:28} {killed:4} / {judged:<4} ({killed / judged:.0%})"), highlight=False)
     for v in record.survivors():
-        out.print(f"survivor: {v.source} {v.id}: {escape(v.description)} — should have been caught by "
-                  f"{', '.join(v.should_catch) or 'a suite'}", highlight=False, soft_wrap=True)  # fmt: skip
+        caught_by = ", ".join(v.should_catch) or "a suite"
+        line = f"survivor: {v.source} {v.id} ({v.object}): {v.description} — should have been caught by {caught_by}"
+        out.print(escape(line), highlight=False, soft_wrap=True)
     for v in record.verdicts:
         if v.status == "error":
-            err.print(f"[yellow]error:[/yellow] {v.id}: {escape(v.evidence)}", highlight=False, soft_wrap=True)
+            err.print(f"[yellow]error:[/yellow] {escape(f'{v.id}: {v.evidence}')}", highlight=False, soft_wrap=True)
     for note in [*record.notes, *notes]:
         err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
 

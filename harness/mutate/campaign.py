@@ -1,18 +1,23 @@
 """Judging generated mutants fast: selection first, then the whole suite for every survivor.
 
-1. Baseline: every judging test runs once without a mutant; a test that fails there judges
-   nothing (it is listed in the results, never silently dropped).
+1. Baseline: every judging test runs once without a mutant, traced (the SQL each runs, whether it
+   uses Redis, how long it takes); a test that fails there judges nothing (the results list it).
 2. Selection: each mutant alone, on a template of its own, against the tests that mention its
-   object (`selection`), stopping at the first failure. A failure kills it.
-3. Confirmation: the candidates are packed into batches of mutants that touch different objects
-   and each batch runs the whole judging suite at once (split over the slots). A batch that passes
-   confirms every member a survivor; a failing one is halved, each half run against the failed
-   tests, down to the single mutants that fail them alone (killed); the halves that pass survive.
-   Mutants in one batch can only hide each other (a survivor too many, never a kill too many).
+   object (`selection`), within a time budget, stopping at the first failure: a failure kills it.
+   Each kind is sampled first; a kind whose sample mostly survives skips this step.
+3. Confirmation: the rest are packed into batches of mutants that touch different objects and
+   each batch runs the whole judging suite at once (split over the slots). A batch that passes
+   confirms every member a survivor. A failing one is settled: per failed test, the members it
+   mentions are halved against it down to the ones that fail it alone (killed); then the others
+   together against every failed test, halved while they fail. Batched mutants can only hide each
+   other (a survivor too many, never a kill too many).
+4. Recheck: every test that killed something runs once more without any mutant; a kill that only
+   such a failing test made is an error (flaky evidence), not a catch.
 
 Judging tests are those that can see the change: for SQL mutants the tests whose fixtures reach
-the template (a migration test re-migrates a blank database and never sees a post-migration
-statement); for Redis mutants the tests of files that use Redis or the settings' artifacts.
+the template, but not those that run the migrations' downs over it (they fail on any drift, not on
+the mistake; the migration suites re-migrate blank databases and never see it at all); for Redis
+mutants the tests that send Redis a command, start servers of their own or read a Redis artifact.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class Limits:
     task_timeout: float = 900.0
     sample: int = 6  # mutants of each kind judged alone first
     alone_rate: float = 0.5  # a kind whose sample was killed at least this often is judged alone
+    alone_below: int = 24  # a failing batch this small is settled member by member
 
 
 class Campaign:
@@ -199,7 +205,7 @@ class Campaign:
                 self.log(f"recheck: {v.id} was killed only by tests that fail without it: {', '.join(v.killed_by)}")
 
     def _verdict(self, m: GeneratedMutant, selected: list[str], status: Status, **fields: Any) -> Verdict:
-        should_catch = folders_of(list(self.index.relevant(m))) or [KIND_FOLDERS.get(m.kind, "suites/schema")]
+        should_catch = self._should_catch(m)
         return Verdict(m.id, m.source, m.kind, m.object, m.description, status, should_catch=should_catch, **fields)
 
     def _selection_verdict(self, m: GeneratedMutant, result: TaskResult, selected: list[str]) -> Verdict | None:
@@ -264,12 +270,23 @@ class Campaign:
     def settle(
         self, batch: list[GeneratedMutant], failing: list[str]
     ) -> tuple[dict[GeneratedMutant, TaskResult], list[GeneratedMutant]]:
-        """The members that fail `failing` alone. First, for each failed test, the members whose
-        object it mentions, halved against that test alone down to the ones that fail it; then the
-        rest together against every failed test, halved while they still fail."""
+        """The members that fail `failing` alone. A small batch: each member alone against them.
+        A large one: per file of failed tests, the members those tests mention, halved against
+        them down to the ones that fail them alone; then the rest together against every failed
+        test, halved while they fail."""
         killed: dict[GeneratedMutant, TaskResult] = {}
-        suspects = [(test, [m for m in batch if self._mentions(m, test)]) for test in failing]
-        self._halve([(test, group) for test, group in suspects if group], killed)
+        if len(batch) <= self.limits.alone_below:
+            alone = [(self._task(f"settle:{m.id}", [m], tests=failing, channel=self.channel([m])), m) for m in batch]
+            done = self.pool.run([task for task, _ in alone], self.limits.task_timeout)
+            killed = {m: done[task.seq] for task, m in alone if done[task.seq].failures}
+            return killed, [m for m in batch if m not in killed]
+        by_file: dict[str, list[str]] = {}
+        for test in failing:
+            by_file.setdefault(test.split("::")[0], []).append(test)
+        suspects = [
+            (tests, [m for m in batch if any(self._mentions(m, t) for t in tests)]) for tests in by_file.values()
+        ]
+        self._halve([(tests, group) for tests, group in suspects if group], killed)
         rest = [m for m in batch if m not in killed]
         survived: list[GeneratedMutant] = []
         frontier = [rest] if rest else []
@@ -291,25 +308,33 @@ class Campaign:
         return killed, survived
 
     def _halve(
-        self, frontier: list[tuple[str, list[GeneratedMutant]]], killed: dict[GeneratedMutant, TaskResult]
+        self, frontier: list[tuple[list[str], list[GeneratedMutant]]], killed: dict[GeneratedMutant, TaskResult]
     ) -> None:
-        """Group testing per failed test: a group that fails it is halved, a single member that
-        fails it alone is killed, a group that passes it is done with it."""
+        """Group testing per set of failed tests: a group that fails them is halved, a single
+        member that fails them alone is killed, a group that passes them is done with them."""
         while frontier:
             tasks = [
-                (self._task(f"suspect:{g[0].id}+{len(g) - 1}", g, tests=[test], channel=self.channel(g)), test, g)
-                for test, g in frontier
+                (self._task(f"suspect:{g[0].id}+{len(g) - 1}", g, tests=tests, channel=self.channel(g)), tests, g)
+                for tests, g in frontier
             ]
             results = self.pool.run([task for task, _, _ in tasks], self.limits.task_timeout)
             frontier = []
-            for task, test, group in tasks:
+            for task, tests, group in tasks:
                 result = results[task.seq]
                 if not result.failures:
                     continue
                 if len(group) == 1:
                     killed.setdefault(group[0], result)
                 else:
-                    frontier += [(test, [m for m in half if m not in killed] or half) for half in halves(group)]
+                    frontier += [(tests, half) for half in halves([m for m in group if m not in killed] or group)]
+
+    def _should_catch(self, m: GeneratedMutant) -> list[str]:
+        """The folders of the tests that mention the object most specifically, and the kind's folder."""
+        ranks = self._relevant.get(m.id) or self.index.relevant(m)
+        best = min((r for r in ranks.values() if r > 0), default=None)
+        folders = folders_of([t for t, r in ranks.items() if r == best]) if best is not None else []
+        kind_folder = KIND_FOLDERS.get(m.kind, "suites/schema")
+        return [*folders[:3], *([kind_folder] if kind_folder not in folders[:3] else [])]
 
     def _mentions(self, m: GeneratedMutant, test: str) -> bool:
         if m.id not in self._relevant:

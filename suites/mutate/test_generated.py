@@ -23,10 +23,12 @@ from harness.mutate.campaign import Campaign, Limits
 from harness.mutate.catalog_mutants import catalog_mutants
 from harness.mutate.generated import GeneratedMutant
 from harness.mutate.queue import Failure, Task, TaskResult
+from harness.mutate.results import RunRecord, Verdict
 from harness.mutate.selection import IndexedTest, SuiteIndex
-from harness.mutate.sets import GeneratedRun, load_equivalents
+from harness.mutate.sets import GeneratedRun, load_equivalents, touched_by
 from harness.provision import Endpoints
 from harness.pytest_plugin import Database
+from harness.report import build_report, write_report
 from suites.provision.remains import purge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,7 +210,7 @@ def test_a_survivor_of_its_selection_is_judged_by_the_whole_suite_before_it_coun
         "survived",
         {"suites/a": False, "suites/b": False},
     )
-    assert verdicts["m:none"].should_catch == ["suites/a"]
+    assert verdicts["m:none"].should_catch == ["suites/a", "suites/schema"]
     confirmation = [t for t in pool.seen if t.id.startswith("confirm:")]
     assert sorted(nodeid for t in confirmation for nodeid in t.tests or []) == sorted(everything)
     assert all("S2" in t.mutation and "S3" in t.mutation for t in confirmation)  # one batch, one suite run
@@ -272,3 +274,37 @@ def test_bad_input_to_mutate_is_one_line(args: list[str], names: str) -> None:
     assert len(lines) == 1, done.stderr
     assert names in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_the_report_shows_the_score_per_source_and_folder_and_each_survivor(tmp_path: Path) -> None:
+    verdicts = [
+        Verdict("weaken-tier-check", "hand", "constraint", "0002_auth.up.sql", "admit platinum", "killed",
+                killed_by=["suites/schema/test_constraints.py::test_x"], judged={"suites/schema": True}),
+        Verdict("not-null:auth.users.email:drop", "sql", "not-null", "auth.users.email", "admit NULL in email",
+                "survived", judged={"suites/schema": False, "suites/crud": False}, should_catch=["suites/crud"]),
+        Verdict("acl:default.off:remove", "redis", "acl", "default.off", "without off", "equivalent",
+                evidence="a user loaded from an ACL file starts off"),
+    ]  # fmt: skip
+    python = {"total": {"killed": 3, "judged": 4, "equivalent": 0}, "by_folder": {"suites/crud": {"killed": 3,
+              "judged": 4}}, "survivors": [{"name": "harness.data.x__mutmut_1", "path": "harness/data/x.py",
+              "line": 7, "change": "-a\n+b", "tests": ["suites/crud/test_auth.py::test_y"]}]}  # fmt: skip
+    record = RunRecord("harness mutate --all", "2026-01-01T00:00:00", 12.0, 3, verdicts, python=python)
+    assert record.folder_scores() == {"suites/crud": (3, 5), "suites/schema": (1, 2)}
+    assert [v.id for v in record.survivors()] == ["not-null:auth.users.email:drop", "harness.data.x__mutmut_1"]
+    record.write(tmp_path)
+    page = write_report(build_report(tmp_path)).read_text()
+    assert "Mutation score" in page
+    assert "not-null:auth.users.email:drop" in page
+    assert "harness.data.x__mutmut_1" in page
+    assert "a user loaded from an ACL file starts off" in page
+    assert "suites/crud" in page
+
+
+def test_changed_keeps_the_objects_a_branch_touched() -> None:
+    email = GeneratedMutant("not-null:auth.users.email:drop", "sql", "not-null", "auth.users.email", "d", key=("k",))
+    ttl = GeneratedMutant("ttl:session:x10", "redis", "ttl", "session", "d", artifact="redis_keyspace")
+    text = "ALTER TABLE auth.users ADD COLUMN nickname text;\nCREATE INDEX ON auth.users (lower(email));"
+    assert touched_by(email, ["schema/postgres/migrations/0009_x.up.sql"], text)
+    assert not touched_by(email, ["schema/postgres/migrations/0009_x.up.sql"], "CREATE TABLE auth.sessions ();")
+    assert touched_by(ttl, ["schema/redis/keyspace.toml"], "")
+    assert not touched_by(ttl, ["schema/redis/users.acl"], "")
