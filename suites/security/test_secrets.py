@@ -128,9 +128,17 @@ def exported(text: str) -> dict[str, str]:
     return {m["name"]: m["value"].strip("'") for m in re.finditer(r"^export (?P<name>\w+)=(?P<value>\S+)$", text, re.M)}
 
 
+def files_below(directory: Path) -> Iterator[Path]:
+    """Every file below `directory`; the servers keep creating and removing files while the walk
+    runs (a dropped database's directory, a pid file), and os.walk skips what vanished."""
+    for parent, _, names in os.walk(directory):
+        for name in names:
+            yield Path(parent, name)
+
+
 def readable_by_others(directory: Path) -> Iterator[Path]:
     """Files below `directory` that its owner's group or anyone else may read (mode & 0o044)."""
-    for path in directory.rglob("*"):
+    for path in files_below(directory):
         try:
             if path.is_file() and not path.is_symlink() and path.stat().st_mode & 0o044:
                 yield path
@@ -139,7 +147,7 @@ def readable_by_others(directory: Path) -> Iterator[Path]:
 
 
 def server_logs(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*.log") if p.is_file())
+    return sorted(p for p in files_below(directory) if p.suffix == ".log")
 
 
 def failed_test_results(run_dir: Path, dsns: list[str]) -> Path:
@@ -162,8 +170,15 @@ def failed_test_results(run_dir: Path, dsns: list[str]) -> Path:
 
 def exposed_in(state_dir: Path, known: Secrets) -> dict[str, list[str]]:
     """The state directory's files that others may read, and its servers' logs, that hold a password."""
-    checked = {*readable_by_others(state_dir), *server_logs(state_dir)}
-    return {str(p.relative_to(state_dir)): found for p in sorted(checked) if (found := known.found_in(p.read_bytes()))}
+    exposed = {}
+    for path in sorted({*readable_by_others(state_dir), *server_logs(state_dir)}):
+        try:
+            found = known.found_in(path.read_bytes())
+        except FileNotFoundError:  # removed since the walk saw it
+            continue
+        if found:
+            exposed[str(path.relative_to(state_dir))] = found
+    return exposed
 
 
 def password_in_query(dsn: str, password: str) -> str:
