@@ -321,6 +321,8 @@ def mutate(
     generated: Annotated[
         bool, typer.Option("--generated", help="the SQL and Redis mutants generated from the artifacts")
     ] = False,
+    sql: Annotated[bool, typer.Option("--sql", help="the generated SQL mutants only")] = False,
+    redis: Annotated[bool, typer.Option("--redis", help="the generated Redis mutants only")] = False,
     hand: Annotated[bool, typer.Option("--hand", help="the hand-written mutants (the default source)")] = False,
     everything: Annotated[
         bool, typer.Option("--all", help="every source: hand, generated SQL and Redis, Python")
@@ -343,9 +345,9 @@ def mutate(
     from harness.mutate.generated import Source
     from harness.mutate.sources import MutationRequest, list_mutants, run_mutation
 
-    sources: list[Source] = ["hand", "sql", "redis", "python"] if everything else []
-    sources += ["sql", "redis"] if generated and not everything else []
-    sources += ["hand"] if (hand or not sources) and "hand" not in sources else []
+    chosen: dict[Source, bool] = {"hand": hand, "sql": sql or generated, "redis": redis or generated, "python": False}
+    sources: list[Source] = ["hand", "sql", "redis", "python"] if everything else [s for s, on in chosen.items() if on]
+    sources = sources or ["hand"]
 
     def progress(line: str) -> None:
         out.print(escape(line), highlight=False, soft_wrap=True)
