@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -234,37 +235,40 @@ class Campaign:
 
     # -- 3. confirmation -----------------------------------------------------------------------
     def confirm(self, candidates: list[GeneratedMutant], selected: dict[str, list[str]]) -> list[Verdict]:
-        verdicts = []
-        for batch in pack(candidates, self.limits.batch_size):
-            channel = self.channel(batch)
-            ident = f"confirm:{batch[0].id}+{len(batch) - 1}"
-            parts = self._parts(channel)
-            tasks = [self._task(ident, batch, tests=part, channel=channel, stop="never") for part in parts]
-            clock = time.monotonic()
-            results = list(self.pool.run(tasks, self.limits.task_timeout).values())
-            failing = sorted({f.nodeid for r in results for f in r.failures})
-            errors = [r.error for r in results if r.error]
-            took = time.monotonic() - clock
-            self.log(
-                f"confirmation: {len(batch)} mutants at once, the whole suite in {took:.0f} s: {len(failing)} failed"
-            )
-            everyone = sorted({folder for r in results for folder, (ran, _) in r.folders.items() if ran})
-            if errors and not failing:
-                evidence = errors[0][:300]
-                verdicts += [self._verdict(m, selected[m.id], "error", evidence=evidence, phase="confirmation")
-                             for m in batch]  # fmt: skip
-                continue
-            clock = time.monotonic()
-            killed, survived = self.settle(batch, failing) if failing else ({}, list(batch))
-            if failing:
-                self.log(f"confirmation: {len(killed)} of them fail alone, found in {time.monotonic() - clock:.0f} s")
-            nobody = dict.fromkeys(everyone, False)
-            verdicts += [self._verdict(m, selected[m.id], "survived", judged=nobody, phase="confirmation",
-                                       seconds=self.selection_seconds.get(m.id, 0.0)) for m in survived]  # fmt: skip
-            for m, result in killed.items():
-                folders = {f.nodeid.split("::")[0].rpartition("/")[0] for f in result.failures}
-                judged = {folder: folder in folders for folder in everyone} | dict.fromkeys(folders, True)
-                verdicts.append(self._killed(m, result, selected[m.id], judged, "confirmation"))
+        """Every batch side by side (a batch being settled leaves slots idle for the next one's suite)."""
+        batches = pack(candidates, self.limits.batch_size)
+        with ThreadPoolExecutor(max_workers=max(len(batches), 1)) as executor:
+            done = list(executor.map(lambda batch: self._confirm_batch(batch, selected), batches))
+        return [verdict for verdicts in done for verdict in verdicts]
+
+    def _confirm_batch(self, batch: list[GeneratedMutant], selected: dict[str, list[str]]) -> list[Verdict]:
+        channel = self.channel(batch)
+        ident = f"confirm:{batch[0].id}+{len(batch) - 1}"
+        tasks = [self._task(ident, batch, tests=part, channel=channel, stop="never") for part in self._parts(channel)]
+        clock = time.monotonic()
+        results = list(self.pool.run(tasks, self.limits.task_timeout).values())
+        failing = sorted({f.nodeid for r in results for f in r.failures})
+        errors = [r.error for r in results if r.error]
+        took = time.monotonic() - clock
+        self.log(f"confirmation: {len(batch)} mutants at once, the whole suite in {took:.0f} s: {len(failing)} failed")
+        everyone = sorted({folder for r in results for folder, (ran, _) in r.folders.items() if ran})
+        if errors and not failing:
+            evidence = errors[0][:300]
+            return [self._verdict(m, selected[m.id], "error", evidence=evidence, phase="confirmation") for m in batch]
+        clock = time.monotonic()
+        killed, survived = self.settle(batch, failing) if failing else ({}, list(batch))
+        if failing:
+            self.log(f"confirmation: {len(killed)} of them fail alone, found in {time.monotonic() - clock:.0f} s")
+        nobody = dict.fromkeys(everyone, False)
+        verdicts = [
+            self._verdict(m, selected[m.id], "survived", judged=nobody, phase="confirmation",
+                          seconds=self.selection_seconds.get(m.id, 0.0))
+            for m in survived
+        ]  # fmt: skip
+        for m, result in killed.items():
+            folders = {f.nodeid.split("::")[0].rpartition("/")[0] for f in result.failures}
+            judged = {folder: folder in folders for folder in everyone} | dict.fromkeys(folders, True)
+            verdicts.append(self._killed(m, result, selected[m.id], judged, "confirmation"))
         return verdicts
 
     def settle(

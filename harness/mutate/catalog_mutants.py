@@ -286,11 +286,11 @@ async def policy_mutants(conn: asyncpg.Connection) -> list[GeneratedMutant]:
         target = f"{r['qpolicy']} ON {r['qname']}"
         mentions = (r["name"], r["relname"])
         if r["qual"] not in (None, "true"):
-            mutants.append(sql_mutant("policy", obj, "using-true", f"{obj} admits every row (USING true)",
-                                      f"ALTER POLICY {target} USING (true)", *mentions))  # fmt: skip
+            what, sql = f"{obj} admits every row (USING true)", f"ALTER POLICY {target} USING (true)"
+            mutants.append(sql_mutant("policy", obj, "using-true", what, sql, *mentions, key=(obj, "using")))
         if r["checks"] not in (None, "true"):
-            mutants.append(sql_mutant("policy", obj, "check-true", f"{obj} admits any new row (WITH CHECK true)",
-                                      f"ALTER POLICY {target} WITH CHECK (true)", *mentions))  # fmt: skip
+            what, sql = f"{obj} admits any new row (WITH CHECK true)", f"ALTER POLICY {target} WITH CHECK (true)"
+            mutants.append(sql_mutant("policy", obj, "check-true", what, sql, *mentions, key=(obj, "check")))
         mutants.append(sql_mutant("policy", obj, "drop", f"drop the policy {obj}", f"DROP POLICY {target}", *mentions))
     tables = await conn.fetch(
         f"""WITH rel AS ({RELATIONS}) SELECT rel.* FROM rel JOIN pg_class c ON c.oid = rel.oid

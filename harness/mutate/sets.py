@@ -187,7 +187,10 @@ class GeneratedRun:
             for m in listed
         ]
         whole = not (self.only or self.constrained or self.changed)
-        stale = sorted(set(equivalents) - {m.id for m in mutants}) if whole else []
+        kinds = {m.kind for m in mutants}  # a listed id of a set not run this time is not stale
+        stale = (
+            sorted(i for i in set(equivalents) - {m.id for m in mutants} if i.split(":")[0] in kinds) if whole else []
+        )
         notes = [f"listed as equivalent but not generated (remove it): {ident}" for ident in stale]
         return RunRecord(
             command="", started=started.isoformat(timespec="seconds"), seconds=time.monotonic() - clock,

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ class SlotPool:
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
         self.deaths: dict[int, int] = {}
         self._seq = 0
+        self._lock = threading.Lock()  # `run` may be called from several threads (batches confirmed side by side)
 
     def state_dir(self, slot: int) -> Path:
         return self.run_dir / f"slot-{slot}"
@@ -65,8 +67,9 @@ class SlotPool:
             )
 
     def next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+        with self._lock:
+            self._seq += 1
+            return self._seq
 
     def run(
         self, tasks: Iterable[Task], timeout: float, on_result: Callable[[TaskResult], None] = lambda result: None
@@ -84,7 +87,8 @@ class SlotPool:
                     results[seq] = result
                     del pending[seq]
                     on_result(result)
-            self._revive(results, pending)
+            with self._lock:
+                self._revive(pending)
             if pending and time.monotonic() > deadline:
                 for seq, task in pending.items():
                     results[seq] = TaskResult(seq, task.id, error=f"no result in {timeout:.0f}s")
@@ -92,7 +96,7 @@ class SlotPool:
             time.sleep(0.05)  # polling files the slots write
         return results
 
-    def _revive(self, results: dict[int, TaskResult], pending: dict[int, Task]) -> None:
+    def _revive(self, pending: dict[int, Task]) -> None:
         for slot, process in self.processes.items():
             if process.poll() is None:
                 continue
