@@ -1,13 +1,11 @@
-"""What the Python mutants of the repositories, the value checks and the driver-error translation
-showed the suites did not pin: every error names its table, column or argument and says what was
-wrong, a page's default size and smallest limit, COPY with rows in any key order, and the edges of
-the numeric, IP and vector checks."""
+"""What the Python mutants of the repositories and the driver-error translation showed the suites
+did not pin: every error names its table, column or argument and says what was wrong, a page's
+default size and smallest limit, and COPY with rows in any key order."""
 
 from __future__ import annotations
 
-import math
+import asyncio
 import uuid
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,9 +15,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from harness.data.errors import InvalidInput, NotFound, Timeout
+from harness.data.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Timeout, Unavailable
 from harness.data.postgres import DataLayer, connect
-from harness.data.postgres.checks import checked_decimal, checked_ip, checked_vector
 from harness.data.postgres.repository import Cursor
 from harness.data.postgres.translate import translate
 from harness.pytest_plugin import Database
@@ -229,55 +226,97 @@ async def test_an_argument_the_driver_cannot_encode_is_named_by_position_with_a_
         assert (mapped.field, mapped.reason, mapped.argument) == ("argument $1 of probe", reason, 1)
 
 
-def test_a_decimal_column_takes_exact_integers_up_to_10_to_the_1000_and_finite_reals() -> None:
-    assert checked_decimal("score", 10**1000) == 10**1000
-    assert checked_decimal("score", -(10**1000)) == -(10**1000)
-    assert type(checked_decimal("score", 10**400)) is int  # exact, not a float (which would be infinite)
-    assert checked_decimal("score", 1.5) == 1.5
-    for huge in (10**1000 + 1, -(10**1000) - 1):
-        with pytest.raises(InvalidInput) as refused:
-            checked_decimal("score", huge)
-        assert refused.value.field == "score"
-        assert refused.value.reason.startswith("must be between")
+async def test_a_taken_unique_key_is_a_conflict_naming_the_constraint_and_its_columns(owner_data: DataLayer) -> None:
+    user = await make_user(owner_data)
+    with pytest.raises(Conflict) as taken:
+        await owner_data.repos.users.create(email=user.email.upper(), username="other", password_hash=HASH)
+    assert str(taken.value) == "auth.users: users_email_lower_key already holds that lower(email)"
+
+
+async def test_a_check_violation_says_which_table_refused_it_and_the_servers_words(owner_data: DataLayer) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await owner_data.repos.users.create(email="t@example.com", username="tiered", password_hash=HASH, tier="gold")
+    assert refused.value.field == "tier"
+    assert refused.value.reason.startswith('auth.users refuses it (new row for relation "users" violates check')
+
+
+async def test_a_privilege_refusal_names_the_table_and_a_row_security_one_says_why(data: DataLayer) -> None:
+    someone = await data.auth.register(email="eve@example.com", username="eve", password="pw")
+    with pytest.raises(PermissionDenied) as refused:
+        async with data.db.transaction(user_id=someone.id):
+            await data.repos.users.update(someone.id, role="admin")
+    assert str(refused.value).startswith("auth.users: permission denied for table users")
+    with pytest.raises(PermissionDenied) as copied:
+        await data.repos.saved_prompts.copy([{"user_id": someone.id, "title": "t", "prompt_text": "p"}])
+    assert str(copied.value).startswith(f"{PROMPTS}: ")
+    assert str(copied.value).endswith("(a role under RLS inserts row by row)")
+
+
+async def test_a_statement_past_the_command_timeout_is_a_timeout_naming_what_ran(
+    fresh_database: Database, hang_guards: HangGuards
+) -> None:
+    settings = hang_guards.pool(command_timeout=0.2)  # the client gives up long before the server would
+    layer = await connect(fresh_database.dsn_as("bp_owner"), settings, FAST_AUTH)
+    try:
+        with pytest.raises(Timeout) as late:
+            await layer.db.fetchval("probe", "SELECT pg_sleep(5)")
+    finally:
+        await layer.close()
+    assert str(late.value) == "probe: no answer within the command timeout"
+
+
+@pytest_asyncio.fixture
+async def one_connection(fresh_database: Database, hang_guards: HangGuards) -> AsyncIterator[DataLayer]:
+    """bp_owner on a pool of one connection, so consecutive statements share a backend."""
+    layer = await connect(fresh_database.dsn_as("bp_owner"), hang_guards.pool(min_size=1, max_size=1), FAST_AUTH)
+    yield layer
+    await layer.close()
+
+
+async def end_mid_statement(layer: DataLayer, admin: asyncpg.Connection) -> None:
+    """Run a long statement on `layer` while the server ends its backend (pg_terminate_backend)."""
+    pid = await layer.db.fetchval("probe", "SELECT pg_backend_pid()")
+    ender = asyncio.create_task(admin.fetchval("SELECT pg_terminate_backend($1) FROM pg_sleep(0.3)", pid))
+    try:
+        await layer.db.fetchval("probe", "SELECT pg_sleep(5)")
+    finally:
+        assert await ender
+
+
+async def test_a_connection_the_server_ends_mid_statement_is_unavailable_naming_what_ran(
+    one_connection: DataLayer, admin: asyncpg.Connection
+) -> None:
+    with pytest.raises(Unavailable) as ended:
+        await end_mid_statement(one_connection, admin)
+    assert str(ended.value).startswith("probe: the server is unreachable or dropped the connection (")
+    assert "terminating connection due to administrator command" in str(ended.value)
+    assert await one_connection.db.fetchval("probe", "SELECT 1") == 1  # the pool replaced it
 
 
 @pytest.mark.parametrize(
-    ("value", "reason"),
-    [(Decimal("NaN"), "must be a finite number"), (True, "must be a number, got a bool"),
-     (math.inf, "must be a finite number")],
-    ids=repr,
-)  # fmt: skip
-def test_a_decimal_column_refuses_what_is_not_a_finite_number_saying_why(value: object, reason: str) -> None:
-    with pytest.raises(InvalidInput) as refused:
-        checked_decimal("score", value)
-    assert (refused.value.field, refused.value.reason) == ("score", reason)
+    "error", [asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError]
+)
+def test_a_server_going_down_or_starting_up_is_unavailable_naming_what_ran(error: type[asyncpg.PostgresError]) -> None:
+    """SQLSTATE class 57P: what a server mid-shutdown or mid-start answers a connection attempt."""
+    mapped = translate(error("the database system is shutting down"), "connecting")
+    assert isinstance(mapped, Unavailable)
+    assert str(mapped) == "connecting: the database system is shutting down"
 
 
-def test_an_ip_column_takes_addresses_as_text_up_to_64_characters() -> None:
-    assert checked_ip("ip", "10.0.0.1") == "10.0.0.1"
-    scoped = "fe80::1%" + "a" * 56  # a zone id makes a long but valid address
-    assert checked_ip("ip", scoped) == scoped
-    for value, kind in [(scoped + "a", "str"), ("not an address", "str"), (7, "int")]:
-        with pytest.raises(InvalidInput) as refused:
-            checked_ip("ip", value)
-        assert refused.value.reason == f"not an IP address (a {kind})"
+@pytest.mark.xfail(
+    strict=True,
+    reason="database.py's _quietly calls conn.is_closed() outside its suppress: inside a unit of work the "
+    "rollback of a connection the server ended raises 'transaction: ... released back to the pool' instead",
+)
+async def test_a_connection_the_server_ends_inside_a_unit_of_work_reports_the_callers_statement(
+    one_connection: DataLayer, admin: asyncpg.Connection
+) -> None:
+    with pytest.raises(Unavailable) as ended:
+        async with one_connection.db.transaction():
+            await end_mid_statement(one_connection, admin)
+    assert str(ended.value).startswith("probe: the server is unreachable or dropped the connection (")
 
 
-@pytest.mark.parametrize(
-    ("value", "reason"),
-    [("1,2,3", "not a sequence of numbers (a str)"), ([[1.0, 2.0]], "must be one-dimensional, got 2 dimensions"),
-     (["a"], "not a sequence of numbers"), ([math.nan], "contains NaN or infinity (or a number beyond float32)")],
-    ids=["text", "two-dimensional", "letters", "nan"],
-)  # fmt: skip
-def test_a_vector_refusal_says_what_is_wrong(value: object, reason: str) -> None:
-    with pytest.raises(InvalidInput) as refused:
-        checked_vector("embedding", value, None)
-    assert (refused.value.field, refused.value.reason) == ("embedding", reason)
-
-
-def test_a_number_beyond_float32_is_refused_without_a_warning() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with pytest.raises(InvalidInput) as refused:
-            checked_vector("embedding", [1e39], 1)
-    assert "beyond float32" in refused.value.reason
+async def test_an_error_of_the_callers_own_sql_is_not_mistaken_for_an_outage(owner_data: DataLayer) -> None:
+    with pytest.raises(asyncpg.PostgresSyntaxError):
+        await owner_data.db.fetchval("probe", "SELEC 1")
