@@ -47,6 +47,7 @@ REFUSALS: list[tuple[Callable[[], object], str]] = [
     (lambda: c.checked_json("f", None), "must be a JSON document (None is SQL NULL, not JSON)"),
     (lambda: c.checked_json("f", {1: "x"}), "JSON object keys must be text, got a int"),
     (lambda: c.checked_json("f", [math.inf]), "JSON has no NaN or infinity"),
+    (lambda: c.checked_json("f", {"a\x00": 1}), "contains a NUL character, which PostgreSQL text cannot store"),
     (lambda: c.checked_json("f", {"a": b"x"}), "not JSON-serialisable: a bytes"),
     (lambda: c.checked_json("f", "x" * 999_999), "JSON of 1000001 bytes exceeds 1000000"),
     (lambda: c.checked_choice("f", "x" * 40, ["a", "b"]), f"must be one of a, b, got {'x' * 40!r}"),

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -17,7 +19,7 @@ import pytest_asyncio
 
 from harness.data.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Timeout, Unavailable
 from harness.data.postgres import DataLayer, connect
-from harness.data.postgres.repository import Cursor
+from harness.data.postgres.repository import Cursor, Repository
 from harness.data.postgres.translate import translate
 from harness.pytest_plugin import Database
 from suites.conftest import FAST_AUTH, HangGuards
@@ -320,3 +322,94 @@ async def test_a_connection_the_server_ends_inside_a_unit_of_work_reports_the_ca
 async def test_an_error_of_the_callers_own_sql_is_not_mistaken_for_an_outage(owner_data: DataLayer) -> None:
     with pytest.raises(asyncpg.PostgresSyntaxError):
         await owner_data.db.fetchval("probe", "SELEC 1")
+
+
+async def test_under_row_security_a_conflict_names_the_constraint_but_not_its_columns(data: DataLayer) -> None:
+    """PostgreSQL leaves out the key's detail for a role under row-level security: 'that value'."""
+    await data.auth.register(email="dup@example.com", username="dup1", password="pw")
+    with pytest.raises(Conflict) as taken:
+        await data.auth.register(email="DUP@example.com", username="dup2", password="pw")
+    assert str(taken.value) == "auth.users: users_email_lower_key already holds that value"
+
+
+@dataclass(slots=True)
+class Unchecked:
+    id: UUID
+    span: timedelta
+    blob: bytes
+
+
+def test_a_record_with_a_type_no_check_covers_is_refused_naming_its_fields(owner_data: DataLayer) -> None:
+    with pytest.raises(TypeError) as refused:
+        Repository(owner_data.db, "auth.users", Unchecked)
+    assert str(refused.value) == "Unchecked: no value check for the type of blob, span"
+
+
+@dataclass(slots=True)
+class UserByName:
+    """auth.users' columns in another order than the table's."""
+
+    username: str
+    email: str
+    id: UUID
+    password_hash: str
+    first_name: str | None
+    last_name: str | None
+    avatar_url: str | None
+    is_active: bool
+    is_verified: bool
+    verification_token_hash: str | None
+    verification_expires_at: datetime | None
+    reset_token_hash: str | None
+    reset_expires_at: datetime | None
+    role: str
+    tier: str
+    preferences: dict[str, Any]
+    metadata: dict[str, Any]
+    last_login_at: datetime | None
+    failed_login_attempts: int
+    locked_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+async def test_a_record_whose_fields_are_ordered_otherwise_than_the_table_gets_each_value_by_name(
+    owner_data: DataLayer,
+) -> None:
+    user = await make_user(owner_data)
+    by_name = Repository(owner_data.db, "auth.users", UserByName)
+    for _ in range(2):  # the first row decides how later rows are read
+        found = await by_name.get(user.id)
+        assert (found.username, found.email, found.id) == (user.username, user.email, user.id)
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [({"nickname": "x"}, "nickname"), ({"n" * 100: "x"}, "n" * 64), ({"created_at": datetime.now(UTC)}, "created_at")],
+    ids=["unknown", "long-unknown", "read-only"],
+)  # fmt: skip
+async def test_a_write_to_a_column_that_is_not_writable_is_refused_naming_it(
+    owner_data: DataLayer, values: dict[Any, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await owner_data.repos.users.create(email="w@example.com", username="writer", password_hash=HASH, **values)
+    assert (refused.value.field, refused.value.reason) == (field, "auth.users has no writable column of that name")
+
+
+async def test_an_update_may_not_change_the_id_and_a_missing_row_is_not_found_naming_it(
+    owner_data: DataLayer,
+) -> None:
+    user = await make_user(owner_data)
+    with pytest.raises(InvalidInput) as refused:
+        await owner_data.repos.users.update(user.id, id=uuid.uuid4())
+    assert (refused.value.field, refused.value.reason) == ("id", "auth.users has no writable column of that name")
+    missing = uuid.uuid4()
+    with pytest.raises(NotFound) as absent:
+        await owner_data.repos.users.update(missing, tier="pro")
+    assert str(absent.value) == f"auth.users: no row with id {missing}"
+
+
+async def test_copy_rows_with_unknown_keys_of_any_type_name_the_first_in_text_order(owner_data: DataLayer) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        await owner_data.repos.saved_prompts.copy([{7: "x", "zz": "y"}])
+    assert (refused.value.field, refused.value.reason) == ("7", f"{PROMPTS} has no writable column of that name")
