@@ -411,5 +411,5 @@ async def test_an_update_may_not_change_the_id_and_a_missing_row_is_not_found_na
 
 async def test_copy_rows_with_unknown_keys_of_any_type_name_the_first_in_text_order(owner_data: DataLayer) -> None:
     with pytest.raises(InvalidInput) as refused:
-        await owner_data.repos.saved_prompts.copy([{7: "x", "zz": "y"}])
+        await owner_data.repos.saved_prompts.copy([{7: "x", "zz": "y"}])  # type: ignore[dict-item]
     assert (refused.value.field, refused.value.reason) == ("7", f"{PROMPTS} has no writable column of that name")
