@@ -15,9 +15,11 @@ if [ "${1:-}" = --docker ]; then
 fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "bootstrap: installing ${missing[*]} from the OS packages"
-	as_root apt-get update -qq
+	# Another bootstrap (a second clone, CI beside a developer) may hold dpkg's lock: wait for it.
+	apt=(apt-get -o DPkg::Lock::Timeout=600)
+	as_root "${apt[@]}" update -qq
 	# no daemon: the harness starts its own redis-server processes
-	as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 stamp=$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-12)
