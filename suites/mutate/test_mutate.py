@@ -33,6 +33,7 @@ def test_the_copy_holds_what_a_clone_would(tmp_path: Path) -> None:
     assert not (tmp_path / ".venv").exists()
 
 
+@pytest.mark.timeout(600)  # two suite runs in subprocesses: 143 s on a machine at load 10
 def test_a_run_tells_a_caught_mutant_from_a_survivor(harness_settings: object) -> None:
     by_id = {m.id: m for m in MUTANTS}
     # one focused test file: it catches the weakened CHECK but says nothing about the HNSW index
