@@ -30,6 +30,7 @@ from harness.mutate.redis_mutants import redis_mutants
 from harness.mutate.results import RunRecord, Verdict
 from harness.mutate.selection import index_suites, matches
 from harness.mutate.slots import SlotPool
+from harness.provision import prepare_state_dir
 
 EQUIVALENTS = Path(__file__).with_name("equivalents.toml")
 MIGRATIONS = "schema/postgres/migrations/"
@@ -130,8 +131,7 @@ class GeneratedRun:
 
     def generate_once(self) -> list[GeneratedMutant]:
         """Generate on servers of the call's own, removed afterwards (for --list)."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.run_dir.chmod(0o711)
+        self._make_run_dir()
         try:
             return self.generate()
         finally:
@@ -142,6 +142,12 @@ class GeneratedRun:
             update={"reuse": True, "keep": False, "backend": "embedded", "state_dir": self.run_dir / f"slot-{slot}"}
         )
 
+    def _make_run_dir(self) -> None:
+        """The run's directory, below a state directory as private as every other command makes it."""
+        prepare_state_dir(self.settings.state_dir)
+        self.run_dir.mkdir(exist_ok=True)
+        self.run_dir.chmod(0o711)  # the embedded servers run as `nobody` below it when we are root
+
     @property
     def run_dir(self) -> Path:
         return self.settings.state_dir / f"mutate-{os.getpid()}"
@@ -149,8 +155,7 @@ class GeneratedRun:
     def run(self, mutants: list[GeneratedMutant] | None = None) -> RunRecord:
         """Generate (unless given), narrow, and judge; the listed equivalents are counted, not run."""
         started, clock = datetime.now(UTC), time.monotonic()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.run_dir.chmod(0o711)  # the embedded servers run as `nobody` below it when we are root
+        self._make_run_dir()
         pool = SlotPool(self.root, self.run_dir, self.slots, self.test_timeout, self.paths)
         try:
             pool.start()  # the slots collect while the catalog is read

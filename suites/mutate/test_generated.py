@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -252,6 +253,7 @@ def test_a_generated_run_judges_with_a_slot_of_its_own_counts_equivalents_and_le
         assert verdicts["index:auth.sessions.sessions_expires_at_idx:drop"].status in ("killed", "survived")
         assert record.scores()["sql"].equivalent == 1
         assert not list(state_dir.glob("mutate-*")), "the run's servers and files are gone"
+        assert stat.S_IMODE(state_dir.stat().st_mode) & 0o066 == 0, "the state directory is private, as `up` makes it"
     finally:
         purge(state_dir)
 
