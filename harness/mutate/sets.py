@@ -197,6 +197,8 @@ class GeneratedRun:
             sorted(i for i in set(equivalents) - {m.id for m in mutants} if i.split(":")[0] in kinds) if whole else []
         )
         notes = [f"listed as equivalent but not generated (remove it): {ident}" for ident in stale]
+        if self.changed is not None and not mutants:
+            notes.append(f"nothing to judge: no generated object changed since {self.changed}")
         return RunRecord(
             command="", started=started.isoformat(timespec="seconds"), seconds=time.monotonic() - clock,
             slots=self.slots, verdicts=verdicts, excluded=excluded, notes=notes, phases=phases,
