@@ -323,6 +323,7 @@ def mutate(
     ] = False,
     sql: Annotated[bool, typer.Option("--sql", help="the generated SQL mutants only")] = False,
     redis: Annotated[bool, typer.Option("--redis", help="the generated Redis mutants only")] = False,
+    python: Annotated[bool, typer.Option("--python", help="the Python mutants mutmut generates")] = False,
     hand: Annotated[bool, typer.Option("--hand", help="the hand-written mutants (the default source)")] = False,
     everything: Annotated[
         bool, typer.Option("--all", help="every source: hand, generated SQL and Redis, Python")
@@ -345,7 +346,7 @@ def mutate(
     from harness.mutate.generated import Source
     from harness.mutate.sources import MutationRequest, list_mutants, run_mutation
 
-    chosen: dict[Source, bool] = {"hand": hand, "sql": sql or generated, "redis": redis or generated, "python": False}
+    chosen: dict[Source, bool] = {"hand": hand, "sql": sql or generated, "redis": redis or generated, "python": python}
     sources: list[Source] = ["hand", "sql", "redis", "python"] if everything else [s for s, on in chosen.items() if on]
     sources = sources or ["hand"]
 

@@ -3,7 +3,6 @@ recorded together, for the CLI to print and `harness report` to show."""
 
 from __future__ import annotations
 
-import importlib
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from harness.config import Settings
 from harness.errors import ConfigurationError
 from harness.mutate.generated import Source
 from harness.mutate.mutants import MUTANTS, Mutant
+from harness.mutate.python import run_python_mutants
 from harness.mutate.results import RunRecord, Verdict
 from harness.mutate.runner import Outcome, mutate
 from harness.mutate.sets import GeneratedRun, git_lines
@@ -118,16 +118,7 @@ def run_mutation(request: MutationRequest) -> RunRecord:
 
 
 def run_python(request: MutationRequest) -> dict[str, Any] | None:
-    """The Python set through harness.mutate.python (mutmut), when that module is there."""
-    try:
-        python = importlib.import_module("harness.mutate.python")
-    except ImportError:
-        request.notes.append("the Python set was skipped: harness.mutate.python is not available")
-        return None
-    runner = getattr(python, "run_python_mutants", None)
-    if runner is None:
-        request.notes.append("the Python set was skipped: harness.mutate.python has no run_python_mutants")
-        return None
+    """The Python set, by mutmut (`harness.mutate.python`); only changed files' mutants with --changed."""
     names: list[str] = []
     if request.changed is not None:
         changed = git_lines(request.root, "diff", request.changed, "--name-only")
@@ -135,6 +126,6 @@ def run_python(request: MutationRequest) -> dict[str, Any] | None:
         if not names:
             request.notes.append("the Python set was skipped: the branch changed no Python file")
             return None
-    score = runner(request.root, names)
+    score = run_python_mutants(request.root, names)
     summary: dict[str, Any] = score.as_dict()
     return summary
