@@ -142,6 +142,11 @@ class GeneratedRun:
             update={"reuse": True, "keep": False, "backend": "embedded", "state_dir": self.run_dir / f"slot-{slot}"}
         )
 
+    def _branch_touches_artifacts(self, base: str) -> bool:
+        """Whether the branch changed anything generated mutants come from (else no servers are started)."""
+        files, migration_text = changed_objects(self.root, base)
+        return bool(migration_text) or any(Path(f).name in REDIS_KINDS for f in files)
+
     def _make_run_dir(self) -> None:
         """The run's directory, below a state directory as private as every other command makes it."""
         prepare_state_dir(self.settings.state_dir)
@@ -155,6 +160,10 @@ class GeneratedRun:
     def run(self, mutants: list[GeneratedMutant] | None = None) -> RunRecord:
         """Generate (unless given), narrow, and judge; the listed equivalents are counted, not run."""
         started, clock = datetime.now(UTC), time.monotonic()
+        if mutants is None and self.changed is not None and not self._branch_touches_artifacts(self.changed):
+            note = f"nothing to judge: no migration and no Redis artifact changed since {self.changed}"
+            return RunRecord(command="", started=started.isoformat(timespec="seconds"), seconds=0.0, slots=self.slots,
+                             verdicts=[], excluded=[], notes=[note], phases={})  # fmt: skip
         self._make_run_dir()
         pool = SlotPool(self.root, self.run_dir, self.slots, self.test_timeout, self.paths)
         try:

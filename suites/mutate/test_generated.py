@@ -310,3 +310,14 @@ def test_changed_keeps_the_objects_a_branch_touched() -> None:
     assert not touched_by(email, ["schema/postgres/migrations/0009_x.up.sql"], "CREATE TABLE auth.sessions ();")
     assert touched_by(ttl, ["schema/redis/keyspace.toml"], "")
     assert not touched_by(ttl, ["schema/redis/users.acl"], "")
+
+
+def test_changed_with_no_artifact_touched_judges_nothing_and_starts_no_server(
+    harness_settings: Settings, tmp_path: Path
+) -> None:
+    state_dir = tmp_path / "state"
+    run = GeneratedRun(ROOT, harness_settings.model_copy(update={"state_dir": state_dir}), changed="HEAD")
+    record = run.run()
+    assert record.verdicts == []
+    assert record.notes == ["nothing to judge: no migration and no Redis artifact changed since HEAD"]
+    assert not state_dir.exists(), "no servers, no run directory"
