@@ -214,12 +214,12 @@ async def test_a_value_just_inside_the_bounds_is_accepted(pg_conn: asyncpg.Conne
 
 
 async def test_the_corpus_covers_every_check_of_the_catalog(pg_conn: asyncpg.Connection) -> None:
-    """A CHECK added by a migration without a refused value here fails this test."""
+    """A CHECK added by a migration without a refused value here fails this test. Names only: a check
+    missing from the catalog is left to the refusal tests above, which then fail on their own values."""
     catalog = await pg_conn.fetch(
         "SELECT n.nspname || '.' || c.relname AS table, con.conname AS constraint"
         " FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE con.contype = 'c' AND con.conislocal AND n.nspname IN ('auth', 'prompts', 'analytics')"
     )  # partitions' inherited copies are not local: the parent's entry covers them
-    assert sorted((row["table"], row["constraint"]) for row in catalog) == sorted(
-        (check.table, check.constraint) for check in CHECKS
-    )
+    corpus = {(check.table, check.constraint) for check in CHECKS}
+    assert sorted({(row["table"], row["constraint"]) for row in catalog} - corpus) == []
