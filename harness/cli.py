@@ -335,6 +335,10 @@ def mutate(
     only: Annotated[list[str] | None, typer.Option(help="run only these mutants (repeatable)")] = None,
     list_only: Annotated[bool, typer.Option("--list", help="list the mutants and exit")] = False,
     slots: Annotated[int, typer.Option(min=1, max=8, help="generated sets: pytest sessions side by side")] = 3,
+    sample: Annotated[
+        float | None,
+        typer.Option(min=0.001, max=1.0, help="Python set: run this fraction of it, chosen by hash (same every run)"),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="hand set: seconds per suite run; a hang counts as caught")] = 600,
     min_score: Annotated[float, typer.Option(help="exit 1 when a source scores below this fraction")] = 0.0,
     run_dir: Annotated[Path, typer.Option(help="where mutation.json goes (read by `harness report`)")] = Path(
@@ -354,8 +358,9 @@ def mutate(
         out.print(escape(line), highlight=False, soft_wrap=True)
 
     request = MutationRequest(
-        Path.cwd(), settings(), sources, only or [], base if changed else None, slots, timeout, ctx.args, progress
-    )
+        Path.cwd(), settings(), sources, only or [], base if changed else None, slots, timeout, ctx.args, progress,
+        python_sample=sample,
+    )  # fmt: skip
     if list_only:
         for m in list_mutants(request):
             out.print(escape(f"{m.source:6} {m.id:60} {m.kind:12} {m.description}"), highlight=False, soft_wrap=True)

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import fnmatch
+import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -37,6 +40,8 @@ TIMEOUT = "timeout"
 NO_TESTS = "no tests"
 EQUIVALENT = "equivalent"
 NOT_CHECKED = "not checked"
+# a name no mutant has: mutmut then generates every mutant and maps them to tests, and judges none
+GENERATE_ONLY = "harness.__generate_only__"
 CLEAN_ENVIRONMENT = {"HARNESS_REUSE": "true", "HARNESS_KEEP": "false"}
 
 
@@ -104,12 +109,14 @@ class PythonScore:
     stale_equivalents: dict[str, str] = field(default_factory=dict)  # listed name → why it was not subtracted
     command: list[str] = field(default_factory=list)
     seconds: float | None = None
+    sample: dict[str, Any] | None = None  # when a sample was run: its fraction, size, and the set's size
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "tool": "mutmut",
             "command": self.command,
             "seconds": self.seconds,
+            "sample": self.sample,
             "total": self.total.as_dict(),
             "by_file": {k: v.as_dict() for k, v in sorted(self.by_file.items())},
             "by_folder": {k: v.as_dict() for k, v in sorted(self.by_folder.items())},
@@ -260,6 +267,32 @@ def score_python_mutants(root: Path, equivalents: Path = EQUIVALENTS) -> PythonS
     return tally(root, read_results(root), load_equivalents(equivalents))
 
 
+def generated_names(root: Path) -> list[str]:
+    """Every mutant mutmut has generated under `root/mutants` (its .meta files), run or not."""
+    return sorted(
+        name
+        for meta in (root / MUTANTS_DIR).rglob("*.py.meta")
+        for name in json.loads(meta.read_text())["exit_code_by_key"]
+    )
+
+
+def sampled(names: Sequence[str], fraction: float) -> list[str]:
+    """A sample of `names` chosen by hash: the same mutants on every machine and every run, so a
+    rerun judges the same ones and a score moves only when a verdict does."""
+    ranked = sorted(names, key=lambda name: hashlib.sha256(name.encode()).digest())
+    return sorted(ranked[: max(1, round(len(ranked) * fraction))]) if ranked else []
+
+
+def wilson_interval(killed: int, judged: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % interval of a sampled score (Wilson's, sound near 0 and 1 and for small samples)."""
+    if not judged:
+        return 0.0, 1.0
+    p = killed / judged
+    centre = (p + z * z / (2 * judged)) / (1 + z * z / judged)
+    half = z * math.sqrt(p * (1 - p) / judged + z * z / (4 * judged * judged)) / (1 + z * z / judged)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def mutmut_command(names: Sequence[str], max_children: int) -> list[str]:
     executable = Path(sys.executable).with_name("mutmut")  # `python -m mutmut` re-imports itself; the script does not
     return [str(executable), "run", "--max-children", str(max_children), *names]
@@ -272,6 +305,7 @@ def run_python_mutants(
     max_children: int = 1,
     summary: Path | None = None,
     equivalents: Path = EQUIVALENTS,
+    sample: float | None = None,
 ) -> PythonScore:
     """Run mutmut in `root` (configured by its pyproject's [tool.mutmut]) and score the result.
 
@@ -282,22 +316,42 @@ def run_python_mutants(
     runs mutants side by side, which is safe only once two non-xdist sessions stop sharing the
     suites' Redis logical database (both are worker "main", database 1), hence the default of 1.
     mutmut's output goes to mutants/mutmut-run.log; the JSON summary to `summary` when given.
+    `sample` (a fraction) runs a hash-chosen sample of the mutants (of those `names` match): the
+    whole set is thousands of mutants, hours on two cores, one at a time.
     """
+    started = time.monotonic()
+    chosen = list(names)
+    if sample is not None:
+        if not generated_names(root):
+            _mutmut(root, [GENERATE_ONLY], max_children, tolerate_no_match=True)  # generate, learn the tests
+        pool = [n for n in generated_names(root) if not names or any(fnmatch.fnmatchcase(n, g) for g in names)]
+        chosen = sampled(pool, sample)
+    command = _mutmut(root, chosen, max_children)
+    score = score_python_mutants(root, equivalents)
+    score.command, score.seconds = command, time.monotonic() - started
+    if sample is not None:
+        judged = score.total.judged
+        score.sample = {"fraction": sample, "sampled": len(chosen), "generated": len(pool),
+                        "interval": wilson_interval(score.total.killed, judged)}  # fmt: skip
+    if summary is not None:
+        score.write(summary)
+    return score
+
+
+def _mutmut(root: Path, names: Sequence[str], max_children: int, tolerate_no_match: bool = False) -> list[str]:
+    """Run mutmut on `names` (all when empty); its output to mutants/mutmut-run.log."""
     command = mutmut_command(names, max_children)
     log = root / MUTANTS_DIR / "mutmut-run.log"
     log.parent.mkdir(exist_ok=True)
-    started = time.monotonic()
     with log.open("w") as output:
         completed = subprocess.run(
             command, cwd=root, env={**os.environ, **CLEAN_ENVIRONMENT}, stdout=output, stderr=subprocess.STDOUT,
             check=False,
         )  # fmt: skip
-    seconds = time.monotonic() - started
     if completed.returncode != 0:
-        tail = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-5:]
+        text = log.read_text(errors="replace")
+        if tolerate_no_match and "nothing matches" in text and generated_names(root):
+            return command
+        tail = text.replace("\r", "\n").strip().splitlines()[-5:]
         raise HarnessError(f"mutmut run exited {completed.returncode} (see {log}): {' / '.join(tail)}")
-    score = score_python_mutants(root, equivalents)
-    score.command, score.seconds = command, seconds
-    if summary is not None:
-        score.write(summary)
-    return score
+    return command

@@ -108,7 +108,13 @@ class RunRecord:
         return found | ({"python": python} if python is not None else {})
 
     def source_lines(self) -> dict[str, str]:
-        return {name: s.text() for name, s in self.scores().items()}
+        lines = {name: s.text() for name, s in self.scores().items()}
+        sample = (self.python or {}).get("sample")
+        if sample and "python" in lines:
+            low, high = sample["interval"]
+            lines["python"] += (f" in a sample of {sample['sampled']} of {sample['generated']}"
+                                f" (95 % interval {low:.0%} to {high:.0%})")  # fmt: skip
+        return lines
 
     def ratios(self) -> dict[str, float | None]:
         return {name: s.ratio for name, s in self.scores().items()}

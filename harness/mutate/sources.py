@@ -44,6 +44,7 @@ class MutationRequest:
     pytest_args: Sequence[str] = ()
     progress: Callable[[str], None] = lambda line: None
     notes: list[str] = field(default_factory=list)
+    python_sample: float | None = None  # the fraction of the Python set to run (hash-chosen)
 
     def generated_run(self) -> GeneratedRun:
         return GeneratedRun(
@@ -126,6 +127,6 @@ def run_python(request: MutationRequest) -> dict[str, Any] | None:
         if not names:
             request.notes.append("the Python set was skipped: the branch changed no Python file")
             return None
-    score = run_python_mutants(request.root, names)
+    score = run_python_mutants(request.root, names, sample=request.python_sample)
     summary: dict[str, Any] = score.as_dict()
     return summary

@@ -17,11 +17,14 @@ from harness.mutate.python import (
     Equivalent,
     Tally,
     function_of,
+    generated_names,
     load_equivalents,
     read_results,
     run_python_mutants,
+    sampled,
     suite_folder,
     tally,
+    wilson_interval,
 )
 
 SOURCE = """\
@@ -166,3 +169,25 @@ def test_a_mutmut_run_that_fails_is_an_error_naming_its_log(tmp_path: Path) -> N
     with pytest.raises(HarnessError, match=r"mutmut run exited 1 \(see .*mutmut-run.log\)"):
         run_python_mutants(tmp_path / "empty")
     assert "Could not figure out where the code to mutate is" in (tmp_path / "empty/mutants/mutmut-run.log").read_text()
+
+
+def test_a_sample_is_chosen_by_hash_and_scored_with_its_interval(tmp_path: Path) -> None:
+    """A real mutmut run on a small project: half its mutants, the same half every time."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/__init__.py").write_text("")
+    (tmp_path / "pkg/calc.py").write_text(SOURCE)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_calc.py").write_text(
+        "from pkg.calc import Meter, bump\n\n\ndef test_bump():\n    assert bump(1) == 2\n\n\n"
+        "def test_reading():\n    assert Meter().reading(2) > 1000\n"
+    )
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["pkg"]\n')
+    score = run_python_mutants(tmp_path, sample=0.5, equivalents=tmp_path / "none.toml")
+    assert score.sample is not None
+    assert (score.sample["sampled"], score.sample["generated"]) == (2, 4)
+    assert generated_names(tmp_path) == sorted(VERDICTS)
+    assert (score.total.judged, score.total.not_checked) == (2, 2)
+    assert sampled(generated_names(tmp_path), 0.5) == sampled(list(reversed(generated_names(tmp_path))), 0.5)
+    low, high = score.sample["interval"]
+    assert 0.0 <= low <= (score.total.score or 0.0) <= high <= 1.0
+    assert wilson_interval(90, 100) == pytest.approx((0.8256, 0.9448), abs=1e-3)
