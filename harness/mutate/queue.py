@@ -108,6 +108,10 @@ class TaskQueue:
                 return None
             time.sleep(poll)  # polling a directory another process fills
 
+    def is_claimed(self, seq: int) -> bool:
+        """Whether a slot has taken task `seq` (it may have finished it too)."""
+        return any((self.directory / "claimed").glob(f"{seq:06d}.*.json"))
+
     def complete(self, result: TaskResult) -> None:
         self._write(self.directory / "results" / f"{result.seq:06d}.json", json.dumps(asdict(result)))
 
