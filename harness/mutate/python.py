@@ -29,7 +29,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.config import Settings
 from harness.errors import ConfigurationError, HarnessError
+from harness.provision.gc import collect_garbage
 
 EQUIVALENTS = Path(__file__).with_name("equivalents-python.toml")
 MUTANTS_DIR = "mutants"
@@ -312,7 +314,7 @@ def run_python_mutants(
     `names` are mutant names or globs (`harness.data.redis.*`) to run again; none runs every
     mutant without a verdict yet (mutmut keeps verdicts of unchanged functions in `mutants/`).
     Every mutant's tests run in one reused environment (HARNESS_REUSE=true; HARNESS_STATE_DIR
-    chooses where it lives, and `harness gc --all` stops it afterwards). `max_children` above 1
+    chooses where it lives), stopped when mutmut ends. `max_children` above 1
     runs mutants side by side, which is safe only once two non-xdist sessions stop sharing the
     suites' Redis logical database (both are worker "main", database 1), hence the default of 1.
     mutmut's output goes to mutants/mutmut-run.log; the JSON summary to `summary` when given.
@@ -343,11 +345,17 @@ def _mutmut(root: Path, names: Sequence[str], max_children: int, tolerate_no_mat
     command = mutmut_command(names, max_children)
     log = root / MUTANTS_DIR / "mutmut-run.log"
     log.parent.mkdir(exist_ok=True)
-    with log.open("w") as output:
-        completed = subprocess.run(
-            command, cwd=root, env={**os.environ, **CLEAN_ENVIRONMENT}, stdout=output, stderr=subprocess.STDOUT,
-            check=False,
-        )  # fmt: skip
+    try:
+        with log.open("w") as output:
+            completed = subprocess.run(
+                command, cwd=root, env={**os.environ, **CLEAN_ENVIRONMENT}, stdout=output, stderr=subprocess.STDOUT,
+                check=False,
+            )  # fmt: skip
+    finally:
+        # mutmut's sessions ran in mutants/ and reused one environment, which stays up for the
+        # next of them: stop it now that all have ended (`harness gc` in the project would not:
+        # it belongs to the project mutants/).
+        collect_garbage(Settings().state_dir, str((root / MUTANTS_DIR).resolve()), everything=True)
     if completed.returncode != 0:
         text = log.read_text(errors="replace")
         if tolerate_no_match and "nothing matches" in text and generated_names(root):
