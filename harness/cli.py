@@ -349,6 +349,9 @@ def mutate(
     folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/schema`)."""
     from harness.mutate.generated import Source
     from harness.mutate.sources import MutationRequest, list_mutants, run_mutation
+    from harness.signals import interrupt_on_sigterm
+
+    interrupt_on_sigterm()  # a terminated run still stops its slots, mutmut, and their servers
 
     chosen: dict[Source, bool] = {"hand": hand, "sql": sql or generated, "redis": redis or generated, "python": python}
     sources: list[Source] = ["hand", "sql", "redis", "python"] if everything else [s for s, on in chosen.items() if on]

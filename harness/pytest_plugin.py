@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.run import prepare_template
 from harness.migrate.logins import dsn_as, load_logins
 from harness.provision import Endpoints, Environment, Faults, open_environment
+from harness.signals import interrupt_on_sigterm
 
 RUN_STATE = pytest.StashKey[RunState]()
 ENVIRONMENT = pytest.StashKey[Environment]()
@@ -99,10 +99,6 @@ def _provision(config: pytest.Config) -> RunState:
     return config.stash[RUN_STATE]
 
 
-def _interrupt_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist controller: provision on the first worker's start, hand the state to each worker."""
@@ -114,7 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if worker_input is not None and WORKER_INPUT in worker_input:
         config.stash[RUN_STATE] = RunState.from_json(worker_input[WORKER_INPUT])
     elif worker_input is None:
-        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)  # so a terminated run still tears down
+        interrupt_on_sigterm()  # so a terminated run still tears down
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

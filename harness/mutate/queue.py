@@ -99,12 +99,15 @@ class TaskQueue:
         return None
 
     def next_task(self, slot: int, runner_alive: Callable[[], bool], poll: float = 0.05) -> Task | None:
-        """Wait for a task; None once the runner has said stop (or is gone) and nothing is pending."""
+        """Wait for a task; None once the runner is gone (nobody would read a result, pending or
+        not) or has said stop and nothing is pending."""
         while True:
+            if not runner_alive():
+                return None
             task = self.claim(slot)
             if task is not None:
                 return task
-            if (self.directory / "stop").exists() or not runner_alive():
+            if (self.directory / "stop").exists():
                 return None
             time.sleep(poll)  # polling a directory another process fills
 

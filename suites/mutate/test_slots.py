@@ -40,3 +40,12 @@ def test_a_task_a_slot_took_and_never_answered_is_an_error_naming_the_limit(tmp_
     serve(pool, seconds_per_task=30, count=1, answer=False)
     results = pool.run([Task(pool.next_seq(), "stuck")], timeout=0.5)
     assert [r.error for r in results.values()] == ["no result in 0.5 s"]
+
+
+def test_a_slot_takes_nothing_more_once_the_runner_is_gone(tmp_path: Path) -> None:
+    """A terminated `harness mutate` reads no more results: its slots stop (and tear down their
+    servers) instead of working through the tasks it left queued."""
+    pool = SlotPool(tmp_path, tmp_path / "run", size=0, test_timeout=60)
+    pool.queue.put(Task(pool.next_seq(), "left behind"))
+    assert pool.queue.next_task(0, runner_alive=lambda: False) is None
+    assert pool.queue.next_task(0, runner_alive=lambda: True) is not None
