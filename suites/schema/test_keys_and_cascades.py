@@ -385,14 +385,20 @@ async def saved_prompt_history(conn: asyncpg.Connection) -> Link:
                 Fate.NULLED)  # fmt: skip
 
 
-@foreign_key("prompts.collection_prompts.collection_prompts_collection_id_fkey")
-async def collection_entries(conn: asyncpg.Connection) -> Link:
-    # deleting a collection removes its memberships, not the prompts
+async def membership(conn: asyncpg.Connection) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """(collection, saved prompt, the membership linking them), all of one new user."""
     owner = await user(conn)
     collection = await insert(conn, "prompts.collections", {"user_id": owner, "name": "c"})
     saved = await insert(conn, "prompts.saved_prompts", prompt_row(owner))
     entry = await insert(conn, "prompts.collection_prompts", {"collection_id": collection, "saved_prompt_id": saved,
                                                               "position": 0})  # fmt: skip
+    return collection, saved, entry
+
+
+@foreign_key("prompts.collection_prompts.collection_prompts_collection_id_fkey")
+async def collection_entries(conn: asyncpg.Connection) -> Link:
+    # deleting a collection removes its memberships, not the prompts
+    collection, _, entry = await membership(conn)
     return Link("prompts.collections", collection, "prompts.collection_prompts", entry, ("collection_id",),
                 Fate.DELETED)  # fmt: skip
 
@@ -400,11 +406,7 @@ async def collection_entries(conn: asyncpg.Connection) -> Link:
 @foreign_key("prompts.collection_prompts.collection_prompts_saved_prompt_id_fkey")
 async def saved_prompt_memberships(conn: asyncpg.Connection) -> Link:
     # deleting a saved prompt takes it out of every collection
-    owner = await user(conn)
-    collection = await insert(conn, "prompts.collections", {"user_id": owner, "name": "c"})
-    saved = await insert(conn, "prompts.saved_prompts", prompt_row(owner))
-    entry = await insert(conn, "prompts.collection_prompts", {"collection_id": collection, "saved_prompt_id": saved,
-                                                              "position": 0})  # fmt: skip
+    _, saved, entry = await membership(conn)
     return Link("prompts.saved_prompts", saved, "prompts.collection_prompts", entry, ("saved_prompt_id",),
                 Fate.DELETED)  # fmt: skip
 
