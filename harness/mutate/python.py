@@ -314,27 +314,27 @@ def run_python_mutants(
     `names` are mutant names or globs (`harness.data.redis.*`) to run again; none runs every
     mutant without a verdict yet (mutmut keeps verdicts of unchanged functions in `mutants/`).
     Every mutant's tests run in one reused environment (HARNESS_REUSE=true; HARNESS_STATE_DIR
-    chooses where it lives), stopped when mutmut ends. `max_children` above 1
-    runs mutants side by side, which is safe only once two non-xdist sessions stop sharing the
-    suites' Redis logical database (both are worker "main", database 1), hence the default of 1.
+    chooses where it lives), stopped when mutmut ends. `max_children` above 1 runs mutants side by
+    side, which is safe only once two non-xdist sessions stop sharing the suites' Redis logical
+    database (both are worker "main", database 1), hence the default of 1.
     mutmut's output goes to mutants/mutmut-run.log; the JSON summary to `summary` when given.
     `sample` (a fraction) runs a hash-chosen sample of the mutants (of those `names` match): the
     whole set is thousands of mutants, hours on two cores, one at a time.
     """
     started = time.monotonic()
     chosen = list(names)
+    drawn: dict[str, Any] | None = None
     if sample is not None:
         if not generated_names(root):
             _mutmut(root, [GENERATE_ONLY], max_children, tolerate_no_match=True)  # generate, learn the tests
         pool = [n for n in generated_names(root) if not names or any(fnmatch.fnmatchcase(n, g) for g in names)]
         chosen = sampled(pool, sample)
+        drawn = {"fraction": sample, "sampled": len(chosen), "generated": len(pool)}
     command = _mutmut(root, chosen, max_children)
     score = score_python_mutants(root, equivalents)
     score.command, score.seconds = command, time.monotonic() - started
-    if sample is not None:
-        judged = score.total.judged
-        score.sample = {"fraction": sample, "sampled": len(chosen), "generated": len(pool),
-                        "interval": wilson_interval(score.total.killed, judged)}  # fmt: skip
+    if drawn is not None:
+        score.sample = {**drawn, "interval": wilson_interval(score.total.killed, score.total.judged)}
     if summary is not None:
         score.write(summary)
     return score
