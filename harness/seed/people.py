@@ -19,6 +19,8 @@ from harness.seed.reference import Account, Reference
 
 FAR_FUTURE = dt.datetime(2036, 1, 1, tzinfo=dt.UTC)  # named accounts' sessions outlive any test run
 SESSION_LIFETIME = dt.timedelta(days=30)
+KEY_LIFETIME = dt.timedelta(days=365)  # of a generated API key that expires, from its user joining
+LASTING_KEY_SHARE = 0.6  # of generated API keys that never expire
 LANGUAGES = ("en", "en", "en", "en-GB", "de", "fr", "es", "pt-BR", "ja")
 KEY_NAMES = ("Default key", "CI pipeline", "Staging", "Notebook")
 RATE_LIMITS = {"free": 100, "pro": 1000, "enterprise": 10000}
@@ -158,7 +160,7 @@ class People:
             scopes = ["read", "write", "enhance"] if role == "developer" else ["read", "enhance"]
             for n in range(rng.choice((1, 1, 2))):
                 key = f"bpk_{rng.getrandbits(32):08x}_{rng.getrandbits(128):032x}"
-                expires = None if rng.random() < 0.6 else created + dt.timedelta(days=365)
+                expires = None if rng.random() < LASTING_KEY_SHARE else created + KEY_LIFETIME
                 user.api_keys.append(self.api_key(rng, user, n, key, scopes, expires))
         if rng.random() < self.profile.preference_share:
             user.preferences = self.preference_row(rng, user)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import bcrypt
 import pytest
 
+from harness.errors import ConfigurationError
 from harness.pytest_plugin import Database
-from harness.seed import build_dataset, load_reference, seed, token_hash, verify_password
+from harness.seed import build_dataset, hash_password, load_reference, seed, token_hash, verify_password
+from harness.seed.passwords import BCRYPT_MAX_BYTES, salt_for
 from suites.seeds.database import dump_data, fetch
 
 
@@ -46,6 +49,22 @@ def test_each_distinct_password_is_hashed_once_and_shared(seeds_dir: Path) -> No
     passwords = {a.password for a in load_reference(seeds_dir).accounts}
     generated = 3  # profiles.toml: generated_passwords
     assert len(set(hashes)) == len(passwords) + generated < len(hashes)
+
+
+def test_a_seeded_salt_is_bcrypts_22_characters_carrying_the_first_16_bytes_of_its_entropy() -> None:
+    salts = [salt_for(7, bytes([n]) * 16 + bytes([255 - n]) * 16) for n in range(0, 256, 17)]
+    for salt in salts:
+        assert re.fullmatch(rb"\$2b\$07\$[./A-Za-z0-9]{22}", salt), salt
+        assert verify_password("p", bcrypt.hashpw(b"p", salt).decode())
+    assert len(set(salts)) == len(salts)
+    assert salt_for(7, b"\x01" * 16 + b"\x02" * 16) == salt_for(7, b"\x01" * 16 + b"\x03" * 16)
+
+
+def test_hash_password_takes_bcrypts_whole_72_bytes_and_refuses_one_more() -> None:
+    longest = "\u00e9" * (BCRYPT_MAX_BYTES // 2)  # two bytes each in UTF-8
+    assert verify_password(longest, hash_password(longest, cost=4))
+    with pytest.raises(ConfigurationError, match="73 bytes"):
+        hash_password(longest + "x", cost=4)
 
 
 async def test_no_token_key_or_password_is_stored_in_plaintext(fresh_database: Database, seeds_dir: Path) -> None:
