@@ -184,7 +184,15 @@ def status() -> None:
 
 
 @migrate_app.command("up")
-def migrate_up(dsn: Dsn = None, dir: Dir = DEFAULT_DIR, to: int | None = None, dry_run: DryRun = False) -> None:
+def migrate_up(
+    dsn: Dsn = None,
+    dir: Dir = DEFAULT_DIR,
+    to: int | None = None,
+    dry_run: DryRun = False,
+    drop_invalid: Annotated[
+        bool, typer.Option("--drop-invalid", help="drop INVALID indexes an interrupted concurrent build left, first")
+    ] = False,
+) -> None:
     """Apply pending migrations (up to --to)."""
     from harness import migrate
 
@@ -193,7 +201,8 @@ def migrate_up(dsn: Dsn = None, dir: Dir = DEFAULT_DIR, to: int | None = None, d
         print_plan(run(migrate.plan(target, dir, "up", to=to)))
         return
     lint_pending(target, dir, to)
-    steps = run(migrate.apply_migrations(target, dir, to))
+    wait = settings().migrate_lock_wait
+    steps = run(migrate.apply_migrations(target, dir, to, lock_wait=wait, drop_invalid=drop_invalid))
     out.print(f"applied {len(steps)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in steps))
 
 
@@ -223,7 +232,7 @@ def migrate_down(
     if dry_run:
         print_plan(run(migrate.plan(target, dir, "down", to=to, steps=steps)))
         return
-    done = run(migrate.rollback_migrations(target, dir, to, steps))
+    done = run(migrate.rollback_migrations(target, dir, to, steps, lock_wait=settings().migrate_lock_wait))
     out.print(f"rolled back {len(done)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in done))
 
 

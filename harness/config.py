@@ -20,6 +20,7 @@ BackendName = Literal["auto", "embedded", "docker", "external"]
 LintMode = Literal["off", "warn", "fail"]
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+MIGRATE_LOCK_WAIT = 600.0  # seconds; see Settings.migrate_lock_wait
 
 
 def default_state_dir() -> Path:
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
     # reply): generous, so a saturated machine slows a test down instead of failing it. Tests of a
     # deadline set their own short one.
     hang_timeout: float = Field(default=120, gt=0)
+    # Seconds a migration runner waits for another runner's lock on the same database before it
+    # gives up, naming the holder. Long: the holder may be building an index on a big table.
+    migrate_lock_wait: float = Field(default=MIGRATE_LOCK_WAIT, gt=0)
 
     # External backend: the names the summary uses. URLs and passwords stay out of repr (a
     # failed assertion or a log line shows Settings whole).

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import asyncpg
 
+from harness.config import MIGRATE_LOCK_WAIT
 from harness.migrate.catalog import Snapshot, take_snapshot
 from harness.migrate.files import Migration, generate_migration, load_migrations
 from harness.migrate.lint import Finding, enforce, lint_migrations
-from harness.migrate.runner import VERSION_TABLE, MigrationRunner, MigrationStatus, Step
+from harness.migrate.runner import APPLICATION_NAME, VERSION_TABLE, MigrationRunner, MigrationStatus, Step
 from harness.migrate.verify import verify_migrations
 
 __all__ = [
@@ -19,18 +20,32 @@ __all__ = [
 ]  # fmt: skip
 
 
-async def apply_migrations(dsn: str, directory: Path, to: int | None = None) -> list[Step]:
-    conn = await asyncpg.connect(dsn)
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A runner's session, named so that a runner kept waiting can say who holds the lock."""
+    return await asyncpg.connect(dsn, server_settings={"application_name": APPLICATION_NAME})
+
+
+async def apply_migrations(
+    dsn: str,
+    directory: Path,
+    to: int | None = None,
+    *,
+    lock_wait: float = MIGRATE_LOCK_WAIT,
+    drop_invalid: bool = False,
+) -> list[Step]:
+    conn = await connect(dsn)
     try:
-        return await MigrationRunner(conn, load_migrations(directory)).up(to)
+        return await MigrationRunner(conn, load_migrations(directory), lock_wait).up(to, drop_invalid)
     finally:
         await conn.close()
 
 
-async def rollback_migrations(dsn: str, directory: Path, to: int | None = None, steps: int | None = None) -> list[Step]:
-    conn = await asyncpg.connect(dsn)
+async def rollback_migrations(
+    dsn: str, directory: Path, to: int | None = None, steps: int | None = None, *, lock_wait: float = MIGRATE_LOCK_WAIT
+) -> list[Step]:
+    conn = await connect(dsn)
     try:
-        return await MigrationRunner(conn, load_migrations(directory)).down(to, steps)
+        return await MigrationRunner(conn, load_migrations(directory), lock_wait).down(to, steps)
     finally:
         await conn.close()
 
@@ -39,7 +54,7 @@ async def plan(
     dsn: str, directory: Path, direction: str, to: int | None = None, steps: int | None = None
 ) -> list[Step]:
     """What `up`/`down` would run, without running or creating anything (for --dry-run)."""
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(dsn)
     try:
         runner = MigrationRunner(conn, load_migrations(directory))
         applied = await runner.applied()
@@ -49,7 +64,7 @@ async def plan(
 
 
 async def migration_status(dsn: str, directory: Path) -> list[MigrationStatus]:
-    conn = await asyncpg.connect(dsn)
+    conn = await connect(dsn)
     try:
         return await MigrationRunner(conn, load_migrations(directory)).status()
     finally:

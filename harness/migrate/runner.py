@@ -7,6 +7,7 @@ runs.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
+from harness.config import MIGRATE_LOCK_WAIT
 from harness.errors import ChecksumMismatch, MigrationError, MigrationFailed
 from harness.migrate.files import Migration, Script
 from harness.migrate.sql import line_of, split_statements
@@ -22,6 +24,20 @@ from harness.migrate.sql import line_of, split_statements
 VERSION_SCHEMA = "harness"
 VERSION_TABLE = f"{VERSION_SCHEMA}.schema_migrations"
 LOCK_KEY = 0x6861726E657373  # "harness": one lock for every runner of this database
+LOCK_PAUSES = (0.02, 0.5)  # seconds between tries for the lock: the first, and the longest
+APPLICATION_NAME = "harness migrate"  # how a runner's session shows in pg_stat_activity
+LOCK_HOLDER = """
+SELECT a.pid, a.application_name, a.client_addr, a.backend_start, a.query
+FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE l.locktype = 'advisory' AND l.granted
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1"""
+# indexes an interrupted CREATE INDEX CONCURRENTLY left INVALID (not ones being built right now)
+INVALID_INDEXES = """
+SELECT format('%I.%I', n.nspname, c.relname)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND i.indexrelid NOT IN (SELECT index_relid FROM pg_stat_progress_create_index)
+ORDER BY 1"""
 CREATE_VERSION_TABLE = f"""
 CREATE SCHEMA IF NOT EXISTS {VERSION_SCHEMA};
 CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
@@ -68,18 +84,57 @@ class Step:
 class MigrationRunner:
     """Migrations of one directory against one connection."""
 
-    def __init__(self, conn: asyncpg.Connection, migrations: Sequence[Migration]) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, migrations: Sequence[Migration], lock_wait: float = MIGRATE_LOCK_WAIT
+    ) -> None:
         self.conn = conn
         self.migrations = list(migrations)
+        self.lock_wait = lock_wait
 
     @asynccontextmanager
     async def locked(self) -> AsyncIterator[None]:
-        """Hold the session advisory lock: concurrent runners wait their turn."""
-        await self.conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        """Hold the session advisory lock: concurrent runners wait their turn.
+
+        A runner waits by trying again, never blocked inside pg_advisory_lock: a blocked statement
+        holds a snapshot, and a CREATE INDEX CONCURRENTLY run by the holder waits for every older
+        snapshot to end, which would be a deadlock."""
+        deadline = time.monotonic() + self.lock_wait
+        pause = LOCK_PAUSES[0]
+        while not await self.conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise MigrationError(
+                    f"waited {self.lock_wait:g} s for the migration lock: {await self._lock_holder()}; "
+                    "wait for it to finish, or raise HARNESS_MIGRATE_LOCK_WAIT"
+                )
+            await asyncio.sleep(min(pause, left))
+            pause = min(pause * 2, LOCK_PAUSES[1])
         try:
             yield
         finally:
             await self.conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+
+    async def _lock_holder(self) -> str:
+        row = await self.conn.fetchrow(LOCK_HOLDER, LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF)
+        if row is None:
+            return "it was released just now"
+        where = f" from {row['client_addr']}" if row["client_addr"] else ""
+        return (
+            f"held by pid {row['pid']} ({row['application_name'] or 'no application_name'}{where}, connected "
+            f"{row['backend_start']:%Y-%m-%d %H:%M:%S %Z}), running: {' '.join(row['query'].split())[:120]}"
+        )
+
+    async def _invalid_indexes(self, drop: bool) -> None:
+        """Refuse to go on over INVALID indexes (a migration that builds one again fails on "already
+        exists", one with IF NOT EXISTS silently keeps it), or drop them when asked."""
+        invalid = [row[0] for row in await self.conn.fetch(INVALID_INDEXES)]
+        if invalid and not drop:
+            raise MigrationError(
+                f"INVALID index(es) {', '.join(invalid)}, left by an interrupted CREATE INDEX CONCURRENTLY: "
+                "run `harness migrate up --drop-invalid` to drop them and build them again"
+            )
+        for name in invalid:
+            await self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
 
     async def applied(self) -> dict[int, AppliedRow]:
         exists = await self.conn.fetchval("SELECT to_regclass($1) IS NOT NULL", VERSION_TABLE)
@@ -133,8 +188,9 @@ class MigrationRunner:
         targets = targets[:steps] if steps is not None else [v for v in targets if to is not None and v > to]
         return [Step(by_version[v], "down") for v in targets]
 
-    async def up(self, to: int | None = None) -> list[Step]:
+    async def up(self, to: int | None = None, drop_invalid: bool = False) -> list[Step]:
         async with self.locked():
+            await self._invalid_indexes(drop_invalid)
             await self.conn.execute(CREATE_VERSION_TABLE)
             steps = self.plan_up(await self.applied(), to)
             for step in steps:

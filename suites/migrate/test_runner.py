@@ -11,6 +11,7 @@ import pytest
 
 from harness import migrate
 from harness.errors import ChecksumMismatch, MigrationError, MigrationFailed, MigrationFileError
+from harness.migrate.runner import LOCK_KEY
 from harness.pytest_plugin import Database
 from suites.migrate.histories import HISTORY, POSTS_EDITED, WriteMigrations
 
@@ -19,6 +20,14 @@ async def fetch(dsn: str, query: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(dsn)
     try:
         return list(await conn.fetch(query))
+    finally:
+        await conn.close()
+
+
+async def execute(dsn: str, statement: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(statement)
     finally:
         await conn.close()
 
@@ -199,3 +208,93 @@ def test_runner_outside_a_repository_needs_a_dsn(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "TEST_DATABASE_URL" in result.stderr
+
+
+CONCURRENT_INDEX = (
+    "-- harness:no-transaction\nCREATE INDEX CONCURRENTLY posts_body_idx ON app.posts (body);\n",
+    "-- harness:no-transaction\nDROP INDEX CONCURRENTLY app.posts_body_idx;\n",
+)
+
+
+async def test_eight_runners_at_once_never_deadlock_on_a_concurrent_index_build(
+    blank_database: Database, write_migrations: WriteMigrations
+) -> None:
+    """Runners waiting for the lock hold no snapshot, so the build that waits out every older
+    snapshot never waits for them: 20 rounds of eight runners, each migration applied once."""
+    directory = write_migrations({**HISTORY, "0004_concurrent": CONCURRENT_INDEX})
+    for round_number in range(20):
+        results = await asyncio.gather(
+            *(migrate.apply_migrations(blank_database.dsn, directory) for _ in range(8)), return_exceptions=True
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        assert failures == [], f"round {round_number}: {failures}"
+        assert sorted(len(r) for r in results if isinstance(r, list)) == [0] * 7 + [4]
+        valid = await fetch(
+            blank_database.dsn, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'app.posts_body_idx'::regclass"
+        )
+        assert valid == [(True,)]
+        assert await fetch(blank_database.dsn, f"SELECT count(*) FROM {migrate.VERSION_TABLE}") == [(4,)]
+        await migrate.rollback_migrations(blank_database.dsn, directory, to=0)
+
+
+async def test_a_runner_kept_waiting_gives_up_naming_who_holds_the_lock(
+    blank_database: Database, write_migrations: WriteMigrations
+) -> None:
+    directory = write_migrations(HISTORY)
+    holder = await asyncpg.connect(blank_database.dsn, server_settings={"application_name": "deploy-42"})
+    try:
+        await holder.execute("SELECT pg_try_advisory_lock($1)", LOCK_KEY)
+        with pytest.raises(
+            MigrationError,
+            match=rf"waited 0.3 s for the migration lock: held by pid {holder.get_server_pid()} \(deploy-42",
+        ):
+            await migrate.apply_migrations(blank_database.dsn, directory, lock_wait=0.3)
+        assert await fetch(blank_database.dsn, "SELECT to_regclass('app.users') AS t") == [(None,)]
+    finally:
+        await holder.close()
+    assert len(await migrate.apply_migrations(blank_database.dsn, directory, lock_wait=0.3)) == 3
+
+
+async def test_an_invalid_index_left_by_a_failed_concurrent_build_is_named_and_dropped_on_request(
+    blank_database: Database, write_migrations: WriteMigrations
+) -> None:
+    unique = (
+        "-- harness:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY posts_body_key ON app.posts (body);\n",
+        "-- harness:no-transaction\nDROP INDEX CONCURRENTLY app.posts_body_key;\n",
+    )
+    directory = write_migrations({**HISTORY, "0004_unique_body": unique})
+    await migrate.apply_migrations(blank_database.dsn, directory, to=3)
+    await execute(blank_database.dsn, "INSERT INTO app.users (email) VALUES ('a')")
+    await execute(
+        blank_database.dsn, "INSERT INTO app.posts (user_id, body) SELECT 1, 'same' FROM generate_series(1, 2)"
+    )
+    with pytest.raises(MigrationFailed, match="UniqueViolationError"):
+        await migrate.apply_migrations(blank_database.dsn, directory)
+    await execute(blank_database.dsn, "DELETE FROM app.posts WHERE id = 2")
+
+    with pytest.raises(MigrationError, match=r"INVALID index\(es\) app.posts_body_key, .*--drop-invalid"):
+        await migrate.apply_migrations(blank_database.dsn, directory)
+    steps = await migrate.apply_migrations(blank_database.dsn, directory, drop_invalid=True)
+    assert [s.migration.label for s in steps] == ["0004_unique_body"]
+    valid = await fetch(
+        blank_database.dsn, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'app.posts_body_key'::regclass"
+    )
+    assert valid == [(True,)]
+
+
+async def test_a_no_transaction_migration_is_split_as_the_server_reads_it(
+    blank_database: Database, write_migrations: WriteMigrations
+) -> None:
+    """E'' escapes, dollar quotes and nested comments hide semicolons from the splitter, as from
+    the server (a hand-written splitter ended E'it\\'s; x' at the escaped quote)."""
+    tricky = (
+        "-- harness:no-transaction\n"
+        "INSERT INTO app.users (email) VALUES (E'it\\'s; x');\n"
+        "/* outer /* inner; */ still a comment; */\n"
+        "INSERT INTO app.users (email) VALUES ($q$a;b$q$);\n"
+        "CREATE INDEX CONCURRENTLY users_email_lower_idx ON app.users (lower(email));\n"
+    )
+    directory = write_migrations({**HISTORY, "0004_tricky": (tricky, "DELETE FROM app.users;\n")})
+    await migrate.apply_migrations(blank_database.dsn, directory)
+    rows = await fetch(blank_database.dsn, "SELECT email FROM app.users ORDER BY id")
+    assert [r["email"] for r in rows] == ["it's; x", "a;b"]
