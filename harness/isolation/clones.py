@@ -2,7 +2,7 @@
 
 A clone costs tens of milliseconds; a test should not wait for one. A background thread keeps
 `size` clones ready and drops used ones off the critical path, so handing out a database is a
-queue pop.
+queue pop; past a small backlog, dropping goes first, so a long suite's disk use stays flat.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ from harness.errors import ProvisionError
 from harness.isolation.template import clone_database, drop_database
 
 WAKE_INTERVAL = 0.5
+# Used clones waiting to be dropped before a drop goes ahead of the next clone. Without a bound,
+# tests that take clones as fast as they are made left hundreds of used ones on tmpfs (800 tests:
+# 417 clones, 3.9 GB); with it, the pool's databases stay at `size` + this + the ones in use.
+USED_BACKLOG = 2
 
 
 class ClonePool:
@@ -97,18 +101,15 @@ class ClonePool:
         admin = await asyncpg.connect(self.admin_dsn)
         try:
             while not self._closing.is_set():
+                backlog = self._used.qsize()
+                if backlog and (backlog > USED_BACKLOG or self._ready.qsize() >= self.size):
+                    await drop_database(admin, self._used.get_nowait())
+                    self._used.task_done()
+                    continue
                 if self._ready.qsize() < self.size:
                     name = next(self._names)
                     await clone_database(admin, self.template, name)
                     self._ready.put(name)
-                    continue
-                try:
-                    used = self._used.get_nowait()
-                except queue.Empty:
-                    pass
-                else:
-                    await drop_database(admin, used)
-                    self._used.task_done()
                     continue
                 self._wake.wait(WAKE_INTERVAL)
                 self._wake.clear()
