@@ -118,7 +118,7 @@ class SuiteIndex:
     def select(self, mutant: GeneratedMutant) -> list[str]:
         """The relevant tests, most specific and quickest first, within the time budget (at least one)."""
         ranks = self.relevant(mutant)
-        exact = self._expand(ranks)
+        exact = self._expand(ranks, mutant.object)
         ordered = sorted(exact, key=lambda nodeid: (exact[nodeid], self.seconds.get(nodeid, 0.5)))
         chosen: list[str] = []
         spent = 0.0
@@ -130,13 +130,16 @@ class SuiteIndex:
             spent += cost
         return chosen
 
-    def _expand(self, ranks: dict[str, int]) -> dict[str, int]:
-        """Function ids to the parametrized node ids the baseline ran (kept as they are before one)."""
+    def _expand(self, ranks: dict[str, int], obj: str) -> dict[str, int]:
+        """Function ids to the parametrized node ids the baseline ran (kept as they are before one).
+        A case whose parameters name the object itself (`test_checks_refuse[<the check>]`) comes
+        before everything: one case of a function whose cases together exceed the budget."""
         if not self.seconds:
             return ranks
         exact: dict[str, int] = {}
         for nodeid in self.seconds:
-            value = ranks.get(nodeid, ranks.get(nodeid.partition("[")[0]))
+            function, _, parameters = nodeid.partition("[")
+            value = -1 if obj in parameters.rstrip("]").split("-") else ranks.get(nodeid, ranks.get(function))
             if value is not None:
                 exact[nodeid] = value
         return exact

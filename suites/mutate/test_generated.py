@@ -217,6 +217,16 @@ def test_a_survivor_of_its_selection_is_judged_by_the_whole_suite_before_it_coun
     assert all("S2" in t.mutation and "S3" in t.mutation for t in confirmation)  # one batch, one suite run
 
 
+def test_the_case_that_names_the_object_is_asked_first_even_when_its_function_exceeds_the_budget() -> None:
+    function = "suites/schema/test_checks.py::test_refused"
+    tests = {"suites/schema/test_checks.py": [IndexedTest(function, "INSERT INTO t")]}
+    index = SuiteIndex({"suites/schema/test_checks.py": "INSERT INTO t"}, tests, budget=1.0)
+    cases = [f"{function}[s.t.c{n}]" for n in range(40)]
+    index.learn({case: ["insert", "s", "t"] for case in cases}, dict.fromkeys(cases, 0.4))
+    check = GeneratedMutant("check:s.t.c17:drop", "sql", "check", "s.t.c17", "", mentions=("c17", "s.t"), key=("x",))
+    assert index.select(check)[0] == f"{function}[s.t.c17]"
+
+
 def test_equivalents_need_a_reason_each(tmp_path: Path) -> None:
     listed = tmp_path / "equivalents.toml"
     listed.write_text('[equivalent]\n"acl:x:remove" = "the user starts off anyway"\n')
