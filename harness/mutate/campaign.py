@@ -248,19 +248,23 @@ class Campaign:
         clock = time.monotonic()
         results = list(self.pool.run(tasks, self.limits.task_timeout).values())
         failing = sorted({f.nodeid for r in results for f in r.failures})
-        errors = [r.error for r in results if r.error]
         took = time.monotonic() - clock
         self.log(f"confirmation: {len(batch)} mutants at once, the whole suite in {took:.0f} s: {len(failing)} failed")
         everyone = sorted({folder for r in results for folder, (ran, _) in r.folders.items() if ran})
-        if errors and not failing:
-            evidence = errors[0][:300]
-            return [self._verdict(m, selected[m.id], "error", evidence=evidence, phase="confirmation") for m in batch]
+        cut_short = [
+            f"{r.error or 'unfinished: ' + ', '.join(r.unfinished)}" for r in results if r.error or r.unfinished
+        ]
         clock = time.monotonic()
-        killed, survived = self.settle(batch, failing) if failing else ({}, list(batch))
+        killed, survived, unsettled = self.settle(batch, failing) if failing else ({}, list(batch), [])
         if failing:
             self.log(f"confirmation: {len(killed)} of them fail alone, found in {time.monotonic() - clock:.0f} s")
+        # A part of the suite that did not run to its end (a session cut short, a mutant that broke a
+        # fixture for every later test) judged nobody: its survivors are confirmed again, apart.
+        again = unsettled + (survived if cut_short else [])
+        survived = [m for m in survived if m not in again]
+        verdicts = self._reconfirm(again, batch, selected, (cut_short or ["a settling run errored"])[0])
         nobody = dict.fromkeys(everyone, False)
-        verdicts = [
+        verdicts += [
             self._verdict(m, selected[m.id], "survived", judged=nobody, phase="confirmation",
                           seconds=self.selection_seconds.get(m.id, 0.0))
             for m in survived
@@ -271,19 +275,35 @@ class Campaign:
             verdicts.append(self._killed(m, result, selected[m.id], judged, "confirmation"))
         return verdicts
 
+    def _reconfirm(
+        self, again: list[GeneratedMutant], batch: list[GeneratedMutant], selected: dict[str, list[str]], why: str
+    ) -> list[Verdict]:
+        """`again` judged by the whole suite once more, in halves of the batch they came from (a
+        mutant alone whose confirmation is cut short again is an error, never a survivor)."""
+        if not again:
+            return []
+        if len(batch) == 1:
+            return [self._verdict(m, selected[m.id], "error", evidence=why[:300], phase="confirmation") for m in again]
+        self.log(f"confirmation: {len(again)} mutants judged again apart ({why[:120]})")
+        groups = [again] if len(again) < len(batch) else halves(again)
+        return [verdict for group in groups for verdict in self._confirm_batch(group, selected)]
+
     def settle(
         self, batch: list[GeneratedMutant], failing: list[str]
-    ) -> tuple[dict[GeneratedMutant, TaskResult], list[GeneratedMutant]]:
+    ) -> tuple[dict[GeneratedMutant, TaskResult], list[GeneratedMutant], list[GeneratedMutant]]:
         """The members that fail `failing` alone. A small batch: each member alone against them.
         A large one: per file of failed tests, the members those tests mention, halved against
         them down to the ones that fail them alone; then the rest together against every failed
-        test, halved while they fail."""
+        test, halved while they fail. Also returns the members a settling run errored for without
+        a failure (unsettled: not judged by those tests)."""
         killed: dict[GeneratedMutant, TaskResult] = {}
+        unsettled: list[GeneratedMutant] = []
         if len(batch) <= self.limits.alone_below:
             alone = [(self._task(f"settle:{m.id}", [m], tests=failing, channel=self.channel([m])), m) for m in batch]
             done = self.pool.run([task for task, _ in alone], self.limits.task_timeout)
             killed = {m: done[task.seq] for task, m in alone if done[task.seq].failures}
-            return killed, [m for m in batch if m not in killed]
+            unsettled += [m for task, m in alone if m not in killed and done[task.seq].error]
+            return killed, [m for m in batch if m not in killed and m not in unsettled], unsettled
         by_file: dict[str, list[str]] = {}
         for test in failing:
             by_file.setdefault(test.split("::")[0], []).append(test)
@@ -304,12 +324,12 @@ class Campaign:
             for task, group in tasks:
                 result = results[task.seq]
                 if not result.failures:
-                    survived += group  # an error here leaves the group unjudged by these tests: it stays
+                    (unsettled if result.error else survived).extend(group)
                 elif len(group) == 1:
                     killed[group[0]] = result
                 else:
                     frontier += halves(group)
-        return killed, survived
+        return killed, survived, unsettled
 
     def _halve(
         self, frontier: list[tuple[list[str], list[GeneratedMutant]]], killed: dict[GeneratedMutant, TaskResult]

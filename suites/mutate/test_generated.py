@@ -162,6 +162,7 @@ class FakePool:
     kills: dict[str, list[str]]  # mutation SQL → the tests it fails
     everything: list[str]
     size: int = 2
+    exits: str = "never in any mutation"  # mutation SQL that cuts a session short before any test runs
     seen: list[Task] = field(default_factory=list)
     seq: int = 0
 
@@ -173,6 +174,9 @@ class FakePool:
         results = {}
         for task in tasks:
             self.seen.append(task)
+            if self.exits in task.mutation:
+                results[task.seq] = TaskResult(task.seq, task.id, error="the session would have ended: a fixture")
+                continue
             failing = {t for sql, tests in self.kills.items() if sql and sql in task.mutation for t in tests}
             ran = [t for t in (task.tests if task.tests is not None else self.everything) if t not in task.exclude]
             failed = [t for t in ran if t in failing][: 1 if task.stop == "first" else None]
@@ -215,6 +219,26 @@ def test_a_survivor_of_its_selection_is_judged_by_the_whole_suite_before_it_coun
     confirmation = [t for t in pool.seen if t.id.startswith("confirm:")]
     assert sorted(nodeid for t in confirmation for nodeid in t.tests or []) == sorted(everything)
     assert all("S2" in t.mutation and "S3" in t.mutation for t in confirmation)  # one batch, one suite run
+
+
+def test_survivors_of_a_confirmation_cut_short_are_judged_again_apart(tmp_path: Path) -> None:
+    """A mutant that ends every session it is in (a broken fixture) hid the test that kills its
+    batch mate: the mate is judged again without it and killed; the breaker alone is an error."""
+    tests = {"suites/b/test_b.py": [IndexedTest("suites/b/test_b.py::test_other", "nothing named")]}
+    index = SuiteIndex({path: "\n".join(t.text for t in ts) for path, ts in tests.items()}, tests)
+
+    def mutant(ident: str, sql: str) -> GeneratedMutant:
+        return GeneratedMutant(ident, "sql", "check", ident, ident, sql=sql, mentions=("alpha",), key=(ident,))
+
+    pool = FakePool({"HIDDEN": ["suites/b/test_b.py::test_other"]}, ["suites/b/test_b.py::test_other"], exits="BREAK")
+    campaign = Campaign(pool, index, tmp_path, {}, Limits(sample=1, alone_rate=2.0))  # type: ignore[arg-type]
+    verdicts = {v.id: v for v in campaign.judge([mutant("m:breaker", "BREAK"), mutant("m:hidden", "HIDDEN")])}
+    assert (verdicts["m:hidden"].status, verdicts["m:hidden"].killed_by) == (
+        "killed",
+        ["suites/b/test_b.py::test_other"],
+    )
+    assert verdicts["m:breaker"].status == "error"
+    assert "session would have ended" in verdicts["m:breaker"].evidence
 
 
 def test_the_case_that_names_the_object_is_asked_first_even_when_its_function_exceeds_the_budget() -> None:
