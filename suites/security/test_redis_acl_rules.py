@@ -105,8 +105,9 @@ async def dry_run(admin: aioredis.Redis, user: str, command: tuple[str, ...]) ->
     return text
 
 
-@pytest.mark.parametrize("user", sorted(CONTRACT))
+@pytest.mark.parametrize("user", ["bp_admin", "bp_app", "bp_readonly"])
 async def test_each_user_may_run_exactly_what_its_role_allows(redis_client: aioredis.Redis, user: str) -> None:
+    """Channels (PUBLISH, SUBSCRIBE), keys, INFO, FCALL_RO and the @dangerous commands."""
     table = CONTRACT[user]
     verdicts = {" ".join(command): await dry_run(redis_client, user, command) for command in table}
     assert verdicts == {" ".join(command): verdict for command, verdict in table.items()}
