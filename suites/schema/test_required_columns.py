@@ -51,6 +51,20 @@ async def test_null_in_a_required_column_is_refused(pg_conn: asyncpg.Connection,
     assert refusal.value.column_name == REFUSED_AS.get((table, column), column)
 
 
+@pytest.mark.parametrize(("table", "column"), REFUSED, ids=[f"{t}.{c}" for t, c in REFUSED])
+async def test_the_column_itself_refuses_null_when_no_trigger_runs(
+    pg_conn: asyncpg.Connection, table: str, column: str
+) -> None:
+    """A restore with --disable-triggers or a logical replica (session_replication_role = replica)
+    runs no trigger: a column whose NULL only a trigger's side effect refused would take it there."""
+    ids = await minimal_rows(pg_conn)
+    await pg_conn.execute("SET LOCAL session_replication_role = replica")  # until the test's rollback
+    with pytest.raises(asyncpg.NotNullViolationError) as refusal:
+        async with pg_conn.transaction():
+            await pg_conn.execute(f"UPDATE {table} SET {column} = NULL WHERE id = $1", ids[table])
+    assert refusal.value.column_name == column
+
+
 @pytest.mark.parametrize(("table", "column"), list(FILLED_BY_TRIGGER), ids=[f"{t}.{c}" for t, c in FILLED_BY_TRIGGER])
 async def test_null_in_a_trigger_filled_column_is_replaced(
     pg_conn: asyncpg.Connection, table: str, column: str
