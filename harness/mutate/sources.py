@@ -54,9 +54,12 @@ class MutationRequest:
         )  # fmt: skip
 
     def only_of(self, sources: Sequence[Source]) -> list[str]:
-        """The --only ids of `sources`: a hand mutant's id has no colon, a generated one's has."""
+        """The --only ids of `sources`: a hand mutant's id has no colon, a generated one's has, a
+        Python one is mutmut's name (`pkg.module.x_function__mutmut_7`) or a glob of them."""
+        if "python" in sources:
+            return [i for i in self.only if is_python_name(i)]
         generated = any(s in GENERATED for s in sources)
-        return [i for i in self.only if (":" in i) == generated]
+        return [i for i in self.only if (":" in i) == generated and not is_python_name(i)]
 
     def hand_mutants(self) -> list[Mutant]:
         chosen = list(MUTANTS)
@@ -70,6 +73,10 @@ class MutationRequest:
             changed = set(git_lines(self.root, "diff", self.changed, "--name-only"))
             chosen = [m for m in chosen if m.path in changed]
         return chosen
+
+
+def is_python_name(ident: str) -> bool:
+    return "__mutmut_" in ident or ident.endswith("*")
 
 
 def list_mutants(request: MutationRequest) -> list[Listed]:
@@ -120,7 +127,9 @@ def run_mutation(request: MutationRequest) -> RunRecord:
 
 def run_python(request: MutationRequest) -> dict[str, Any] | None:
     """The Python set, by mutmut (`harness.mutate.python`); only changed files' mutants with --changed."""
-    names: list[str] = []
+    names = request.only_of(("python",))
+    if request.only and not names:
+        return None  # --only named no Python mutant
     if request.changed is not None:
         changed = git_lines(request.root, "diff", request.changed, "--name-only")
         names = [f"{p.removesuffix('.py').replace('/', '.')}.*" for p in changed if p.endswith(".py")]

@@ -11,6 +11,7 @@ from mutmut.configuration import reset_config
 from mutmut.mutation.data import MutantLineSpans
 from mutmut.mutation.file_mutation import mutate_file_contents
 
+from harness.config import Settings
 from harness.errors import ConfigurationError, HarnessError
 from harness.mutate.python import (
     EQUIVALENTS,
@@ -26,6 +27,7 @@ from harness.mutate.python import (
     tally,
     wilson_interval,
 )
+from harness.mutate.sources import MutationRequest
 
 SOURCE = """\
 def bump(x):
@@ -191,3 +193,12 @@ def test_a_sample_is_chosen_by_hash_and_scored_with_its_interval(tmp_path: Path)
     low, high = score.sample["interval"]
     assert 0.0 <= low <= (score.total.score or 0.0) <= high <= 1.0
     assert wilson_interval(90, 100) == pytest.approx((0.8256, 0.9448), abs=1e-3)
+
+
+def test_only_sends_each_id_to_its_own_source(tmp_path: Path) -> None:
+    python = "harness.seed.history.xǁHistoryWriterǁadd__mutmut_54"
+    only = ("isolation-pasted", "check:a.b.c:drop", python, "harness.data.redis.*")
+    request = MutationRequest(tmp_path, Settings(), ("hand", "sql", "python"), only=only)
+    assert request.only_of(("hand",)) == ["isolation-pasted"]
+    assert request.only_of(("sql", "redis")) == ["check:a.b.c:drop"]
+    assert request.only_of(("python",)) == [python, "harness.data.redis.*"]
