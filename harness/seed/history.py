@@ -114,7 +114,7 @@ class HistoryWriter:
             good = rng.random() < techniques[0].effectiveness
             feedback = rng.choices((4, 5), (45, 55))[0] if good else rng.choices((1, 2, 3), (15, 30, 55))[0]
             feedback_text = rng.choice(self.reference.vocabulary.feedback_texts) if rng.random() < 0.25 else None
-            updated = created + dt.timedelta(seconds=rng.randrange(5, 3600))
+            updated = min(created + dt.timedelta(seconds=rng.randrange(5, 3600)), world.epoch)  # rated by "now"
         models = self.reference.vocabulary.models
         row_id = stable_uuid(world.random_seed, "history", n)
         history.rows.append(

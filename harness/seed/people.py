@@ -203,7 +203,7 @@ class People:
     def api_key(
         self, rng: random.Random, user: User, n: int, key: str, scopes: list[str], expires: dt.datetime | None
     ) -> ApiKey:
-        created = user.created_at + dt.timedelta(days=rng.randrange(0, 30))
+        created = min(user.created_at + dt.timedelta(days=rng.randrange(0, 30)), self.world.epoch)
         key_id = stable_uuid(self.world.random_seed, "api_key", user.id, n)
         fields = (
             key_id, user.id, KEY_NAMES[n], key[:12], token_hash(key), scopes, RATE_LIMITS[user.tier], 3600,

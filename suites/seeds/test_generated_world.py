@@ -6,7 +6,11 @@ one of them would still load, count and dump deterministically, so the other see
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import re
+import shutil
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +26,10 @@ COST = 4
 SCALE = 0.05  # of the load profile: ~500 users, 10,000 requests; big enough for shares to show
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def world() -> Dataset:
+    """Built for each test (0.8 s): a world shared by a module would be built while the first test
+    runs, and mutation testing (mutmut) would credit the generator's code to that test alone."""
     return build_dataset(Path("seeds"), "load", SCALE, cost=COST)
 
 
@@ -111,3 +117,82 @@ async def test_two_seeders_started_together_load_the_world_once(fresh_database: 
     assert sorted((first.rows_inserted, second.rows_inserted)) == [0, sum(first.expected.values())]
     counts = await row_counts(fresh_database.dsn)
     assert {name: counts[name] for name in first.expected} == first.expected
+
+
+def by_day(rows: list[dict[str, Any]], column: str = "created_at") -> dict[dt.date, list[dict[str, Any]]]:
+    days: dict[dt.date, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        days[row[column].date()].append(row)
+    return days
+
+
+def test_daily_stats_agree_with_the_requests_and_calls_of_their_day(world: Dataset) -> None:
+    history = by_day(records(world, "prompts.history"))
+    metrics = by_day(records(world, "analytics.api_metrics"))
+    stats = records(world, "analytics.daily_stats")
+    assert len(stats) >= 360
+    assert sum(s["error_count"] for s in stats) > 0
+    for day in stats:
+        requests, calls = history.get(day["day"], []), metrics.get(day["day"], [])
+        assert day["total_enhancements"] == len(requests)
+        assert day["total_requests"] == len(requests) + sum(c["method"] == "GET" for c in calls)
+        assert day["error_count"] == sum(c["status_code"] >= 500 for c in calls), day["day"]
+        assert json.loads(day["intent_breakdown"]) == dict(Counter(r["intent"] for r in requests))
+        techniques = Counter(t for r in requests for t in r["techniques_used"])
+        assert json.loads(day["technique_breakdown"]) == dict(techniques)
+
+
+def test_every_timestamp_is_utc_and_nothing_was_made_or_changed_after_the_worlds_now(world: Dataset) -> None:
+    """The epoch is the seeded world's "now" (profiles.toml): expiries may lie beyond it, creations not."""
+    for table in world.tables:
+        for row in table.rows:
+            for column, value in zip(table.columns, row, strict=True):
+                if isinstance(value, dt.datetime):
+                    assert value.utcoffset() == dt.timedelta(0), (table.qualified, column, value)
+                    if column in ("created_at", "updated_at"):
+                        assert value <= world.world.epoch, (table.qualified, value)
+
+
+def test_api_calls_hit_known_endpoints_and_a_read_follows_its_enhancement(world: Dataset) -> None:
+    endpoints = set(load_reference(Path("seeds")).vocabulary.api_endpoints)
+    calls = records(world, "analytics.api_metrics")
+    assert {c["endpoint"] for c in calls} <= endpoints
+    posts = {(c["api_key_id"], c["created_at"]) for c in calls if c["method"] == "POST"}
+    reads = [c for c in calls if c["method"] == "GET"]
+    assert reads
+    assert all((c["api_key_id"], c["created_at"] - dt.timedelta(seconds=30)) in posts for c in reads)
+
+
+def test_half_the_requests_use_one_technique_and_fewer_use_three(world: Dataset) -> None:
+    history = records(world, "prompts.history")
+    counts = Counter(len(h["techniques_used"]) for h in history)
+    low, high = binomial_bounds(len(history), 0.5)
+    assert low <= counts[1] <= high, counts
+    assert counts[1] > counts[2] > counts[3] > 0
+
+
+def test_saved_prompts_keep_their_users_requests_and_some_collections_are_described(world: Dataset) -> None:
+    history = {h["id"]: h for h in records(world, "prompts.history")}
+    saved = records(world, "prompts.saved_prompts")
+    assert saved
+    for prompt in saved:
+        request = history[prompt["history_id"]]
+        assert (request["user_id"], request["created_at"]) == (prompt["user_id"], prompt["history_created_at"])
+    described = Counter(c["description"] is not None for c in records(world, "prompts.collections"))
+    assert described[True] > 0
+    assert described[False] > 0
+
+
+def test_another_random_seed_makes_a_world_that_shares_no_id(tmp_path: Path) -> None:
+    """Ids come from the seed: two worlds (a profile seeded twice with different seeds into one
+    database, say) never collide on a row id."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(Path("seeds"), seeds)
+    profiles = seeds / "profiles.toml"
+    profiles.write_text(re.sub(r"(?m)^random_seed = \d+", "random_seed = 7", profiles.read_text(), count=1))
+    ours = build_dataset(Path("seeds"), "demo", 0.25, cost=COST)
+    theirs = build_dataset(seeds, "demo", 0.25, cost=COST)
+    for table in ours.tables:
+        other = theirs.table(table.qualified)
+        assert table.rows
+        assert not {row[0] for row in table.rows} & {row[0] for row in other.rows}, table.qualified
