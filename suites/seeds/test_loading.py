@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.pytest_plugin import Database
-from harness.seed import SeedConflict, SeedError, UnknownProfile, build_dataset, seed
+from harness.seed import SeedConflict, SeedError, UnknownProfile, build_dataset, load_dataset, seed
 from suites.seeds.database import fetch, row_counts
 
 COST = 4  # the cheapest bcrypt: these tests are about rows, test_secrets about hashes
@@ -148,3 +148,14 @@ async def test_seeding_an_unmigrated_database_names_the_missing_table(
 def test_an_unknown_profile_is_refused_with_the_known_ones(seeds_dir: Path) -> None:
     with pytest.raises(UnknownProfile, match=r"no profile 'huge'.*demo, load, minimal"):
         build_dataset(seeds_dir, "huge", cost=COST)
+
+
+async def test_load_dataset_called_again_keeps_what_is_there_and_adds_nothing(
+    fresh_database: Database, seeds_dir: Path
+) -> None:
+    """The library call, as a caller that passes nothing but the dataset: it never empties a table."""
+    dataset = build_dataset(seeds_dir, "minimal", cost=COST)
+    first = await load_dataset(fresh_database.dsn, dataset)
+    assert sum(t.inserted for t in first.values()) == sum(dataset.counts().values())
+    again = await load_dataset(fresh_database.dsn, dataset)
+    assert {name: t.inserted for name, t in again.items()} == dict.fromkeys(dataset.counts(), 0)

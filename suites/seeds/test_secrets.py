@@ -92,3 +92,19 @@ async def test_no_token_key_or_password_is_stored_in_plaintext(fresh_database: D
                 fresh_database.dsn, "SELECT scopes FROM auth.find_api_key($1)", token_hash(account.api_key)
             )
             assert key[0]["scopes"] == list(account.api_scopes), account.key
+
+
+async def test_an_unverified_account_is_verified_with_its_documented_token(
+    fresh_database: Database, seeds_dir: Path
+) -> None:
+    await seed(fresh_database.dsn, "minimal", seeds_dir=seeds_dir, bcrypt_cost=4)
+    pending = [(a, a.verification_token) for a in load_reference(seeds_dir).accounts if a.verification_token]
+    assert pending
+    for account, token in pending:
+        rows = await fetch(
+            fresh_database.dsn,
+            "SELECT verification_token_hash, verification_expires_at > now() AS open, is_verified FROM auth.users"
+            " WHERE email = $1",
+            account.email,
+        )
+        assert rows == [(token_hash(token), True, False)], account.key
