@@ -23,6 +23,7 @@ from harness.data.errors import PermissionDenied, Timeout
 from harness.data.postgres import DataLayer, Enhancement, connect
 from harness.pytest_plugin import Database
 from suites.conftest import FAST_AUTH, HangGuards
+from suites.crud.layers import impatient_layer
 
 
 async def register(layer: DataLayer, name: str) -> Any:
@@ -82,9 +83,8 @@ async def test_opening_a_share_link_by_a_role_without_the_function_names_the_fun
 @pytest_asyncio.fixture
 async def impatient_app(fresh_database: Database, hang_guards: HangGuards) -> AsyncIterator[DataLayer]:
     """bp_app with a 300 ms statement timeout: a statement stuck behind a lock is cancelled."""
-    layer = await connect(fresh_database.dsn_as("bp_app"), hang_guards.pool(statement_timeout_ms=300), FAST_AUTH)
-    yield layer
-    await layer.close()
+    async with impatient_layer(fresh_database.dsn_as("bp_app"), hang_guards) as layer:
+        yield layer
 
 
 async def test_a_reorder_stuck_behind_an_index_builds_share_lock_times_out_naming_the_table_and_changes_nothing(

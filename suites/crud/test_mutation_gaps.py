@@ -24,6 +24,7 @@ from harness.data.postgres.repository import Cursor, Repository
 from harness.data.postgres.translate import translate
 from harness.pytest_plugin import Database
 from suites.conftest import FAST_AUTH, HangGuards
+from suites.crud.layers import impatient_layer
 
 HASH = "$2b$04$" + "a" * 53
 PROMPTS = "prompts.saved_prompts"
@@ -37,9 +38,8 @@ async def make_user(owner_data: DataLayer) -> Any:
 @pytest_asyncio.fixture
 async def impatient(fresh_database: Database, hang_guards: HangGuards) -> AsyncIterator[DataLayer]:
     """bp_owner with a 300 ms statement timeout: a statement stuck behind a lock is cancelled."""
-    layer = await connect(fresh_database.dsn_as("bp_owner"), hang_guards.pool(statement_timeout_ms=300), FAST_AUTH)
-    yield layer
-    await layer.close()
+    async with impatient_layer(fresh_database.dsn_as("bp_owner"), hang_guards) as layer:
+        yield layer
 
 
 async def test_every_repository_call_stuck_behind_a_table_lock_times_out_naming_the_table(
