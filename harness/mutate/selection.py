@@ -172,18 +172,29 @@ def index_suites(root: Path, paths: Sequence[str] = (SUITES,)) -> SuiteIndex:
 
 
 def _tests_of(relative: str, source: str) -> list[IndexedTest]:
+    """Each test's text: its own source, the module's helpers it names, and the module-level data it
+    or those helpers name (a table of the objects it judges, as `SERVES` maps indexes to queries)."""
     tree = ast.parse(source)
     helpers = {
         node.name: ast.get_source_segment(source, node) or ""
         for node in tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("test_")
     }
+    data = {
+        target.id: ast.get_source_segment(source, node) or ""
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(target, ast.Name)
+    }
     found = []
     for node, prefix in _test_functions(tree):
         text = "\n".join(ast.get_source_segment(source, d) or "" for d in node.decorator_list)
         text += "\n" + (ast.get_source_segment(source, node) or "")
         called = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {a.arg for a in node.args.args}
-        text += "\n".join(helpers[name] for name in sorted(called & helpers.keys()))
+        used = [helpers[name] for name in sorted(called & helpers.keys())]
+        named = called | {n.id for text in used for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+        text += "\n".join(used) + "\n" + "\n".join(data[name] for name in sorted(named & data.keys()))
         found.append(IndexedTest(f"{relative}::{prefix}{node.name}", text))
     return found
 

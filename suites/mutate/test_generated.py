@@ -25,7 +25,7 @@ from harness.mutate.catalog_mutants import catalog_mutants
 from harness.mutate.generated import GeneratedMutant
 from harness.mutate.queue import Failure, Task, TaskResult
 from harness.mutate.results import RunRecord, Verdict
-from harness.mutate.selection import IndexedTest, SuiteIndex
+from harness.mutate.selection import IndexedTest, SuiteIndex, index_suites
 from harness.mutate.sets import GeneratedRun, load_equivalents, touched_by
 from harness.provision import Endpoints
 from harness.pytest_plugin import Database
@@ -239,6 +239,21 @@ def test_survivors_of_a_confirmation_cut_short_are_judged_again_apart(tmp_path: 
     )
     assert verdicts["m:breaker"].status == "error"
     assert "session would have ended" in verdicts["m:breaker"].evidence
+
+
+def test_a_test_is_asked_about_the_objects_named_in_the_module_data_it_reads(tmp_path: Path) -> None:
+    folder = tmp_path / "suites" / "schema"
+    folder.mkdir(parents=True)
+    (folder / "test_idx.py").write_text(
+        'SERVES = {"auth.users_tier_idx": "SELECT 1"}\n\n\n'
+        "def plans(query):\n    return query\n\n\n"
+        "def test_each_index_serves_its_query():\n    assert all(plans(q) for q in SERVES.values())\n\n\n"
+        "def test_other():\n    assert True\n"
+    )
+    index = index_suites(tmp_path)
+    dropped = GeneratedMutant("index:auth.users_tier_idx:drop", "sql", "index", "auth.users_tier_idx", "",
+                              mentions=("users_tier_idx",), key=("x",))  # fmt: skip
+    assert index.select(dropped) == ["suites/schema/test_idx.py::test_each_index_serves_its_query"]
 
 
 def test_the_case_that_names_the_object_is_asked_first_even_when_its_function_exceeds_the_budget() -> None:
