@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -311,8 +312,10 @@ def run_python_mutants(
 ) -> PythonScore:
     """Run mutmut in `root` (configured by its pyproject's [tool.mutmut]) and score the result.
 
-    `names` are mutant names or globs (`harness.data.redis.*`) to run again; none runs every
-    mutant without a verdict yet (mutmut keeps verdicts of unchanged functions in `mutants/`).
+    `names` are mutant names or globs (`harness.data.redis.*`) to run; none runs every mutant.
+    Each run starts from an empty `mutants/`: mutmut keeps its verdicts and its map from tests to
+    the functions they call there, and a test added or changed since would never judge the
+    mutants it kills (a second sample run kept ten survivors that way).
     Every mutant's tests run in one reused environment (HARNESS_REUSE=true; HARNESS_STATE_DIR
     chooses where it lives), stopped when mutmut ends. `max_children` above 1 runs mutants side by
     side, which is safe only once two non-xdist sessions stop sharing the suites' Redis logical
@@ -322,11 +325,11 @@ def run_python_mutants(
     whole set is thousands of mutants, hours on two cores, one at a time.
     """
     started = time.monotonic()
+    shutil.rmtree(root / MUTANTS_DIR, ignore_errors=True)
     chosen = list(names)
     drawn: dict[str, Any] | None = None
     if sample is not None:
-        if not generated_names(root):
-            _mutmut(root, [GENERATE_ONLY], max_children, tolerate_no_match=True)  # generate, learn the tests
+        _mutmut(root, [GENERATE_ONLY], max_children, tolerate_no_match=True)  # generate, learn the tests
         pool = [n for n in generated_names(root) if not names or any(fnmatch.fnmatchcase(n, g) for g in names)]
         chosen = sampled(pool, sample)
         drawn = {"fraction": sample, "sampled": len(chosen), "generated": len(pool)}

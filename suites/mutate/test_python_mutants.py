@@ -202,3 +202,19 @@ def test_only_sends_each_id_to_its_own_source(tmp_path: Path) -> None:
     assert request.only_of(("hand",)) == ["isolation-pasted"]
     assert request.only_of(("sql", "redis")) == ["check:a.b.c:drop"]
     assert request.only_of(("python",)) == [python, "harness.data.redis.*"]
+
+
+def test_a_test_added_since_the_last_run_judges_the_mutants_it_kills(tmp_path: Path) -> None:
+    """mutmut keeps verdicts and its map of tests to functions in mutants/; a run starts without
+    them, so yesterday's survivor is judged by today's test."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/__init__.py").write_text("")
+    (tmp_path / "pkg/calc.py").write_text(SOURCE)
+    (tmp_path / "tests").mkdir()
+    tests = tmp_path / "tests/test_calc.py"
+    tests.write_text("from pkg.calc import Meter, bump\n\n\ndef test_bump():\n    assert bump(1) == 2\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["pkg"]\n')
+    first = run_python_mutants(tmp_path, equivalents=tmp_path / "none.toml")
+    tests.write_text(tests.read_text() + "\n\ndef test_reading():\n    assert Meter().reading(2) == 2000\n")
+    second = run_python_mutants(tmp_path, equivalents=tmp_path / "none.toml")
+    assert (first.total.killed, second.total.killed) == (2, 4)
