@@ -251,9 +251,7 @@ class Campaign:
         took = time.monotonic() - clock
         self.log(f"confirmation: {len(batch)} mutants at once, the whole suite in {took:.0f} s: {len(failing)} failed")
         everyone = sorted({folder for r in results for folder, (ran, _) in r.folders.items() if ran})
-        cut_short = [
-            f"{r.error or 'unfinished: ' + ', '.join(r.unfinished)}" for r in results if r.error or r.unfinished
-        ]
+        cut_short = [r.error or "unfinished: " + ", ".join(r.unfinished) for r in results if r.error or r.unfinished]
         clock = time.monotonic()
         killed, survived, unsettled = self.settle(batch, failing) if failing else ({}, list(batch), [])
         if failing:

@@ -176,7 +176,7 @@ def _tests_of(relative: str, source: str) -> list[IndexedTest]:
     or those helpers name (a table of the objects it judges, as `SERVES` maps indexes to queries)."""
     tree = ast.parse(source)
     helpers = {
-        node.name: ast.get_source_segment(source, node) or ""
+        node.name: (ast.get_source_segment(source, node) or "", _names_in(node))
         for node in tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("test_")
     }
@@ -191,12 +191,17 @@ def _tests_of(relative: str, source: str) -> list[IndexedTest]:
     for node, prefix in _test_functions(tree):
         text = "\n".join(ast.get_source_segment(source, d) or "" for d in node.decorator_list)
         text += "\n" + (ast.get_source_segment(source, node) or "")
-        called = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {a.arg for a in node.args.args}
+        called = _names_in(node) | {a.arg for a in node.args.args}
         used = [helpers[name] for name in sorted(called & helpers.keys())]
-        named = called | {n.id for text in used for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
-        text += "\n".join(used) + "\n" + "\n".join(data[name] for name in sorted(named & data.keys()))
+        named = called.union(*(names for _, names in used))
+        text += "\n".join(helper for helper, _ in used)
+        text += "\n" + "\n".join(data[name] for name in sorted(named & data.keys()))
         found.append(IndexedTest(f"{relative}::{prefix}{node.name}", text))
     return found
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 def _test_functions(tree: ast.Module) -> list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]:
