@@ -64,6 +64,13 @@ def _collect_directory(directory: Path, project: str, everything: bool, done: Co
     try:
         record = EnvRecord.load(directory)
     except (OSError, ValueError, KeyError, TypeError):
+        nested = sorted({p.parent for p in directory.glob(f"*/*/{RECORD}")})
+        if nested:  # a run of environments (`harness mutate`'s slots): each is judged by its own owner
+            for inner in nested:
+                _collect_directory(inner, project, everything, done)
+            if not any(inner.exists() for inner in nested):
+                shutil.rmtree(directory, ignore_errors=True)
+            return
         # no readable record: an environment still writing its first one, or a broken remains
         if time.time() - directory.stat().st_mtime >= FRESH_SECONDS and directory.stat().st_uid in _our_uids():
             shutil.rmtree(directory, ignore_errors=True)
@@ -87,7 +94,7 @@ def _collect_stray_servers(state_dir: Path, project: str, everything: bool, done
         except (psutil.Error, OSError):
             continue
         directory = Path(marks.get(MARKER_ENV, "/"))
-        if directory.parent != state_dir or (directory / RECORD).exists():
+        if state_dir not in directory.parents or (directory / RECORD).exists():
             continue
         try:
             owner = ProcessRef.parse(marks[MARKER_OWNER])

@@ -63,6 +63,26 @@ def test_a_sigkilled_owner_leaves_nothing_that_gc_does_not_remove(isolated_setti
     assert not directory.exists()
 
 
+def test_gc_judges_each_environment_of_a_run_directory_by_its_own_owner(isolated_settings: Settings) -> None:
+    """A `harness mutate` run keeps its slots' environments in a directory of its own, with no
+    record at its top: gc leaves it while a slot lives, and removes all of it once none does."""
+    run_dir = isolated_settings.state_dir / "mutate-1"
+    owner = start_owner(isolated_settings.model_copy(update={"state_dir": run_dir / "slot-0"}), "run", hold=True)
+    directory = opened_directory(owner)
+    record = EnvRecord.load(directory)
+    try:
+        kept = collect_garbage(isolated_settings.state_dir, current_project(), everything=True).kept
+        assert any(line.startswith(f"environment {directory}:") for line in kept), kept
+        assert directory.exists()
+    finally:
+        owner.kill()
+        owner.wait()
+    removed = collect_garbage(isolated_settings.state_dir, current_project(), everything=True).removed
+    assert f"environment {directory}" in removed
+    assert nothing_left(record)
+    assert not run_dir.exists()
+
+
 def test_a_kept_environment_outlives_its_owner_until_gc_all(isolated_settings: Settings) -> None:
     owner = start_owner(isolated_settings.model_copy(update={"keep": True}), "run", hold=False)
     directory = opened_directory(owner)
