@@ -5,12 +5,14 @@
 2. Selection: each mutant alone, on a template of its own, against the tests that mention its
    object (`selection`), within a time budget, stopping at the first failure: a failure kills it.
    Each kind is sampled first; a kind whose sample mostly survives skips this step.
-3. Confirmation: the rest are packed into batches of mutants that touch different objects and
-   each batch runs the whole judging suite at once (split over the slots). A batch that passes
-   confirms every member a survivor. A failing one is settled: per failed test, the members it
-   mentions are halved against it down to the ones that fail it alone (killed); then the others
-   together against every failed test, halved while they fail. Batched mutants can only hide each
-   other (a survivor too many, never a kill too many).
+3. Confirmation: the largest batch of the rest that touch different objects runs the whole
+   judging suite at once (split over the slots). A batch that passes confirms every member a
+   survivor. A failing one is settled: each member alone against the failed tests that speak of
+   it (stopping at the first failure: killed); then the others together against every failed
+   test, halved while they fail. The mutants left out of the batch (other mistakes about a
+   member's object) are first judged alone by its failed tests the same way; what that leaves
+   forms the next batch. Batched mutants can only hide each other (a survivor too many, never a
+   kill too many).
 4. Recheck: every test that killed something runs once more without any mutant; a kill that only
    such a failing test made is an error (flaky evidence), not a catch.
 
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ class Limits:
     task_timeout: float = 900.0
     sample: int = 6  # mutants of each kind judged alone first
     alone_rate: float = 0.5  # a kind whose sample was killed at least this often is judged alone
-    alone_below: int = 24  # a failing batch this small is settled member by member
+    settle_budget: float = 20.0  # seconds (at the baseline) of failed tests each member is judged alone by
 
 
 class Campaign:
@@ -235,13 +236,26 @@ class Campaign:
 
     # -- 3. confirmation -----------------------------------------------------------------------
     def confirm(self, candidates: list[GeneratedMutant], selected: dict[str, list[str]]) -> list[Verdict]:
-        """Every batch side by side (a batch being settled leaves slots idle for the next one's suite)."""
-        batches = pack(candidates, self.limits.batch_size)
-        with ThreadPoolExecutor(max_workers=max(len(batches), 1)) as executor:
-            done = list(executor.map(lambda batch: self._confirm_batch(batch, selected), batches))
-        return [verdict for verdicts in done for verdict in verdicts]
+        """The largest batch of mutants that touch different objects runs the whole suite; the rest
+        (each conflicts with a member: another mistake about the same object) are first judged
+        alone by the tests that failed there and speak of them, and whatever that leaves forms
+        the next batch."""
+        verdicts: list[Verdict] = []
+        while candidates:
+            batch = pack(candidates, self.limits.batch_size)[0]
+            found, failing = self._confirm_batch(batch, selected)
+            verdicts += found
+            candidates = [m for m in candidates if m not in batch]
+            if failing and candidates:
+                killed = self._alone(candidates, failing)
+                verdicts += [self._confirmed_kill(m, result, selected, []) for m, result in killed.items()]
+                candidates = [m for m in candidates if m not in killed]
+        return verdicts
 
-    def _confirm_batch(self, batch: list[GeneratedMutant], selected: dict[str, list[str]]) -> list[Verdict]:
+    def _confirm_batch(
+        self, batch: list[GeneratedMutant], selected: dict[str, list[str]]
+    ) -> tuple[list[Verdict], list[str]]:
+        """The batch's verdicts, and the tests that failed with the whole batch applied."""
         channel = self.channel(batch)
         ident = f"confirm:{batch[0].id}+{len(batch) - 1}"
         tasks = [self._task(ident, batch, tests=part, channel=channel, stop="never") for part in self._parts(channel)]
@@ -267,11 +281,15 @@ class Campaign:
                           seconds=self.selection_seconds.get(m.id, 0.0))
             for m in survived
         ]  # fmt: skip
-        for m, result in killed.items():
-            folders = {f.nodeid.split("::")[0].rpartition("/")[0] for f in result.failures}
-            judged = {folder: folder in folders for folder in everyone} | dict.fromkeys(folders, True)
-            verdicts.append(self._killed(m, result, selected[m.id], judged, "confirmation"))
-        return verdicts
+        verdicts += [self._confirmed_kill(m, result, selected, everyone) for m, result in killed.items()]
+        return verdicts, failing
+
+    def _confirmed_kill(
+        self, m: GeneratedMutant, result: TaskResult, selected: dict[str, list[str]], everyone: list[str]
+    ) -> Verdict:
+        folders = {f.nodeid.split("::")[0].rpartition("/")[0] for f in result.failures}
+        judged = {folder: folder in folders for folder in everyone} | dict.fromkeys(folders, True)
+        return self._killed(m, result, selected[m.id], judged, "confirmation")
 
     def _reconfirm(
         self, again: list[GeneratedMutant], batch: list[GeneratedMutant], selected: dict[str, list[str]], why: str
@@ -284,33 +302,20 @@ class Campaign:
             return [self._verdict(m, selected[m.id], "error", evidence=why[:300], phase="confirmation") for m in again]
         self.log(f"confirmation: {len(again)} mutants judged again apart ({why[:120]})")
         groups = [again] if len(again) < len(batch) else halves(again)
-        return [verdict for group in groups for verdict in self._confirm_batch(group, selected)]
+        return [verdict for group in groups for verdict in self._confirm_batch(group, selected)[0]]
 
     def settle(
         self, batch: list[GeneratedMutant], failing: list[str]
     ) -> tuple[dict[GeneratedMutant, TaskResult], list[GeneratedMutant], list[GeneratedMutant]]:
-        """The members that fail `failing` alone. A small batch: each member alone against them.
-        A large one: per file of failed tests, the members those tests mention, halved against
-        them down to the ones that fail them alone; then the rest together against every failed
-        test, halved while they fail. Also returns the members a settling run errored for without
-        a failure (unsettled: not judged by those tests)."""
-        killed: dict[GeneratedMutant, TaskResult] = {}
+        """The members that fail `failing` alone. First each member alone against the failed tests
+        that speak of it (a batch's failures are mostly its members' own: one task each beats
+        halving); then the rest together against every failed test, halved while they fail (a
+        member whose failure its tests do not name). Also returns the members a settling run
+        errored for without a failure (unsettled: not judged by those tests)."""
+        killed = self._alone(batch, failing)
         unsettled: list[GeneratedMutant] = []
-        if len(batch) <= self.limits.alone_below:
-            alone = [(self._task(f"settle:{m.id}", [m], tests=failing, channel=self.channel([m])), m) for m in batch]
-            done = self.pool.run([task for task, _ in alone], self.limits.task_timeout)
-            killed = {m: done[task.seq] for task, m in alone if done[task.seq].failures}
-            unsettled += [m for task, m in alone if m not in killed and done[task.seq].error]
-            return killed, [m for m in batch if m not in killed and m not in unsettled], unsettled
-        by_file: dict[str, list[str]] = {}
-        for test in failing:
-            by_file.setdefault(test.split("::")[0], []).append(test)
-        suspects = [
-            (tests, [m for m in batch if any(self._mentions(m, t) for t in tests)]) for tests in by_file.values()
-        ]
-        self._halve([(tests, group) for tests, group in suspects if group], killed)
-        rest = [m for m in batch if m not in killed]
         survived: list[GeneratedMutant] = []
+        rest = [m for m in batch if m not in killed]
         frontier = [rest] if rest else []
         while frontier:
             tasks = [
@@ -329,26 +334,25 @@ class Campaign:
                     frontier += halves(group)
         return killed, survived, unsettled
 
-    def _halve(
-        self, frontier: list[tuple[list[str], list[GeneratedMutant]]], killed: dict[GeneratedMutant, TaskResult]
-    ) -> None:
-        """Group testing per set of failed tests: a group that fails them is halved, a single
-        member that fails them alone is killed, a group that passes them is done with them."""
-        while frontier:
-            tasks = [
-                (self._task(f"suspect:{g[0].id}+{len(g) - 1}", g, tests=tests, channel=self.channel(g)), tests, g)
-                for tests, g in frontier
-            ]
-            results = self.pool.run([task for task, _, _ in tasks], self.limits.task_timeout)
-            frontier = []
-            for task, tests, group in tasks:
-                result = results[task.seq]
-                if not result.failures:
-                    continue
-                if len(group) == 1:
-                    killed.setdefault(group[0], result)
-                else:
-                    frontier += [(tests, half) for half in halves([m for m in group if m not in killed] or group)]
+    def _alone(self, mutants: list[GeneratedMutant], failing: list[str]) -> dict[GeneratedMutant, TaskResult]:
+        """Each of `mutants` alone against the tests of `failing` that speak of it, most specific
+        first, within the settling budget, stopping at the first failure: those that fail one."""
+        tasks = []
+        for m in mutants:
+            tests = self._suspected(m, failing)
+            if tests:
+                tasks.append((self._task(f"alone:{m.id}", [m], tests=tests, channel=self.channel([m])), m))
+        done = self.pool.run([task for task, _ in tasks], self.limits.task_timeout)
+        return {m: done[task.seq] for task, m in tasks if done[task.seq].failures}
+
+    def _suspected(self, m: GeneratedMutant, failing: list[str]) -> list[str]:
+        """The failed tests that speak of `m` (as `SuiteIndex.rank` orders them), quickest first
+        within a rank, up to the settling budget; never a case about another table."""
+        if m.id not in self._relevant:
+            self._relevant[m.id] = self.index.relevant(m)
+        ranked = {t: r for t in failing if (r := self.index.rank(self._relevant[m.id], t, m.object)) and r[1] < 3}
+        ordered = sorted(ranked, key=lambda t: (*ranked[t], self.index.seconds.get(t, 0.5)))
+        return self.index.within(ordered, self.limits.settle_budget)
 
     def _should_catch(self, m: GeneratedMutant) -> list[str]:
         """The folders of the tests that mention the object most specifically, and the kind's folder."""
@@ -357,12 +361,6 @@ class Campaign:
         folders = folders_of([t for t, r in ranks.items() if r == best]) if best is not None else []
         kind_folder = KIND_FOLDERS.get(m.kind, "suites/schema")
         return [*folders[:3], *([kind_folder] if kind_folder not in folders[:3] else [])]
-
-    def _mentions(self, m: GeneratedMutant, test: str) -> bool:
-        if m.id not in self._relevant:
-            self._relevant[m.id] = self.index.relevant(m)
-        ranks = self._relevant[m.id]
-        return test in ranks or test.partition("[")[0] in ranks
 
 
 def spread(group: list[GeneratedMutant], count: int) -> list[GeneratedMutant]:

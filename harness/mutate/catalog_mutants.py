@@ -226,11 +226,14 @@ def changed_default(expr: str, checks: list[str]) -> str | None:
 
 async def trigger_mutants(conn: asyncpg.Connection) -> list[GeneratedMutant]:
     """Each trigger dropped; each event of a multi-event trigger left out; each column of an
-    `UPDATE OF a, b` list left out (recreated from pg_get_triggerdef's text)."""
+    `UPDATE OF a, b` list left out (recreated from pg_get_triggerdef's text). Mentioned by its
+    name, then the columns its function sets, then its table."""
     rows = await conn.fetch(
         f"""WITH rel AS ({RELATIONS})
-        SELECT rel.*, t.tgname::text AS name, quote_ident(t.tgname) AS qtrigger, pg_get_triggerdef(t.oid) AS def
+        SELECT rel.*, t.tgname::text AS name, quote_ident(t.tgname) AS qtrigger, pg_get_triggerdef(t.oid) AS def,
+               p.prosrc AS body
         FROM rel JOIN pg_trigger t ON t.tgrelid = rel.oid JOIN pg_class c ON c.oid = rel.oid
+        JOIN pg_proc p ON p.oid = t.tgfoid
         WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND NOT c.relispartition ORDER BY rel.qname, t.tgname""",
         VERSION_SCHEMA,
     )  # fmt: skip
@@ -238,13 +241,18 @@ async def trigger_mutants(conn: asyncpg.Connection) -> list[GeneratedMutant]:
     for r in rows:
         obj = f"{_table(r)}.{r['name']}"
         drop = f"DROP TRIGGER {r['qtrigger']} ON {r['qname']}"
-        mentions = (r["name"], r["relname"])
+        mentions = (r["name"], *_columns(r, assigned_columns(r["body"])))
         mutants.append(sql_mutant("trigger", obj, "drop", f"drop the trigger {obj}", drop, *mentions))
         for change, narrowed, what in narrowed_triggers(r["def"]):
             mutants.append(
                 sql_mutant("trigger", obj, change, f"{obj} {what}", f"{drop};\n{narrowed}", *mentions)
             )  # fmt: skip
     return mutants
+
+
+def assigned_columns(body: str) -> list[str]:
+    """The columns a trigger function sets (`NEW.col := …`): the tests that read them judge it."""
+    return list(dict.fromkeys(m.lower() for m in re.findall(r"\bNEW\.(\w+)\s*:=", body, re.IGNORECASE)))
 
 
 def narrowed_triggers(definition: str) -> list[tuple[str, str, str]]:

@@ -118,31 +118,55 @@ class SuiteIndex:
     def select(self, mutant: GeneratedMutant) -> list[str]:
         """The relevant tests, most specific and quickest first, within the time budget (at least one)."""
         ranks = self.relevant(mutant)
-        exact = self._expand(ranks, mutant.object)
-        ordered = sorted(exact, key=lambda nodeid: (exact[nodeid], self.seconds.get(nodeid, 0.5)))
+        # before a baseline, function ids; after it, the parametrized ids it ran
+        known = self.seconds or ranks
+        exact = {nodeid: r for nodeid in known if (r := self.rank(ranks, nodeid, mutant.object)) is not None}
+        ordered = sorted(exact, key=lambda nodeid: (*exact[nodeid], self.seconds.get(nodeid, 0.5)))
+        return self.within(ordered, self.budget)
+
+    def rank(self, ranks: dict[str, int], nodeid: str, obj: str) -> tuple[int, int] | None:
+        """A test's place in the queue for a mutant of `obj`: its rank (of `relevant`, by function
+        id or parametrized id), then how its case relates to the object (`affinity`). A case that
+        names the object itself (`test_checks_refuse[<the check>]`) comes before everything, one
+        that names its table before the function's other cases."""
+        affinity = case_affinity(nodeid, obj)
+        if affinity == 0:
+            return (-1, 0)
+        value = ranks.get(nodeid, ranks.get(nodeid.partition("[")[0]))
+        if value is None and affinity == 1:
+            value = 100  # a case about the object's table that its text does not name
+        return None if value is None else (value, affinity)
+
+    def within(self, ordered: list[str], budget: float) -> list[str]:
+        """`ordered`, in order, skipping what would overrun `budget` seconds of the baseline (at least one)."""
         chosen: list[str] = []
         spent = 0.0
         for nodeid in ordered:
             cost = self.seconds.get(nodeid, 0.5)
-            if chosen and spent + cost > self.budget:
+            if chosen and spent + cost > budget:
                 continue
             chosen.append(nodeid)
             spent += cost
         return chosen
 
-    def _expand(self, ranks: dict[str, int], obj: str) -> dict[str, int]:
-        """Function ids to the parametrized node ids the baseline ran (kept as they are before one).
-        A case whose parameters name the object itself (`test_checks_refuse[<the check>]`) comes
-        before everything: one case of a function whose cases together exceed the budget."""
-        if not self.seconds:
-            return ranks
-        exact: dict[str, int] = {}
-        for nodeid in self.seconds:
-            function, _, parameters = nodeid.partition("[")
-            value = -1 if obj in parameters.rstrip("]").split("-") else ranks.get(nodeid, ranks.get(function))
-            if value is not None:
-                exact[nodeid] = value
-        return exact
+
+def case_affinity(nodeid: str, obj: str) -> int:
+    """How a parametrized case's ids relate to a mutant's object: 0 one is the object itself, 1 one
+    names its table (or something of it), 2 none is a qualified name (or there are no cases), 3
+    each qualified one names another table (the case is about something else)."""
+    parameters = nodeid.partition("[")[2].rstrip("]")
+    names = [p for p in parameters.split("-") if "." in p] if parameters else []
+    if obj in parameters.split("-"):
+        return 0
+    if not names:
+        return 2
+    own = re.sub(r"\[.*?\]", "", obj).split(".")
+    for name in names:
+        parts = name.split(".")
+        depth = min(2, len(parts), len(own))
+        if parts[:depth] == own[:depth]:
+            return 1
+    return 3
 
 
 def matches(text: str, mention: str) -> bool:

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -38,7 +37,6 @@ class SlotPool:
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
         self.deaths: dict[int, int] = {}
         self._seq = 0
-        self._lock = threading.Lock()  # `run` may be called from several threads (batches confirmed side by side)
 
     def state_dir(self, slot: int) -> Path:
         return self.run_dir / f"slot-{slot}"
@@ -67,16 +65,14 @@ class SlotPool:
             )
 
     def next_seq(self) -> int:
-        with self._lock:
-            self._seq += 1
-            return self._seq
+        self._seq += 1
+        return self._seq
 
     def run(
         self, tasks: Iterable[Task], timeout: float, on_result: Callable[[TaskResult], None] = lambda result: None
     ) -> dict[int, TaskResult]:
         """Queue `tasks` and wait for every result. A task running longer than `timeout` seconds
-        is an error; its clock starts when a slot takes it, not while it waits for a free slot
-        (batches confirmed side by side queue behind each other)."""
+        is an error; its clock starts when a slot takes it, not while it waits for a free slot."""
         pending = {task.seq: task for task in tasks}
         for task in pending.values():
             self.queue.put(task)
@@ -94,8 +90,7 @@ class SlotPool:
                     started[seq] = now
                 elif seq in started and now - started[seq] > timeout:
                     results[seq] = TaskResult(seq, pending.pop(seq).id, error=f"no result in {timeout:g} s")
-            with self._lock:
-                self._revive(pending)
+            self._revive(pending)
             time.sleep(0.05)  # polling files the slots write
         return results
 

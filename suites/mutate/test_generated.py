@@ -178,7 +178,9 @@ class FakePool:
                 results[task.seq] = TaskResult(task.seq, task.id, error="the session would have ended: a fixture")
                 continue
             failing = {t for sql, tests in self.kills.items() if sql and sql in task.mutation for t in tests}
-            ran = [t for t in (task.tests if task.tests is not None else self.everything) if t not in task.exclude]
+            asked = task.tests if task.tests is not None else self.everything
+            # as a slot runs them: a function id stands for each of its cases
+            ran = [t for a in asked for t in self.everything if a in (t, t.partition("[")[0]) and t not in task.exclude]
             failed = [t for t in ran if t in failing][: 1 if task.stop == "first" else None]
             folders: dict[str, list[int]] = {}
             for t in ran:
@@ -239,6 +241,38 @@ def test_survivors_of_a_confirmation_cut_short_are_judged_again_apart(tmp_path: 
     )
     assert verdicts["m:breaker"].status == "error"
     assert "session would have ended" in verdicts["m:breaker"].evidence
+
+
+def test_a_failing_batch_is_settled_member_by_member_and_its_siblings_need_no_suite_run_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """Ten tables, two mistakes about one column of each (they conflict: one batch cannot hold
+    both). The batch of one mistake per table fails the case of each table; each member, then
+    each sibling left out, is judged alone by its own table's case (never another table's): the
+    whole suite runs once, and one task each settles the mutants."""
+    path, function = "suites/schema/test_rows.py", "suites/schema/test_rows.py::test_row"
+    cases = [f"{function}[s.t{n}]" for n in range(10)]
+    tests = {path: [IndexedTest(function, "INSERT INTO t")]}
+    index = SuiteIndex({path: "INSERT INTO t"}, tests)
+    index.learn({case: ["insert"] for case in cases}, dict.fromkeys(cases, 0.1))
+
+    def mutant(n: int, change: str) -> GeneratedMutant:
+        obj = f"s.t{n}.c"
+        return GeneratedMutant(f"default:{obj}:{change}", "sql", "default", obj, obj, sql=f"{change}{n};",
+                               mentions=(f"t{n}.c",), key=(obj,))  # fmt: skip
+
+    mutants = [mutant(n, change) for n in range(10) for change in ("drop", "change")]
+    pool = FakePool({m.sql: [f"{function}[s.t{m.object.split('.')[1][1:]}]"] for m in mutants}, cases)
+    campaign = Campaign(pool, index, tmp_path, {}, Limits(sample=1, alone_rate=2.0))  # type: ignore[arg-type]
+    verdicts = {v.id: v for v in campaign.judge(mutants)}
+    assert {m.id: (verdicts[m.id].status, verdicts[m.id].killed_by) for m in mutants} == {
+        m.id: ("killed", [f"{function}[s.t{m.object.split('.')[1][1:]}]"]) for m in mutants
+    }
+    whole_suite = {t.id for t in pool.seen if t.id.startswith("confirm:")}
+    settling = [t for t in pool.seen if t.id.startswith(("alone:", "settle:"))]
+    assert len(whole_suite) == 1
+    assert len(settling) == 19  # the 20th was the kind's sample, killed at selection
+    assert all(t.tests == [f"{function}[s.t{''.join(filter(str.isdigit, t.mutation))}]"] for t in settling)
 
 
 def test_a_test_is_asked_about_the_objects_named_in_the_module_data_it_reads(tmp_path: Path) -> None:
