@@ -107,8 +107,18 @@ async def drop_template(admin: asyncpg.Connection, name: str) -> None:
 
 async def clone_database(admin: asyncpg.Connection, template: str, name: str) -> None:
     """FILE_COPY: for small templates it is faster than WAL_LOG and writes no WAL."""
-    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    await admin.execute(
+        f"CREATE DATABASE {quote_identifier(name)} TEMPLATE {quote_identifier(template)} STRATEGY FILE_COPY"
+    )
 
 
 async def drop_database(admin: asyncpg.Connection, name: str) -> None:
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)} WITH (FORCE)")
+
+
+def quote_identifier(name: str) -> str:
+    """`name` as one SQL identifier whatever it holds (PostgreSQL's quote_ident: `"` doubled); DDL
+    takes no parameters, so this is what keeps a name from becoming SQL."""
+    if not name or "\0" in name:
+        raise ValueError(f"not an identifier: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
