@@ -14,8 +14,8 @@ import secrets
 import asyncpg
 
 from harness.config import Settings
-from harness.errors import ConfigurationError, HarnessError
-from harness.isolation.run import prepare_template
+from harness.errors import ConfigurationError, UnknownClone
+from harness.isolation.run import prepare_template, settings_template
 from harness.isolation.template import clone_database, drop_database
 from harness.provision.endpoints import Endpoints
 from harness.provision.locking import exclusive
@@ -23,10 +23,6 @@ from harness.provision.locking import exclusive
 HANDED_OUT = re.compile(r"hx_[0-9a-f]{16}(?:_m[0-9a-f]{12})?_c[0-9a-f]{12}")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")  # an unquoted PostgreSQL name, 63 bytes at most
 LOCK = "clone.lock"
-
-
-class UnknownClone(HarnessError):
-    """`harness drop` was given a clone's name that the running servers do not hold."""
 
 
 def check_handed_out(name: str) -> None:
@@ -42,12 +38,15 @@ def check_handed_out(name: str) -> None:
 
 async def hand_out_clone(settings: Settings, endpoints: Endpoints) -> str:
     """A new clone of the template these settings name (built first when missing, as the plugin
-    would); its name. Concurrent callers take turns on the template, not on the clone itself."""
-    async with exclusive(settings.state_dir / LOCK, "the template", settings.hang_timeout):
-        template, _ = await prepare_template(settings, endpoints)  # one ALTER ROLE at a time
+    would build it); its name."""
+    template = settings_template(settings)
     name = f"{template}_c{secrets.token_hex(6)}"
     admin = await asyncpg.connect(endpoints.postgres)
     try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", template):
+            # one builder at a time: concurrent ALTER ROLEs of the logins would collide
+            async with exclusive(settings.state_dir / LOCK, "the template", settings.hang_timeout):
+                await prepare_template(settings, endpoints)
         await clone_database(admin, template, name)
     finally:
         await admin.close()

@@ -70,8 +70,7 @@ async def ensure_template(
             if mutation:
                 await apply_mutation(dsn, name, mutation)
             else:
-                if migrations_dir.is_dir():
-                    await apply_migrations(dsn, migrations_dir)
+                await apply_migrations(dsn, migrations_dir)  # a missing or empty directory is an error
                 if seed is not None:
                     await seed(dsn)
             await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
