@@ -133,6 +133,8 @@ def env_urls(
     from harness.exports import with_role_urls
     from harness.runtime import project_up_urls
 
+    if export and form not in ("env", "export"):
+        raise ConfigurationError(f"--export means --format export; it cannot go with --format {form}")
     config = settings()
     show(with_role_urls(project_up_urls(config), config.postgres_logins), "export" if export else form)
 

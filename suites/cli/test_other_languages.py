@@ -161,3 +161,6 @@ def test_with_nothing_running_env_clone_and_drop_say_so_in_one_line(state_env: d
         assert "no `harness up` environment runs" in one_line_error(result)
         assert result.stdout == ""
     assert not Path(state_env["HARNESS_STATE_DIR"], "clone.lock").exists()
+    both = harness("env", "--export", "--format", "json", env=state_env)
+    assert both.returncode == 2
+    assert "--export means --format export" in one_line_error(both)
