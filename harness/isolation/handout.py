@@ -21,7 +21,7 @@ from harness.provision.endpoints import Endpoints
 from harness.provision.locking import exclusive
 
 HANDED_OUT = re.compile(r"hx_[0-9a-f]{16}(?:_m[0-9a-f]{12})?_c[0-9a-f]{12}")
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")  # an unquoted PostgreSQL name, 63 bytes at most
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")  # a plain PostgreSQL name, 63 bytes at most
 LOCK = "clone.lock"
 
 
