@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shlex
 import subprocess
 import sys
 from collections.abc import Coroutine
@@ -25,6 +24,7 @@ from typer.core import TyperGroup
 
 from harness.config import POSTGRES_SCHEMES, BackendName, Settings, url_problem
 from harness.errors import USAGE, ConfigurationError, ResultsFileError, explain
+from harness.exports import Format
 from harness.provision.endpoints import redact
 
 # The server a command talks to (redacted), for driver errors that do not name it themselves.
@@ -115,23 +115,68 @@ def up(
     run(hold_until_interrupted(env))
 
 
+Form = Annotated[
+    Format,
+    typer.Option(
+        "--format", help="env (NAME=value) | export (for eval) | json | github (for $GITHUB_ENV; masks on stderr)"
+    ),
+]
+
+
 @app.command("env")
 def env_urls(
-    export: Annotated[bool, typer.Option(help="as `export NAME=…` lines for a shell's eval")] = False,
+    form: Form = "env",
+    export: Annotated[bool, typer.Option(help="the same as --format export")] = False,
 ) -> None:
     """Print DATABASE_URL and REDIS_URL, passwords included, of this project's `harness up`; with
     a logins file, also APP_DATABASE_URL (bp_app) and READONLY_DATABASE_URL (bp_readonly)."""
-    from harness.migrate.logins import dsn_as, load_logins
+    from harness.exports import with_role_urls
     from harness.runtime import project_up_urls
 
+    if export and form not in ("env", "export"):
+        raise ConfigurationError(f"--export means --format export; it cannot go with --format {form}")
     config = settings()
-    urls = project_up_urls(config)
-    logins = load_logins(config.postgres_logins)
-    for name, role in (("APP_DATABASE_URL", "bp_app"), ("READONLY_DATABASE_URL", "bp_readonly")):
-        if role in logins:
-            urls[name] = dsn_as(urls["DATABASE_URL"], role, logins)
-    for name, url in urls.items():
-        sys.stdout.write(f"{'export ' if export else ''}{name}={shlex.quote(url)}\n")
+    show(with_role_urls(project_up_urls(config), config.postgres_logins), "export" if export else form)
+
+
+@app.command()
+def clone(form: Form = "env") -> None:
+    """Print a fresh database's DATABASE_NAME and DATABASE_URL (APP_/READONLY_ too, as `env`): a
+    clone of the template `harness up` and the pytest plugin use, for a test in another language.
+    It stays until `harness drop NAME` (or `harness down`)."""
+    from harness.exports import with_role_urls
+    from harness.isolation.handout import hand_out_clone
+    from harness.runtime import project_up_endpoints
+
+    config = settings()
+    endpoints = project_up_endpoints(config)
+    TARGET.set(redact(endpoints.postgres))
+    name = run(hand_out_clone(config, endpoints))
+    urls = {"DATABASE_NAME": name, "DATABASE_URL": endpoints.postgres_dsn(name)}
+    show(with_role_urls(urls, config.postgres_logins), form)
+
+
+@app.command()
+def drop(name: Annotated[str, typer.Argument(help="a clone `harness clone` made")]) -> None:
+    """Drop a database `harness clone` made (and only such one), closing its connections."""
+    from harness.isolation.handout import check_handed_out, drop_clone
+    from harness.runtime import project_up_endpoints
+
+    check_handed_out(name)
+    endpoints = project_up_endpoints(settings())
+    TARGET.set(redact(endpoints.postgres))
+    run(drop_clone(endpoints, name))
+    out.print(f"dropped {name}", highlight=False)
+
+
+def show(variables: dict[str, str], form: Format) -> None:
+    """Write what another program reads: the masks first (GitHub must know them before any value)."""
+    from harness.exports import render
+
+    rendered = render(variables, form)
+    sys.stderr.write(rendered.stderr)
+    sys.stderr.flush()
+    sys.stdout.write(rendered.stdout)
 
 
 @app.command()

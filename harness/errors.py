@@ -72,6 +72,15 @@ class LintFailed(MigrationError):
     """squawk found problems in a migration and linting is set to fail."""
 
 
+class MigrationsNotFound(ConfigurationError):
+    """The migrations directory is missing or holds no migration: a setting points at the wrong
+    place, and building a template from nothing would only fail later, far from the cause."""
+
+
+class UnknownClone(HarnessError):
+    """`harness drop` was given a clone's name that the running servers do not hold."""
+
+
 @dataclass(frozen=True)
 class Explanation:
     """What the CLI or the pytest plugin prints for an expected failure, and the exit status."""

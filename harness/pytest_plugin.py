@@ -23,13 +23,15 @@ import redis.asyncio as aioredis
 from harness.config import Settings
 from harness.errors import USAGE, explain
 from harness.isolation import ClonePool, RunState, prepare_run
-from harness.isolation.run import prepare_template
+from harness.isolation.run import prepare_template, settings_template
 from harness.migrate.logins import dsn_as, load_logins
 from harness.provision import Endpoints, Environment, Faults, open_environment
+from harness.provision.versions import ServerVersions, server_versions
 from harness.signals import interrupt_on_sigterm
 
 RUN_STATE = pytest.StashKey[RunState]()
 ENVIRONMENT = pytest.StashKey[Environment]()
+VERSIONS = pytest.StashKey[ServerVersions]()
 WORKER_INPUT = "harness_run_state"
 
 OPTIONS = {  # option name → (Settings field, help)
@@ -96,6 +98,7 @@ def _provision(config: pytest.Config) -> RunState:
         env, state = _start_up(lambda: asyncio.run(prepare_run(settings_from(config))))
         config.stash[ENVIRONMENT] = env
         config.stash[RUN_STATE] = state
+        config.stash[VERSIONS] = _start_up(lambda: asyncio.run(server_versions(state.endpoints)))
     return config.stash[RUN_STATE]
 
 
@@ -121,8 +124,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    state = config.stash.get(RUN_STATE, None)
-    return f"harness: {state.endpoints.describe()}; template {state.template}" if state else None
+    """What the settings decide, before any server runs: the header is written at session start,
+    and the servers start when a test first asks for them (or, under xdist, as workers start),
+    so their versions come in the terminal summary (`pytest_terminal_summary`)."""
+    try:
+        settings = settings_from(config)
+        template = settings_template(settings)
+    except Exception as exc:  # a bad setting: the start-up boundary says so when servers are asked for
+        if explain(exc) is None:
+            raise
+        return None
+    return f"harness: backend {settings.backend}, migrations {settings.migrations_dir}, template {template}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The process that provisioned (the xdist controller, or a lone session) names what it got."""
+    state, versions = config.stash.get(RUN_STATE, None), config.stash.get(VERSIONS, None)
+    if state is not None and versions is not None:
+        terminalreporter.write_line(
+            f"harness: backend {state.endpoints.backend}, {versions.describe()}, template {state.template}"
+        )
 
 
 def _worker_id(config: pytest.Config) -> str:

@@ -77,10 +77,15 @@ async def bring_down(settings: Settings) -> Collected:
 def project_up_urls(settings: Settings) -> dict[str, str]:
     """DATABASE_URL and REDIS_URL, passwords included, of this project's running `up`
     environment: what `harness env` hands to a shell that asked for them."""
+    endpoints = project_up_endpoints(settings)
+    return {"DATABASE_URL": endpoints.postgres_dsn(settings.database), "REDIS_URL": endpoints.redis}
+
+
+def project_up_endpoints(settings: Settings) -> Endpoints:
+    """The servers of this project's running `up` environment (`harness env`, `clone`, `drop`)."""
     here = current_project()
     for directory in sorted(settings.state_dir.glob(f"up-*/{RECORD}")):
         record = EnvRecord.load(directory.parent)
         if record.project in ("", here) and record.endpoints and all(ref.alive() for ref in record.processes):
-            endpoints = Endpoints.from_json(record.endpoints)
-            return {"DATABASE_URL": endpoints.postgres_dsn(settings.database), "REDIS_URL": endpoints.redis}
+            return Endpoints.from_json(record.endpoints)
     raise ProvisionError(f"no `harness up` environment runs for {here}: start one with `harness up --detach`")

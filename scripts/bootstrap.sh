@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Everything `make up` and `make test` need on a fresh Debian/Ubuntu machine: redis-server from the
-# OS packages, a virtualenv in .venv with harness and its dev extras. Idempotent; quiet when done.
+# Everything `make up` and `make test` need on a fresh Debian/Ubuntu machine: redis-server, and Go
+# with lib/pq (for examples/go), from the OS packages; a virtualenv in .venv with harness and its
+# dev extras. Idempotent; quiet when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -10,6 +11,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
+# examples/go: Go and its PostgreSQL driver from the OS packages (no module proxy needed)
+command -v go >/dev/null || missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/lib/pq ] || missing+=(golang-github-lib-pq-dev)
 if [ "${1:-}" = --docker ]; then
 	command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 fi

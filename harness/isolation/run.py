@@ -31,12 +31,17 @@ class RunState:
         return cls(**data)
 
 
+def settings_template(settings: Settings) -> str:
+    """The name of the template these settings build (the pytest header names it before it exists)."""
+    return template_name(
+        settings.migrations_dir, settings.seeds_dir, extra=settings.template_seed, mutation=settings.template_mutation
+    )
+
+
 async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[str, bool]:
     """The template for these migrations and seeds (and the seed profile, when one is set; and the
     mutation, when one is set), and the roles' development logins on the server."""
-    name = template_name(
-        settings.migrations_dir, settings.seeds_dir, extra=settings.template_seed, mutation=settings.template_mutation
-    )
+    name = settings_template(settings)
     seeder = None
     if settings.template_seed:
         from harness.seed import seed

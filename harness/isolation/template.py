@@ -70,8 +70,7 @@ async def ensure_template(
             if mutation:
                 await apply_mutation(dsn, name, mutation)
             else:
-                if migrations_dir.is_dir():
-                    await apply_migrations(dsn, migrations_dir)
+                await apply_migrations(dsn, migrations_dir)  # a missing or empty directory is an error
                 if seed is not None:
                     await seed(dsn)
             await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
@@ -107,8 +106,18 @@ async def drop_template(admin: asyncpg.Connection, name: str) -> None:
 
 async def clone_database(admin: asyncpg.Connection, template: str, name: str) -> None:
     """FILE_COPY: for small templates it is faster than WAL_LOG and writes no WAL."""
-    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    await admin.execute(
+        f"CREATE DATABASE {quote_identifier(name)} TEMPLATE {quote_identifier(template)} STRATEGY FILE_COPY"
+    )
 
 
 async def drop_database(admin: asyncpg.Connection, name: str) -> None:
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)} WITH (FORCE)")
+
+
+def quote_identifier(name: str) -> str:
+    """`name` as one SQL identifier whatever it holds (PostgreSQL's quote_ident: `"` doubled); DDL
+    takes no parameters, so this is what keeps a name from becoming SQL."""
+    if not name or "\0" in name:
+        raise ValueError(f"not an identifier: {name!r}")
+    return '"' + name.replace('"', '""') + '"'

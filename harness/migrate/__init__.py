@@ -33,9 +33,10 @@ async def apply_migrations(
     lock_wait: float = MIGRATE_LOCK_WAIT,
     drop_invalid: bool = False,
 ) -> list[Step]:
+    migrations = load_migrations(directory)  # a bad directory fails before any connection
     conn = await connect(dsn)
     try:
-        return await MigrationRunner(conn, load_migrations(directory), lock_wait).up(to, drop_invalid)
+        return await MigrationRunner(conn, migrations, lock_wait).up(to, drop_invalid)
     finally:
         await conn.close()
 
@@ -43,9 +44,10 @@ async def apply_migrations(
 async def rollback_migrations(
     dsn: str, directory: Path, to: int | None = None, steps: int | None = None, *, lock_wait: float = MIGRATE_LOCK_WAIT
 ) -> list[Step]:
+    migrations = load_migrations(directory)
     conn = await connect(dsn)
     try:
-        return await MigrationRunner(conn, load_migrations(directory), lock_wait).down(to, steps)
+        return await MigrationRunner(conn, migrations, lock_wait).down(to, steps)
     finally:
         await conn.close()
 
@@ -54,9 +56,10 @@ async def plan(
     dsn: str, directory: Path, direction: str, to: int | None = None, steps: int | None = None
 ) -> list[Step]:
     """What `up`/`down` would run, without running or creating anything (for --dry-run)."""
+    migrations = load_migrations(directory)
     conn = await connect(dsn)
     try:
-        runner = MigrationRunner(conn, load_migrations(directory))
+        runner = MigrationRunner(conn, migrations)
         applied = await runner.applied()
         return runner.plan_up(applied, to) if direction == "up" else runner.plan_down(applied, to, steps)
     finally:
@@ -64,8 +67,9 @@ async def plan(
 
 
 async def migration_status(dsn: str, directory: Path) -> list[MigrationStatus]:
+    migrations = load_migrations(directory)
     conn = await connect(dsn)
     try:
-        return await MigrationRunner(conn, load_migrations(directory)).status()
+        return await MigrationRunner(conn, migrations).status()
     finally:
         await conn.close()

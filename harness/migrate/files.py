@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import MigrationFileError
+from harness.errors import MigrationFileError, MigrationsNotFound
 from harness.migrate.sql import split_statements
 
 FILENAME = re.compile(r"^(?P<version>\d{4,})_(?P<name>[a-z0-9][a-z0-9_]*)\.(?P<direction>up|down)\.sql$")
@@ -49,10 +49,27 @@ class Migration:
         return f"{self.version:04d}_{self.name}"
 
 
+WHERE_SET = "--dir (CLI), HARNESS_MIGRATIONS_DIR or harness_migrations_dir (pytest ini)"
+
+
 def load_migrations(directory: Path) -> list[Migration]:
-    """Every migration in `directory`, by version; a stray, unpaired or duplicated file is an error."""
+    """Every migration in `directory`, by version; a stray, unpaired or duplicated file is an error,
+    and so is a directory without any migration (a wrong path must not build an empty schema)."""
+    migrations = read_migrations(directory)
+    if not migrations:
+        raise MigrationsNotFound(
+            f"migrations directory {directory.absolute()} holds no migration (NNNN_name.up.sql and .down.sql): "
+            f"write one with `harness migrate generate NAME --dir …`, or point {WHERE_SET} at yours"
+        )
+    return migrations
+
+
+def read_migrations(directory: Path) -> list[Migration]:
+    """The migrations `directory` holds, none included (`generate` starts a history there)."""
     if not directory.is_dir():
-        raise MigrationFileError(f"migrations directory {directory} does not exist")
+        raise MigrationsNotFound(
+            f"migrations directory {directory.absolute()} does not exist: point {WHERE_SET} at yours"
+        )
     found: dict[int, dict[str, Path]] = {}
     names: dict[int, str] = {}
     for path in sorted(directory.iterdir()):
@@ -113,7 +130,7 @@ def generate_migration(directory: Path, name: str) -> tuple[Path, Path]:
     if not slug:
         raise MigrationFileError(f"migration name {name!r} has no letters or digits")
     directory.mkdir(parents=True, exist_ok=True)
-    existing = load_migrations(directory)
+    existing = read_migrations(directory)
     version = existing[-1].version + 1 if existing else 1
     label = f"{version:04d}_{slug}"
     up, down = directory / f"{label}.up.sql", directory / f"{label}.down.sql"

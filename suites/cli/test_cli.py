@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from harness.config import Settings
 from harness.provision.endpoints import redact
 from harness.provision.registry import RECORD, EnvRecord
 from harness.pytest_plugin import Database
-from suites.provision.remains import purge
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True, text=True, check=False,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )  # fmt: skip
-
-
-@pytest.fixture
-def state_env(harness_settings: Settings) -> Iterator[dict[str, str]]:
-    if harness_settings.backend == "external":
-        pytest.skip("`harness up` starts servers; the external backend has none to start")
-    state_dir = harness_settings.state_dir.parent / f"harness-cli-{secrets.token_hex(4)}"
-    yield {**harness_settings.as_environment(), "HARNESS_STATE_DIR": str(state_dir), "HARNESS_BCRYPT_COST": "4"}
-    purge(state_dir)
+from suites.cli.commands import harness
 
 
 async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[str, str]) -> None:
@@ -84,6 +60,16 @@ def test_bad_input_is_one_clear_line_and_a_nonzero_exit(fresh_database: Database
     assert result.returncode == 1
     assert "1_bad.up.sql: not named NNNN_name.up.sql" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_or_empty_migrations_directory_is_named_before_any_connection(tmp_path: Path) -> None:
+    unreachable = "postgresql://nobody@127.0.0.1:1/nothing"  # never dialled: the directory is checked first
+    for directory in (tmp_path / "nonexistent", tmp_path):
+        result = harness("migrate", "up", "--dsn", unreachable, "--dir", str(directory))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith(f"error: migrations directory {directory} "), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "harness_migrations_dir" in result.stderr
 
 
 def test_seed_shows_its_progress_a_line_per_table_on_stderr(fresh_database: Database) -> None:

@@ -2,8 +2,8 @@
 Redis ACL users' development passwords, the run's own superuser password) and every password a
 user typed wrong stays out of what a user runs and reads: the command line's output (up, status,
 report, down, failing commands), the state directory's files that others may read, the servers'
-logs, and the data layer's error when a login fails. `harness env` is the one command whose job is
-to print them, for the shell that asks."""
+logs, and the data layer's error when a login fails. `harness env` and `harness clone` are the
+commands whose job is to print them, for the shell or the program that asks."""
 
 from __future__ import annotations
 
@@ -210,7 +210,7 @@ def fail_to_log_in(session: Session, urls: dict[str, str], logins: dict[str, str
 # A whole user session (an environment started, a dozen CLI processes): 188 s on a machine at load
 # 10, so the suite-wide hang guard (180 s) is too tight for it.
 @pytest.mark.timeout(600)
-async def test_only_harness_env_prints_passwords_whatever_else_a_user_runs(
+async def test_only_harness_env_and_clone_print_passwords_whatever_else_a_user_runs(
     session: Session, known: Secrets, logins: dict[str, str], tmp_path: Path
 ) -> None:
     session.run("up", "--detach", "--seed", "")
@@ -231,6 +231,10 @@ async def test_only_harness_env_prints_passwords_whatever_else_a_user_runs(
 
     session.run("status")
     session.run("up", "--detach", "--seed", "")  # finds the running one and says so
+    cloned = harness("clone", "--format", "export", env=session.env)  # prints passwords, as env does
+    assert cloned.returncode == 0, known.masked(cloned.stderr)
+    session.run("drop", exported(cloned.stdout)["DATABASE_NAME"])
+    session.run("drop", "betterprompts", status=2)
     typed_wrong = f"wrong-{secrets.token_hex(8)}"
     known.add("a password typed wrong", typed_wrong)
     fail_to_log_in(session, urls, logins, typed_wrong)
@@ -251,7 +255,7 @@ async def test_only_harness_env_prints_passwords_whatever_else_a_user_runs(
     session.run("gc", "--all")
     session.run("env", status=1)  # nothing runs: nothing to print
     leaks = session.leaks()
-    assert not leaks, f"commands other than `harness env` printed passwords: {leaks}"
+    assert not leaks, f"commands other than `harness env` and `clone` printed passwords: {leaks}"
 
 
 def test_this_runs_state_directory_shows_no_password_to_others_or_in_its_logs(
