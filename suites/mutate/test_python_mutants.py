@@ -11,10 +11,10 @@ from mutmut.configuration import reset_config
 from mutmut.mutation.data import MutantLineSpans
 from mutmut.mutation.file_mutation import mutate_file_contents
 
+from betterprompts_db.plugin import plugin
 from harness.config import Settings
 from harness.errors import ConfigurationError, HarnessError
 from harness.mutate.python import (
-    EQUIVALENTS,
     Equivalent,
     Tally,
     function_of,
@@ -148,7 +148,7 @@ def test_an_equivalent_without_a_reason_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_committed_equivalents_each_give_a_reason_and_the_mutation_they_stand_for() -> None:
-    for name, entry in load_equivalents(EQUIVALENTS).items():
+    for name, entry in load_equivalents(plugin.python_equivalents).items():
         assert "__mutmut_" in name
         assert len(entry.reason) > 20, name
         assert any(line.startswith("+") for line in entry.change.splitlines()), name
@@ -196,12 +196,12 @@ def test_a_sample_is_chosen_by_hash_and_scored_with_its_interval(tmp_path: Path)
 
 
 def test_only_sends_each_id_to_its_own_source(tmp_path: Path) -> None:
-    python = "harness.seed.history.xǁHistoryWriterǁadd__mutmut_54"
-    only = ("isolation-pasted", "check:a.b.c:drop", python, "harness.data.redis.*")
+    python = "betterprompts_db.seed.history.xǁHistoryWriterǁadd__mutmut_54"
+    only = ("isolation-pasted", "check:a.b.c:drop", python, "betterprompts_db.data.redis.*")
     request = MutationRequest(tmp_path, Settings(), ("hand", "sql", "python"), only=only)
     assert request.only_of(("hand",)) == ["isolation-pasted"]
     assert request.only_of(("sql", "redis")) == ["check:a.b.c:drop"]
-    assert request.only_of(("python",)) == [python, "harness.data.redis.*"]
+    assert request.only_of(("python",)) == [python, "betterprompts_db.data.redis.*"]
 
 
 def test_a_test_added_since_the_last_run_judges_the_mutants_it_kills(tmp_path: Path) -> None:
