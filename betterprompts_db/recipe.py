@@ -32,7 +32,3 @@ class SeedProfile:
         from betterprompts_db.seed import seed  # numpy and bcrypt: only when a seed is loaded
 
         await seed(dsn, self.profile, seeds_dir=self.seeds_dir)
-
-
-def seed_profile(profile: str, seeds_dir: Path) -> SeedProfile:
-    return SeedProfile(profile, seeds_dir)

@@ -8,7 +8,7 @@ from harness.config import Settings
 from harness.errors import ConfigurationError
 
 
-def redis_password(settings: Settings, user: str) -> str:
+def keyspace_password(settings: Settings, user: str) -> str:
     users = load_keyspace(settings.redis_keyspace).users
     if user not in users:
         raise ConfigurationError(

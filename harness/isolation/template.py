@@ -2,7 +2,8 @@
 
 An unchanged recipe against a reused server is never built twice: the name is the hash. The
 template is built under a temporary name and renamed when complete, so a half-built template is
-never cloned. Each new template evicts the older ones of its kind that nothing uses.
+never cloned. On servers that outlive the run, a new template evicts the older ones of its kind
+that nothing uses.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ async def ensure_template(
                 await apply_mutation(dsn, name, mutation)
             else:
                 await recipe.build(dsn)
-                await admin.execute(f"COMMENT ON DATABASE \"{building}\" IS '{KIND_MARK}{recipe.kind}'")
+                kind = (KIND_MARK + recipe.kind).replace("'", "''")
+                await admin.execute(f"COMMENT ON DATABASE \"{building}\" IS '{kind}'")
             await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
         except asyncpg.DuplicateDatabaseError:
             await admin.execute(f'DROP DATABASE "{building}" WITH (FORCE)')  # a concurrent run built it first
@@ -79,17 +81,15 @@ async def ensure_template(
         await admin.close()
 
 
-async def evict_templates(admin: asyncpg.Connection, kind: str, keep: int = KEEP_PER_KIND) -> list[str]:
+async def evict_templates(admin: asyncpg.Connection, kind: str, keep: int = KEEP_PER_KIND) -> None:
     """Drop the templates of `kind` older than the `keep` newest (by OID: the order they were
     created in) that nothing uses: no connection, no database cloned from them (clones are named
-    `<template>_…`). A template someone connects to meanwhile stays (the drop is refused). Returns
-    the dropped names."""
+    `<template>_…`). A template someone connects to meanwhile stays (the drop is refused)."""
     rows = await admin.fetch(
         "SELECT datname FROM pg_database WHERE datistemplate AND starts_with(datname, $1)"
         " AND shobj_description(oid, 'pg_database') = $2 ORDER BY oid DESC",
         TEMPLATE_PREFIX, KIND_MARK + kind,
     )  # fmt: skip
-    dropped = []
     for row in rows[keep:]:
         name = row["datname"]
         in_use = await admin.fetchval(
@@ -104,9 +104,6 @@ async def evict_templates(admin: asyncpg.Connection, kind: str, keep: int = KEEP
             await admin.execute(f'DROP DATABASE "{name}"')
         except asyncpg.ObjectInUseError:
             await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true')
-            continue
-        dropped.append(name)
-    return dropped
 
 
 async def apply_mutation(dsn: str, name: str, mutation: str) -> None:

@@ -319,7 +319,7 @@ def run_python_mutants(
 ) -> PythonScore:
     """Run mutmut in `root` (configured by its pyproject's [tool.mutmut]) and score the result.
 
-    `names` are mutant names or globs (`betterprompts_db.data.redis.*`) to run; none runs every mutant.
+    `names` are mutant names or globs (`pkg.module.*`) to run; none runs every mutant.
     Each run starts from an empty `mutants/`: mutmut keeps its verdicts and its map from tests to
     the functions they call there, and a test added or changed since would never judge the
     mutants it kills (a second sample run kept ten survivors that way).
