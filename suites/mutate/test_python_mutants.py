@@ -12,6 +12,7 @@ from mutmut.mutation.data import MutantLineSpans
 from mutmut.mutation.file_mutation import mutate_file_contents
 
 from betterprompts_db.plugin import plugin
+from harness.cli import show_mutation
 from harness.config import Settings
 from harness.errors import ConfigurationError, HarnessError
 from harness.mutate.python import (
@@ -27,6 +28,7 @@ from harness.mutate.python import (
     tally,
     wilson_interval,
 )
+from harness.mutate.results import RunRecord
 from harness.mutate.sources import MutationRequest
 
 SOURCE = """\
@@ -218,3 +220,15 @@ def test_a_test_added_since_the_last_run_judges_the_mutants_it_kills(tmp_path: P
     tests.write_text(tests.read_text() + "\n\ndef test_reading():\n    assert Meter().reading(2) == 2000\n")
     second = run_python_mutants(tmp_path, equivalents=tmp_path / "none.toml")
     assert (first.total.killed, second.total.killed) == (2, 4)
+
+
+def test_a_folder_whose_mutants_were_all_equivalent_or_unchecked_prints_without_a_score(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    python = {"total": {"killed": 2, "judged": 2, "equivalent": 3},
+              "by_folder": {"suites/seeds": {"killed": 0, "judged": 0}, "suites/crud": {"killed": 2, "judged": 2}},
+              "survivors": []}  # fmt: skip
+    show_mutation(RunRecord("harness mutate --python --only x", "", 1.0, 1, [], python=python), [])
+    printed = capsys.readouterr().out
+    assert "suites/seeds" in printed
+    assert "(100%)" in printed
