@@ -8,6 +8,7 @@ RUN update-ca-certificates >/dev/null && python3 -m venv /opt/harness
 ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY pyproject.toml README.md /src/
 COPY harness /src/harness
+COPY betterprompts_db /src/betterprompts_db
 RUN /opt/harness/bin/pip install --no-cache-dir -q /src
 COPY schema /app/schema
 COPY seeds /app/seeds

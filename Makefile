@@ -27,9 +27,10 @@ test-docker: images
 	$(VENV)/bin/pytest -n auto --backend docker $(LOCAL_IMAGES) $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check harness suites
-	$(VENV)/bin/ruff format --check harness suites
+	$(VENV)/bin/ruff check harness betterprompts_db suites loadtests
+	$(VENV)/bin/ruff format --check harness betterprompts_db suites loadtests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # benchmarks + a headless Locust run + `harness report`, into reports/$(RUN)/
 bench: setup

@@ -1,4 +1,5 @@
-"""`harness`: a thin command line over the library (provision, migrate, seed, isolation).
+"""`harness`: a thin command line over the library (provision, migrate, isolation, mutate, report),
+plus the commands of the installed domain's plug-in.
 
 Every command runs through one error boundary (`ErrorBoundary`): an expected failure prints one
 line naming its input and exits 2 (a bad option, setting or environment variable) or 1 (anything
@@ -25,6 +26,7 @@ from typer.core import TyperGroup
 from harness.config import POSTGRES_SCHEMES, BackendName, Settings, url_problem
 from harness.errors import USAGE, ConfigurationError, ResultsFileError, explain
 from harness.exports import Format
+from harness.plugins import load_plugin
 from harness.provision.endpoints import redact
 
 # The server a command talks to (redacted), for driver errors that do not name it themselves.
@@ -330,45 +332,6 @@ def migrate_lint(dir: Dir = DEFAULT_DIR) -> None:
     raise typer.Exit(1 if findings else 0)
 
 
-@app.command()
-def seed(
-    profile: Annotated[str, typer.Option(help="minimal | demo | load (seeds/profiles.toml)")] = "minimal",
-    scale: Annotated[float, typer.Option(help="multiply the profile's counts (0 < scale <= 100)")] = 1.0,
-    clean: Annotated[bool, typer.Option(help="empty the BetterPrompts tables first")] = False,
-    dsn: Dsn = None,
-    seeds: Annotated[Path, typer.Option("--seeds", help="seeds directory")] = Path("seeds"),
-) -> None:
-    """Load a seed profile; rows already present (by stable id) are skipped. Progress goes to stderr."""
-    from harness.seed import seed as load_seed
-
-    def progress(line: str) -> None:
-        err.print(f"[dim]seed:[/dim] {escape(line)}", highlight=False, soft_wrap=True)
-
-    target = dsn_or_environment(dsn)
-    report = run(load_seed(target, profile, scale=scale, clean=clean, seeds_dir=seeds, progress=progress))
-    table = Table("table", "rows in profile", "inserted", "seconds")
-    for name, expected in report.expected.items():
-        load = report.tables[name]
-        table.add_row(name, str(expected), str(load.inserted), f"{load.seconds:.2f}")
-    out.print(table)
-    out.print(
-        f"{report.profile} x{report.scale:g}: {report.rows_inserted} rows inserted in "
-        f"{report.generate_seconds + report.load_seconds:.1f} s ({report.rows_per_second:,.0f} rows/s)"
-    )
-
-
-@app.command("hash-password")
-def hash_password(
-    password: Annotated[str | None, typer.Argument(help="prompted for (hidden) when omitted")] = None,
-    cost: Annotated[int | None, typer.Option(help="bcrypt cost (default: HARNESS_BCRYPT_COST, else 12)")] = None,
-) -> None:
-    """Print the bcrypt hash of a password, as auth.users.password_hash stores it."""
-    from harness.seed import hash_password as bcrypt_hash
-
-    secret = password if password is not None else typer.prompt("Password", hide_input=True)
-    out.print(bcrypt_hash(secret, cost), highlight=False)
-
-
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def mutate(
     ctx: typer.Context,
@@ -437,7 +400,8 @@ def show_mutation(record: Any, notes: list[str]) -> None:
         out.print(escape(f"  {name:7} {line}"), highlight=False)
     out.print("per suite folder (killed / judged):")
     for folder, (killed, judged) in record.folder_scores().items():
-        out.print(escape(f"  {folder:28} {killed:4} / {judged:<4} ({killed / judged:.0%})"), highlight=False)
+        share = f"{killed / judged:.0%}" if judged else "only equivalents or unchecked"  # a narrow --only
+        out.print(escape(f"  {folder:28} {killed:4} / {judged:<4} ({share})"), highlight=False)
     for v in record.survivors():
         caught_by = ", ".join(v.should_catch) or "a suite"
         line = f"survivor: {v.source} {v.id} ({v.object}): {v.description} — should have been caught by {caught_by}"
@@ -502,6 +466,16 @@ def images_build(force: Annotated[bool, typer.Option(help="rebuild even if the i
     script = Path(__file__).parent / "images" / "build.sh"
     result = subprocess.run(["bash", str(script), *(["--force"] if force else [])], env=os.environ, check=False)
     raise typer.Exit(result.returncode)
+
+
+def add_plugin_commands() -> None:
+    """The domain's commands (`harness seed`, …), added by its plug-in once the engine's exist."""
+    plugin = load_plugin()
+    if plugin is not None and plugin.commands is not None:
+        plugin.commands(app)
+
+
+add_plugin_commands()
 
 
 def main() -> None:

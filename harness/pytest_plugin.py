@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 from harness.config import Settings
 from harness.errors import USAGE, explain
 from harness.isolation import ClonePool, RunState, prepare_run
-from harness.isolation.run import prepare_template, settings_template
+from harness.isolation.run import prepare_template
 from harness.migrate.logins import dsn_as, load_logins
 from harness.provision import Endpoints, Environment, Faults, open_environment
 from harness.provision.versions import ServerVersions, server_versions
@@ -126,15 +126,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str | None:
     """What the settings decide, before any server runs: the header is written at session start,
     and the servers start when a test first asks for them (or, under xdist, as workers start),
-    so their versions come in the terminal summary (`pytest_terminal_summary`)."""
+    so their versions and the template (named by them too) come in the terminal summary."""
     try:
         settings = settings_from(config)
-        template = settings_template(settings)
     except Exception as exc:  # a bad setting: the start-up boundary says so when servers are asked for
         if explain(exc) is None:
             raise
         return None
-    return f"harness: backend {settings.backend}, migrations {settings.migrations_dir}, template {template}"
+    return f"harness: backend {settings.backend}, migrations {settings.migrations_dir}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

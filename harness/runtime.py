@@ -10,6 +10,7 @@ import asyncpg
 from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.isolation.run import prepare_template
+from harness.plugins import load_plugin
 from harness.provision import Environment, environment_lock, open_environment
 from harness.provision.endpoints import Endpoints
 from harness.provision.gc import Collected, remove_environment_files
@@ -30,18 +31,18 @@ async def bring_up(settings: Settings, persistent: bool) -> tuple[Environment, s
 
 
 async def _make_ready(settings: Settings, env: Environment) -> str:
-    """The template, the working database cloned from it, the seed: the working database's DSN."""
-    template, _ = await prepare_template(settings, env.endpoints)
+    """The template, the working database cloned from it, the seed (when a plug-in provides
+    seeds): the working database's DSN."""
+    template, _ = await prepare_template(settings, env.endpoints, evict=env.persistent)
     admin = await asyncpg.connect(env.endpoints.postgres)
     try:
         if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", settings.database):
             await admin.execute(f'CREATE DATABASE "{settings.database}" TEMPLATE "{template}"')
     finally:
         await admin.close()
-    if settings.up_seed:
-        from harness.seed import seed
-
-        await seed(env.endpoints.postgres_dsn(settings.database), settings.up_seed, seeds_dir=settings.seeds_dir)
+    plugin = load_plugin()
+    if settings.up_seed and plugin is not None and plugin.seed is not None:
+        await plugin.seed(settings.up_seed, settings.seeds_dir).load(env.endpoints.postgres_dsn(settings.database))
     return env.endpoints.postgres_dsn(settings.database)
 
 

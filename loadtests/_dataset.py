@@ -41,14 +41,14 @@ class World:
 
 
 def ensure_dataset(dsn: str, profile: str, scale: float) -> str:
-    """Seed the database when auth.users is empty: with harness.seed when it is installed, else
+    """Seed the database when auth.users is empty: with betterprompts_db.seed when it is installed, else
     with the built-in fixture. Returns what was done."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM auth.users LIMIT 1").fetchone() is not None:
             return "auth.users has rows: using the data as it is"
-        if importlib.util.find_spec("harness.seed") is None:
-            return f"harness.seed is not installed: loaded the built-in fixture ({load_fixture(conn)} users)"
-    # harness.seed is asyncio (asyncpg): it runs in a process of its own, outside gevent's loop
+        if importlib.util.find_spec("betterprompts_db.seed") is None:
+            return f"betterprompts_db.seed is not installed: loaded the built-in fixture ({load_fixture(conn)} users)"
+    # betterprompts_db.seed is asyncio (asyncpg): it runs in a process of its own, outside gevent's loop
     env = {**os.environ, "HARNESS_DATABASE_URL": dsn}
     env.setdefault("HARNESS_BCRYPT_COST", "4")  # the mix never logs in: hash passwords cheaply
     command = [sys.executable, "-m", "loadtests._seeding", profile, str(scale)]

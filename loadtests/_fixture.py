@@ -1,4 +1,4 @@
-"""A small deterministic dataset for databases without harness.seed: 20 users with 25 history rows
+"""A small deterministic dataset for databases without betterprompts_db.seed: 20 users with 25 history rows
 each, every row with an embedding. Same ids, text and vectors on every load."""
 
 from __future__ import annotations

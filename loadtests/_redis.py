@@ -1,6 +1,6 @@
 """Redis for Locust: a sync redis-py pool per process, logged in as bp_app.
 
-harness.data.redis is asyncio, which cannot run inside Locust's gevent loop; these calls reuse its
+betterprompts_db.data.redis is asyncio, which cannot run inside Locust's gevent loop; these calls reuse its
 Lua scripts, keys and TTLs (the keyspace contract), so sessions, rate windows and cache entries
 behave as the application's do.
 """
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 import redis
 
-from harness.data.redis.api_cache import request_hash
-from harness.data.redis.rate_limit import SLIDE
-from harness.data.redis.replies import as_bytes
-from harness.data.redis.sessions import TOUCH
+from betterprompts_db.data.redis.api_cache import request_hash
+from betterprompts_db.data.redis.rate_limit import SLIDE
+from betterprompts_db.data.redis.replies import as_bytes
+from betterprompts_db.data.redis.sessions import TOUCH
+from betterprompts_db.keyspace import Keyspace
 from harness.errors import ConfigurationError
-from harness.keyspace import Keyspace
 
 MAX_CONNECTIONS = 100  # the summary's Redis pool size
 RATE_LIMIT, RATE_WINDOW_MS = 100, 60_000  # requests per user per window

@@ -1,4 +1,4 @@
-"""`python -m loadtests._seeding PROFILE SCALE`: harness.seed into HARNESS_DATABASE_URL, in a
+"""`python -m loadtests._seeding PROFILE SCALE`: betterprompts_db.seed into HARNESS_DATABASE_URL, in a
 process of its own, because the seeder is asyncio and Locust's process belongs to gevent."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+from betterprompts_db.seed import seed
 from harness.config import Settings
 from harness.errors import ConfigurationError
-from harness.seed import seed
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict
 
+from betterprompts_db.keyspace import Keyspace, load_keyspace
 from harness.config import POSTGRES_SCHEMES, Settings, url_problem
 from harness.errors import ConfigurationError
-from harness.keyspace import Keyspace, load_keyspace
 from harness.migrate.logins import dsn_as, load_logins
 from harness.provision.endpoints import redact, with_credentials
 

@@ -52,7 +52,7 @@ def add_options(parser: LocustArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--seed-profile", default="demo", env_var="LOADTEST_SEED_PROFILE",
-        help="harness.seed profile loaded into a database without users (default: demo)",
+        help="betterprompts_db.seed profile loaded into a database without users (default: demo)",
     )  # fmt: skip
     parser.add_argument(
         "--seed-scale", type=float, default=1.0, env_var="LOADTEST_SEED_SCALE",

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from harness.data.postgres import AuthPolicy, DataLayer, PoolSettings, connect
-from harness.data.redis import RedisConfig
+from betterprompts_db.data.postgres import AuthPolicy, DataLayer, PoolSettings, connect
+from betterprompts_db.data.redis import RedisConfig
 from harness.pytest_plugin import Database
 
 FAST_AUTH = AuthPolicy(bcrypt_cost=4)  # cost 12 is the default; tests need speed, not strength

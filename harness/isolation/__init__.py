@@ -1,12 +1,16 @@
-"""Isolation: a template per artifact hash, clones of it per test or per worker."""
+"""Isolation: a template per recipe hash, clones of it per test or per worker."""
 
 from harness.isolation.clones import ClonePool
+from harness.isolation.recipe import Recipe, Seed, ServerFacts
 from harness.isolation.run import RunState, prepare_run
 from harness.isolation.template import clone_database, drop_database, ensure_template, template_name
 
 __all__ = [
     "ClonePool",
+    "Recipe",
     "RunState",
+    "Seed",
+    "ServerFacts",
     "clone_database",
     "drop_database",
     "ensure_template",

@@ -15,7 +15,7 @@ import asyncpg
 
 from harness.config import Settings
 from harness.errors import ConfigurationError, UnknownClone
-from harness.isolation.run import prepare_template, settings_template
+from harness.isolation.run import prepare_template
 from harness.isolation.template import clone_database, drop_database
 from harness.provision.endpoints import Endpoints
 from harness.provision.locking import exclusive
@@ -39,14 +39,12 @@ def check_handed_out(name: str) -> None:
 async def hand_out_clone(settings: Settings, endpoints: Endpoints) -> str:
     """A new clone of the template these settings name (built first when missing, as the plugin
     would build it); its name."""
-    template = settings_template(settings)
+    # one at a time: concurrent ALTER ROLEs of the logins would collide
+    async with exclusive(settings.state_dir / LOCK, "the template", settings.hang_timeout):
+        template, _ = await prepare_template(settings, endpoints)
     name = f"{template}_c{secrets.token_hex(6)}"
     admin = await asyncpg.connect(endpoints.postgres)
     try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", template):
-            # one builder at a time: concurrent ALTER ROLEs of the logins would collide
-            async with exclusive(settings.state_dir / LOCK, "the template", settings.hang_timeout):
-                await prepare_template(settings, endpoints)
         await clone_database(admin, template, name)
     finally:
         await admin.close()

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+import asyncpg
+
 from harness.config import Settings
+from harness.isolation.recipe import Recipe, ServerFacts
 from harness.isolation.template import ensure_template, template_name
 from harness.migrate.logins import apply_logins, load_logins
+from harness.plugins import seed_of
 from harness.provision import Endpoints, Environment, environment_lock, open_environment
 
 
@@ -31,25 +35,24 @@ class RunState:
         return cls(**data)
 
 
-def settings_template(settings: Settings) -> str:
-    """The name of the template these settings build (the pytest header names it before it exists)."""
-    return template_name(
-        settings.migrations_dir, settings.seeds_dir, extra=settings.template_seed, mutation=settings.template_mutation
-    )
+def template_recipe(settings: Settings) -> Recipe:
+    """The migrations, and the plug-in's seed profile `settings.template_seed` when one is set."""
+    seed = seed_of(settings.template_seed, settings.seeds_dir) if settings.template_seed else None
+    return Recipe(settings.migrations_dir, seed)
 
 
-async def prepare_template(settings: Settings, endpoints: Endpoints) -> tuple[str, bool]:
-    """The template for these migrations and seeds (and the seed profile, when one is set; and the
-    mutation, when one is set), and the roles' development logins on the server."""
-    name = settings_template(settings)
-    seeder = None
-    if settings.template_seed:
-        from harness.seed import seed
-
-        async def seeder(dsn: str) -> None:
-            await seed(dsn, settings.template_seed, seeds_dir=settings.seeds_dir)
-
-    built = await ensure_template(endpoints, name, settings.migrations_dir, seeder, settings.template_mutation)
+async def prepare_template(settings: Settings, endpoints: Endpoints, evict: bool = False) -> tuple[str, bool]:
+    """The template of the settings' recipe on this server (and of the mutation, when one is set),
+    and the roles' development logins on the server. `evict`: a new template replaces the older
+    ones of its kind (on servers that outlive the run)."""
+    recipe = template_recipe(settings)
+    admin = await asyncpg.connect(endpoints.postgres)
+    try:
+        server = await ServerFacts.read(admin)
+    finally:
+        await admin.close()
+    name = template_name(recipe, server, settings.template_mutation)
+    built = await ensure_template(endpoints, name, recipe, settings.template_mutation, evict)
     await apply_logins(endpoints.postgres, load_logins(settings.postgres_logins))
     return name, built
 
@@ -60,7 +63,7 @@ async def prepare_run(settings: Settings) -> tuple[Environment, RunState]:
     async with environment_lock(settings):
         env = await open_environment(settings)
         try:
-            name, built = await prepare_template(settings, env.endpoints)
+            name, built = await prepare_template(settings, env.endpoints, evict=env.persistent)
         except BaseException:
             await env.abandon()
             raise

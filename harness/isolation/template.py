@@ -1,42 +1,33 @@
-"""The template database: migrated (and seeded) once, named by a hash of what went into it.
+"""The template database: migrated (and seeded) once, named by its recipe's hash.
 
-An unchanged schema against a reused server is never migrated twice: the name is the hash. The
+An unchanged recipe against a reused server is never built twice: the name is the hash. The
 template is built under a temporary name and renamed when complete, so a half-built template is
-never cloned.
+never cloned. On servers that outlive the run, a new template evicts the older ones of its kind
+that nothing uses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import asyncpg
 
 from harness.errors import MutationFailed
-from harness.migrate import apply_migrations
+from harness.isolation.recipe import Recipe, ServerFacts
 from harness.provision.endpoints import Endpoints
 
 TEMPLATE_PREFIX = "hx_"
 MUTATED_MARK = "_m"  # hx_<hash>_m<hash>: a template with a mutation applied after the migrations
-Seeder = Callable[[str], Awaitable[None]]
+KIND_MARK = "harness template: "  # the database comment that records a template's kind
+# Templates of one kind kept on a server: two branches sharing a reused server do not rebuild
+# each other's template on every run.
+KEEP_PER_KIND = 2
 
 
-def artifacts_hash(*directories: Path, extra: str = "") -> str:
-    """sha256 over the relative paths and contents of every file in `directories`."""
-    digest = hashlib.sha256(extra.encode())
-    for directory in directories:
-        if not directory.is_dir():
-            continue
-        for path in sorted(p for p in directory.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def template_name(migrations_dir: Path, seeds_dir: Path, extra: str = "", mutation: str = "") -> str:
+def template_name(recipe: Recipe, server: ServerFacts, mutation: str = "") -> str:
     """`hx_<hash>`; a mutated template is `hx_<hash>_m<hash of the mutation>`."""
-    name = TEMPLATE_PREFIX + artifacts_hash(migrations_dir, seeds_dir, extra=extra)[:16]
+    name = TEMPLATE_PREFIX + recipe.hash(server)[:16]
     return name + mutation_suffix(mutation) if mutation else name
 
 
@@ -50,13 +41,15 @@ def base_template(name: str) -> str:
 
 
 async def ensure_template(
-    endpoints: Endpoints, name: str, migrations_dir: Path, seed: Seeder | None = None, mutation: str = ""
+    endpoints: Endpoints, name: str, recipe: Recipe, mutation: str = "", evict: bool = False
 ) -> bool:
     """Make sure template `name` exists; return True when it had to be built. With a `mutation`
     (SQL run after the migrations and the seed), `name` is the mutated template's: it is cloned
-    from the unmutated one (built first if missing) and the mutation applied in one transaction."""
+    from the unmutated one (built first if missing) and the mutation applied in one transaction.
+    With `evict` (servers that outlive the run), building an unmutated template evicts the older
+    ones of its kind."""
     if mutation:
-        await ensure_template(endpoints, base_template(name), migrations_dir, seed)
+        await ensure_template(endpoints, base_template(name), recipe, evict=evict)
     admin = await asyncpg.connect(endpoints.postgres)
     try:
         if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", name):
@@ -70,9 +63,9 @@ async def ensure_template(
             if mutation:
                 await apply_mutation(dsn, name, mutation)
             else:
-                await apply_migrations(dsn, migrations_dir)  # a missing or empty directory is an error
-                if seed is not None:
-                    await seed(dsn)
+                await recipe.build(dsn)
+                kind = (KIND_MARK + recipe.kind).replace("'", "''")
+                await admin.execute(f"COMMENT ON DATABASE \"{building}\" IS '{kind}'")
             await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
         except asyncpg.DuplicateDatabaseError:
             await admin.execute(f'DROP DATABASE "{building}" WITH (FORCE)')  # a concurrent run built it first
@@ -81,9 +74,36 @@ async def ensure_template(
             await admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
             raise
         await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+        if evict and not mutation:
+            await evict_templates(admin, recipe.kind)
         return True
     finally:
         await admin.close()
+
+
+async def evict_templates(admin: asyncpg.Connection, kind: str, keep: int = KEEP_PER_KIND) -> None:
+    """Drop the templates of `kind` older than the `keep` newest (by OID: the order they were
+    created in) that nothing uses: no connection, no database cloned from them (clones are named
+    `<template>_…`). A template someone connects to meanwhile stays (the drop is refused)."""
+    rows = await admin.fetch(
+        "SELECT datname FROM pg_database WHERE datistemplate AND starts_with(datname, $1)"
+        " AND shobj_description(oid, 'pg_database') = $2 ORDER BY oid DESC",
+        TEMPLATE_PREFIX, KIND_MARK + kind,
+    )  # fmt: skip
+    for row in rows[keep:]:
+        name = row["datname"]
+        in_use = await admin.fetchval(
+            "SELECT EXISTS (SELECT FROM pg_database WHERE starts_with(datname, $1))"
+            " OR EXISTS (SELECT FROM pg_stat_activity WHERE datname = $2)",
+            name + "_", name,
+        )  # fmt: skip
+        if in_use:
+            continue
+        await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
+        try:
+            await admin.execute(f'DROP DATABASE "{name}"')
+        except asyncpg.ObjectInUseError:
+            await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true')
 
 
 async def apply_mutation(dsn: str, name: str, mutation: str) -> None:

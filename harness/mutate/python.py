@@ -3,8 +3,8 @@
 mutmut copies the project into `mutants/`, compiles every mutant of every function of
 `[tool.mutmut] only_mutate` into it, learns which suite tests call which function, and runs only
 those tests against each mutant. This module runs it and reads its results back: a verdict per
-mutant, minus the equivalents listed with a reason in `equivalents-python.toml`, tallied per source
-file and per suite folder, with each survivor's line and change.
+mutant, minus the equivalents the plug-in lists with a reason (its `python_equivalents`), tallied
+per source file and per suite folder, with each survivor's line and change.
 
 A mutmut timeout (its CPU limit) names no test, so it does not count as killed; a hang the
 suites' own pytest-timeout reports fails a named test and is killed like any failure.
@@ -32,9 +32,9 @@ from typing import Any
 
 from harness.config import Settings
 from harness.errors import ConfigurationError, HarnessError
+from harness.plugins import load_plugin
 from harness.provision.gc import collect_garbage
 
-EQUIVALENTS = Path(__file__).with_name("equivalents-python.toml")
 MUTANTS_DIR = "mutants"
 # mutmut's exit-code verdicts, folded into what the score needs
 KILLED = "killed"
@@ -138,9 +138,15 @@ def suite_folder(test: str) -> str:
     return test.partition("::")[0].rpartition("/")[0]
 
 
-def load_equivalents(path: Path = EQUIVALENTS) -> dict[str, Equivalent]:
+def plugin_equivalents() -> Path | None:
+    """The plug-in's list of equivalent Python mutants (none without a plug-in)."""
+    plugin = load_plugin()
+    return plugin.python_equivalents if plugin is not None else None
+
+
+def load_equivalents(path: Path | None) -> dict[str, Equivalent]:
     """Mutant name → Equivalent, from a TOML table per mutant with `reason` and `change`."""
-    if not path.is_file():
+    if path is None or not path.is_file():
         return {}
     try:
         table = tomllib.loads(path.read_text())
@@ -265,9 +271,10 @@ def tally(
     return PythonScore(total, dict(by_file), dict(by_folder), survivors, proven, stale)
 
 
-def score_python_mutants(root: Path, equivalents: Path = EQUIVALENTS) -> PythonScore:
-    """The score of the verdicts already in `root/mutants` (the last runs), without running anything."""
-    return tally(root, read_results(root), load_equivalents(equivalents))
+def score_python_mutants(root: Path, equivalents: Path | None = None) -> PythonScore:
+    """The score of the verdicts already in `root/mutants` (the last runs), without running anything;
+    `equivalents` defaults to the plug-in's list."""
+    return tally(root, read_results(root), load_equivalents(equivalents or plugin_equivalents()))
 
 
 def generated_names(root: Path) -> list[str]:
@@ -307,12 +314,12 @@ def run_python_mutants(
     *,
     max_children: int = 1,
     summary: Path | None = None,
-    equivalents: Path = EQUIVALENTS,
+    equivalents: Path | None = None,
     sample: float | None = None,
 ) -> PythonScore:
     """Run mutmut in `root` (configured by its pyproject's [tool.mutmut]) and score the result.
 
-    `names` are mutant names or globs (`harness.data.redis.*`) to run; none runs every mutant.
+    `names` are mutant names or globs (`pkg.module.*`) to run; none runs every mutant.
     Each run starts from an empty `mutants/`: mutmut keeps its verdicts and its map from tests to
     the functions they call there, and a test added or changed since would never judge the
     mutants it kills (a second sample run kept ten survivors that way).

@@ -14,10 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import ConfigurationError, HarnessError
-from harness.mutate.mutants import Mutant
 
 PYTEST = ["-m", "pytest", "-q", "-x", "-n", "auto", "-p", "no:cacheprovider",
           "--ignore=suites/benchmarks", "--ignore=suites/mutate"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A hand-written mutant: a textual edit of one file of the project (`path`, relative to its
+    root). An edit that no longer applies is an error, so a catalogue stays honest as code moves."""
+
+    id: str
+    kind: str
+    description: str
+    path: str
+    find: str
+    replace: str
 
 
 @dataclass(frozen=True)

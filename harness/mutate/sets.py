@@ -30,16 +30,24 @@ from harness.mutate.redis_mutants import redis_mutants
 from harness.mutate.results import RunRecord, Verdict
 from harness.mutate.selection import index_suites, matches
 from harness.mutate.slots import SlotPool
+from harness.plugins import load_plugin
 from harness.provision import prepare_state_dir
 
-EQUIVALENTS = Path(__file__).with_name("equivalents.toml")
 MIGRATIONS = "schema/postgres/migrations/"
 REDIS_ARTIFACTS = ("redis_config", "redis_acl", "redis_keyspace")
 REDIS_KINDS = {"redis.conf": "config", "users.acl": "acl", "keyspace.toml": "ttl"}
 
 
-def load_equivalents(path: Path = EQUIVALENTS) -> dict[str, str]:
+def plugin_equivalents() -> Path | None:
+    """The plug-in's list of equivalent generated mutants (none without a plug-in)."""
+    plugin = load_plugin()
+    return plugin.sql_equivalents if plugin is not None else None
+
+
+def load_equivalents(path: Path | None) -> dict[str, str]:
     """Mutant id → why no test can tell it from the shipped artifacts."""
+    if path is None:
+        return {}
     try:
         listed = tomllib.loads(path.read_text()).get("equivalent", {})
     except FileNotFoundError:
@@ -108,7 +116,7 @@ class GeneratedRun:
     progress: Callable[[str], None] = lambda line: None
     constrained: bool = False  # --only was given (for another source, perhaps): an empty `only` then means none
     paths: Sequence[str] = ("suites",)  # the judging tests: folders or files
-    equivalents: Path = EQUIVALENTS
+    equivalents: Path | None = field(default_factory=plugin_equivalents)
 
     def generate(self) -> list[GeneratedMutant]:
         mutants: list[GeneratedMutant] = []

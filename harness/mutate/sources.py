@@ -13,11 +13,11 @@ from typing import Any
 from harness.config import Settings
 from harness.errors import ConfigurationError
 from harness.mutate.generated import Source
-from harness.mutate.mutants import MUTANTS, Mutant
 from harness.mutate.python import run_python_mutants
 from harness.mutate.results import RunRecord, Verdict
-from harness.mutate.runner import Outcome, mutate
+from harness.mutate.runner import Mutant, Outcome, mutate
 from harness.mutate.sets import GeneratedRun, git_lines
+from harness.plugins import load_plugin
 
 GENERATED: tuple[Source, ...] = ("sql", "redis")
 
@@ -62,10 +62,13 @@ class MutationRequest:
         return [i for i in self.only if (":" in i) == generated and not is_python_name(i)]
 
     def hand_mutants(self) -> list[Mutant]:
-        chosen = list(MUTANTS)
+        """The plug-in's catalogue (none without a plug-in), narrowed."""
+        plugin = load_plugin()
+        catalogue = list(plugin.mutants) if plugin is not None else []
+        chosen = catalogue
         if self.only:
             only = self.only_of(("hand",))
-            unknown = sorted(set(only) - {m.id for m in MUTANTS})
+            unknown = sorted(set(only) - {m.id for m in catalogue})
             if unknown:
                 raise ConfigurationError(f"unknown mutant(s) {', '.join(unknown)}; see `harness mutate --list`")
             chosen = [m for m in chosen if m.id in only]

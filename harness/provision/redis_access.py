@@ -1,5 +1,6 @@
-"""How the harness reaches the Redis servers it starts: as the contract's admin user when the
-shipped ACL is in force (its `default` user is disabled)."""
+"""How the harness reaches the Redis servers it starts: as the admin user (`redis_admin_user`)
+when the shipped ACL is in force (its `default` user is disabled), with the development password
+the domain's plug-in knows."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from urllib.parse import quote
 
 from harness.config import Settings
 from harness.errors import ConfigurationError
-from harness.keyspace import load_keyspace
+from harness.plugins import ENTRY_POINT_GROUP, load_plugin
 
 Credentials = tuple[str, str]
 
@@ -16,13 +17,13 @@ def admin_credentials(settings: Settings) -> Credentials | None:
     """The admin user and its development password, or None when no ACL file is shipped."""
     if not settings.redis_acl.is_file():
         return None
-    users = load_keyspace(settings.redis_keyspace).users
-    if settings.redis_admin_user not in users:
+    plugin = load_plugin()
+    if plugin is None or plugin.redis_password is None:
         raise ConfigurationError(
-            f"{settings.redis_keyspace} names no user {settings.redis_admin_user!r} for the harness to administer "
-            f"Redis with (users: {sorted(users)})"
+            f"{settings.redis_acl} is in force, but no installed plug-in ({ENTRY_POINT_GROUP}) knows the password "
+            f"of its admin user {settings.redis_admin_user!r}"
         )
-    return settings.redis_admin_user, users[settings.redis_admin_user].dev_password
+    return settings.redis_admin_user, plugin.redis_password(settings, settings.redis_admin_user)
 
 
 def redis_url(host: str, port: int, credentials: Credentials | None, db: int = 0) -> str:

@@ -11,7 +11,7 @@ import time
 import asyncpg
 import redis.asyncio as aioredis
 
-from harness.data.postgres import DataLayer, PoolSettings, connect
+from betterprompts_db.data.postgres import DataLayer, PoolSettings, connect
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.pytest_plugin import Database, PrivateEnvironment

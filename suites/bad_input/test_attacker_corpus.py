@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from harness.data.errors import Conflict, DataError, InvalidInput, PermissionDenied
-from harness.data.postgres import Cursor, DataLayer, Enhancement, Repository
-from harness.data.postgres.checks import MAX_JSON_BYTES, MAX_TEXT
-from harness.data.postgres.records import RECORDS
+from betterprompts_db.data.errors import Conflict, DataError, InvalidInput, PermissionDenied
+from betterprompts_db.data.postgres import Cursor, DataLayer, Enhancement, Repository
+from betterprompts_db.data.postgres.checks import MAX_JSON_BYTES, MAX_TEXT
+from betterprompts_db.data.postgres.records import RECORDS
 from harness.pytest_plugin import Database
 
 DROP = "x'; DROP TABLE auth.users; --"

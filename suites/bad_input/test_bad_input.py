@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from harness.data.errors import InvalidInput
-from harness.data.postgres import DataLayer
+from betterprompts_db.data.errors import InvalidInput
+from betterprompts_db.data.postgres import DataLayer
 from suites.crud.test_repositories import HASH
 
 
@@ -55,7 +55,7 @@ async def test_bad_input_is_a_typed_error_naming_the_field(owner_data: DataLayer
 
 
 async def test_a_bad_field_deep_in_a_unit_of_work_writes_nothing(data: DataLayer) -> None:
-    from harness.data.postgres import Enhancement
+    from betterprompts_db.data.postgres import Enhancement
 
     user = await data.auth.register(email="deep@example.com", username="deep", password="pw")
     bad = Enhancement(

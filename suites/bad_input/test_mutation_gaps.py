@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness.data.errors import InvalidInput
-from harness.data.postgres import checks as c
+from betterprompts_db.data.errors import InvalidInput
+from betterprompts_db.data.postgres import checks as c
 
 INT8 = "must be between -9223372036854775808 and 9223372036854775807"
 REFUSALS: list[tuple[Callable[[], object], str]] = [

@@ -29,9 +29,9 @@ import redis
 import redis.asyncio as aioredis
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from betterprompts_db.data.postgres import DataLayer, connect
+from betterprompts_db.data.redis import RedisLayer
 from harness.config import Settings
-from harness.data.postgres import DataLayer, connect
-from harness.data.redis import RedisLayer
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.pytest_plugin import Database

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from harness.data.postgres import DataLayer, Enhancement, connect
+from betterprompts_db.data.postgres import DataLayer, Enhancement, connect
 from harness.pytest_plugin import Database
 from suites.benchmarks._support import QUICK, measure_side, rounds
 from suites.conftest import HangGuards

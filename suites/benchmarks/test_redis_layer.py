@@ -24,11 +24,11 @@ import pytest
 import redis.asyncio as aioredis
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from betterprompts_db.data.redis import RedisLayer, get_many, open_redis, request_hash
+from betterprompts_db.data.redis.rate_limit import SLIDE
+from betterprompts_db.data.redis.sessions import TOUCH
+from betterprompts_db.keyspace import load_keyspace
 from harness.config import Settings
-from harness.data.redis import RedisLayer, get_many, open_redis, request_hash
-from harness.data.redis.rate_limit import SLIDE
-from harness.data.redis.sessions import TOUCH
-from harness.keyspace import load_keyspace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
 from suites.benchmarks._support import measure_side, rounds

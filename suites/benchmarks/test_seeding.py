@@ -16,11 +16,11 @@ import asyncpg
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from betterprompts_db.seed import SeedReport, seed
 from harness.config import Settings
 from harness.isolation import RunState
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
-from harness.seed import SeedReport, seed
 from suites.benchmarks._support import rounds
 
 SMOKE_SCALE = 0.01

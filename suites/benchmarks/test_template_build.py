@@ -16,12 +16,12 @@ import asyncpg
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from betterprompts_db.recipe import SeedProfile
 from harness.config import Settings
-from harness.isolation import RunState
+from harness.isolation import Recipe, RunState
 from harness.isolation.template import drop_database, ensure_template
 from harness.migrate.files import load_migrations
 from harness.provision.embedded import pg_bin_dir
-from harness.seed import seed
 from suites.benchmarks._support import rounds
 
 ROUNDS = rounds(5, 3)
@@ -79,14 +79,11 @@ def test_harness_template_build(
     contents: str,
 ) -> None:
     endpoints = harness_run.endpoints
-
-    async def minimal(dsn: str) -> None:
-        await seed(dsn, "minimal", seeds_dir=harness_settings.seeds_dir)
-
-    seeder = minimal if contents.endswith("minimal") else None
+    seed = SeedProfile("minimal", harness_settings.seeds_dir) if contents.endswith("minimal") else None
+    recipe = Recipe(harness_settings.migrations_dir, seed)
 
     def build() -> None:
-        loop.run_until_complete(ensure_template(endpoints, names.new(), harness_settings.migrations_dir, seeder))
+        loop.run_until_complete(ensure_template(endpoints, names.new(), recipe))
 
     benchmark.extra_info["role"] = "subject"
     benchmark.pedantic(build, rounds=ROUNDS, warmup_rounds=1)

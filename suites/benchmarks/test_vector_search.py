@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from harness.data.postgres.database import _init_connection
+from betterprompts_db.data.postgres.database import _init_connection
+from betterprompts_db.seed.vectors import ClusterSpace
 from harness.pytest_plugin import Database
-from harness.seed.vectors import ClusterSpace
 from suites.benchmarks._support import QUICK, rounds
 
 QUERIES = 50

@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 import pytest_asyncio
 
-from harness.data.errors import Conflict, TransactionConflict
-from harness.data.postgres import AuthPolicy, DataLayer, connect
+from betterprompts_db.data.errors import Conflict, TransactionConflict
+from betterprompts_db.data.postgres import AuthPolicy, DataLayer, connect
 from harness.pytest_plugin import Database
 from suites.conftest import HangGuards
 

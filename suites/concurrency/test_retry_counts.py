@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from harness.data.errors import TransactionConflict
-from harness.data.postgres import DataLayer
+from betterprompts_db.data.errors import TransactionConflict
+from betterprompts_db.data.postgres import DataLayer
 
 CONFLICT = "DO $$ BEGIN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = 'serialization_failure'; END $$"
 

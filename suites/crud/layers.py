@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from harness.data.postgres import DataLayer, connect
+from betterprompts_db.data.postgres import DataLayer, connect
 from suites.conftest import FAST_AUTH, HangGuards
 
 IMPATIENT_MS = 300

@@ -7,8 +7,8 @@ import asyncio
 import bcrypt
 import pytest
 
-from harness.data.errors import AuthenticationFailed, Conflict
-from harness.data.postgres import DataLayer
+from betterprompts_db.data.errors import AuthenticationFailed, Conflict
+from betterprompts_db.data.postgres import DataLayer
 
 
 async def test_registration_hashes_the_password_and_creates_preferences(data: DataLayer, owner_data: DataLayer) -> None:

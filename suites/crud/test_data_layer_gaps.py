@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from harness.data.errors import PermissionDenied, Timeout
-from harness.data.postgres import DataLayer, Enhancement, connect
+from betterprompts_db.data.errors import PermissionDenied, Timeout
+from betterprompts_db.data.postgres import DataLayer, Enhancement, connect
 from harness.pytest_plugin import Database
 from suites.conftest import FAST_AUTH, HangGuards
 from suites.crud.layers import impatient_layer

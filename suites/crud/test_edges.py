@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.data.errors import AuthenticationFailed, Conflict, NotFound
-from harness.data.postgres import DataLayer
+from betterprompts_db.data.errors import AuthenticationFailed, Conflict, NotFound
+from betterprompts_db.data.postgres import DataLayer
 from suites.crud.test_prompts import register
 
 

@@ -17,11 +17,11 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from harness.data.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Timeout, Unavailable
-from harness.data.postgres import DataLayer, connect
-from harness.data.postgres.records import User
-from harness.data.postgres.repository import Cursor, Repository
-from harness.data.postgres.translate import translate
+from betterprompts_db.data.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Timeout, Unavailable
+from betterprompts_db.data.postgres import DataLayer, connect
+from betterprompts_db.data.postgres.records import User
+from betterprompts_db.data.postgres.repository import Cursor, Repository
+from betterprompts_db.data.postgres.translate import translate
 from harness.pytest_plugin import Database
 from suites.conftest import FAST_AUTH, HangGuards
 from suites.crud.layers import impatient_layer

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.data.errors import Conflict, InvalidInput, NotFound
-from harness.data.postgres import DataLayer, Enhancement
+from betterprompts_db.data.errors import Conflict, InvalidInput, NotFound
+from betterprompts_db.data.postgres import DataLayer, Enhancement
 
 DIM = 768
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness.data.errors import Conflict, NotFound
-from harness.data.postgres import DataLayer
+from betterprompts_db.data.errors import Conflict, NotFound
+from betterprompts_db.data.postgres import DataLayer
 
 HASH = "$2b$04$" + "a" * 53
 

@@ -9,9 +9,9 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
+from betterprompts_db.data.redis import RedisLayer, open_redis
+from betterprompts_db.keyspace import Keyspace, load_keyspace
 from harness.config import Settings
-from harness.data.redis import RedisLayer, open_redis
-from harness.keyspace import Keyspace, load_keyspace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
 from suites.conftest import HangGuards

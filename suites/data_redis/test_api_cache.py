@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from harness.data.errors import InvalidInput
-from harness.data.redis import ApiCache, RedisLayer, request_hash
+from betterprompts_db.data.errors import InvalidInput
+from betterprompts_db.data.redis import ApiCache, RedisLayer, request_hash
 from harness.provision.waiting import wait_for
 
 PARTS = ("GET", "/v1/templates", "page=2")

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from harness.data.errors import InvalidInput
-from harness.data.redis import FeatureFlag, RedisLayer, rollout_bucket
+from betterprompts_db.data.errors import InvalidInput
+from betterprompts_db.data.redis import FeatureFlag, RedisLayer, rollout_bucket
 
 
 async def test_a_flag_round_trips_and_never_expires(services: RedisLayer, redis_client: aioredis.Redis) -> None:

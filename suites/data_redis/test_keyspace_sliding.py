@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from harness.data.redis import RedisLayer
-from harness.keyspace import Keyspace
+from betterprompts_db.data.redis import RedisLayer
+from betterprompts_db.keyspace import Keyspace
 
 Access = Callable[[], Awaitable[object]]
 

@@ -19,8 +19,8 @@ import pytest_asyncio
 import redis
 import redis.asyncio as aioredis
 
-from harness.data.errors import Conflict, InvalidInput, PermissionDenied, PoolExhausted, Timeout, Unavailable
-from harness.data.redis import (
+from betterprompts_db.data.errors import Conflict, InvalidInput, PermissionDenied, PoolExhausted, Timeout, Unavailable
+from betterprompts_db.data.redis import (
     ApiCache,
     FeatureFlag,
     RedisConfig,
@@ -32,10 +32,10 @@ from harness.data.redis import (
     rollout_bucket,
     set_many,
 )
-from harness.data.redis import sessions as sessions_module
-from harness.data.redis.replies import as_text
+from betterprompts_db.data.redis import sessions as sessions_module
+from betterprompts_db.data.redis.replies import as_text
+from betterprompts_db.keyspace import Keyspace, Namespace
 from harness.errors import ConfigurationError
-from harness.keyspace import Keyspace, Namespace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
 from harness.pytest_plugin import PrivateEnvironment
@@ -65,7 +65,7 @@ async def reader(app_url: str, keyspace: Keyspace, hang_guards: HangGuards) -> A
 
 
 def outage_logs(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "harness.data.redis"]
+    return [r.getMessage() for r in caplog.records if r.name == "betterprompts_db.data.redis"]
 
 
 async def computed() -> bytes:
@@ -85,7 +85,7 @@ async def test_an_outage_is_a_cache_miss_logged_with_the_key_the_cache_and_the_d
     ]
     for call, key in calls:
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="harness.data.redis"):
+        with caplog.at_level(logging.WARNING, logger="betterprompts_db.data.redis"):
             assert await call() in (None, b"computed")
         (message,) = outage_logs(caplog)
         assert message.startswith(f"cache {key} treated as a miss: {key}: Redis is unreachable"), message
@@ -116,7 +116,7 @@ async def test_a_holder_that_loses_redis_while_computing_logs_the_value_key_and_
         return b"computed"
 
     try:
-        with caplog.at_level(logging.WARNING, logger="harness.data.redis"):
+        with caplog.at_level(logging.WARNING, logger="betterprompts_db.data.redis"):
             assert await layer.api_cache.get_or_compute(PARTS, compute_then_lose_redis) == b"computed"
     finally:
         await layer.close()

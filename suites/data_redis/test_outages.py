@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from harness.data.errors import Timeout, Unavailable
-from harness.data.redis import RedisConfig, RedisLayer, open_redis
-from harness.keyspace import Keyspace
+from betterprompts_db.data.errors import Timeout, Unavailable
+from betterprompts_db.data.redis import RedisConfig, RedisLayer, open_redis
+from betterprompts_db.keyspace import Keyspace
 from harness.pytest_plugin import PrivateEnvironment
 from suites.conftest import HangGuards
 from suites.data_redis.conftest import as_app_user
@@ -79,9 +79,9 @@ async def test_a_frozen_redis_costs_a_cache_caller_one_socket_timeout(
     impatient = open_redis(RedisConfig(url, socket_timeout=SOCKET_TIMEOUT, connect_timeout=SOCKET_TIMEOUT), keyspace)
     try:
         async with private_environment.faults.redis.paused():
-            with caplog.at_level(logging.WARNING, logger="harness.data.redis"):
+            with caplog.at_level(logging.WARNING, logger="betterprompts_db.data.redis"):
                 assert await impatient.api_cache.get_or_compute(PARTS, computed) == b"computed"
-            outages = [r.getMessage() for r in caplog.records if r.name == "harness.data.redis"]
+            outages = [r.getMessage() for r in caplog.records if r.name == "betterprompts_db.data.redis"]
             assert len(outages) == 1, outages  # one timeout, then the miss: never a second wait
             assert "within the socket timeout" in outages[0], outages
             with pytest.raises(Timeout, match="bp:temp:verify:u1"):

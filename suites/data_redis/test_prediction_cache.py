@@ -6,8 +6,8 @@ import hashlib
 
 import redis.asyncio as aioredis
 
-from harness.data.redis import RedisLayer, input_hash, normalise_input
-from harness.keyspace import Keyspace
+from betterprompts_db.data.redis import RedisLayer, input_hash, normalise_input
+from betterprompts_db.keyspace import Keyspace
 
 
 def test_normalising_lower_cases_collapses_whitespace_and_trims() -> None:

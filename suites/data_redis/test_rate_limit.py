@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from harness.data.errors import InvalidInput, RateLimited
-from harness.data.redis import RateDecision, RedisLayer
+from betterprompts_db.data.errors import InvalidInput, RateLimited
+from betterprompts_db.data.redis import RateDecision, RedisLayer
 from harness.provision.waiting import wait_for
 
 

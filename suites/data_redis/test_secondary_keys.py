@@ -9,8 +9,8 @@ import asyncio
 
 import redis.asyncio as aioredis
 
-from harness.data.redis import RedisLayer
-from harness.keyspace import Keyspace
+from betterprompts_db.data.redis import RedisLayer
+from betterprompts_db.keyspace import Keyspace
 from harness.provision.waiting import wait_for
 from suites.data_redis.test_api_cache import PARTS, Counted
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from harness.data.errors import InvalidInput
-from harness.data.redis import RedisLayer
+from betterprompts_db.data.errors import InvalidInput
+from betterprompts_db.data.redis import RedisLayer
 
 DAY = 24 * 60 * 60
 

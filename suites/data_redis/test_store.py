@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from harness.data.errors import AuthenticationFailed, InvalidInput, PermissionDenied, PoolExhausted
-from harness.data.redis import RedisConfig, RedisLayer, RedisStore, open_redis
-from harness.keyspace import Keyspace
+from betterprompts_db.data.errors import AuthenticationFailed, InvalidInput, PermissionDenied, PoolExhausted
+from betterprompts_db.data.redis import RedisConfig, RedisLayer, RedisStore, open_redis
+from betterprompts_db.keyspace import Keyspace
 from harness.provision.endpoints import with_credentials
 from suites.conftest import HangGuards
 

@@ -8,9 +8,9 @@ import asyncio
 import pytest
 import redis.asyncio.retry
 
-from harness.data.errors import Unavailable
-from harness.data.redis import RedisConfig, open_redis
-from harness.keyspace import Keyspace
+from betterprompts_db.data.errors import Unavailable
+from betterprompts_db.data.redis import RedisConfig, open_redis
+from betterprompts_db.keyspace import Keyspace
 
 UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every connection is refused at once
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from harness.data.errors import InvalidInput
-from harness.data.redis import RedisLayer, get_many, set_many
+from betterprompts_db.data.errors import InvalidInput
+from betterprompts_db.data.redis import RedisLayer, get_many, set_many
 from harness.errors import ConfigurationError
 
 

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import pytest
 import pytest_asyncio
 
-from harness.data.errors import DataError, Timeout, Unavailable
-from harness.data.postgres import AuthPolicy, DataLayer, connect
+from betterprompts_db.data.errors import DataError, Timeout, Unavailable
+from betterprompts_db.data.postgres import AuthPolicy, DataLayer, connect
 from harness.pytest_plugin import PrivateEnvironment
 from suites.conftest import HangGuards
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from harness.keyspace import load_keyspace
+from betterprompts_db.keyspace import load_keyspace
 from harness.migrate.logins import load_logins
 from harness.provision.embedded import free_port
 from harness.provision.endpoints import Endpoints, with_credentials

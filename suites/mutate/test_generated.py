@@ -371,16 +371,17 @@ def test_the_report_shows_the_score_per_source_and_folder_and_each_survivor(tmp_
                 evidence="a user loaded from an ACL file starts off"),
     ]  # fmt: skip
     python = {"total": {"killed": 3, "judged": 4, "equivalent": 0}, "by_folder": {"suites/crud": {"killed": 3,
-              "judged": 4}}, "survivors": [{"name": "harness.data.x__mutmut_1", "path": "harness/data/x.py",
-              "line": 7, "change": "-a\n+b", "tests": ["suites/crud/test_auth.py::test_y"]}]}  # fmt: skip
+              "judged": 4}}, "survivors": [{"name": "betterprompts_db.data.x__mutmut_1",
+              "path": "betterprompts_db/data/x.py", "line": 7, "change": "-a\n+b",
+              "tests": ["suites/crud/test_auth.py::test_y"]}]}  # fmt: skip
     record = RunRecord("harness mutate --all", "2026-01-01T00:00:00", 12.0, 3, verdicts, python=python)
     assert record.folder_scores() == {"suites/crud": (3, 5), "suites/schema": (1, 2)}
-    assert [v.id for v in record.survivors()] == ["not-null:auth.users.email:drop", "harness.data.x__mutmut_1"]
+    assert [v.id for v in record.survivors()] == ["not-null:auth.users.email:drop", "betterprompts_db.data.x__mutmut_1"]
     record.write(tmp_path)
     page = write_report(build_report(tmp_path)).read_text()
     assert "Mutation score" in page
     assert "not-null:auth.users.email:drop" in page
-    assert "harness.data.x__mutmut_1" in page
+    assert "betterprompts_db.data.x__mutmut_1" in page
     assert "a user loaded from an ACL file starts off" in page
     assert "suites/crud" in page
 

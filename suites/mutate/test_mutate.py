@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from betterprompts_db.mutants import MUTANTS
 from harness.errors import ConfigurationError
-from harness.mutate import MUTANTS, Mutant, mutate
+from harness.mutate import Mutant, mutate
 from harness.mutate.runner import apply, copy_project
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,11 @@ from mutmut.configuration import reset_config
 from mutmut.mutation.data import MutantLineSpans
 from mutmut.mutation.file_mutation import mutate_file_contents
 
+from betterprompts_db.plugin import plugin
+from harness.cli import show_mutation
 from harness.config import Settings
 from harness.errors import ConfigurationError, HarnessError
 from harness.mutate.python import (
-    EQUIVALENTS,
     Equivalent,
     Tally,
     function_of,
@@ -27,6 +28,7 @@ from harness.mutate.python import (
     tally,
     wilson_interval,
 )
+from harness.mutate.results import RunRecord
 from harness.mutate.sources import MutationRequest
 
 SOURCE = """\
@@ -148,7 +150,7 @@ def test_an_equivalent_without_a_reason_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_committed_equivalents_each_give_a_reason_and_the_mutation_they_stand_for() -> None:
-    for name, entry in load_equivalents(EQUIVALENTS).items():
+    for name, entry in load_equivalents(plugin.python_equivalents).items():
         assert "__mutmut_" in name
         assert len(entry.reason) > 20, name
         assert any(line.startswith("+") for line in entry.change.splitlines()), name
@@ -196,12 +198,12 @@ def test_a_sample_is_chosen_by_hash_and_scored_with_its_interval(tmp_path: Path)
 
 
 def test_only_sends_each_id_to_its_own_source(tmp_path: Path) -> None:
-    python = "harness.seed.history.xǁHistoryWriterǁadd__mutmut_54"
-    only = ("isolation-pasted", "check:a.b.c:drop", python, "harness.data.redis.*")
+    python = "betterprompts_db.seed.history.xǁHistoryWriterǁadd__mutmut_54"
+    only = ("isolation-pasted", "check:a.b.c:drop", python, "betterprompts_db.data.redis.*")
     request = MutationRequest(tmp_path, Settings(), ("hand", "sql", "python"), only=only)
     assert request.only_of(("hand",)) == ["isolation-pasted"]
     assert request.only_of(("sql", "redis")) == ["check:a.b.c:drop"]
-    assert request.only_of(("python",)) == [python, "harness.data.redis.*"]
+    assert request.only_of(("python",)) == [python, "betterprompts_db.data.redis.*"]
 
 
 def test_a_test_added_since_the_last_run_judges_the_mutants_it_kills(tmp_path: Path) -> None:
@@ -218,3 +220,15 @@ def test_a_test_added_since_the_last_run_judges_the_mutants_it_kills(tmp_path: P
     tests.write_text(tests.read_text() + "\n\ndef test_reading():\n    assert Meter().reading(2) == 2000\n")
     second = run_python_mutants(tmp_path, equivalents=tmp_path / "none.toml")
     assert (first.total.killed, second.total.killed) == (2, 4)
+
+
+def test_a_folder_whose_mutants_were_all_equivalent_or_unchecked_prints_without_a_score(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    python = {"total": {"killed": 2, "judged": 2, "equivalent": 3},
+              "by_folder": {"suites/seeds": {"killed": 0, "judged": 0}, "suites/crud": {"killed": 2, "judged": 2}},
+              "survivors": []}  # fmt: skip
+    show_mutation(RunRecord("harness mutate --python --only x", "", 1.0, 1, [], python=python), [])
+    printed = capsys.readouterr().out
+    assert "suites/seeds" in printed
+    assert "(100%)" in printed

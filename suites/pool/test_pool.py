@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from betterprompts_db.data.errors import PoolExhausted, Timeout, Unavailable
+from betterprompts_db.data.postgres import Database, DataLayer, connect
 from harness.config import Settings
-from harness.data.errors import PoolExhausted, Timeout, Unavailable
-from harness.data.postgres import Database, DataLayer, connect
 from harness.provision import open_environment
 from harness.pytest_plugin import Database as DatabaseHandle
 from suites.conftest import HangGuards

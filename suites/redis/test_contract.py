@@ -12,9 +12,9 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 
+from betterprompts_db.keyspace import Keyspace, load_keyspace
 from harness.config import Settings
 from harness.errors import ConfigurationError
-from harness.keyspace import Keyspace, load_keyspace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
 from harness.pytest_plugin import PrivateEnvironment

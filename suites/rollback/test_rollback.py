@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from betterprompts_db.data.postgres import DataLayer, Enhancement
 from harness import migrate
 from harness.config import Settings
-from harness.data.postgres import DataLayer, Enhancement
 from harness.pytest_plugin import Database
 
 TABLES_SQL = (

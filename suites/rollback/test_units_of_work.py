@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from harness.data.errors import PoolExhausted, Timeout
-from harness.data.postgres import DataLayer, PoolSettings, connect
+from betterprompts_db.data.errors import PoolExhausted, Timeout
+from betterprompts_db.data.postgres import DataLayer, PoolSettings, connect
 from harness.pytest_plugin import Database
 from suites.crud.test_repositories import make_user
 
@@ -92,7 +92,7 @@ async def test_health_and_pool_statistics(data: DataLayer) -> None:
 
 
 async def test_connecting_to_nothing_is_unavailable() -> None:
-    from harness.data.errors import Unavailable
+    from betterprompts_db.data.errors import Unavailable
 
     with pytest.raises(Unavailable):
         await connect("postgresql://nobody@127.0.0.1:1/none", PoolSettings(min_size=1, max_size=1))

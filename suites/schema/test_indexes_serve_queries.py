@@ -1,4 +1,4 @@
-"""Every index is there for a query the data layer (`harness/data/postgres`) or DOMAIN.md makes: each
+"""Every index is there for a query the data layer (`betterprompts_db/data/postgres`) or DOMAIN.md makes: each
 is named below with that query, and the planner must choose it (sequential scans off, so a few
 rows suffice). A partial index holds only the rows its queries ask for: a query about the other
 rows must not be answered from it. A new index without a query it serves fails the coverage test.
@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from harness.data.postgres.analytics import ROLL_UP_DAY
-from harness.data.postgres.repository import _list_sql
+from betterprompts_db.data.postgres.analytics import ROLL_UP_DAY
+from betterprompts_db.data.postgres.repository import _list_sql
 from suites.schema.rows import BCRYPT_SHAPED
 
 APP_SCHEMAS = ("auth", "prompts", "analytics")

@@ -1,5 +1,5 @@
 """The columns the application's records assume are never NULL (annotations without `| None` in
-harness/data/postgres/records.py) refuse NULL when the owner writes it past the data layer, or are
+betterprompts_db/data/postgres/records.py) refuse NULL when the owner writes it past the data layer, or are
 filled again by their trigger. Rolled back per test; one savepoint per refused statement."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import get_args, get_type_hints
 import asyncpg
 import pytest
 
-from harness.data.postgres.records import RECORDS
+from betterprompts_db.data.postgres.records import RECORDS
 from suites.schema.rows import history, minimal_rows, user
 
 # Columns a BEFORE trigger fills whenever they are written, so a NULL written by UPDATE never lands.

@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from harness.data.errors import InvalidInput, NotFound
-from harness.data.postgres import DataLayer, Enhancement
+from betterprompts_db.data.errors import InvalidInput, NotFound
+from betterprompts_db.data.postgres import DataLayer, Enhancement
 from harness.pytest_plugin import Database
 from suites.rollback.test_rollback import fingerprint
 

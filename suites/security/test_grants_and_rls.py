@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from harness.data.errors import PermissionDenied
-from harness.data.postgres import DataLayer, Enhancement
-from harness.data.postgres.database import encode_vector
+from betterprompts_db.data.errors import PermissionDenied
+from betterprompts_db.data.postgres import DataLayer, Enhancement
+from betterprompts_db.data.postgres.database import encode_vector
 from harness.pytest_plugin import Database
 from suites.schema.rows import history, insert, user
 

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from harness.data.postgres import DataLayer
+from betterprompts_db.data.postgres import DataLayer
 from harness.pytest_plugin import Database
 from suites.schema.rows import history, insert, user
 from suites.security import test_grants_and_rls

@@ -14,9 +14,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoPermissionError, ResponseError
 from redis.typing import EncodableT
 
+from betterprompts_db.data.redis.api_cache import RELEASE
+from betterprompts_db.keyspace import Keyspace, load_keyspace
 from harness.config import Settings
-from harness.data.redis.api_cache import RELEASE
-from harness.keyspace import Keyspace, load_keyspace
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
 from harness.pytest_plugin import PrivateEnvironment

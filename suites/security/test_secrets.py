@@ -20,10 +20,10 @@ from urllib.parse import quote, unquote, urlsplit
 import asyncpg
 import pytest
 
+from betterprompts_db.data.postgres import PoolSettings, connect
+from betterprompts_db.data.redis import RedisConfig, open_redis
+from betterprompts_db.keyspace import load_keyspace
 from harness.config import Settings
-from harness.data.postgres import PoolSettings, connect
-from harness.data.redis import RedisConfig, open_redis
-from harness.keyspace import load_keyspace
 from harness.provision.endpoints import Endpoints, with_credentials
 from harness.pytest_plugin import Database
 from suites.provision.remains import purge

@@ -6,8 +6,8 @@ import asyncio
 
 import asyncpg
 
+from betterprompts_db.seed import SEEDED_SCHEMAS
 from harness.provision.embedded import pg_bin_dir
-from harness.seed import SEEDED_SCHEMAS
 
 
 async def fetch(dsn: str, query: str, *args: object) -> list[asyncpg.Record]:

@@ -1,4 +1,4 @@
-"""`harness seed` and `harness hash-password`: thin commands over harness.seed."""
+"""`harness seed` and `harness hash-password`: thin commands over betterprompts_db.seed."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from betterprompts_db.seed import verify_password
 from harness.cli import app
 from harness.pytest_plugin import Database
-from harness.seed import verify_password
 
 runner = CliRunner()
 

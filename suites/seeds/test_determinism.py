@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from betterprompts_db.seed import seed
 from harness.pytest_plugin import Database
-from harness.seed import seed
 from suites.seeds.database import dump_data
 
 

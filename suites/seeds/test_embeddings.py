@@ -7,8 +7,8 @@ from pathlib import Path
 import asyncpg
 import numpy as np
 
+from betterprompts_db.seed import decode_vector, seed
 from harness.pytest_plugin import Database
-from harness.seed import decode_vector, seed
 from suites.seeds.database import fetch
 
 

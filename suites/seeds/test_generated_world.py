@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from betterprompts_db.seed import Dataset, build_dataset, seed
+from betterprompts_db.seed.people import KEY_LIFETIME, LASTING_KEY_SHARE
+from betterprompts_db.seed.reference import load_reference
 from harness.pytest_plugin import Database
-from harness.seed import Dataset, build_dataset, seed
-from harness.seed.people import KEY_LIFETIME, LASTING_KEY_SHARE
-from harness.seed.reference import load_reference
 from suites.seeds.database import row_counts
 
 COST = 4

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from betterprompts_db.seed import SeedConflict, SeedError, UnknownProfile, build_dataset, load_dataset, seed
 from harness.pytest_plugin import Database
-from harness.seed import SeedConflict, SeedError, UnknownProfile, build_dataset, load_dataset, seed
 from suites.seeds.database import fetch, row_counts
 
 COST = 4  # the cheapest bcrypt: these tests are about rows, test_secrets about hashes
@@ -127,7 +127,7 @@ async def test_load_profile_at_one_percent_keeps_its_shape(fresh_database: Datab
 
 def test_full_scale_profiles_reach_their_documented_sizes(seeds_dir: Path) -> None:
     """Counted without loading: `load` at scale 1 is the benchmark's, not the suite's."""
-    from harness.seed import load_profile
+    from betterprompts_db.seed import load_profile
 
     _, load = load_profile(seeds_dir, "load")
     assert load.users >= 10_000

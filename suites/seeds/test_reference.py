@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from harness.seed import SeedFileError, load_reference
+from betterprompts_db.seed import SeedFileError, load_reference
 
 
 async def test_technique_names_are_exactly_the_schemas_technique_names(
@@ -111,7 +111,7 @@ def test_seed_files_are_read_as_utf8_whatever_the_locale(seeds_dir: Path, tmp_pa
     extra = "Wie schön ist Zürich?,question_answering,factual,0.9,,manual\n"
     patterns.write_text(patterns.read_text(encoding="utf-8") + extra, encoding="utf-8")
     probe = (
-        "import sys, pathlib; from harness.seed import load_reference;"
+        "import sys, pathlib; from betterprompts_db.seed import load_reference;"
         " print(load_reference(pathlib.Path(sys.argv[1])).intent_patterns[-1].pattern)"
     )
     ascii_locale = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",

@@ -8,10 +8,10 @@ from pathlib import Path
 import bcrypt
 import pytest
 
+from betterprompts_db.seed import build_dataset, hash_password, load_reference, seed, token_hash, verify_password
+from betterprompts_db.seed.passwords import BCRYPT_MAX_BYTES, salt_for
 from harness.errors import ConfigurationError
 from harness.pytest_plugin import Database
-from harness.seed import build_dataset, hash_password, load_reference, seed, token_hash, verify_password
-from harness.seed.passwords import BCRYPT_MAX_BYTES, salt_for
 from suites.seeds.database import dump_data, fetch
 
 

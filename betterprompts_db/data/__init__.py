@@ -1,0 +1,1 @@
+"""betterprompts_db.data: the typed async data layer (asyncpg repositories, Redis services)."""

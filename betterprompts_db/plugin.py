@@ -1,0 +1,51 @@
+"""BetterPrompts as the engine's plug-in (entry point group `harness.plugins`): its seed
+profiles, its commands, its mutant catalogue and equivalents, its Redis users' passwords.
+The `harness` command loads it before any command runs, so what a part needs is imported when
+that part is used (the migrations and pglast for a seed, pydantic models for the keyspace)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from betterprompts_db.mutants import MUTANTS
+from harness.plugins import Plugin
+
+if TYPE_CHECKING:
+    from betterprompts_db.recipe import SeedProfile
+    from harness.config import Settings
+
+HERE = Path(__file__).parent
+
+
+def seed_profile(profile: str, seeds_dir: Path) -> SeedProfile:
+    from betterprompts_db.recipe import SeedProfile
+
+    return SeedProfile(profile, seeds_dir)
+
+
+def add_commands(app: typer.Typer) -> None:
+    """`harness seed` and `harness hash-password`."""
+    from betterprompts_db.cli import hash_password, seed
+
+    app.command()(seed)
+    app.command("hash-password")(hash_password)
+
+
+def redis_password(settings: Settings, user: str) -> str:
+    from betterprompts_db.redis_users import keyspace_password
+
+    return keyspace_password(settings, user)
+
+
+plugin = Plugin(
+    name="betterprompts",
+    seed=seed_profile,
+    commands=add_commands,
+    mutants=MUTANTS,
+    sql_equivalents=HERE / "equivalents.toml",
+    python_equivalents=HERE / "equivalents-python.toml",
+    redis_password=redis_password,
+)

@@ -1,0 +1,161 @@
+"""Prompt history: who asked what, when, which techniques answered, and how the user rated it.
+
+Rows are drawn in chunks, each chunk from a random stream of its own, so generation is cheap and
+reproducible. Heavy users get most of the traffic (long-tailed activity), traffic grows towards
+the epoch, and ratings follow each technique's effectiveness.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+import json
+import random
+import uuid
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from betterprompts_db.seed.ids import stable_uuid
+from betterprompts_db.seed.people import ApiKey, User
+from betterprompts_db.seed.profiles import Profile, World
+from betterprompts_db.seed.reference import Reference
+
+CHUNK = 1024
+ANONYMOUS_SHARE = 0.02
+API_SHARE = 0.35  # of the requests of a user holding an active API key
+
+
+class HistoryRow(NamedTuple):
+    """One prompts.history row, fields in column order."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+    request_id: str
+    original_input: str
+    enhanced_output: str
+    intent: str
+    intent_confidence: float
+    complexity: str
+    techniques_used: list[str]
+    technique_scores: str
+    processing_time_ms: int
+    token_count: int
+    model_version: str
+    feedback_score: int | None
+    feedback_text: str | None
+    is_favorite: bool
+    metadata: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+HISTORY_COLUMNS = HistoryRow._fields
+
+
+@dataclass
+class History:
+    rows: list[HistoryRow]
+    clusters: list[int]  # embedding cluster of each row: intent and subject group
+    api_keys: list[ApiKey | None]  # the key each API request came with
+    embedded: list[int]  # indexes of the rows that get an embedding
+
+
+class HistoryWriter:
+    def __init__(self, world: World, profile: Profile, reference: Reference, users: list[User]) -> None:
+        self.world = world
+        self.profile = profile
+        self.reference = reference
+        self.users = users
+        self.intents = list(reference.vocabulary.intents.items())
+        self.intent_weights = list(itertools.accumulate(words.weight for _, words in self.intents))
+        self.groups = world.embedding_clusters // len(self.intents)
+        self.suited = {
+            intent: [t for t in reference.techniques if intent in t.intents] or list(reference.techniques)
+            for intent, _ in self.intents
+        }
+        self.user_weights = list(itertools.accumulate(u.activity for u in users))
+        self.session_starts = {id(u): [s.created_at for s in u.sessions] for u in users}
+        self.start = world.history_start
+        self.span = world.epoch - self.start
+
+    def write(self) -> History:
+        history = History([], [], [], [])
+        rng = random.Random()
+        share = self.profile.embedded_history
+        for n in range(self.profile.history):
+            if n % CHUNK == 0:
+                rng = random.Random(f"{self.world.random_seed}:history:{n // CHUNK}")
+            self.add(rng, n, history)
+            if int((n + 1) * share) > int(n * share):
+                history.embedded.append(n)
+        return history
+
+    def add(self, rng: random.Random, n: int, history: History) -> None:
+        world = self.world
+        user = None if rng.random() < ANONYMOUS_SHARE else rng.choices(self.users, cum_weights=self.user_weights)[0]
+        created = self.start + self.span * rng.random() ** 0.75  # traffic grows towards the epoch
+        if user is not None and created < user.created_at:
+            created = user.created_at + (world.epoch - user.created_at) * rng.random()
+        created = created.replace(microsecond=created.microsecond // 1000 * 1000)
+        intent_number = bisect.bisect(self.intent_weights, rng.random() * self.intent_weights[-1])
+        intent, words = self.intents[intent_number]
+        subject_number = rng.randrange(len(words.subjects))
+        original = rng.choice(words.shapes).format(subject=words.subjects[subject_number])
+        suited = self.suited[intent]
+        techniques = rng.sample(suited, min(len(suited), rng.choices((1, 2, 3), (50, 35, 15))[0]))
+        complexity = rng.choices(("simple", "moderate", "complex"), (50, 35, 15))[0]
+        enhanced = " ".join(t.instruction for t in techniques) + "\n\n" + original
+        key = self.api_key(rng, user, created)
+        session_id = None if key is not None or user is None else self.session_at(user, created)
+        feedback, feedback_text, updated = None, None, created
+        if rng.random() < 0.35:
+            good = rng.random() < techniques[0].effectiveness
+            feedback = rng.choices((4, 5), (45, 55))[0] if good else rng.choices((1, 2, 3), (15, 30, 55))[0]
+            feedback_text = rng.choice(self.reference.vocabulary.feedback_texts) if rng.random() < 0.25 else None
+            updated = min(created + dt.timedelta(seconds=rng.randrange(5, 3600)), world.epoch)  # rated by "now"
+        models = self.reference.vocabulary.models
+        row_id = stable_uuid(world.random_seed, "history", n)
+        history.rows.append(
+            HistoryRow(
+                row_id,
+                user.id if user else None,
+                session_id,
+                f"req_{row_id.hex}",
+                original,
+                enhanced,
+                intent,
+                round(rng.uniform(0.55, 0.99), 3),
+                complexity,
+                [t.name for t in techniques],
+                json.dumps({t.name: round(0.5 + 0.5 * t.effectiveness * rng.random(), 3) for t in techniques}),
+                int(rng.lognormvariate(5.8, 0.45) * (1 + 0.35 * (len(techniques) - 1))),
+                len(enhanced) // 4 + rng.randrange(40, 900),
+                models[min(len(models) - 1, int((created - self.start) / self.span * len(models)))],
+                feedback,
+                feedback_text,
+                (feedback == 5 and rng.random() < 0.3) or rng.random() < 0.01,
+                json.dumps({"client": "api" if key else rng.choice(("web", "web", "web", "cli")), "language": "en"}),
+                created,
+                updated,
+            )
+        )
+        history.clusters.append(intent_number * self.groups + subject_number % self.groups)
+        history.api_keys.append(key)
+
+    @staticmethod
+    def api_key(rng: random.Random, user: User | None, at: dt.datetime) -> ApiKey | None:
+        if user is None or not user.api_keys or rng.random() >= API_SHARE:
+            return None
+        key = rng.choice(user.api_keys)
+        usable = key.is_active and key.created_at <= at and (key.expires_at is None or at < key.expires_at)
+        return key if usable else None
+
+    def session_at(self, user: User, at: dt.datetime) -> uuid.UUID | None:
+        """The user's latest session started before `at`, if it had not expired by then."""
+        index = bisect.bisect(self.session_starts[id(user)], at) - 1
+        if index < 0:
+            return None
+        session = user.sessions[index]
+        return session.id if at < session.expires_at else None

@@ -1,0 +1,168 @@
+"""Loading a dataset: COPY per table, only the rows whose stable ids are missing.
+
+Tables load in parallel on a few connections, each as soon as the tables it references are in,
+each in one transaction (a failed load leaves whole tables, and the next run adds the rest). A
+session advisory lock serialises seeders of one database. Into an empty table that receives many
+rows, secondary indexes are dropped and rebuilt after the COPY (in the same transaction): a
+bulk build is faster than row-by-row maintenance, above all for the HNSW index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from betterprompts_db.seed.dataset import Dataset, Table
+from betterprompts_db.seed.errors import SeedConflict, SeedError
+from harness.provision.endpoints import redact
+
+SEEDED_SCHEMAS = ["auth", "prompts", "analytics"]
+LOCK_KEY = 0x6878_5EED  # pg_advisory_lock key shared by every seeder
+CONNECTIONS = 3
+DEFER_INDEXES_FROM = 1_000  # rows into an empty table
+BUILD_MEMORY = "1GB"  # maintenance_work_mem for rebuilt indexes: the HNSW graph must fit to build fast
+
+SECONDARY_INDEXES = """
+SELECT format('%I.%I', n.nspname, i.relname), pg_get_indexdef(i.oid)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = i.relnamespace
+WHERE x.indrelid = $1::regclass AND t.relkind = 'r'
+  AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.oid)
+ORDER BY i.relname
+"""
+
+
+@dataclass(frozen=True)
+class TableLoad:
+    """What loading one table did: rows inserted, and seconds from its connection to its commit."""
+
+    inserted: int
+    seconds: float
+
+
+OnLoaded = Callable[[str, TableLoad], None]  # called as each table commits, for progress
+
+
+async def load_dataset(
+    dsn: str, dataset: Dataset, clean: bool = False, on_loaded: OnLoaded | None = None
+) -> dict[str, TableLoad]:
+    """Load `dataset` into the database at `dsn`, table by table."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if await conn.fetchval("SELECT to_regclass('prompts.history')") is None:
+            raise SeedError(f"{redact(dsn)}: prompts.history does not exist: apply the migrations first")
+        await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        if clean:
+            await empty_seeded_tables(conn)
+        else:
+            await refuse_another_world(conn, dataset.table("prompts.history"))
+        await create_history_partitions(conn, dataset.world.history_month_starts())
+        return await load_tables(dsn, dataset.tables, on_loaded)
+    finally:
+        await conn.close()  # and with it the advisory lock
+
+
+async def empty_seeded_tables(conn: asyncpg.Connection) -> None:
+    """TRUNCATE every table of the BetterPrompts schemas (not harness's version table)."""
+    tables = await conn.fetchval(
+        """SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY n.nspname, c.relname)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition""",
+        SEEDED_SCHEMAS,
+    )
+    if tables:
+        await conn.execute(f"TRUNCATE {tables} CASCADE")
+
+
+async def refuse_another_world(conn: asyncpg.Connection, history: Table) -> None:
+    """Rows are found by id; ids are positional, so another profile's (or scale's) history row with
+    our id would be silently kept and clash later. Compare a few rows up front instead."""
+    columns = ("id", "user_id", "created_at", "original_input")
+    positions = [history.columns.index(c) for c in columns]
+    sample = [history.rows[n] for n in {0, len(history.rows) // 2, len(history.rows) - 1}] if history.rows else []
+    ours = {tuple(row[p] for p in positions) for row in sample}
+    found = await conn.fetch(
+        f"SELECT {', '.join(columns)} FROM prompts.history WHERE id = ANY($1::uuid[])", [row[0] for row in ours]
+    )
+    theirs = {tuple(record) for record in found}
+    if theirs - ours:
+        raise SeedConflict("prompts.history holds rows of another profile or scale under the same ids: seed with clean")
+
+
+async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.date]) -> None:
+    """A partition per seeded month, unless the default partition already holds rows of that month."""
+    for month in months:
+        try:
+            await conn.execute("SELECT prompts.create_history_partition($1)", month)
+        except asyncpg.CheckViolationError:
+            continue  # rows of this month sit in history_default; seeded ones will join them
+
+
+async def load_tables(dsn: str, tables: tuple[Table, ...], on_loaded: OnLoaded | None = None) -> dict[str, TableLoad]:
+    """Each table on its own connection (at most CONNECTIONS at once), after the tables it references."""
+    loaded = {t.qualified: asyncio.Event() for t in tables}
+    slots = asyncio.Semaphore(CONNECTIONS)
+    done: dict[str, TableLoad] = {}
+
+    async def load(table: Table) -> None:
+        for dependency in table.depends_on:
+            await loaded[dependency].wait()
+        async with slots:
+            started = time.perf_counter()
+            conn = await asyncpg.connect(dsn)
+            try:
+                inserted = await load_table(conn, table)
+            finally:
+                await conn.close()
+            done[table.qualified] = TableLoad(inserted, time.perf_counter() - started)
+        loaded[table.qualified].set()
+        if on_loaded is not None:
+            on_loaded(table.qualified, done[table.qualified])
+
+    async with asyncio.TaskGroup() as group:
+        for table in tables:
+            group.create_task(load(table))
+    return {t.qualified: done[t.qualified] for t in tables}
+
+
+async def load_table(conn: asyncpg.Connection, table: Table) -> int:
+    if "embedding" in table.columns:
+        # rows carry pgvector's binary format already (vectors.encode_vectors): pass it through
+        await conn.set_type_codec("vector", schema="public", encoder=bytes, decoder=bytes, format="binary")
+    try:
+        async with conn.transaction():
+            rows = table.rows
+            rebuild: list[str] = []
+            if await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table.qualified})"):
+                found = await conn.fetch(f"SELECT id FROM {table.qualified} WHERE id = ANY($1::uuid[])",
+                                         [row[0] for row in rows])  # fmt: skip
+                present = {record[0] for record in found}
+                rows = [row for row in rows if row[0] not in present]
+            elif len(rows) >= DEFER_INDEXES_FROM:
+                rebuild = await drop_secondary_indexes(conn, table.qualified)
+            if rows:
+                await conn.copy_records_to_table(
+                    table.name, schema_name=table.schema, columns=list(table.columns), records=rows
+                )
+            if rebuild:
+                await conn.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
+                for definition in rebuild:
+                    await conn.execute(definition)
+            return len(rows)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise SeedConflict(f"{table.qualified}: {exc.constraint_name or ''}: {exc.detail or exc}") from exc
+
+
+async def drop_secondary_indexes(conn: asyncpg.Connection, table: str) -> list[str]:
+    """Drop `table`'s indexes that back no constraint; return the statements that recreate them."""
+    indexes = await conn.fetch(SECONDARY_INDEXES, table)
+    for name, _ in indexes:
+        await conn.execute(f"DROP INDEX {name}")
+    return [definition for _, definition in indexes]

@@ -1,1 +1,0 @@
-"""harness.data: the typed async data layer (asyncpg repositories, Redis services)."""

@@ -1,0 +1,75 @@
+"""The one seam through which a domain enters the engine: a `Plugin` registered under the entry
+point group `harness.plugins` (pytest-postgresql's `load` callable, pgtestdb's `Migrator`).
+
+The engine serves one domain at a time and never imports it: it finds the plug-in here, by its
+entry point. Without one it still migrates, clones, provisions and mutates the artifacts; it has
+no seed profiles, no domain commands and no hand-written mutants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.errors import ConfigurationError
+
+if TYPE_CHECKING:  # kept out of start-up: the CLI loads the plug-in before any command runs
+    import typer
+
+    from harness.config import Settings
+    from harness.isolation.recipe import Seed
+    from harness.mutate.runner import Mutant
+
+ENTRY_POINT_GROUP = "harness.plugins"
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """What a domain adds to the engine; every part is optional.
+
+    - `seed(profile, seeds_dir)`: the seed of a template (`template_seed`) or of `harness up`'s
+      database (`up_seed`), hashed into the template's name.
+    - `commands(app)`: adds the domain's commands to the `harness` command line.
+    - `mutants`: hand-written mutants of the domain's files, for `harness mutate --hand`.
+    - `sql_equivalents`, `python_equivalents`: the generated and the Python mutants no test can
+      tell from the original, each with its reason (`harness mutate --sql/--redis`, `--python`).
+    - `redis_password(settings, user)`: the development password of a Redis ACL user, which the
+      harness administers the servers it starts as when the shipped ACL is in force.
+    """
+
+    name: str
+    seed: Callable[[str, Path], Seed] | None = None
+    commands: Callable[[typer.Typer], None] | None = None
+    mutants: Sequence[Mutant] = ()
+    sql_equivalents: Path | None = None
+    python_equivalents: Path | None = None
+    redis_password: Callable[[Settings, str], str] | None = None
+
+
+@cache
+def load_plugin() -> Plugin | None:
+    """The installed domain's plug-in, or None; two installed plug-ins are a configuration error."""
+    found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    if len(found) > 1:
+        names = ", ".join(f"{ep.name} ({ep.value})" for ep in found)
+        raise ConfigurationError(f"more than one plug-in in entry point group {ENTRY_POINT_GROUP}: {names}")
+    if not found:
+        return None
+    plugin = found[0].load()
+    if not isinstance(plugin, Plugin):
+        raise ConfigurationError(f"entry point {found[0].value} ({ENTRY_POINT_GROUP}) is not a harness Plugin")
+    return plugin
+
+
+def seed_of(profile: str, seeds_dir: Path) -> Seed:
+    """The plug-in's seed for `profile`; asking for one without a plug-in that seeds is an error."""
+    plugin = load_plugin()
+    if plugin is None or plugin.seed is None:
+        raise ConfigurationError(
+            f"seed profile {profile!r} asked for, but no installed plug-in ({ENTRY_POINT_GROUP}) provides seeds"
+        )
+    return plugin.seed(profile, seeds_dir)

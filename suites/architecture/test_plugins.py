@@ -1,0 +1,51 @@
+"""The engine without a domain: no plug-in installed means migrations-only templates, no seed
+profiles, no hand-written mutants, and no password for a shipped Redis ACL; with BetterPrompts
+installed, its plug-in is found by its entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness import plugins
+from harness.config import Settings
+from harness.errors import ConfigurationError
+from harness.isolation.run import template_recipe
+from harness.mutate.sources import MutationRequest
+from harness.provision.redis_access import admin_credentials
+
+
+@pytest.fixture
+def no_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [])
+    plugins.load_plugin.cache_clear()
+    yield
+    plugins.load_plugin.cache_clear()
+
+
+def test_the_installed_domain_registers_through_its_entry_point(harness_settings: Settings) -> None:
+    plugin = plugins.load_plugin()
+    assert plugin is not None
+    assert plugin.name == "betterprompts"
+    assert plugin.mutants
+    assert plugin.sql_equivalents
+    assert plugin.python_equivalents
+    recipe = template_recipe(harness_settings.model_copy(update={"template_seed": "minimal"}))
+    assert recipe.seed is not None
+    assert recipe.kind == "migrations+seed minimal"
+
+
+@pytest.mark.usefixtures("no_plugin")
+def test_without_a_plugin_the_engine_builds_migrations_only_and_says_what_is_missing(
+    harness_settings: Settings, tmp_path: Path
+) -> None:
+    assert plugins.load_plugin() is None
+    assert template_recipe(harness_settings).seed is None
+    with pytest.raises(ConfigurationError, match="seed profile 'demo' asked for, but no installed plug-in"):
+        template_recipe(harness_settings.model_copy(update={"template_seed": "demo"}))
+    assert MutationRequest(tmp_path, harness_settings).hand_mutants() == []
+    assert admin_credentials(harness_settings.model_copy(update={"redis_acl": tmp_path / "none.acl"})) is None
+    with pytest.raises(ConfigurationError, match=r"users\.acl is in force, but no installed plug-in"):
+        admin_credentials(harness_settings)
