@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from harness.config import Settings
 from harness.errors import USAGE, explain
 from harness.isolation import ClonePool, RunState, prepare_run
+from harness.isolation.redis_databases import claimed_database, database_count
 from harness.isolation.run import prepare_template
 from harness.migrate.logins import dsn_as, load_logins
 from harness.provision import Endpoints, Environment, Faults, open_environment
@@ -264,16 +265,20 @@ async def pg_pool_factory(worker_database: Database) -> AsyncIterator[PoolFactor
         pool.terminate()
 
 
-def _redis_db(worker: str) -> int:
-    """Logical database 1..15 per worker (0 stays the application's)."""
-    number = int(worker[2:]) if worker.startswith("gw") else 0
-    return 1 + number % 15
+@pytest.fixture(scope="session")
+def redis_database(endpoints: Endpoints, harness_settings: Settings, pytestconfig: pytest.Config) -> Iterator[int]:
+    """This session's Redis logical database, held alone while it runs (`claimed_database`)."""
+    worker = _worker_id(pytestconfig)
+    preferred = int(worker[2:]) if worker.startswith("gw") else 0
+    count = database_count(endpoints.redis, harness_settings.hang_timeout)
+    with claimed_database(harness_settings.state_dir, endpoints.redis, preferred, count) as number:
+        yield number
 
 
 @pytest_asyncio.fixture
-async def redis_client(endpoints: Endpoints, pytestconfig: pytest.Config) -> AsyncIterator[aioredis.Redis]:
-    """A client on this worker's logical database, flushed before each test."""
-    client = aioredis.Redis.from_url(endpoints.redis_url(_redis_db(_worker_id(pytestconfig))))
+async def redis_client(endpoints: Endpoints, redis_database: int) -> AsyncIterator[aioredis.Redis]:
+    """A client on this session's logical database, flushed before each test."""
+    client = aioredis.Redis.from_url(endpoints.redis_url(redis_database))
     await client.flushdb()
     try:
         yield client

@@ -324,9 +324,9 @@ def run_python_mutants(
     the functions they call there, and a test added or changed since would never judge the
     mutants it kills (a second sample run kept ten survivors that way).
     Every mutant's tests run in one reused environment (HARNESS_REUSE=true; HARNESS_STATE_DIR
-    chooses where it lives), stopped when mutmut ends. `max_children` above 1 runs mutants side by
-    side, which is safe only once two non-xdist sessions stop sharing the suites' Redis logical
-    database (both are worker "main", database 1), hence the default of 1.
+    chooses where it lives), stopped when mutmut ends. `max_children` runs mutants side by side
+    (`harness mutate` passes `--slots`): each session has clones and a Redis logical database of
+    its own on the shared servers (`harness.isolation.redis_databases`).
     mutmut's output goes to mutants/mutmut-run.log; the JSON summary to `summary` when given.
     `sample` (a fraction) runs a hash-chosen sample of the mutants (of those `names` match): the
     whole set is thousands of mutants, hours on two cores, one at a time.

@@ -139,6 +139,6 @@ def run_python(request: MutationRequest) -> dict[str, Any] | None:
         if not names:
             request.notes.append("the Python set was skipped: the branch changed no Python file")
             return None
-    score = run_python_mutants(request.root, names, sample=request.python_sample)
+    score = run_python_mutants(request.root, names, max_children=request.slots, sample=request.python_sample)
     summary: dict[str, Any] = score.as_dict()
     return summary
