@@ -312,6 +312,21 @@ def migrate_verify(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
         out.print(line, highlight=False)
 
 
+@migrate_app.command("drift")
+def migrate_drift(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
+    """Compare the database with its applied migrations built afresh; exit 1 naming each difference."""
+    from harness import migrate
+    from harness.migrate.drift import find_drift
+
+    applied, differences = run(find_drift(dsn_or_environment(dsn), migrate.load_migrations(dir)))
+    if differences:
+        out.print(f"drift: the database differs from its {applied} applied migrations built afresh:", highlight=False)
+        for line in differences:
+            out.print(escape(line), highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(f"no drift: the catalog is what its {applied} applied migrations make", highlight=False)
+
+
 @migrate_app.command("generate")
 def migrate_generate(name: str, dir: Dir = DEFAULT_DIR) -> None:
     """Create the next-numbered up/down pair."""

@@ -157,7 +157,7 @@ class MigrationRunner:
             result.append(MigrationStatus(row.version, row.name, "missing", row.applied_at, row.duration_ms))
         return sorted(result, key=lambda s: s.version)
 
-    def _check_applied(self, applied: dict[int, AppliedRow]) -> None:
+    def check_applied(self, applied: dict[int, AppliedRow]) -> None:
         by_version = {m.version: m for m in self.migrations}
         for version, row in sorted(applied.items()):
             m = by_version.get(version)
@@ -170,7 +170,7 @@ class MigrationRunner:
                 )
 
     def plan_up(self, applied: dict[int, AppliedRow], to: int | None = None) -> list[Step]:
-        self._check_applied(applied)
+        self.check_applied(applied)
         pending = [m for m in self.migrations if m.version not in applied and (to is None or m.version <= to)]
         if pending and applied and pending[0].version < max(applied):
             raise MigrationError(
@@ -182,7 +182,7 @@ class MigrationRunner:
     def plan_down(self, applied: dict[int, AppliedRow], to: int | None = None, steps: int | None = None) -> list[Step]:
         if (to is None) == (steps is None):
             raise MigrationError("down needs exactly one of --to VERSION or --steps N")
-        self._check_applied(applied)
+        self.check_applied(applied)
         by_version = {m.version: m for m in self.migrations}
         targets = sorted(applied, reverse=True)
         targets = targets[:steps] if steps is not None else [v for v in targets if to is not None and v > to]
