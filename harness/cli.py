@@ -47,6 +47,8 @@ class ErrorBoundary(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # a click Context: typer vendors its own click
         token = TARGET.set(None)
         try:
+            if PLUGIN_PROBLEM is not None:
+                raise PLUGIN_PROBLEM
             return super().invoke(ctx)
         except typer.BadParameter as exc:  # an option's value, as the command line parsed it
             fail(exc.format_message().replace("Value error, ", ""), USAGE)
@@ -69,9 +71,8 @@ app.add_typer(images_app, name="images")
 
 Backend = Annotated[BackendName | None, typer.Option(help="embedded | docker | external | auto")]
 Dsn = Annotated[str | None, typer.Option(help="PostgreSQL DSN (default: TEST_DATABASE_URL or POSTGRES_*)")]
-Dir = Annotated[Path, typer.Option("--dir", help="migrations directory")]
+Dir = Annotated[Path | None, typer.Option("--dir", help="migrations directory (default: the migrations_dir setting)")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="print the SQL instead of running it")]
-DEFAULT_DIR = Path("schema/postgres/migrations")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -81,6 +82,11 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 def settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def migrations_dir(given: Path | None) -> Path:
+    """--dir as typed (relative to the working directory), else the setting (the project's)."""
+    return given if given is not None else settings().migrations_dir
 
 
 def dsn_or_environment(dsn: str | None) -> str:
@@ -233,7 +239,7 @@ def status() -> None:
 @migrate_app.command("up")
 def migrate_up(
     dsn: Dsn = None,
-    dir: Dir = DEFAULT_DIR,
+    dir: Dir = None,
     to: int | None = None,
     dry_run: DryRun = False,
     drop_invalid: Annotated[
@@ -243,13 +249,15 @@ def migrate_up(
     """Apply pending migrations (up to --to)."""
     from harness import migrate
 
+    directory = migrations_dir(dir)
+
     target = dsn_or_environment(dsn)
     if dry_run:
-        print_plan(run(migrate.plan(target, dir, "up", to=to)))
+        print_plan(run(migrate.plan(target, directory, "up", to=to)))
         return
-    lint_pending(target, dir, to)
+    lint_pending(target, directory, to)
     wait = settings().migrate_lock_wait
-    steps = run(migrate.apply_migrations(target, dir, to, lock_wait=wait, drop_invalid=drop_invalid))
+    steps = run(migrate.apply_migrations(target, directory, to, lock_wait=wait, drop_invalid=drop_invalid))
     out.print(f"applied {len(steps)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in steps))
 
 
@@ -267,7 +275,7 @@ def lint_pending(dsn: str, directory: Path, to: int | None) -> None:
 @migrate_app.command("down")
 def migrate_down(
     dsn: Dsn = None,
-    dir: Dir = DEFAULT_DIR,
+    dir: Dir = None,
     to: Annotated[int | None, typer.Option(min=0, help="the version to roll back to (0: all)")] = None,
     steps: Annotated[int | None, typer.Option(min=1, help="how many migrations to roll back")] = None,
     dry_run: DryRun = False,
@@ -275,11 +283,13 @@ def migrate_down(
     """Roll back to --to VERSION (0 for everything) or by --steps N."""
     from harness import migrate
 
+    directory = migrations_dir(dir)
+
     target = dsn_or_environment(dsn)
     if dry_run:
-        print_plan(run(migrate.plan(target, dir, "down", to=to, steps=steps)))
+        print_plan(run(migrate.plan(target, directory, "down", to=to, steps=steps)))
         return
-    done = run(migrate.rollback_migrations(target, dir, to, steps, lock_wait=settings().migrate_lock_wait))
+    done = run(migrate.rollback_migrations(target, directory, to, steps, lock_wait=settings().migrate_lock_wait))
     out.print(f"rolled back {len(done)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in done))
 
 
@@ -291,12 +301,14 @@ def print_plan(steps: list[Any]) -> None:
 
 
 @migrate_app.command("status")
-def migrate_status(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
+def migrate_status(dsn: Dsn = None, dir: Dir = None) -> None:
     """Every migration: applied, pending, changed since applied, or applied but missing."""
     from harness import migrate
 
+    directory = migrations_dir(dir)
+
     table = Table("version", "name", "state", "applied at", "duration ms")
-    for s in run(migrate.migration_status(dsn_or_environment(dsn), dir)):
+    for s in run(migrate.migration_status(dsn_or_environment(dsn), directory)):
         applied = s.applied_at.isoformat(timespec="seconds") if s.applied_at else ""
         duration = f"{s.duration_ms:.1f}" if s.duration_ms is not None else ""
         table.add_row(f"{s.version:04d}", s.name, s.state, applied, duration)
@@ -304,11 +316,13 @@ def migrate_status(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
 
 
 @migrate_app.command("verify")
-def migrate_verify(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
+def migrate_verify(dsn: Dsn = None, dir: Dir = None) -> None:
     """Prove on a scratch database that each down exactly reverses its up."""
     from harness import migrate
 
-    for line in run(migrate.verify_migrations(dsn_or_environment(dsn), migrate.load_migrations(dir))):
+    directory = migrations_dir(dir)
+
+    for line in run(migrate.verify_migrations(dsn_or_environment(dsn), migrate.load_migrations(directory))):
         out.print(line, highlight=False)
 
 
@@ -328,20 +342,24 @@ def migrate_drift(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
 
 
 @migrate_app.command("generate")
-def migrate_generate(name: str, dir: Dir = DEFAULT_DIR) -> None:
+def migrate_generate(name: str, dir: Dir = None) -> None:
     """Create the next-numbered up/down pair."""
     from harness import migrate
 
-    up_path, down_path = migrate.generate_migration(dir, name)
+    directory = migrations_dir(dir)
+
+    up_path, down_path = migrate.generate_migration(directory, name)
     out.print(f"created {up_path}\ncreated {down_path}", highlight=False)
 
 
 @migrate_app.command("lint")
-def migrate_lint(dir: Dir = DEFAULT_DIR) -> None:
+def migrate_lint(dir: Dir = None) -> None:
     """Lint every migration with squawk; exit 1 on any finding."""
     from harness import migrate
 
-    findings = migrate.lint_migrations(migrate.load_migrations(dir))
+    directory = migrations_dir(dir)
+
+    findings = migrate.lint_migrations(migrate.load_migrations(directory))
     for finding in findings:
         out.print(str(finding), highlight=False)
     raise typer.Exit(1 if findings else 0)
@@ -483,14 +501,23 @@ def images_build(force: Annotated[bool, typer.Option(help="rebuild even if the i
     raise typer.Exit(result.returncode)
 
 
-def add_plugin_commands() -> None:
-    """The domain's commands (`harness seed`, …), added by its plug-in once the engine's exist."""
-    plugin = load_plugin()
+def add_plugin_commands() -> Exception | None:
+    """The domain's commands (`harness seed`, …), added by the chosen plug-in once the engine's
+    exist. Settings are read here, at import, to choose it; an expected failure (a bad setting,
+    several plug-ins and none chosen) is returned, for the error boundary to report when a command
+    runs, instead of a traceback from the import (`--help` still works)."""
+    try:
+        plugin = load_plugin(Settings().plugin)
+    except Exception as exc:
+        if explain(exc) is None:
+            raise
+        return exc
     if plugin is not None and plugin.commands is not None:
         plugin.commands(app)
+    return None
 
 
-add_plugin_commands()
+PLUGIN_PROBLEM = add_plugin_commands()
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
 """One settings model for the CLI, the pytest plugin and the library.
 
-Fields read `HARNESS_<FIELD>` from the environment; the external backend also honours the
-summary's `TEST_DATABASE_URL`, `POSTGRES_*` and `REDIS_*`. CLI flags and pytest options map
-one-to-one onto these fields.
+Each field is filled from, lowest first: its default, the project file's `[tool.harness]` table
+(the nearest pyproject.toml), `HARNESS_<FIELD>` in the environment, then what the caller passes
+(pytest ini keys, then command-line options). The external backend also honours the summary's
+`TEST_DATABASE_URL`, `POSTGRES_*` and `REDIS_*` (environment only). Relative paths resolve against
+the project file's directory (the working directory when there is none), whatever the cwd.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from harness.project import check_table, find_project_file, read_table
 
 BackendName = Literal["auto", "embedded", "docker", "external"]
 LintMode = Literal["off", "warn", "fail"]
@@ -46,6 +50,12 @@ def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HARNESS_", extra="ignore")
 
+    # The pyproject.toml whose [tool.harness] was read: the nearest one from the working directory
+    # up unless given (the pytest plugin gives its rootdir's). Its directory is the project root.
+    project_file: Path | None = None
+    # The domain plug-in: the name of its entry point in `harness.plugins` ("" = the only one
+    # installed; with several installed, one must be named).
+    plugin: str = ""
     backend: BackendName = "embedded"
     pg_image: str = "pgvector/pgvector:pg17"
     redis_image: str = "redis:7"
@@ -109,12 +119,50 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return url
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Callers' values, then the environment, then the project file's [tool.harness]. Not
+        pydantic-settings' PyprojectTomlConfigSettingsSource: it looks only in the working directory
+        (or a fixed depth above it) and ignores unknown keys, where a typo must be an error."""
+        given = init_settings.init_kwargs if isinstance(init_settings, InitSettingsSource) else {}
+        if "project_file" in given:
+            path = Path(given["project_file"]) if given["project_file"] is not None else None
+        elif os.environ.get("HARNESS_PROJECT_FILE"):
+            path = Path(os.environ["HARNESS_PROJECT_FILE"])
+        else:
+            path = find_project_file(Path.cwd())
+        table: dict[str, object] = {}
+        if path is not None:
+            table = read_table(path)
+            fields = {name: f for name, f in cls.model_fields.items() if name != "project_file"}
+            check_table(path, table, fields)
+        return init_settings, env_settings, InitSettingsSource(settings_cls, {**table, "project_file": path})
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        """Relative paths are the project's, wherever the command or pytest runs."""
+        if self.project_file is not None:
+            self.project_file = self.project_file.resolve()
+        root = self.project_file.parent if self.project_file is not None else Path.cwd()
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, Path) and not value.is_absolute():
+                setattr(self, name, root / value)
+        return self
+
     def as_environment(self) -> dict[str, str]:
         """The HARNESS_* variables that recreate these settings in a child process."""
         env = {}
         for name, field in type(self).model_fields.items():
-            if field.validation_alias is None:
-                value = getattr(self, name)
+            value = getattr(self, name)
+            if field.validation_alias is None and value is not None:
                 env[f"HARNESS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
         return env
 

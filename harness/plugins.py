@@ -51,25 +51,40 @@ class Plugin:
 
 
 @cache
-def load_plugin() -> Plugin | None:
-    """The installed domain's plug-in, or None; two installed plug-ins are a configuration error."""
+def load_plugin(name: str) -> Plugin | None:
+    """The plug-in named `name` (Settings.plugin: its entry point's name), or, for "", the only
+    one installed (None when there is none). Several installed and none named is an error: the
+    engine serves one domain at a time and must not pick one by install order."""
     found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
-    if len(found) > 1:
-        names = ", ".join(f"{ep.name} ({ep.value})" for ep in found)
-        raise ConfigurationError(f"more than one plug-in in entry point group {ENTRY_POINT_GROUP}: {names}")
-    if not found:
+    listed = ", ".join(f"{ep.name} ({ep.value})" for ep in found) or "none"
+    if name:
+        chosen = [ep for ep in found if ep.name == name]
+        if not chosen:
+            raise ConfigurationError(
+                f"plug-in {name!r} (the plugin setting) is not installed in entry point group "
+                f"{ENTRY_POINT_GROUP}; installed: {listed}"
+            )
+    elif len(found) > 1:
+        raise ConfigurationError(
+            f"several plug-ins installed in entry point group {ENTRY_POINT_GROUP}: {listed}; choose one with "
+            'plugin = "NAME" in pyproject.toml [tool.harness] or HARNESS_PLUGIN=NAME'
+        )
+    else:
+        chosen = found
+    if not chosen:
         return None
-    plugin = found[0].load()
+    plugin = chosen[0].load()
     if not isinstance(plugin, Plugin):
-        raise ConfigurationError(f"entry point {found[0].value} ({ENTRY_POINT_GROUP}) is not a harness Plugin")
+        raise ConfigurationError(f"entry point {chosen[0].value} ({ENTRY_POINT_GROUP}) is not a harness Plugin")
     return plugin
 
 
-def seed_of(profile: str, seeds_dir: Path) -> Seed:
-    """The plug-in's seed for `profile`; asking for one without a plug-in that seeds is an error."""
-    plugin = load_plugin()
+def seed_of(settings: Settings, profile: str) -> Seed:
+    """The chosen plug-in's seed for `profile` of `settings.seeds_dir`; asking for one without a
+    plug-in that seeds is an error."""
+    plugin = load_plugin(settings.plugin)
     if plugin is None or plugin.seed is None:
         raise ConfigurationError(
             f"seed profile {profile!r} asked for, but no installed plug-in ({ENTRY_POINT_GROUP}) provides seeds"
         )
-    return plugin.seed(profile, seeds_dir)
+    return plugin.seed(profile, settings.seeds_dir)

@@ -26,6 +26,7 @@ from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.redis_databases import claimed_database, database_count
 from harness.isolation.run import prepare_template
 from harness.migrate.logins import dsn_as, load_logins
+from harness.project import find_project_file
 from harness.provision import Endpoints, Environment, Faults, open_environment
 from harness.provision.versions import ServerVersions, server_versions
 from harness.signals import interrupt_on_sigterm
@@ -58,22 +59,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def settings_from(config: pytest.Config) -> Settings:
-    """Settings from the environment, overridden by ini values, overridden by command-line options."""
+    """Settings from the project file of the rootdir (its [tool.harness]) and the environment,
+    overridden by ini values (paths relative to the rootdir), overridden by command-line options."""
     overrides: dict[str, Any] = {}
     for field in [f for f, _ in OPTIONS.values()] + list(FLAGS) + ["migrations_dir"]:
         ini = config.getini(f"harness_{field}")
         if ini not in (None, ""):
-            overrides[field] = ini
+            overrides[field] = config.rootpath / ini if field == "migrations_dir" else ini
         option = config.getoption(f"harness_{field}", default=None)
         if option is not None:
             overrides[field] = option
-    settings = Settings(**overrides)
-    root = config.rootpath
-    for field in ("migrations_dir", "seeds_dir", "redis_config", "redis_acl", "redis_keyspace"):
-        path = getattr(settings, field)
-        if not path.is_absolute():
-            settings = settings.model_copy(update={field: root / path})
-    return settings
+    return Settings(project_file=find_project_file(config.rootpath), **overrides)
 
 
 T = TypeVar("T")

@@ -40,7 +40,7 @@ async def _make_ready(settings: Settings, env: Environment) -> str:
             await admin.execute(f'CREATE DATABASE "{settings.database}" TEMPLATE "{template}"')
     finally:
         await admin.close()
-    plugin = load_plugin()
+    plugin = load_plugin(settings.plugin)
     if settings.up_seed and plugin is not None and plugin.seed is not None:
         await plugin.seed(settings.up_seed, settings.seeds_dir).load(env.endpoints.postgres_dsn(settings.database))
     return env.endpoints.postgres_dsn(settings.database)

@@ -37,7 +37,7 @@ class RunState:
 
 def template_recipe(settings: Settings) -> Recipe:
     """The migrations, and the plug-in's seed profile `settings.template_seed` when one is set."""
-    seed = seed_of(settings.template_seed, settings.seeds_dir) if settings.template_seed else None
+    seed = seed_of(settings, settings.template_seed) if settings.template_seed else None
     return Recipe(settings.migrations_dir, seed)
 
 

@@ -140,7 +140,7 @@ def suite_folder(test: str) -> str:
 
 def plugin_equivalents() -> Path | None:
     """The plug-in's list of equivalent Python mutants (none without a plug-in)."""
-    plugin = load_plugin()
+    plugin = load_plugin(Settings().plugin)  # the settings of the working directory: the run's own
     return plugin.python_equivalents if plugin is not None else None
 
 

@@ -40,7 +40,7 @@ REDIS_KINDS = {"redis.conf": "config", "users.acl": "acl", "keyspace.toml": "ttl
 
 def plugin_equivalents() -> Path | None:
     """The plug-in's list of equivalent generated mutants (none without a plug-in)."""
-    plugin = load_plugin()
+    plugin = load_plugin(Settings().plugin)  # the settings of the working directory: the run's own
     return plugin.sql_equivalents if plugin is not None else None
 
 

@@ -63,7 +63,7 @@ class MutationRequest:
 
     def hand_mutants(self) -> list[Mutant]:
         """The plug-in's catalogue (none without a plug-in), narrowed."""
-        plugin = load_plugin()
+        plugin = load_plugin(self.settings.plugin)
         catalogue = list(plugin.mutants) if plugin is not None else []
         chosen = catalogue
         if self.only:

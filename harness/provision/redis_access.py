@@ -17,7 +17,7 @@ def admin_credentials(settings: Settings) -> Credentials | None:
     """The admin user and its development password, or None when no ACL file is shipped."""
     if not settings.redis_acl.is_file():
         return None
-    plugin = load_plugin()
+    plugin = load_plugin(settings.plugin)
     if plugin is None or plugin.redis_password is None:
         raise ConfigurationError(
             f"{settings.redis_acl} is in force, but no installed plug-in ({ENTRY_POINT_GROUP}) knows the password "

@@ -26,7 +26,7 @@ def no_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_the_installed_domain_registers_through_its_entry_point(harness_settings: Settings) -> None:
-    plugin = plugins.load_plugin()
+    plugin = plugins.load_plugin(harness_settings.plugin)
     assert plugin is not None
     assert plugin.name == "betterprompts"
     assert plugin.mutants
@@ -41,7 +41,7 @@ def test_the_installed_domain_registers_through_its_entry_point(harness_settings
 def test_without_a_plugin_the_engine_builds_migrations_only_and_says_what_is_missing(
     harness_settings: Settings, tmp_path: Path
 ) -> None:
-    assert plugins.load_plugin() is None
+    assert plugins.load_plugin(harness_settings.plugin) is None
     assert template_recipe(harness_settings).seed is None
     with pytest.raises(ConfigurationError, match="seed profile 'demo' asked for, but no installed plug-in"):
         template_recipe(harness_settings.model_copy(update={"template_seed": "demo"}))

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Adopt the harness as another repository does: build a wheel of this repository (from a clean
+# copy: what git tracks or would track, so no build/ leftovers slip in), install it, not editable,
+# with the example's own package into a fresh virtualenv, and run the example's tests there with
+# a private state directory. Only examples/python/pyproject.toml [tool.harness] configures them.
+# Exits non-zero on any failure; removes everything it made.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+PYTHON=${PYTHON:-python3}
+
+work=$(mktemp -d)
+shm=/dev/shm
+[ -d "$shm" ] || shm=$work
+state=$(mktemp -d -p "$shm" harness-example-XXXXXX)
+cleanup() {
+	if [ -x "$work/venv/bin/harness" ]; then
+		(cd "$work/src/examples/python" && HARNESS_STATE_DIR=$state "$work/venv/bin/harness" gc --all >/dev/null) || true
+	fi
+	rm -rf "$work" "$state"
+}
+trap cleanup EXIT
+
+# configured by the example's pyproject.toml alone: nothing of the caller's harness settings
+while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep '^HARNESS_' || true)
+export HARNESS_STATE_DIR=$state
+
+echo "example: copying $repo"
+mkdir "$work/src"
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard |
+	tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$work/src"
+
+echo "example: building the harness wheel"
+"$PYTHON" -m venv "$work/venv"
+"$work/venv/bin/pip" wheel -q --no-deps -w "$work/dist" "$work/src"
+wheel=$(ls "$work"/dist/*.whl)
+
+echo "example: installing $(basename "$wheel") and shop-db into a fresh virtualenv"
+"$work/venv/bin/pip" install -q "$wheel" "$work/src/examples/python"
+installed=$("$work/venv/bin/python" -I -c 'import harness; print(harness.__file__)')
+case $installed in
+"$work/venv/"*) ;;
+*) echo "example: harness was imported from $installed, not from the wheel" >&2; exit 1 ;;
+esac
+
+echo "example: pytest -n 2 in examples/python"
+cd "$here"
+"$work/venv/bin/pytest" -n 2

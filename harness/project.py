@@ -1,0 +1,77 @@
+"""The project file: the nearest `pyproject.toml`, whose `[tool.harness]` table configures the
+harness for a repository, and whose directory every relative path in Settings resolves against.
+
+The table is checked here, key by key, so a mistake in it is reported as the file's (its path, the
+key, the value), not as an environment variable's: an unknown key is an error, never ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+from pydantic import TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from harness.errors import ConfigurationError
+
+FILE_NAME = "pyproject.toml"
+TABLE = ("tool", "harness")
+KEYS_DOC = 'valid keys: the fields of harness.config.Settings (README, "Use it in your repository")'
+
+
+def find_project_file(start: Path) -> Path | None:
+    """The nearest pyproject.toml in `start` or above it, or None."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / FILE_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_table(path: Path) -> dict[str, Any]:
+    """The file's [tool.harness] table ({} when it has none)."""
+    try:
+        with path.open("rb") as file:
+            document = tomllib.load(file)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: {exc.strerror or exc}") from None
+    table: Any = document
+    for key in TABLE:
+        table = table.get(key, {}) if isinstance(table, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"{path}: [tool.harness] must be a table")
+    return table
+
+
+def check_table(path: Path, table: Mapping[str, Any], fields: Mapping[str, FieldInfo]) -> None:
+    """Every key is a setting the file may hold, of the setting's type and bounds. Settings with
+    an alias (the external backend's URLs, hosts and passwords) come from the environment only."""
+    for key, value in table.items():
+        field = fields.get(key)
+        if field is not None and field.validation_alias is not None:
+            alias = field.validation_alias
+            name = alias if isinstance(alias, str) else getattr(alias, "choices", [key])[-1]
+            raise ConfigurationError(
+                f"{path}: [tool.harness] cannot hold {key!r}: it is read from the environment only ({name})"
+            )
+        if field is None:
+            raise ConfigurationError(f"{path}: [tool.harness] has no setting {key!r}{_hint(key, fields)}; {KEYS_DOC}")
+        try:
+            TypeAdapter(cast(Any, Annotated[field.annotation, field])).validate_python(value)
+        except ValidationError as exc:
+            message = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+            message = message[:1].lower() + message[1:]
+            raise ConfigurationError(f"{path}: [tool.harness] {key} = {value!r}: {message}") from None
+
+
+def _hint(key: str, fields: Mapping[str, FieldInfo]) -> str:
+    """A near miss among the keys the file may hold, if there is one."""
+    close = difflib.get_close_matches(key, [name for name, f in fields.items() if f.validation_alias is None], 1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
