@@ -321,18 +321,17 @@ def migrate_verify(dsn: Dsn = None, dir: Dir = None) -> None:
     from harness import migrate
 
     directory = migrations_dir(dir)
-
     for line in run(migrate.verify_migrations(dsn_or_environment(dsn), migrate.load_migrations(directory))):
         out.print(line, highlight=False)
 
 
 @migrate_app.command("drift")
-def migrate_drift(dsn: Dsn = None, dir: Dir = DEFAULT_DIR) -> None:
+def migrate_drift(dsn: Dsn = None, dir: Dir = None) -> None:
     """Compare the database with its applied migrations built afresh; exit 1 naming each difference."""
     from harness import migrate
     from harness.migrate.drift import find_drift
 
-    applied, differences = run(find_drift(dsn_or_environment(dsn), migrate.load_migrations(dir)))
+    applied, differences = run(find_drift(dsn_or_environment(dsn), migrate.load_migrations(migrations_dir(dir))))
     if differences:
         out.print(f"drift: the database differs from its {applied} applied migrations built afresh:", highlight=False)
         for line in differences:

@@ -28,9 +28,13 @@ fi
 
 stamp=$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
-	echo "bootstrap: installing harness[dev] into $VENV"
+	echo "bootstrap: installing harness-db[dev] into $VENV"
 	[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 	"$VENV/bin/pip" install -q --upgrade pip
+	# the distribution was named `harness` before: its stale metadata here would register the
+	# plug-in a second time for anything run from the checkout
+	"$VENV/bin/pip" uninstall -q -y harness 2>/dev/null || true
+	rm -rf harness.egg-info
 	"$VENV/bin/pip" install -q -e '.[dev]'
 	rm -f "$VENV"/.installed-*
 	touch "$stamp"
