@@ -2,14 +2,13 @@
 `--reuse` runs of one project, mutmut's mutants judged side by side. A worker number alone is not
 enough (every session without xdist is "worker 0"), so each session holds an flock on a file
 named after the server and the database for as long as it runs; the kernel releases it when the
-holder dies. Database 0 stays the application's."""
+holder dies. The holder removes the file when it lets go (`harness gc` removes one a killed holder
+left). Database 0 stays the application's."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ import redis
 
 from harness.errors import ProvisionError
 from harness.provision.endpoints import redact
+from harness.provision.locking import try_lock, unlock
 
 DEFAULT_DATABASES = 16  # redis.conf's default, when the server will not say
 
@@ -39,16 +39,14 @@ def claimed_database(state_dir: Path, url: str, preferred: int, count: int) -> I
     numbers = range(1, count)
     for offset in range(len(numbers)):
         number = numbers[(preferred + offset) % len(numbers)]
-        fd = os.open(state_dir / f"redis-{server}-db{number}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        path = state_dir / f"redis-{server}-db{number}.lock"
+        fd = try_lock(path)
+        if fd is None:
             continue
         try:
             yield number
         finally:
-            os.close(fd)
+            unlock(path, fd)
         return
     raise ProvisionError(
         f"every Redis logical database 1-{count - 1} of {redact(url)} is held by another session "

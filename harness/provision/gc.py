@@ -13,6 +13,7 @@ import psutil
 
 from harness.provision.containers import collect_orphan_containers, remove_containers
 from harness.provision.embedded import UNPRIVILEGED_USER
+from harness.provision.locking import try_lock, unlock
 from harness.provision.registry import (
     MARKER_ENV,
     MARKER_OWNER,
@@ -53,6 +54,7 @@ def collect_garbage(state_dir: Path, project: str, everything: bool = False) -> 
     if state_dir.is_dir():
         for directory in sorted(p for p in state_dir.iterdir() if p.is_dir()):
             _collect_directory(directory, project, everything, done)
+        _collect_lock_files(state_dir, done)
     _collect_stray_servers(state_dir, project, everything, done)
     removed, kept = collect_orphan_containers(state_dir, project, everything)
     done.removed += removed
@@ -82,6 +84,15 @@ def _collect_directory(directory: Path, project: str, everything: bool, done: Co
         done.removed.append(f"environment {directory}")
     else:
         done.kept.append(f"environment {directory}: {reason}")
+
+
+def _collect_lock_files(state_dir: Path, done: Collected) -> None:
+    """Lock files whose holder is gone (a killed run leaves its file; the kernel already let go)."""
+    for path in sorted(state_dir.glob("*.lock")):
+        fd = try_lock(path)
+        if fd is not None:
+            unlock(path, fd)
+            done.removed.append(f"lock file {path}")
 
 
 def _collect_stray_servers(state_dir: Path, project: str, everything: bool, done: Collected) -> None:

@@ -25,32 +25,41 @@ async def exclusive(path: Path, what: str, timeout: float) -> AsyncIterator[None
     try:
         yield
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # before unlocking: a waiter then finds its file gone and opens anew
-        os.close(fd)
+        unlock(path, fd)
 
 
 async def _acquire(path: Path, what: str, deadline: float, timeout: float) -> int:
+    while (fd := try_lock(path)) is None:
+        if time.monotonic() > deadline:
+            raise ProvisionError(
+                f"{what} is being set up by another process, still after {timeout:.0f}s "
+                f"(lock {path}); wait for it, or raise HARNESS_HANG_TIMEOUT"
+            )
+        await asyncio.sleep(POLL_SECONDS)
+    return fd
+
+
+def try_lock(path: Path) -> int | None:
+    """`path` locked (its descriptor), or None while another holds it. A holder removes the file
+    before it unlocks (`unlock`), so a lock won on a file that is no longer at `path` is dropped
+    and taken again on the new one: two holders never share a name."""
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise ProvisionError(
-                            f"{what} is being set up by another process, still after {timeout:.0f}s "
-                            f"(lock {path}); wait for it, or raise HARNESS_HANG_TIMEOUT"
-                        ) from None
-                    await asyncio.sleep(POLL_SECONDS)
-            if _same_file(fd, path):
-                return fd
-        except BaseException:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             os.close(fd)
-            raise
-        os.close(fd)  # the holder removed the file as we waited: lock the new one
+            return None
+        if _same_file(fd, path):
+            return fd
+        os.close(fd)  # the holder removed the file as we opened it: lock the new one
+
+
+def unlock(path: Path, fd: int) -> None:
+    """Remove `path`, then let go of it (see `try_lock`): nothing is left in the state directory."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    os.close(fd)
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -16,6 +16,8 @@ import pytest
 from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.isolation.redis_databases import claimed_database
+from harness.provision.gc import collect_garbage
+from harness.provision.registry import current_project
 from suites.provision.remains import purge
 
 HOLDS = """
@@ -80,3 +82,24 @@ def test_a_database_is_free_again_once_its_holder_lets_go_and_none_left_is_one_l
             pass
     with claimed_database(tmp_path, url, 0, count=3) as again:
         assert again == 1
+    assert list(tmp_path.iterdir()) == []  # each holder removed its lock file
+
+
+def test_gc_removes_the_lock_file_a_killed_holder_left_and_keeps_a_held_one(tmp_path: Path) -> None:
+    held, left = tmp_path / "redis-x-db1.lock", tmp_path / "redis-x-db2.lock"
+    left.touch()  # what a SIGKILLed session leaves: the file, no lock
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT);"
+         " fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()", str(held)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        done = collect_garbage(tmp_path, current_project())
+        assert done.removed == [f"lock file {left}"]
+        assert held.exists()
+        assert not left.exists()
+    finally:
+        holder.kill()
+        holder.wait()
