@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from betterprompts_db.mutants import MUTANTS
+from harness.errors import ConfigurationError
 from harness.plugins import Plugin
 
 if TYPE_CHECKING:
@@ -21,8 +22,12 @@ HERE = Path(__file__).parent
 
 
 def seed_profile(profile: str, seeds_dir: Path) -> SeedProfile:
+    """The profile, once its file is known to be there (the engine names the setting that asked)."""
     from betterprompts_db.recipe import SeedProfile
 
+    profiles = seeds_dir / "profiles.toml"
+    if not profiles.is_file():
+        raise ConfigurationError(f"{profiles.absolute()}: no such file (the BetterPrompts seed profiles)")
     return SeedProfile(profile, seeds_dir)
 
 

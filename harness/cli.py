@@ -115,7 +115,7 @@ def up(
     out.print(f"backend   {env.endpoints.backend}")
     out.print(f"DATABASE_URL={redact(database_dsn)}", highlight=False, soft_wrap=True)
     out.print(f"REDIS_URL={redact(env.endpoints.redis)}", highlight=False, soft_wrap=True)
-    out.print('with their passwords: `harness env`, e.g. eval "$(harness env --export)"', highlight=False)
+    out.print('with their passwords: `harness env`, e.g. eval "$(harness env --format export)"', highlight=False)
     if env.persistent:
         out.print("running detached; `harness down` stops it")
         return

@@ -79,12 +79,19 @@ def load_plugin(name: str) -> Plugin | None:
     return plugin
 
 
-def seed_of(settings: Settings, profile: str) -> Seed:
-    """The chosen plug-in's seed for `profile` of `settings.seeds_dir`; asking for one without a
-    plug-in that seeds is an error."""
+def seed_of(settings: Settings, profile: str, setting: str) -> Seed:
+    """The chosen plug-in's seed for `profile` of `settings.seeds_dir`, which `setting` asked for;
+    asking for one without a plug-in that seeds is an error, and a seed that cannot be read is one
+    that names the setting and the plug-in (a project using only the engine sets it to "")."""
     plugin = load_plugin(settings.plugin)
     if plugin is None or plugin.seed is None:
         raise ConfigurationError(
-            f"seed profile {profile!r} asked for, but no installed plug-in ({ENTRY_POINT_GROUP}) provides seeds"
+            f"{setting} = {profile!r} asks for a seed, but no installed plug-in ({ENTRY_POINT_GROUP}) provides "
+            f'seeds: set {setting} = "" for migrations only'
         )
-    return plugin.seed(profile, settings.seeds_dir)
+    try:
+        return plugin.seed(profile, settings.seeds_dir)
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f'{setting} = {profile!r} (the {plugin.name} plug-in\'s seed; "" for none): {exc}'
+        ) from exc

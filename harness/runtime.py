@@ -10,7 +10,7 @@ import asyncpg
 from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.isolation.run import prepare_template
-from harness.plugins import load_plugin
+from harness.plugins import load_plugin, seed_of
 from harness.provision import Environment, environment_lock, open_environment
 from harness.provision.endpoints import Endpoints
 from harness.provision.gc import Collected, remove_environment_files
@@ -42,7 +42,8 @@ async def _make_ready(settings: Settings, env: Environment) -> str:
         await admin.close()
     plugin = load_plugin(settings.plugin)
     if settings.up_seed and plugin is not None and plugin.seed is not None:
-        await plugin.seed(settings.up_seed, settings.seeds_dir).load(env.endpoints.postgres_dsn(settings.database))
+        seed = seed_of(settings, settings.up_seed, "up_seed")
+        await seed.load(env.endpoints.postgres_dsn(settings.database))
     return env.endpoints.postgres_dsn(settings.database)
 
 

@@ -49,7 +49,10 @@ class Migration:
         return f"{self.version:04d}_{self.name}"
 
 
-WHERE_SET = "--dir (CLI), HARNESS_MIGRATIONS_DIR or harness_migrations_dir (pytest ini)"
+WHERE_SET = (
+    "migrations_dir in pyproject.toml [tool.harness], HARNESS_MIGRATIONS_DIR, harness_migrations_dir (pytest ini) "
+    "or --dir (CLI)"
+)
 
 
 def load_migrations(directory: Path) -> list[Migration]:

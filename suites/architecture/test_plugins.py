@@ -37,13 +37,25 @@ def test_the_installed_domain_registers_through_its_entry_point(harness_settings
     assert recipe.kind == "migrations+seed minimal"
 
 
+def test_a_seed_whose_files_are_missing_names_the_setting_and_the_plugin(
+    harness_settings: Settings, tmp_path: Path
+) -> None:
+    """Another project with BetterPrompts installed beside the engine, asking for its seed."""
+    settings = harness_settings.model_copy(update={"template_seed": "demo", "seeds_dir": tmp_path})
+    expected = (
+        r"""template_seed = 'demo' \(the betterprompts plug-in's seed; "" for none\): .*profiles\.toml: no such file"""
+    )
+    with pytest.raises(ConfigurationError, match=expected):
+        template_recipe(settings)
+
+
 @pytest.mark.usefixtures("no_plugin")
 def test_without_a_plugin_the_engine_builds_migrations_only_and_says_what_is_missing(
     harness_settings: Settings, tmp_path: Path
 ) -> None:
     assert plugins.load_plugin(harness_settings.plugin) is None
     assert template_recipe(harness_settings).seed is None
-    with pytest.raises(ConfigurationError, match="seed profile 'demo' asked for, but no installed plug-in"):
+    with pytest.raises(ConfigurationError, match="template_seed = 'demo' asks for a seed, but no installed plug-in"):
         template_recipe(harness_settings.model_copy(update={"template_seed": "demo"}))
     assert MutationRequest(tmp_path, harness_settings).hand_mutants() == []
     assert admin_credentials(harness_settings.model_copy(update={"redis_acl": tmp_path / "none.acl"})) is None
