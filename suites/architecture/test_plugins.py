@@ -61,3 +61,9 @@ def test_without_a_plugin_the_engine_builds_migrations_only_and_says_what_is_mis
     assert admin_credentials(harness_settings.model_copy(update={"redis_acl": tmp_path / "none.acl"})) is None
     with pytest.raises(ConfigurationError, match=r"users\.acl is in force, but no installed plug-in"):
         admin_credentials(harness_settings)
+
+
+def test_a_plugin_that_is_not_installed_stops_the_template_as_it_stops_the_cli(harness_settings: Settings) -> None:
+    """pytest builds the template before any test: an unknown plug-in ends the run there, in one line."""
+    with pytest.raises(ConfigurationError, match=r"plug-in 'nope' \(the plugin setting\) is not installed"):
+        template_recipe(harness_settings.model_copy(update={"plugin": "nope"}))
