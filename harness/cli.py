@@ -250,7 +250,6 @@ def migrate_up(
     from harness import migrate
 
     directory = migrations_dir(dir)
-
     target = dsn_or_environment(dsn)
     if dry_run:
         print_plan(run(migrate.plan(target, directory, "up", to=to)))
@@ -284,7 +283,6 @@ def migrate_down(
     from harness import migrate
 
     directory = migrations_dir(dir)
-
     target = dsn_or_environment(dsn)
     if dry_run:
         print_plan(run(migrate.plan(target, directory, "down", to=to, steps=steps)))
@@ -306,7 +304,6 @@ def migrate_status(dsn: Dsn = None, dir: Dir = None) -> None:
     from harness import migrate
 
     directory = migrations_dir(dir)
-
     table = Table("version", "name", "state", "applied at", "duration ms")
     for s in run(migrate.migration_status(dsn_or_environment(dsn), directory)):
         applied = s.applied_at.isoformat(timespec="seconds") if s.applied_at else ""
@@ -346,7 +343,6 @@ def migrate_generate(name: str, dir: Dir = None) -> None:
     from harness import migrate
 
     directory = migrations_dir(dir)
-
     up_path, down_path = migrate.generate_migration(directory, name)
     out.print(f"created {up_path}\ncreated {down_path}", highlight=False)
 
@@ -357,7 +353,6 @@ def migrate_lint(dir: Dir = None) -> None:
     from harness import migrate
 
     directory = migrations_dir(dir)
-
     findings = migrate.lint_migrations(migrate.load_migrations(directory))
     for finding in findings:
         out.print(str(finding), highlight=False)

@@ -14,7 +14,7 @@ from harness.errors import MigrationError
 from harness.migrate.catalog import describe_difference, take_snapshot
 from harness.migrate.files import Migration
 from harness.migrate.runner import MigrationRunner
-from harness.provision.endpoints import with_database
+from harness.migrate.verify import scratch_database
 
 DRIFT_LIMIT = 200  # differences named before "… and N more"
 
@@ -33,19 +33,7 @@ async def find_drift(dsn: str, migrations: Sequence[Migration]) -> tuple[int, li
         await live.close()
     if not applied:
         raise MigrationError("no migration is applied here: run `harness migrate up` first (or check --dsn)")
-    scratch = f"hx_drift_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{scratch}" TEMPLATE template0')
-        try:
-            built = await asyncpg.connect(with_database(dsn, scratch))
-            try:
-                await MigrationRunner(built, [m for m in migrations if m.version in applied]).up()
-                expected = await take_snapshot(built)
-            finally:
-                await built.close()
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(dsn, f"hx_drift_{secrets.token_hex(4)}") as built:
+        await MigrationRunner(built, [m for m in migrations if m.version in applied]).up()
+        expected = await take_snapshot(built)
     return len(applied), describe_difference(expected, actual, DRIFT_LIMIT)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
@@ -18,13 +19,19 @@ async def verify_migrations(dsn: str, migrations: Sequence[Migration], scratch: 
     """At each step: up, snapshot, down (must equal before), up again (must equal after up);
     then a full down must leave the database as it was. Runs in database `scratch` (created and
     dropped here) on the server of `dsn`. Returns a line per checked step."""
-    name = scratch or f"hx_verify_{secrets.token_hex(4)}"
+    async with scratch_database(dsn, scratch or f"hx_verify_{secrets.token_hex(4)}") as conn:
+        return await _verify(conn, migrations)
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(dsn: str, name: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to an empty database `name` on the server of `dsn`, dropped afterwards."""
     admin = await asyncpg.connect(dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         conn = await asyncpg.connect(with_database(dsn, name))
         try:
-            return await _verify(conn, migrations)
+            yield conn
         finally:
             await conn.close()
     finally:
