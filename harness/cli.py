@@ -95,7 +95,10 @@ def dsn_or_environment(dsn: str | None) -> str:
         raise ConfigurationError(f"--dsn {redact(dsn)}: {problem}")
     found = dsn or Settings().external_postgres_dsn()
     if found is None:
-        raise ConfigurationError("no database given: pass --dsn or set TEST_DATABASE_URL (or POSTGRES_HOST, …)")
+        raise ConfigurationError(
+            "no database given: pass --dsn, set TEST_DATABASE_URL (or POSTGRES_HOST, …), or take `harness up`'s: "
+            'eval "$(harness env --format export)"'
+        )
     TARGET.set(redact(found))
     return found
 
@@ -104,7 +107,9 @@ def dsn_or_environment(dsn: str | None) -> str:
 def up(
     backend: Backend = None,
     detach: Annotated[bool, typer.Option(help="leave the servers running; stop them with `harness down`")] = False,
-    seed: Annotated[str | None, typer.Option(help='seed profile for the database ("" for none; default demo)')] = None,
+    seed: Annotated[
+        str | None, typer.Option(help='seed profile for the database ("" for none; default: the up_seed setting)')
+    ] = None,
 ) -> None:
     """Bring up migrated, seeded servers, print their DSNs, and hold until Ctrl-C."""
     from harness.runtime import bring_up, hold_until_interrupted
@@ -136,8 +141,8 @@ def env_urls(
     form: Form = "env",
     export: Annotated[bool, typer.Option(help="the same as --format export")] = False,
 ) -> None:
-    """Print DATABASE_URL and REDIS_URL, passwords included, of this project's `harness up`; with
-    a logins file, also APP_DATABASE_URL (bp_app) and READONLY_DATABASE_URL (bp_readonly)."""
+    """Print DATABASE_URL and REDIS_URL, passwords included, of this project's `harness up`, and a
+    <ROLE>_DATABASE_URL for each role of the logins file (postgres_logins)."""
     from harness.exports import with_role_urls
     from harness.runtime import project_up_urls
 
@@ -149,7 +154,7 @@ def env_urls(
 
 @app.command()
 def clone(form: Form = "env") -> None:
-    """Print a fresh database's DATABASE_NAME and DATABASE_URL (APP_/READONLY_ too, as `env`): a
+    """Print a fresh database's DATABASE_NAME and DATABASE_URL (and the roles', as `env`): a
     clone of the template `harness up` and the pytest plugin use, for a test in another language.
     It stays until `harness drop NAME` (or `harness down`)."""
     from harness.exports import with_role_urls
@@ -207,9 +212,9 @@ def gc(
 ) -> None:
     """Remove what killed runs left behind: processes, directories, containers."""
     from harness.provision.gc import collect_garbage
-    from harness.provision.registry import current_project
 
-    done = collect_garbage(settings().state_dir, current_project(), everything)
+    config = settings()
+    done = collect_garbage(config.state_dir, str(config.project_root), everything)
     for line in done.removed:
         out.print(f"removed {line}", highlight=False)
     for line in done.kept:
@@ -217,13 +222,35 @@ def gc(
     out.print(f"{len(done.removed)} removed, {len(done.kept)} left alone")
 
 
+@app.command("settings")
+def show_settings(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="the documentation table (the README's) instead of the values")
+    ] = False,
+) -> None:
+    """Every setting in force for this project, and where it came from: default, [tool.harness] or
+    the environment (passwords hidden). --markdown: every setting documented, as the README has it."""
+    from harness.settings_table import effective_settings, settings_markdown
+
+    if markdown:
+        sys.stdout.write(settings_markdown())
+        return
+    table = Table("setting", "value", "from")
+    for column in table.columns:
+        column.overflow = "fold"  # a path in full, however narrow the terminal
+    for setting in effective_settings(settings()):
+        table.add_row(setting.name, escape(setting.value), escape(setting.source))
+    out.print(table)
+
+
 @app.command()
 def status() -> None:
-    """The environments this machine holds, and whether their owners still run."""
+    """The environments this machine holds, the project each serves (the directory of its
+    pyproject.toml), and whether their owners still run."""
     from harness.provision.endpoints import Endpoints
     from harness.provision.registry import RECORD, EnvRecord
 
-    table = Table("environment", "backend", "owner", "persistent", "endpoints")
+    table = Table("environment", "project", "backend", "owner", "persistent", "endpoints")
     state_dir = settings().state_dir
     for directory in sorted(state_dir.glob(f"*/{RECORD}")):
         record = EnvRecord.load(directory.parent)
@@ -232,7 +259,7 @@ def status() -> None:
             e = Endpoints.from_json(record.endpoints)
             endpoints = f"{redact(e.postgres)}  {redact(e.redis)}"
         owner = "alive" if record.owner.alive() else "gone"
-        table.add_row(record.env_id, record.backend, owner, str(record.persistent), endpoints)
+        table.add_row(record.env_id, record.project, record.backend, owner, str(record.persistent), endpoints)
     out.print(table)
 
 

@@ -4,7 +4,9 @@ Each field is filled from, lowest first: its default, the project file's `[tool.
 (the nearest pyproject.toml), `HARNESS_<FIELD>` in the environment, then what the caller passes
 (pytest ini keys, then command-line options). The external backend also honours the summary's
 `TEST_DATABASE_URL`, `POSTGRES_*` and `REDIS_*` (environment only). Relative paths resolve against
-the project file's directory (the working directory when there is none), whatever the cwd.
+the project file's directory (the working directory when there is none), whatever the cwd; that
+directory is also the project's identity. Each field's description is its documentation:
+`harness settings --markdown` prints them as the README's table.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 from urllib.parse import quote, urlsplit
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from harness.project import check_table, find_project_file, read_table
@@ -47,67 +50,173 @@ def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
     return None
 
 
+PytestExposure = Literal["option", "ini"]
+
+
+def pytest_exposure(field: FieldInfo) -> PytestExposure | None:
+    """How the pytest plugin offers a setting: "option" (`--name` and ini `harness_<name>`), "ini"
+    (the ini key only), or None (the project file and the environment only)."""
+    extra = field.json_schema_extra
+    exposure = extra.get("pytest") if isinstance(extra, dict) else None
+    return cast(PytestExposure, exposure) if exposure in ("option", "ini") else None
+
+
+OPTION: Any = {"pytest": "option"}  # the plugin's `--name` and ini `harness_<name>`
+INI: Any = {"pytest": "ini"}  # the plugin's ini `harness_<name>` only (relative to the rootdir)
+
+
 class Settings(BaseSettings):
+    """Every setting of the engine; `harness settings --markdown` prints this table for the README."""
+
     model_config = SettingsConfigDict(env_prefix="HARNESS_", extra="ignore")
 
-    # The pyproject.toml whose [tool.harness] was read: the nearest one from the working directory
-    # up unless given (the pytest plugin gives its rootdir's). Its directory is the project root.
-    project_file: Path | None = None
-    # The domain plug-in: the name of its entry point in `harness.plugins` ("" = the only one
-    # installed; with several installed, one must be named).
-    plugin: str = ""
-    backend: BackendName = "embedded"
-    pg_image: str = "pgvector/pgvector:pg17"
-    redis_image: str = "redis:7"
-    reuse: bool = False
-    keep: bool = False
+    project_file: Path | None = Field(
+        default=None,
+        description="The pyproject.toml whose [tool.harness] is read: the nearest one from the working directory "
+        "up (pytest: from its rootdir). Its directory is the project root: relative paths resolve against it, and "
+        "it identifies the project's environments (`harness up`, `env`, `clone`, `down`, `gc`).",
+    )
+    plugin: str = Field(
+        default="",
+        description='The domain plug-in: its entry point name in `harness.plugins` ("" = the only one installed; '
+        "with several installed, one must be named).",
+    )
+    backend: BackendName = Field(
+        default="embedded",
+        description="Where the servers come from: embedded (local processes), docker (testcontainers), external "
+        "(your servers: TEST_DATABASE_URL or POSTGRES_*, REDIS_URL or REDIS_*), auto (docker when the engine "
+        "answers and has both images, else embedded).",
+        json_schema_extra=OPTION,
+    )
+    pg_image: str = Field(
+        default="pgvector/pgvector:pg17",
+        description="PostgreSQL+pgvector image of the docker backend.",
+        json_schema_extra=OPTION,
+    )
+    redis_image: str = Field(
+        default="redis:7", description="Redis image of the docker backend.", json_schema_extra=OPTION
+    )
+    reuse: bool = Field(
+        default=False,
+        description="Keep a local server and its templates between runs; an unchanged schema is not migrated again.",
+        json_schema_extra=OPTION,
+    )
+    keep: bool = Field(
+        default=False,
+        description="Leave this run's servers running afterwards (`harness gc --all` stops them).",
+        json_schema_extra=OPTION,
+    )
 
-    migrations_dir: Path = Path("schema/postgres/migrations")
-    # development passwords of the migrations' roles, set on every server the harness prepares
-    postgres_logins: Path = Path("schema/postgres/logins.toml")
-    seeds_dir: Path = Path("seeds")
-    redis_config: Path = Path("schema/redis/redis.conf")
-    redis_acl: Path = Path("schema/redis/users.acl")
-    redis_keyspace: Path = Path("schema/redis/keyspace.toml")
-    redis_admin_user: str = "bp_admin"
-    state_dir: Path = Field(default_factory=default_state_dir)
-    database: str = "betterprompts"
-    # seed profile loaded into the test template ("" = migrations only) and by `harness up`
-    template_seed: str = ""
-    # SQL applied to the template after the migrations and the seed (a mutant of `harness mutate`);
-    # its hash is in the template's name, so each mutation gets a template of its own
-    template_mutation: str = ""
-    up_seed: str = "demo"
-    clone_pool_size: int = Field(default=3, ge=1, le=32)
-    squawk: LintMode = "warn"
-    pg_max_connections: int = Field(default=300, ge=10)
-    # Disposable servers commit asynchronously (fast); fault tests that crash a server need
-    # every acknowledged commit on disk, so they turn this on.
-    durable_commits: bool = False
-    # Seconds the suites' clients wait before calling something hung (connect, pool, statement,
-    # reply): generous, so a saturated machine slows a test down instead of failing it. Tests of a
-    # deadline set their own short one.
-    hang_timeout: float = Field(default=120, gt=0)
-    # Seconds a migration runner waits for another runner's lock on the same database before it
-    # gives up, naming the holder. Long: the holder may be building an index on a big table.
-    migrate_lock_wait: float = Field(default=MIGRATE_LOCK_WAIT, gt=0)
+    migrations_dir: Path = Field(
+        default=Path("schema/postgres/migrations"),
+        description="The migrations: NNNN_name.up.sql, each with its NNNN_name.down.sql.",
+        json_schema_extra=INI,
+    )
+    postgres_logins: Path = Field(
+        default=Path("schema/postgres/logins.toml"),
+        description='Development passwords of the migrations\' roles (`[role]` `password = "…"`), set on every '
+        "server the harness prepares; `harness env` and `clone` print a <ROLE>_DATABASE_URL for each role in it.",
+    )
+    seeds_dir: Path = Field(default=Path("seeds"), description="The data the plug-in's seed profiles read.")
+    redis_config: Path = Field(
+        default=Path("schema/redis/redis.conf"), description="The redis.conf the Redis servers start with."
+    )
+    redis_acl: Path = Field(
+        default=Path("schema/redis/users.acl"),
+        description="The ACL file the Redis servers start with; when there is no such file, Redis's default user "
+        "serves (no ACL, no password).",
+    )
+    redis_keyspace: Path = Field(
+        default=Path("schema/redis/keyspace.toml"),
+        description="The Redis keyspace contract (prefixes, types, TTLs, users) the domain reads.",
+    )
+    redis_admin_user: str = Field(
+        default="",
+        description="The ACL user the harness administers its Redis servers as when redis_acl is in force (whose "
+        "`default` user may be off); the plug-in knows its development password. Unused without an ACL file.",
+    )
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Where environments are recorded and embedded servers keep their data: /dev/shm/harness-<uid> "
+        "(tmpfs, where cloning is 5-10x faster), else harness-<uid> in the temporary directory.",
+    )
+    database: str = Field(default="app", description="The database `harness up` creates and `harness env` names.")
+    template_seed: str = Field(
+        default="", description='The seed profile loaded into the test databases\' template ("" = migrations only).'
+    )
+    template_mutation: str = Field(
+        default="",
+        description="SQL applied to the template after the migrations and the seed (a mutant of `harness mutate`); "
+        "its hash is in the template's name, so each mutation gets a template of its own.",
+    )
+    up_seed: str = Field(default="", description='The seed profile `harness up` loads ("" = none).')
+    clone_pool_size: int = Field(
+        default=3, ge=1, le=32, description="Clones of the template each pytest worker keeps ready ahead of demand."
+    )
+    squawk: LintMode = Field(
+        default="warn",
+        description="squawk's findings on pending migrations at `harness migrate up`: off, warn or fail.",
+    )
+    pg_max_connections: int = Field(
+        default=300, ge=10, description="max_connections of the PostgreSQL servers the harness starts."
+    )
+    durable_commits: bool = Field(
+        default=False,
+        description="Commit synchronously on the servers the harness starts (default: asynchronously, fast); "
+        "fault tests that crash a server need every acknowledged commit on disk, so they turn it on.",
+    )
+    hang_timeout: float = Field(
+        default=120,
+        gt=0,
+        description="Seconds the suites' clients wait before calling something hung (connect, pool, statement, "
+        "reply, a lock on a shared environment): generous, so a saturated machine slows a test down instead of "
+        "failing it. Tests of a deadline set their own short one.",
+    )
+    migrate_lock_wait: float = Field(
+        default=MIGRATE_LOCK_WAIT,
+        gt=0,
+        description="Seconds a migration runner waits for another runner's lock on the same database before it "
+        "gives up, naming the holder. Long: the holder may be building an index on a big table.",
+    )
 
-    # External backend: the names the summary uses. URLs and passwords stay out of repr (a
-    # failed assertion or a log line shows Settings whole).
+    # The external backend's connections, from the environment only, by the summary's names. URLs
+    # and passwords stay out of repr (a failed assertion or a log line shows Settings whole) and
+    # out of `harness settings`.
     test_database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("HARNESS_DATABASE_URL", "TEST_DATABASE_URL"), repr=False
+        default=None,
+        validation_alias=AliasChoices("HARNESS_DATABASE_URL", "TEST_DATABASE_URL", "DATABASE_URL"),
+        repr=False,
+        description="The external PostgreSQL server, and `harness migrate`'s database when --dsn is not given. "
+        "DATABASE_URL (what `harness env` exports) counts last.",
     )
-    postgres_host: str | None = Field(default=None, validation_alias="POSTGRES_HOST")
-    postgres_port: int = Field(default=5432, ge=1, le=65535, validation_alias="POSTGRES_PORT")
-    postgres_db: str = Field(default="postgres", validation_alias="POSTGRES_DB")
-    postgres_user: str = Field(default="postgres", validation_alias="POSTGRES_USER")
-    postgres_password: str = Field(default="", validation_alias="POSTGRES_PASSWORD", repr=False)
+    postgres_host: str | None = Field(
+        default=None,
+        validation_alias="POSTGRES_HOST",
+        description="The external PostgreSQL server by its parts, when no URL is given: its host.",
+    )
+    postgres_port: int = Field(default=5432, ge=1, le=65535, validation_alias="POSTGRES_PORT", description="Its port.")
+    postgres_db: str = Field(
+        default="postgres", validation_alias="POSTGRES_DB", description="Its database the harness connects to."
+    )
+    postgres_user: str = Field(
+        default="postgres", validation_alias="POSTGRES_USER", description="Its user, who may create databases."
+    )
+    postgres_password: str = Field(
+        default="", validation_alias="POSTGRES_PASSWORD", repr=False, description="That user's password."
+    )
     redis_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("HARNESS_REDIS_URL", "REDIS_URL"), repr=False
+        default=None,
+        validation_alias=AliasChoices("HARNESS_REDIS_URL", "REDIS_URL"),
+        repr=False,
+        description="The external Redis server.",
     )
-    redis_host: str | None = Field(default=None, validation_alias="REDIS_HOST")
-    redis_port: int = Field(default=6379, ge=1, le=65535, validation_alias="REDIS_PORT")
-    redis_password: str = Field(default="", validation_alias="REDIS_PASSWORD", repr=False)
+    redis_host: str | None = Field(
+        default=None,
+        validation_alias="REDIS_HOST",
+        description="The external Redis server by its parts, when no URL is given: its host.",
+    )
+    redis_port: int = Field(default=6379, ge=1, le=65535, validation_alias="REDIS_PORT", description="Its port.")
+    redis_password: str = Field(default="", validation_alias="REDIS_PASSWORD", repr=False, description="Its password.")
 
     @field_validator("test_database_url", "redis_url")
     @classmethod
@@ -145,12 +254,19 @@ class Settings(BaseSettings):
             check_table(path, table, fields)
         return init_settings, env_settings, InitSettingsSource(settings_cls, {**table, "project_file": path})
 
+    @property
+    def project_root(self) -> Path:
+        """The project's directory: the project file's, else the working directory. Relative paths
+        resolve against it, and environments that later commands find again (`harness up`,
+        `--reuse`) belong to it, whichever subdirectory a command runs in."""
+        return self.project_file.parent if self.project_file is not None else Path.cwd().resolve()
+
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         """Relative paths are the project's, wherever the command or pytest runs."""
         if self.project_file is not None:
             self.project_file = self.project_file.resolve()
-        root = self.project_file.parent if self.project_file is not None else Path.cwd()
+        root = self.project_root
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, Path) and not value.is_absolute():

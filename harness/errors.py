@@ -160,15 +160,11 @@ def _invalid_setting(model: str, error: Any) -> str:
 def _variable(location: str) -> str:
     """The environment variable behind a Settings error's location: HARNESS_<FIELD>, or the alias
     the user set (pydantic names the first of several choices)."""
-    from pydantic import AliasChoices
-
     from harness.config import Settings
+    from harness.project import environment_names
 
-    field = Settings.model_fields.get(location)
-    if field is not None and field.validation_alias is None:
-        return f"HARNESS_{location.upper()}"
-    for field in Settings.model_fields.values():
-        alias = field.validation_alias
-        if isinstance(alias, AliasChoices) and location in alias.choices:
-            return next((c for c in alias.choices if isinstance(c, str) and c in os.environ), location)
+    for name, field in Settings.model_fields.items():
+        names = environment_names(name, field)
+        if location == name or location in names:
+            return next((n for n in names if n in os.environ), names[0])
     return location

@@ -5,6 +5,7 @@ parsing URLs or scraping prose."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shlex
 from collections.abc import Iterable, Mapping
@@ -14,8 +15,6 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 Format = Literal["env", "export", "json", "github"]
-# Variables of the schema's roles (`Settings.postgres_logins`), each present when its login is.
-ROLE_VARIABLES = {"APP_DATABASE_URL": "bp_app", "READONLY_DATABASE_URL": "bp_readonly"}
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
 
@@ -41,14 +40,18 @@ def render(variables: Mapping[str, str], form: Format) -> Rendered:
 
 
 def with_role_urls(urls: dict[str, str], logins_file: Path) -> dict[str, str]:
-    """`urls` plus DATABASE_URL as each role of the logins file that has a variable of its own."""
+    """`urls` plus DATABASE_URL as each role of the logins file (`Settings.postgres_logins`), in its
+    order, under the role's own variable: bp_app's is BP_APP_DATABASE_URL."""
     from harness.migrate.logins import dsn_as, load_logins
 
     logins = load_logins(logins_file)
-    roles = {
-        name: dsn_as(urls["DATABASE_URL"], role, logins) for name, role in ROLE_VARIABLES.items() if role in logins
-    }
-    return {**urls, **roles}
+    return {**urls, **{role_variable(role): dsn_as(urls["DATABASE_URL"], role, logins) for role in logins}}
+
+
+def role_variable(role: str) -> str:
+    """The variable that holds a role's URL: the role's name in capitals, anything but a letter, digit
+    or underscore made an underscore, then `_DATABASE_URL` (`bp_app` → `BP_APP_DATABASE_URL`)."""
+    return re.sub(r"[^A-Z0-9_]", "_", role.upper()) + "_DATABASE_URL"
 
 
 def as_document(variables: Mapping[str, str]) -> dict[str, object]:

@@ -13,14 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import AliasChoices, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from harness.errors import ConfigurationError
 
 FILE_NAME = "pyproject.toml"
 TABLE = ("tool", "harness")
-KEYS_DOC = 'valid keys: the fields of harness.config.Settings (README, "Use it in your repository")'
+KEYS_DOC = 'valid keys: `harness settings --markdown` lists them (README, "Settings")'
 
 
 def find_project_file(start: Path) -> Path | None:
@@ -50,16 +50,26 @@ def read_table(path: Path) -> dict[str, Any]:
     return table
 
 
+def environment_names(name: str, field: FieldInfo) -> tuple[str, ...]:
+    """The environment variables a setting is read from, the first one set winning:
+    `HARNESS_<NAME>`, or its aliases (the external backend's, which only the environment holds)."""
+    alias = field.validation_alias
+    if alias is None:
+        return (f"HARNESS_{name.upper()}",)
+    if isinstance(alias, AliasChoices):
+        return tuple(choice for choice in alias.choices if isinstance(choice, str))
+    return (str(alias),)
+
+
 def check_table(path: Path, table: Mapping[str, Any], fields: Mapping[str, FieldInfo]) -> None:
     """Every key is a setting the file may hold, of the setting's type and bounds. Settings with
     an alias (the external backend's URLs, hosts and passwords) come from the environment only."""
     for key, value in table.items():
         field = fields.get(key)
         if field is not None and field.validation_alias is not None:
-            alias = field.validation_alias
-            name = alias if isinstance(alias, str) else getattr(alias, "choices", [key])[-1]
+            names = " or ".join(environment_names(key, field))
             raise ConfigurationError(
-                f"{path}: [tool.harness] cannot hold {key!r}: it is read from the environment only ({name})"
+                f"{path}: [tool.harness] cannot hold {key!r}: it is read from the environment only ({names})"
             )
         if field is None:
             raise ConfigurationError(f"{path}: [tool.harness] has no setting {key!r}{_hint(key, fields)}; {KEYS_DOC}")

@@ -13,6 +13,7 @@ import dataclasses
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -20,7 +21,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from harness.config import Settings
+from harness.config import Settings, pytest_exposure
 from harness.errors import USAGE, explain
 from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.redis_databases import claimed_database, database_count
@@ -34,41 +35,44 @@ from harness.signals import interrupt_on_sigterm
 RUN_STATE = pytest.StashKey[RunState]()
 ENVIRONMENT = pytest.StashKey[Environment]()
 VERSIONS = pytest.StashKey[ServerVersions]()
+DEFERRED_EXIT = pytest.StashKey[BaseException]()
 WORKER_INPUT = "harness_run_state"
-
-OPTIONS = {  # option name → (Settings field, help)
-    "backend": ("backend", "embedded | docker | external | auto"),
-    "pg_image": ("pg_image", "PostgreSQL+pgvector image for the docker backend"),
-    "redis_image": ("redis_image", "Redis image for the docker backend"),
-}
-FLAGS = {
-    "reuse": "keep a local server and its templates between runs; skip migrating when the hash matches",
-    "keep": "leave this run's servers running afterwards (stop them with `harness gc --all`)",
-}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The settings the model marks for pytest (`pytest_exposure`), helped by their descriptions:
+    an option and an ini key each, or an ini key only."""
     group = parser.getgroup("harness", "disposable PostgreSQL+pgvector and Redis")
-    for name, (field, help_text) in OPTIONS.items():
-        group.addoption(f"--{name.replace('_', '-')}", dest=f"harness_{field}", default=None, help=help_text)
-        parser.addini(f"harness_{field}", help_text)
-    for name, help_text in FLAGS.items():
-        group.addoption(f"--{name}", dest=f"harness_{name}", action="store_true", default=None, help=help_text)
-        parser.addini(f"harness_{name}", help_text, type="bool", default=None)
-    parser.addini("harness_migrations_dir", "migrations directory (default schema/postgres/migrations)")
+    for name, field in Settings.model_fields.items():
+        exposure = pytest_exposure(field)
+        if exposure is None:
+            continue
+        flag = field.annotation is bool
+        help_text = field.description or name
+        if flag:
+            parser.addini(f"harness_{name}", help_text, type="bool", default=None)
+        else:
+            parser.addini(f"harness_{name}", help_text)
+        if exposure == "option":
+            kind: dict[str, Any] = {"action": "store_true"} if flag else {}
+            escaped = help_text.replace("%", "%%")  # argparse formats help with %
+            group.addoption(f"--{name.replace('_', '-')}", dest=f"harness_{name}", default=None, help=escaped, **kind)
 
 
 def settings_from(config: pytest.Config) -> Settings:
     """Settings from the project file of the rootdir (its [tool.harness]) and the environment,
     overridden by ini values (paths relative to the rootdir), overridden by command-line options."""
     overrides: dict[str, Any] = {}
-    for field in [f for f, _ in OPTIONS.values()] + list(FLAGS) + ["migrations_dir"]:
-        ini = config.getini(f"harness_{field}")
+    for name, field in Settings.model_fields.items():
+        exposure = pytest_exposure(field)
+        if exposure is None:
+            continue
+        ini = config.getini(f"harness_{name}")
         if ini not in (None, ""):
-            overrides[field] = config.rootpath / ini if field == "migrations_dir" else ini
-        option = config.getoption(f"harness_{field}", default=None)
+            overrides[name] = config.rootpath / ini if field.annotation is Path else ini
+        option = config.getoption(f"harness_{name}", default=None) if exposure == "option" else None
         if option is not None:
-            overrides[field] = option
+            overrides[name] = option
     return Settings(project_file=find_project_file(config.rootpath), **overrides)
 
 
@@ -101,8 +105,23 @@ def _provision(config: pytest.Config) -> RunState:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist controller: provision on the first worker's start, hand the state to each worker."""
-    node.workerinput[WORKER_INPUT] = _provision(node.config).to_json()
+    """xdist controller: provision on the first worker's start, hand the state to each worker. A
+    start-up failure waits for the test loop (`pytest_runtestloop`): pytest reports an exit raised
+    while workers start twice, on stderr and in the summary, and the next worker would try again."""
+    if DEFERRED_EXIT in node.config.stash:
+        return
+    try:
+        node.workerinput[WORKER_INPUT] = _provision(node.config).to_json()
+    except pytest.exit.Exception as exc:
+        node.config.stash[DEFERRED_EXIT] = exc
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """End the run with the start-up failure the xdist controller met, reported once."""
+    deferred = session.config.stash.get(DEFERRED_EXIT, None)
+    if deferred is not None:
+        raise deferred
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -14,7 +14,7 @@ from harness.plugins import load_plugin, seed_of
 from harness.provision import Environment, environment_lock, open_environment
 from harness.provision.endpoints import Endpoints
 from harness.provision.gc import Collected, remove_environment_files
-from harness.provision.registry import RECORD, EnvRecord, current_project, why_kept
+from harness.provision.registry import RECORD, EnvRecord, why_kept
 
 
 async def bring_up(settings: Settings, persistent: bool) -> tuple[Environment, str]:
@@ -62,7 +62,7 @@ async def hold_until_interrupted(env: Environment) -> None:
 async def bring_down(settings: Settings) -> Collected:
     """Destroy this project's detached `up` environments; name the others and leave them alone."""
     done = Collected()
-    here = current_project()
+    here = str(settings.project_root)
     for directory in sorted(settings.state_dir.glob("up-*")):
         if not directory.is_dir():
             continue  # a lock file
@@ -85,7 +85,7 @@ def project_up_urls(settings: Settings) -> dict[str, str]:
 
 def project_up_endpoints(settings: Settings) -> Endpoints:
     """The servers of this project's running `up` environment (`harness env`, `clone`, `drop`)."""
-    here = current_project()
+    here = str(settings.project_root)
     for directory in sorted(settings.state_dir.glob(f"up-*/{RECORD}")):
         record = EnvRecord.load(directory.parent)
         if record.project in ("", here) and record.endpoints and all(ref.alive() for ref in record.processes):

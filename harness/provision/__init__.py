@@ -19,7 +19,7 @@ from harness.provision.endpoints import Endpoints, redact
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults, PostgresFaults, RedisFaults
 from harness.provision.locking import exclusive
-from harness.provision.registry import RECORD, EnvRecord, current_process, current_project
+from harness.provision.registry import RECORD, EnvRecord, current_process
 
 __all__ = [
     "Endpoints",
@@ -59,7 +59,7 @@ def _stable_key(settings: Settings, purpose: str) -> str | None:
     hash of project and images; None for a run's own environment."""
     if purpose != "up" and not settings.reuse:
         return None
-    key = f"{current_project()}|{settings.pg_image}|{settings.redis_image}"
+    key = f"{settings.project_root}|{settings.pg_image}|{settings.redis_image}"
     return f"{'up' if purpose == 'up' else 'reuse'}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -79,7 +79,7 @@ def environment_lock(settings: Settings, purpose: str = "run") -> contextlib.Abs
     if key is None:
         return contextlib.nullcontext()
     prepare_state_dir(settings.state_dir)
-    what = f"the {key.partition('-')[0]} environment of {current_project()}"
+    what = f"the {key.partition('-')[0]} environment of {settings.project_root}"
     return exclusive(settings.state_dir / f"{key}.lock", what, settings.hang_timeout)
 
 
@@ -106,8 +106,9 @@ async def open_environment(settings: Settings, purpose: str = "run", persistent:
     prepare_state_dir(settings.state_dir)
     directory.mkdir(mode=0o700)
     record = EnvRecord(
-        env_id=env_id, backend=backend, owner=current_process(), persistent=persistent, project=current_project()
-    )
+        env_id=env_id, backend=backend, owner=current_process(), persistent=persistent,
+        project=str(settings.project_root),
+    )  # fmt: skip
     record.save(directory)
     return await _start(backend, directory, record, settings)
 

@@ -1,6 +1,7 @@
-"""How the harness reaches the Redis servers it starts: as the admin user (`redis_admin_user`)
-when the shipped ACL is in force (its `default` user is disabled), with the development password
-the domain's plug-in knows."""
+"""How the harness reaches the Redis servers it starts. Without an ACL file, as Redis's default
+user (no password). With one (`redis_acl`), whose `default` user may well be off, as the user the
+project names in `redis_admin_user`, with the development password the domain's plug-in knows:
+the engine knows no user of its own."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ def admin_credentials(settings: Settings) -> Credentials | None:
     """The admin user and its development password, or None when no ACL file is shipped."""
     if not settings.redis_acl.is_file():
         return None
+    if not settings.redis_admin_user:
+        raise ConfigurationError(
+            f"{settings.redis_acl} is in force (the redis_acl setting), but no redis_admin_user is set: name the ACL "
+            'user the harness administers Redis as, e.g. redis_admin_user = "admin" in pyproject.toml [tool.harness]'
+        )
     plugin = load_plugin(settings.plugin)
     if plugin is None or plugin.redis_password is None:
         raise ConfigurationError(

@@ -110,11 +110,6 @@ def current_process() -> ProcessRef:
     return ProcessRef.of(os.getpid())
 
 
-def current_project() -> str:
-    """The project a command acts for: the directory it was started in."""
-    return str(Path.cwd().resolve())
-
-
 def write_private(path: Path, text: str) -> None:
     """Write `text` readable by this user only (a secret, or a file holding one)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -49,7 +49,8 @@ async def test_env_prints_the_running_environment_for_a_shell_a_program_and_gith
     plain = harness("env", env=up_env)
     assert plain.returncode == 0, plain.stderr
     variables = shell_variables(plain.stdout)
-    assert set(variables) == {"DATABASE_URL", "REDIS_URL", "APP_DATABASE_URL", "READONLY_DATABASE_URL"}
+    roles = {"BP_OWNER_DATABASE_URL", "BP_APP_DATABASE_URL", "BP_READONLY_DATABASE_URL"}  # the logins file's
+    assert set(variables) == {"DATABASE_URL", "REDIS_URL", *roles}
     assert harness("env", "--format", "env", env=up_env).stdout == plain.stdout
     exported = harness("env", "--format", "export", env=up_env).stdout
     assert exported == harness("env", "--export", env=up_env).stdout  # the old flag still works
@@ -118,7 +119,7 @@ async def test_two_clones_are_independent_databases_with_the_migrated_schema(
     finally:
         await mine.close()
         await theirs.close()
-    app = await asyncpg.connect(first["APP_DATABASE_URL"])  # the roles' logins, as `env` gives them
+    app = await asyncpg.connect(first["BP_APP_DATABASE_URL"])  # the roles' logins, as `env` gives them
     try:
         assert await app.fetchval("SELECT current_user") == "bp_app"
     finally:

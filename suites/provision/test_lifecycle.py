@@ -18,7 +18,7 @@ from harness.isolation.run import prepare_template
 from harness.provision import Endpoints, choose_backend, open_environment
 from harness.provision.external import ExternalEnvironment
 from harness.provision.gc import collect_garbage
-from harness.provision.registry import RECORD, EnvRecord, current_project
+from harness.provision.registry import RECORD, EnvRecord
 from suites.provision.remains import nothing_left, opened_directory, start_owner, wait_until
 
 
@@ -57,7 +57,7 @@ def test_a_sigkilled_owner_leaves_nothing_that_gc_does_not_remove(isolated_setti
             "the orphaned servers to exit",
             isolated_settings.hang_timeout,
         )
-    removed = collect_garbage(isolated_settings.state_dir, current_project()).removed
+    removed = collect_garbage(isolated_settings.state_dir, str(isolated_settings.project_root)).removed
     assert f"environment {directory}" in removed
     assert nothing_left(record)
     assert not directory.exists()
@@ -71,13 +71,13 @@ def test_gc_judges_each_environment_of_a_run_directory_by_its_own_owner(isolated
     directory = opened_directory(owner)
     record = EnvRecord.load(directory)
     try:
-        kept = collect_garbage(isolated_settings.state_dir, current_project(), everything=True).kept
+        kept = collect_garbage(isolated_settings.state_dir, str(isolated_settings.project_root), everything=True).kept
         assert any(line.startswith(f"environment {directory}:") for line in kept), kept
         assert directory.exists()
     finally:
         owner.kill()
         owner.wait()
-    removed = collect_garbage(isolated_settings.state_dir, current_project(), everything=True).removed
+    removed = collect_garbage(isolated_settings.state_dir, str(isolated_settings.project_root), everything=True).removed
     assert f"environment {directory}" in removed
     assert nothing_left(record)
     assert not run_dir.exists()
@@ -89,8 +89,8 @@ def test_a_kept_environment_outlives_its_owner_until_gc_all(isolated_settings: S
     owner.wait()
     record = EnvRecord.load(directory)
     assert not nothing_left(record)
-    assert collect_garbage(isolated_settings.state_dir, current_project()).removed == []
-    removed = collect_garbage(isolated_settings.state_dir, current_project(), everything=True).removed
+    assert collect_garbage(isolated_settings.state_dir, str(isolated_settings.project_root)).removed == []
+    removed = collect_garbage(isolated_settings.state_dir, str(isolated_settings.project_root), everything=True).removed
     assert f"environment {directory}" in removed
     assert nothing_left(record)
 

@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from harness.config import Settings
 from harness.provision import open_environment
 from harness.provision.gc import collect_garbage
-from harness.provision.registry import RECORD, EnvRecord, current_project
+from harness.provision.registry import RECORD, EnvRecord
 from harness.runtime import bring_down
 from suites.provision.remains import ROOT, marked_servers, nothing_left, opened_directory, start_owner, wait_until
 
@@ -51,23 +51,29 @@ def test_servers_whose_directory_was_deleted_are_found_by_their_markers(embedded
     shutil.rmtree(directory)
     servers = marked_servers(embedded.state_dir)
     assert {p.pid for p in servers} >= {ref.pid for ref in record.processes}
-    kept = collect_garbage(embedded.state_dir, current_project())
+    kept = collect_garbage(embedded.state_dir, str(embedded.project_root))
     assert kept.removed == []  # persistent: only --all
     assert len(kept.kept) == 2, kept
-    done = collect_garbage(embedded.state_dir, current_project(), everything=True)
+    done = collect_garbage(embedded.state_dir, str(embedded.project_root), everything=True)
     assert len(done.removed) == 2, done
     assert nothing_left(record)
 
 
+def kept_project(directory: Path, settings: Settings) -> Settings:
+    """Kept `settings` of another project: the one whose pyproject.toml is in `directory`."""
+    directory.mkdir()
+    (directory / "pyproject.toml").write_text("")
+    return settings.model_copy(update={"project_file": directory / "pyproject.toml", "keep": True})
+
+
 async def test_gc_all_leaves_other_projects_and_live_owners_alone(isolated_settings: Settings, tmp_path: Path) -> None:
     other_project = tmp_path / "other"
-    other_project.mkdir()
-    owner = start_owner(isolated_settings.model_copy(update={"keep": True}), "run", hold=False, cwd=other_project)
+    owner = start_owner(kept_project(other_project, isolated_settings), "run", hold=False, cwd=other_project)
     theirs = opened_directory(owner)
     owner.wait()
     ours = await open_environment(isolated_settings)  # this process owns it and is alive
     try:
-        done = collect_garbage(isolated_settings.state_dir, current_project(), everything=True)
+        done = collect_garbage(isolated_settings.state_dir, str(isolated_settings.project_root), everything=True)
         assert done.removed == []
         assert f"environment {theirs}: belongs to {other_project}" in done.kept
         assert f"environment {ours.directory}: in use by pid {os.getpid()}" in done.kept
@@ -80,19 +86,16 @@ async def test_gc_all_leaves_other_projects_and_live_owners_alone(isolated_setti
 
 
 async def test_down_stops_this_projects_detached_environment_and_names_the_others(
-    isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    isolated_settings: Settings, tmp_path: Path
 ) -> None:
     projects = [tmp_path / "a", tmp_path / "b"]
     directories = []
     for project in projects:
-        project.mkdir()
-        owner = start_owner(isolated_settings.model_copy(update={"keep": True}), "up", hold=False, cwd=project)
+        owner = start_owner(kept_project(project, isolated_settings), "up", hold=False, cwd=project)
         directories.append(opened_directory(owner))
         owner.wait()
     a, b = directories
-    monkeypatch.chdir(projects[0])
-    done = await bring_down(isolated_settings)
-    monkeypatch.undo()
+    done = await bring_down(isolated_settings.model_copy(update={"project_file": projects[0] / "pyproject.toml"}))
     assert done.removed == [f"{a.name} ({isolated_settings.backend})"]
     assert done.kept == [f"{b.name} ({isolated_settings.backend}): belongs to {projects[1]}"]
     assert not a.exists()

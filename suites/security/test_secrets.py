@@ -199,7 +199,7 @@ def fail_to_log_in(session: Session, urls: dict[str, str], logins: dict[str, str
     session.run("migrate", "status", "--dsn", f"{in_query}&sslmode=bogus", status=2)
     session.run("migrate", "status", env={"TEST_DATABASE_URL": with_credentials(database, "bp_app", typed_wrong)},
                 status=1)  # fmt: skip
-    session.run("migrate", "status", "--dsn", urls["READONLY_DATABASE_URL"], status=1)  # may not read harness.*
+    session.run("migrate", "status", "--dsn", urls["BP_READONLY_DATABASE_URL"], status=1)  # may not read harness.*
     wrong_redis = {
         "TEST_DATABASE_URL": database,
         "REDIS_URL": with_credentials(urls["REDIS_URL"], "bp_app", typed_wrong),
@@ -217,12 +217,17 @@ async def test_only_harness_env_and_clone_print_passwords_whatever_else_a_user_r
     printed = harness("env", "--export", env=session.env)
     assert printed.returncode == 0, known.masked(printed.stderr)
     urls = exported(printed.stdout)
-    assert set(urls) == {"DATABASE_URL", "REDIS_URL", "APP_DATABASE_URL", "READONLY_DATABASE_URL"}, sorted(urls)
+    roles = {
+        "BP_OWNER_DATABASE_URL": "bp_owner",
+        "BP_APP_DATABASE_URL": "bp_app",
+        "BP_READONLY_DATABASE_URL": "bp_readonly",
+    }
+    assert set(urls) == {"DATABASE_URL", "REDIS_URL", *roles}, sorted(urls)
     known.add_from_url("the up environment's postgres superuser", urls["DATABASE_URL"])
     shown = set(known.found_in(printed.stdout))  # never the text itself in a failure: it holds the passwords
     assert {"the up environment's postgres superuser", "postgres login bp_app", "postgres login bp_readonly",
             "redis user bp_admin"} <= shown  # fmt: skip
-    for name, role in (("APP_DATABASE_URL", "bp_app"), ("READONLY_DATABASE_URL", "bp_readonly")):
+    for name, role in roles.items():
         conn = await asyncpg.connect(urls[name])
         try:
             assert await conn.fetchval("SELECT session_user") == role
@@ -237,9 +242,11 @@ async def test_only_harness_env_and_clone_print_passwords_whatever_else_a_user_r
     session.run("drop", "betterprompts", status=2)
     typed_wrong = f"wrong-{secrets.token_hex(8)}"
     known.add("a password typed wrong", typed_wrong)
+    wrong = with_credentials(urls["DATABASE_URL"], "postgres", typed_wrong)
+    session.run("settings", env={"TEST_DATABASE_URL": wrong, "POSTGRES_PASSWORD": typed_wrong})
     fail_to_log_in(session, urls, logins, typed_wrong)
     in_query = password_in_query(urls["DATABASE_URL"], typed_wrong)
-    results = failed_test_results(tmp_path / "results", [urls["DATABASE_URL"], urls["APP_DATABASE_URL"], in_query])
+    results = failed_test_results(tmp_path / "results", [urls["DATABASE_URL"], urls["BP_APP_DATABASE_URL"], in_query])
     session.run("report", str(results))
     session.run("report", str(results), "--check", status=1)
     on_page = known.found_in((results / "index.html").read_text())

@@ -1,0 +1,98 @@
+"""`harness settings`: every setting as documented (the README's table, made from the fields'
+descriptions, so the documentation has no home but the model) and as in force for this project
+(each value and where it came from, secrets hidden: what a user debugging their configuration needs)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic.fields import FieldInfo
+
+from harness.config import Settings, pytest_exposure
+from harness.project import environment_names, read_table
+from harness.provision.endpoints import redact
+
+HEADER = ("setting (`[tool.harness]` key)", "environment", "pytest", "default", "description")
+
+
+@dataclass(frozen=True)
+class Effective:
+    """One setting in force: its value as shown (secrets hidden) and where it came from."""
+
+    name: str
+    value: str
+    source: str
+
+
+def in_file(name: str, field: FieldInfo) -> bool:
+    """Whether `[tool.harness]` may hold the setting: not the file itself, not the external
+    backend's connections (the environment only, so no password lands in a committed file)."""
+    return name != "project_file" and field.validation_alias is None
+
+
+def effective_settings(settings: Settings, environ: Mapping[str, str] = os.environ) -> list[Effective]:
+    """Each setting's value in `settings` and its source: the environment variable that set it,
+    the project file's [tool.harness], or the default (precedence as the model applies it)."""
+    table = read_table(settings.project_file) if settings.project_file is not None else {}
+    present = {name.upper() for name in environ}  # pydantic-settings reads names case-insensitively
+    rows = []
+    for name, field in Settings.model_fields.items():
+        variable = next((v for v in environment_names(name, field) if v.upper() in present), None)
+        if variable is not None:
+            source = f"environment {variable}"
+        elif name in table:
+            source = "[tool.harness]"
+        elif name == "project_file" and settings.project_file is not None:
+            source = "the nearest pyproject.toml"
+        else:
+            source = "default"
+        rows.append(Effective(name, shown(getattr(settings, name), secret=not field.repr), source))
+    return rows
+
+
+def shown(value: object, secret: bool) -> str:
+    """A value as a user reads it; a secret's password (or the secret itself) as ***."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = str(value)
+    if secret and text:
+        return redact(text) if "://" in text else "***"
+    return text
+
+
+def settings_markdown() -> str:
+    """The README's settings table: each setting, where it may be set, its default and its description."""
+    lines = [row(HEADER), row(tuple("---" for _ in HEADER))]
+    for name, field in Settings.model_fields.items():
+        setting = f"`{name}`" if in_file(name, field) else f"`{name}` (not in the file)"
+        variables = ", ".join(f"`{variable}`" for variable in environment_names(name, field))
+        lines.append(row((setting, variables, pytest_cell(name, field), default_cell(field), field.description or "")))
+    return "\n".join(lines) + "\n"
+
+
+def pytest_cell(name: str, field: FieldInfo) -> str:
+    exposure = pytest_exposure(field)
+    if exposure is None:
+        return ""
+    ini = f"ini `harness_{name}`"
+    return f"`--{name.replace('_', '-')}`, {ini}" if exposure == "option" else ini
+
+
+def default_cell(field: FieldInfo) -> str:
+    """The default as it would be written in [tool.harness]; a computed one is described, not shown."""
+    if field.default_factory is not None:
+        return "(computed)"
+    default = field.default
+    if default is None:
+        return "(none)"
+    return f"`{json.dumps(str(default) if isinstance(default, Path) else default)}`"
+
+
+def row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
