@@ -53,7 +53,7 @@ def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
 PytestExposure = Literal["option", "ini"]
 
 
-def pytest_exposure(field: FieldInfo) -> PytestExposure | None:
+def exposure_in_pytest(field: FieldInfo) -> PytestExposure | None:
     """How the pytest plugin offers a setting: "option" (`--name` and ini `harness_<name>`), "ini"
     (the ini key only), or None (the project file and the environment only)."""
     extra = field.json_schema_extra
@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     backend: BackendName = Field(
         default="embedded",
         description="Where the servers come from: embedded (local processes), docker (testcontainers), external "
-        "(your servers: TEST_DATABASE_URL or POSTGRES_*, REDIS_URL or REDIS_*), auto (docker when the engine "
+        "(your servers: `TEST_DATABASE_URL` or `POSTGRES_*`, `REDIS_URL` or `REDIS_*`), auto (docker when the engine "
         "answers and has both images, else embedded).",
         json_schema_extra=OPTION,
     )
@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     postgres_logins: Path = Field(
         default=Path("schema/postgres/logins.toml"),
         description='Development passwords of the migrations\' roles (`[role]` `password = "…"`), set on every '
-        "server the harness prepares; `harness env` and `clone` print a <ROLE>_DATABASE_URL for each role in it.",
+        "server the harness prepares; `harness env` and `clone` print a `<ROLE>_DATABASE_URL` for each role in it.",
     )
     seeds_dir: Path = Field(default=Path("seeds"), description="The data the plug-in's seed profiles read.")
     redis_config: Path = Field(
@@ -137,8 +137,8 @@ class Settings(BaseSettings):
     )
     state_dir: Path = Field(
         default_factory=default_state_dir,
-        description="Where environments are recorded and embedded servers keep their data: /dev/shm/harness-<uid> "
-        "(tmpfs, where cloning is 5-10x faster), else harness-<uid> in the temporary directory.",
+        description="Where environments are recorded and embedded servers keep their data: `/dev/shm/harness-<uid>` "
+        "(tmpfs, where cloning is 5-10x faster), else `harness-<uid>` in the temporary directory.",
     )
     database: str = Field(default="app", description="The database `harness up` creates and `harness env` names.")
     template_seed: str = Field(
@@ -186,37 +186,61 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("HARNESS_DATABASE_URL", "TEST_DATABASE_URL", "DATABASE_URL"),
         repr=False,
-        description="The external PostgreSQL server, and `harness migrate`'s database when --dsn is not given. "
-        "DATABASE_URL (what `harness env` exports) counts last.",
+        description="The external PostgreSQL server, and `harness migrate`'s database when `--dsn` is not given. "
+        "`DATABASE_URL` (what `harness env` exports) counts last.",
     )
     postgres_host: str | None = Field(
         default=None,
         validation_alias="POSTGRES_HOST",
-        description="The external PostgreSQL server by its parts, when no URL is given: its host.",
+        description="The external PostgreSQL server's host, when no URL is set.",
     )
-    postgres_port: int = Field(default=5432, ge=1, le=65535, validation_alias="POSTGRES_PORT", description="Its port.")
+    postgres_port: int = Field(
+        default=5432,
+        ge=1,
+        le=65535,
+        validation_alias="POSTGRES_PORT",
+        description="The external PostgreSQL server's port (with `POSTGRES_HOST`).",
+    )
     postgres_db: str = Field(
-        default="postgres", validation_alias="POSTGRES_DB", description="Its database the harness connects to."
+        default="postgres",
+        validation_alias="POSTGRES_DB",
+        description="The database the harness connects to there (with `POSTGRES_HOST`).",
     )
     postgres_user: str = Field(
-        default="postgres", validation_alias="POSTGRES_USER", description="Its user, who may create databases."
+        default="postgres",
+        validation_alias="POSTGRES_USER",
+        description="The user it connects as, who may create databases (with `POSTGRES_HOST`).",
     )
     postgres_password: str = Field(
-        default="", validation_alias="POSTGRES_PASSWORD", repr=False, description="That user's password."
+        default="",
+        validation_alias="POSTGRES_PASSWORD",
+        repr=False,
+        description="That user's password (with `POSTGRES_HOST`).",
     )
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("HARNESS_REDIS_URL", "REDIS_URL"),
         repr=False,
-        description="The external Redis server.",
+        description="The external Redis server (`redis://`, `rediss://` or `unix://`).",
     )
     redis_host: str | None = Field(
         default=None,
         validation_alias="REDIS_HOST",
-        description="The external Redis server by its parts, when no URL is given: its host.",
+        description="The external Redis server's host, when no URL is set.",
     )
-    redis_port: int = Field(default=6379, ge=1, le=65535, validation_alias="REDIS_PORT", description="Its port.")
-    redis_password: str = Field(default="", validation_alias="REDIS_PASSWORD", repr=False, description="Its password.")
+    redis_port: int = Field(
+        default=6379,
+        ge=1,
+        le=65535,
+        validation_alias="REDIS_PORT",
+        description="The external Redis server's port (with `REDIS_HOST`).",
+    )
+    redis_password: str = Field(
+        default="",
+        validation_alias="REDIS_PASSWORD",
+        repr=False,
+        description="The external Redis server's password (with `REDIS_HOST`).",
+    )
 
     @field_validator("test_database_url", "redis_url")
     @classmethod

@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from harness.config import Settings, pytest_exposure
+from harness.config import Settings, exposure_in_pytest
 from harness.errors import USAGE, explain
 from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.redis_databases import claimed_database, database_count
@@ -40,11 +40,11 @@ WORKER_INPUT = "harness_run_state"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """The settings the model marks for pytest (`pytest_exposure`), helped by their descriptions:
+    """The settings the model marks for pytest (`exposure_in_pytest`), helped by their descriptions:
     an option and an ini key each, or an ini key only."""
     group = parser.getgroup("harness", "disposable PostgreSQL+pgvector and Redis")
     for name, field in Settings.model_fields.items():
-        exposure = pytest_exposure(field)
+        exposure = exposure_in_pytest(field)
         if exposure is None:
             continue
         flag = field.annotation is bool
@@ -64,7 +64,7 @@ def settings_from(config: pytest.Config) -> Settings:
     overridden by ini values (paths relative to the rootdir), overridden by command-line options."""
     overrides: dict[str, Any] = {}
     for name, field in Settings.model_fields.items():
-        exposure = pytest_exposure(field)
+        exposure = exposure_in_pytest(field)
         if exposure is None:
             continue
         ini = config.getini(f"harness_{name}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic.fields import FieldInfo
 
-from harness.config import Settings, pytest_exposure
+from harness.config import Settings, exposure_in_pytest
 from harness.project import environment_names, read_table
 from harness.provision.endpoints import redact
 
@@ -77,7 +77,7 @@ def settings_markdown() -> str:
 
 
 def pytest_cell(name: str, field: FieldInfo) -> str:
-    exposure = pytest_exposure(field)
+    exposure = exposure_in_pytest(field)
     if exposure is None:
         return ""
     ini = f"ini `harness_{name}`"

@@ -1,4 +1,4 @@
-"""Running the command line as a user does: a real process in the repository's directory."""
+"""Running the command line as a user does: a real process in the repository's directory (or another)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def harness(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "harness", *args], cwd=ROOT, capture_output=True, text=True, check=False,
+        [sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True, check=False,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )  # fmt: skip
