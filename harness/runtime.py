@@ -10,7 +10,7 @@ import asyncpg
 from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.isolation.run import prepare_template
-from harness.plugins import load_plugin, seed_of
+from harness.plugins import seed_of
 from harness.provision import Environment, environment_lock, open_environment
 from harness.provision.endpoints import Endpoints
 from harness.provision.gc import Collected, remove_environment_files
@@ -31,8 +31,8 @@ async def bring_up(settings: Settings, persistent: bool) -> tuple[Environment, s
 
 
 async def _make_ready(settings: Settings, env: Environment) -> str:
-    """The template, the working database cloned from it, the seed (when a plug-in provides
-    seeds): the working database's DSN."""
+    """The template, the working database cloned from it, the `up_seed` profile loaded into it:
+    the working database's DSN."""
     template, _ = await prepare_template(settings, env.endpoints, evict=env.persistent)
     admin = await asyncpg.connect(env.endpoints.postgres)
     try:
@@ -40,8 +40,7 @@ async def _make_ready(settings: Settings, env: Environment) -> str:
             await admin.execute(f'CREATE DATABASE "{settings.database}" TEMPLATE "{template}"')
     finally:
         await admin.close()
-    plugin = load_plugin(settings.plugin)
-    if settings.up_seed and plugin is not None and plugin.seed is not None:
+    if settings.up_seed:  # without a plug-in that seeds, one line naming the setting
         seed = seed_of(settings, settings.up_seed, "up_seed")
         await seed.load(env.endpoints.postgres_dsn(settings.database))
     return env.endpoints.postgres_dsn(settings.database)
