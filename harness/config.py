@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal, cast
 from urllib.parse import quote, urlsplit
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
+from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -61,8 +62,8 @@ def exposure_in_pytest(field: FieldInfo) -> PytestExposure | None:
     return cast(PytestExposure, exposure) if exposure in ("option", "ini") else None
 
 
-OPTION: Any = {"pytest": "option"}  # the plugin's `--name` and ini `harness_<name>`
-INI: Any = {"pytest": "ini"}  # the plugin's ini `harness_<name>` only (relative to the rootdir)
+OPTION: JsonDict = {"pytest": "option"}  # the plugin's `--name` and ini `harness_<name>`
+INI: JsonDict = {"pytest": "ini"}  # the plugin's ini `harness_<name>` only (relative to the rootdir)
 
 
 class Settings(BaseSettings):
