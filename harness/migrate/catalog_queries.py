@@ -99,7 +99,8 @@ SCHEMA_OBJECTS: dict[str, str] = {
     "indexes": f"""
         SELECT format('%s options=%s clustered=%s replica_identity=%s statistics=%s',
             CASE WHEN c.reloptions IS NULL THEN pg_get_indexdef(i.indexrelid)
-                 ELSE replace(pg_get_indexdef(i.indexrelid), ' WITH (' || array_to_string(c.reloptions, ', ') || ')', '')
+                 ELSE replace(pg_get_indexdef(i.indexrelid),
+                              ' WITH (' || array_to_string(c.reloptions, ', ') || ')', '')
             END,
             {sorted_list("c.reloptions")}, i.indisclustered::text, i.indisreplident::text,
             (SELECT string_agg(a.attnum || '=' || a.attstattarget, ',' ORDER BY a.attnum) FROM pg_attribute a
@@ -166,16 +167,20 @@ SCHEMA_OBJECTS: dict[str, str] = {
         SELECT format('%s function=%s restrict=%s join=%s commutator=%s negator=%s hashes=%s merges=%s owner=%s',
             o.oid::regoperator, o.oprcode, o.oprrest, o.oprjoin, nullif(o.oprcom, 0)::regoperator,
             nullif(o.oprnegate, 0)::regoperator, o.oprcanhash::text, o.oprcanmerge::text, {owner("o.oprowner")})
-        FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE {USER_SCHEMA} AND {not_member("o.oid")}""",
+        FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
+        WHERE {USER_SCHEMA} AND {not_member("o.oid")}""",
     "operator_families": f"""
         SELECT format('%s owner=%s', pg_describe_object('pg_opfamily'::regclass, f.oid, 0), {owner("f.opfowner")})
-        FROM pg_opfamily f JOIN pg_namespace n ON n.oid = f.opfnamespace WHERE {USER_SCHEMA} AND {not_member("f.oid")}""",
+        FROM pg_opfamily f JOIN pg_namespace n ON n.oid = f.opfnamespace
+        WHERE {USER_SCHEMA} AND {not_member("f.oid")}""",
     "operator_classes": f"""
         SELECT format('%s family=%s type=%s default=%s storage=%s owner=%s',
-            pg_describe_object('pg_opclass'::regclass, c.oid, 0), pg_describe_object('pg_opfamily'::regclass, c.opcfamily, 0),
+            pg_describe_object('pg_opclass'::regclass, c.oid, 0),
+            pg_describe_object('pg_opfamily'::regclass, c.opcfamily, 0),
             format_type(c.opcintype, NULL), c.opcdefault::text, format_type(nullif(c.opckeytype, 0), NULL),
             {owner("c.opcowner")})
-        FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
+        FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace
+        WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
     "operator_family_members": f"""
         SELECT format('%s purpose=%s sort_family=%s', pg_describe_object('pg_amop'::regclass, m.oid, 0), m.amoppurpose,
             pg_describe_object('pg_opfamily'::regclass, nullif(m.amopsortfamily, 0), 0))
@@ -188,19 +193,22 @@ SCHEMA_OBJECTS: dict[str, str] = {
     "collations": f"""
         SELECT format('%s.%s %s owner=%s', n.nspname, c.collname,
             to_jsonb(c) - 'oid' - 'collname' - 'collnamespace' - 'collowner' - 'collversion', {owner("c.collowner")})
-        FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
+        FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
+        WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
     "conversions": f"""
         SELECT format('%s.%s %s to %s function=%s default=%s owner=%s', n.nspname, c.conname,
             pg_encoding_to_char(c.conforencoding), pg_encoding_to_char(c.contoencoding), c.conproc,
             c.condefault::text, {owner("c.conowner")})
-        FROM pg_conversion c JOIN pg_namespace n ON n.oid = c.connamespace WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
+        FROM pg_conversion c JOIN pg_namespace n ON n.oid = c.connamespace
+        WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
     "text_search": f"""
         SELECT format('parser %s.%s %s/%s/%s/%s/%s', n.nspname, p.prsname, p.prsstart, p.prstoken, p.prsend,
             p.prsheadline, p.prslextype)
         FROM pg_ts_parser p JOIN pg_namespace n ON n.oid = p.prsnamespace WHERE {USER_SCHEMA} AND {not_member("p.oid")}
         UNION ALL
         SELECT format('template %s.%s %s/%s', n.nspname, t.tmplname, t.tmplinit, t.tmpllexize)
-        FROM pg_ts_template t JOIN pg_namespace n ON n.oid = t.tmplnamespace WHERE {USER_SCHEMA} AND {not_member("t.oid")}
+        FROM pg_ts_template t JOIN pg_namespace n ON n.oid = t.tmplnamespace
+        WHERE {USER_SCHEMA} AND {not_member("t.oid")}
         UNION ALL
         SELECT format('dictionary %s template=%s options=%s owner=%s', d.oid::regdictionary,
             (SELECT format('%s.%s', tn.nspname, t.tmplname) FROM pg_ts_template t
@@ -222,7 +230,7 @@ SCHEMA_OBJECTS: dict[str, str] = {
 }
 
 OUTSIDE_SCHEMAS: dict[str, str] = {
-    "extensions": f"""
+    "extensions": """
         SELECT format('%s version=%s schema=%s config=%s', e.extname, e.extversion, n.nspname,
             (SELECT string_agg(x.c::regclass || coalesce(' ' || x.w, ''), ',' ORDER BY x.c::regclass::text)
              FROM unnest(e.extconfig, e.extcondition) AS x(c, w)))
@@ -236,12 +244,14 @@ OUTSIDE_SCHEMAS: dict[str, str] = {
             nullif(c.castfunc, 0)::regprocedure, c.castcontext, c.castmethod)
         FROM pg_cast c WHERE {user_object("c.oid")}""",
     "languages": f"""
-        SELECT format('%s trusted=%s handler=%s inline=%s validator=%s owner=%s acl=%s', l.lanname, l.lanpltrusted::text,
+        SELECT format('%s trusted=%s handler=%s inline=%s validator=%s owner=%s acl=%s',
+            l.lanname, l.lanpltrusted::text,
             nullif(l.lanplcallfoid, 0)::regprocedure, nullif(l.laninline, 0)::regprocedure,
             nullif(l.lanvalidator, 0)::regprocedure, {owner("l.lanowner")}, {acl("l.lanacl", "'l'", "l.lanowner")})
         FROM pg_language l WHERE {user_object("l.oid")}""",
     "access_methods": f"""
-        SELECT format('%s type=%s handler=%s', a.amname, a.amtype, a.amhandler) FROM pg_am a WHERE {user_object("a.oid")}""",
+        SELECT format('%s type=%s handler=%s', a.amname, a.amtype, a.amhandler) FROM pg_am a
+        WHERE {user_object("a.oid")}""",
     "transforms": f"""
         SELECT format('%s from_sql=%s to_sql=%s', pg_describe_object('pg_transform'::regclass, t.oid, 0),
             nullif(t.trffromsql, 0)::regprocedure, nullif(t.trftosql, 0)::regprocedure)
@@ -281,8 +291,8 @@ OUTSIDE_SCHEMAS: dict[str, str] = {
             t.evtfoid::regprocedure, t.evtenabled, {sorted_list("t.evttags")}, {owner("t.evtowner")})
         FROM pg_event_trigger t WHERE {not_member("t.oid")}""",
     "default_privileges": f"""
-        SELECT format('%s in %s on %s: %s', {owner("d.defaclrole")}, coalesce(d.defaclnamespace::regnamespace::text, '*'),
-            d.defaclobjtype, {sorted_list("d.defaclacl")})
+        SELECT format('%s in %s on %s: %s', {owner("d.defaclrole")},
+            coalesce(d.defaclnamespace::regnamespace::text, '*'), d.defaclobjtype, {sorted_list("d.defaclacl")})
         FROM pg_default_acl d""",
     "comments": f"""
         SELECT format('%s: %s', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description)
