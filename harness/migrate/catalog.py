@@ -60,7 +60,7 @@ async def take_snapshot(conn: asyncpg.Connection, roles: Iterable[str] = ()) -> 
 def describe_difference(expected: Snapshot, actual: Snapshot, limit: int = 20) -> list[str]:
     """Lines of `- missing` / `+ unexpected` objects, per kind; empty when the snapshots are equal."""
     lines: list[str] = []
-    for kind in sorted(expected.keys() | actual.keys()):
+    for kind in [*expected, *(kind for kind in actual if kind not in expected)]:  # the snapshot's order
         before, after = expected.get(kind, frozenset()), actual.get(kind, frozenset())
         lines += [f"  {kind}: - {item}" for item in sorted(before - after)]
         lines += [f"  {kind}: + {item}" for item in sorted(after - before)]

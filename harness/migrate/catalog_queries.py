@@ -36,6 +36,16 @@ def acl(column: str, kind: str, owner: str) -> str:  # kind: an SQL "char" expre
     return sorted_list(f"coalesce({column}, acldefault({kind}, {owner}))")
 
 
+def without_options(definition: str, options: str) -> str:
+    """An index's definition less its `WITH (…)`, which keeps the options in the order they were
+    set (ruleutils' flatten_reloptions spelling); the line carries them sorted instead."""
+    spelled = f"""(SELECT ' WITH (' || string_agg(quote_ident(split_part(o, '=', 1)) || '=' || CASE
+        WHEN quote_ident(substr(o, strpos(o, '=') + 1)) = substr(o, strpos(o, '=') + 1)
+        THEN substr(o, strpos(o, '=') + 1) ELSE quote_literal(substr(o, strpos(o, '=') + 1)) END, ', ') || ')'
+        FROM unnest({options}) AS o)"""
+    return f"CASE WHEN {options} IS NULL THEN {definition} ELSE replace({definition}, {spelled}, '') END"
+
+
 def owner(column: str) -> str:
     return f"pg_get_userbyid({column})"
 
@@ -92,17 +102,14 @@ SCHEMA_OBJECTS: dict[str, str] = {
         JOIN pg_class c ON c.oid = f.ftrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
     "constraints": f"""
-        SELECT format('%s.%s %s %s', n.nspname, coalesce(c.relname, t.typname), k.conname, pg_get_constraintdef(k.oid))
-        FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace
+        SELECT format('%s.%s %s %s', n.nspname, coalesce(c.relname, t.typname), k.conname,
+            {without_options("pg_get_constraintdef(k.oid)", "x.reloptions")})
+        FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace LEFT JOIN pg_class x ON x.oid = k.conindid
         LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
         WHERE {USER_SCHEMA} AND {not_member("coalesce(c.oid, t.oid)")}""",
     "indexes": f"""
         SELECT format('%s options=%s clustered=%s replica_identity=%s statistics=%s',
-            CASE WHEN c.reloptions IS NULL THEN pg_get_indexdef(i.indexrelid)
-                 ELSE replace(pg_get_indexdef(i.indexrelid),
-                              ' WITH (' || array_to_string(c.reloptions, ', ') || ')', '')
-            END,
-            {sorted_list("c.reloptions")}, i.indisclustered::text, i.indisreplident::text,
+            {without_options("pg_get_indexdef(i.indexrelid)", "c.reloptions")}, {sorted_list("c.reloptions")}, i.indisclustered::text, i.indisreplident::text,
             (SELECT string_agg(a.attnum || '=' || a.attstattarget, ',' ORDER BY a.attnum) FROM pg_attribute a
              WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0))
         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -235,10 +242,6 @@ OUTSIDE_SCHEMAS: dict[str, str] = {
             (SELECT string_agg(x.c::regclass || coalesce(' ' || x.w, ''), ',' ORDER BY x.c::regclass::text)
              FROM unnest(e.extconfig, e.extcondition) AS x(c, w)))
         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace""",
-    "extension_members": """
-        SELECT format('%s: %s', e.extname, pg_describe_object(d.classid, d.objid, d.objsubid))
-        FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
-        WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'""",
     "casts": f"""
         SELECT format('%s function=%s context=%s method=%s', pg_describe_object('pg_cast'::regclass, c.oid, 0),
             nullif(c.castfunc, 0)::regprocedure, c.castcontext, c.castmethod)
@@ -292,8 +295,12 @@ OUTSIDE_SCHEMAS: dict[str, str] = {
         FROM pg_event_trigger t WHERE {not_member("t.oid")}""",
     "default_privileges": f"""
         SELECT format('%s in %s on %s: %s', {owner("d.defaclrole")},
-            coalesce(d.defaclnamespace::regnamespace::text, '*'), d.defaclobjtype, {sorted_list("d.defaclacl")})
+            coalesce(nullif(d.defaclnamespace, 0)::regnamespace::text, '*'), d.defaclobjtype, {sorted_list("d.defaclacl")})
         FROM pg_default_acl d""",
+    "extension_members": """
+        SELECT format('%s: %s', e.extname, pg_describe_object(d.classid, d.objid, d.objsubid))
+        FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+        WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'""",
     "comments": f"""
         SELECT format('%s: %s', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description)
         FROM pg_description d CROSS JOIN LATERAL pg_identify_object(d.classoid, d.objoid, d.objsubid) AS o
