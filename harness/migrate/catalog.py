@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from harness.migrate.catalog_queries import QUERIES, ROLE_QUERIES
+from harness.migrate.catalog_queries import QUERIES, ROLE_QUERIES, snapshot_query
 from harness.migrate.files import Migration
 
 Snapshot = dict[str, frozenset[str]]
@@ -46,12 +46,10 @@ async def take_snapshot(conn: asyncpg.Connection, roles: Iterable[str] = ()) -> 
     """The catalog of `conn`'s database, and of the server's roles named in `roles` or referred to
     by the database's objects. Read in one round trip, under the settings pg_dump uses, whatever a
     migration left set on the session."""
-    kinds = {**QUERIES, **ROLE_QUERIES}
-    union = "\nUNION ALL\n".join(f"SELECT '{kind}', line FROM ({sql}) AS q(line)" for kind, sql in kinds.items())
     async with conn.transaction(readonly=True):
         await conn.execute(DUMP_SETTINGS)
-        rows = await conn.fetch(union, sorted(set(roles)))
-    lines: dict[str, set[str]] = {kind: set() for kind in kinds}
+        rows = await conn.fetch(snapshot_query(), sorted(set(roles)))
+    lines: dict[str, set[str]] = {kind: set() for kind in (*QUERIES, *ROLE_QUERIES)}
     for kind, line in rows:
         lines[kind].add(line)
     return {kind: frozenset(found) for kind, found in lines.items()}

@@ -17,7 +17,7 @@ USER_SCHEMA = f"""n.nspname NOT IN ('pg_catalog', 'information_schema', '{VERSIO
 
 def not_member(oid: str) -> str:
     """`oid` is not an extension member: the extension's own rows describe it."""
-    return f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.objid = {oid} AND e.deptype = 'e')"
+    return f"{oid} NOT IN (SELECT objid FROM extension_member)"
 
 
 def user_object(oid: str) -> str:
@@ -55,7 +55,7 @@ RELATION_ACL_KIND = """CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\"
 SCHEMA_OBJECTS: dict[str, str] = {
     "schemas": f"""
         SELECT format('%s owner=%s acl=%s', n.nspname, {owner("n.nspowner")}, {acl("n.nspacl", "'n'", "n.nspowner")})
-        FROM pg_namespace n WHERE {USER_SCHEMA} AND {not_member("n.oid")}""",
+        FROM user_namespace n WHERE {not_member("n.oid")}""",
     "relations": f"""
         SELECT format('%s.%s kind=%s persistence=%s rls=%s/%s owner=%s acl=%s options=%s toast_options=%s am=%s'
                       ' tablespace=%s replica_identity=%s of=%s partkey=%s bound=%s inherits=%s definition=%s',
@@ -71,8 +71,8 @@ SCHEMA_OBJECTS: dict[str, str] = {
             (SELECT string_agg(i.inhparent::regclass::text, ',' ORDER BY i.inhseqno)
              FROM pg_inherits i WHERE i.inhrelid = c.oid),
             CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END)
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {USER_SCHEMA} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND {not_member("c.oid")}""",
+        FROM pg_class c JOIN user_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND {not_member("c.oid")}""",
     "columns": f"""
         SELECT format('%s.%s.%s #%s %s notnull=%s default=%s identity=%s generated=%s collation=%s storage=%s'
                       ' compression=%s statistics=%s options=%s fdw_options=%s acl=%s',
@@ -82,9 +82,9 @@ SCHEMA_OBJECTS: dict[str, str] = {
             a.attstorage, a.attcompression, coalesce(a.attstattarget::int, -1), {sorted_list("a.attoptions")},
             {sorted_list("a.attfdwoptions")}, {sorted_list("a.attacl")})
         FROM pg_attribute a
-        JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_class c ON c.oid = a.attrelid JOIN user_namespace n ON n.oid = c.relnamespace
         LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-        WHERE {USER_SCHEMA} AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
           AND {not_member("c.oid")}""",
     "sequences": f"""
         SELECT format('%s type=%s start=%s increment=%s min=%s max=%s cache=%s cycle=%s owned_by=%s',
@@ -94,38 +94,39 @@ SCHEMA_OBJECTS: dict[str, str] = {
              JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
              WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.refclassid = 'pg_class'::regclass
                AND d.deptype IN ('a', 'i')))
-        FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
+        FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN user_namespace n ON n.oid = c.relnamespace
+        WHERE {not_member("c.oid")}""",
     "foreign_tables": f"""
         SELECT format('%s server=%s options=%s', f.ftrelid::regclass, s.srvname, {sorted_list("f.ftoptions")})
         FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver
-        JOIN pg_class c ON c.oid = f.ftrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
+        JOIN pg_class c ON c.oid = f.ftrelid JOIN user_namespace n ON n.oid = c.relnamespace
+        WHERE {not_member("c.oid")}""",
     "constraints": f"""
         SELECT format('%s.%s %s %s', n.nspname, coalesce(c.relname, t.typname), k.conname,
             {without_options("pg_get_constraintdef(k.oid)", "x.reloptions")})
-        FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace LEFT JOIN pg_class x ON x.oid = k.conindid
+        FROM pg_constraint k JOIN user_namespace n ON n.oid = k.connamespace LEFT JOIN pg_class x ON x.oid = k.conindid
         LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
-        WHERE {USER_SCHEMA} AND {not_member("coalesce(c.oid, t.oid)")}""",
+        WHERE {not_member("coalesce(c.oid, t.oid)")}""",
     "indexes": f"""
         SELECT format('%s options=%s clustered=%s replica_identity=%s statistics=%s',
-            {without_options("pg_get_indexdef(i.indexrelid)", "c.reloptions")}, {sorted_list("c.reloptions")}, i.indisclustered::text, i.indisreplident::text,
+            {without_options("pg_get_indexdef(i.indexrelid)", "c.reloptions")}, {sorted_list("c.reloptions")},
+            i.indisclustered::text, i.indisreplident::text,
             (SELECT string_agg(a.attnum || '=' || a.attstattarget, ',' ORDER BY a.attnum) FROM pg_attribute a
              WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0))
-        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {USER_SCHEMA} AND {not_member("i.indrelid")}""",
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN user_namespace n ON n.oid = c.relnamespace
+        WHERE {not_member("i.indrelid")}""",
     "statistics": f"""
         SELECT format('%s statistics=%s owner=%s', pg_get_statisticsobjdef(s.oid), coalesce(s.stxstattarget::int, -1),
             {owner("s.stxowner")})
-        FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE {USER_SCHEMA}""",
+        FROM pg_statistic_ext s JOIN user_namespace n ON n.oid = s.stxnamespace""",
     "triggers": f"""
         SELECT format('%s enabled=%s', pg_get_triggerdef(t.oid), t.tgenabled)
-        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {USER_SCHEMA} AND NOT t.tgisinternal AND {not_member("c.oid")}""",
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN user_namespace n ON n.oid = c.relnamespace
+        WHERE NOT t.tgisinternal AND {not_member("c.oid")}""",
     "rules": f"""
         SELECT format('%s enabled=%s', pg_get_ruledef(r.oid), r.ev_enabled)
-        FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE {USER_SCHEMA} AND r.rulename <> '_RETURN' AND {not_member("c.oid")}""",
+        FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN user_namespace n ON n.oid = c.relnamespace
+        WHERE r.rulename <> '_RETURN' AND {not_member("c.oid")}""",
     "policies": f"""
         SELECT format('%s.%s %s %s %s roles=%s using=%s check=%s', schemaname, tablename, policyname, permissive, cmd,
             {sorted_list("roles")}, qual, with_check)
@@ -140,15 +141,15 @@ SCHEMA_OBJECTS: dict[str, str] = {
             p.prosupport, {sorted_list("p.proconfig")},
             (SELECT string_agg(format_type(x, NULL), ',') FROM unnest(p.protrftypes) AS x),
             coalesce(pg_get_function_sqlbody(p.oid), p.prosrc), p.probin)
-        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
-        WHERE {USER_SCHEMA} AND {not_member("p.oid")}""",
+        FROM pg_proc p JOIN user_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+        WHERE {not_member("p.oid")}""",
     "aggregates": f"""
         SELECT format('%s %s transtype=%s mtranstype=%s sortop=%s', a.aggfnoid::regprocedure,
             to_jsonb(a) - 'aggfnoid' - 'aggtranstype' - 'aggmtranstype' - 'aggsortop',
             format_type(a.aggtranstype, NULL), format_type(nullif(a.aggmtranstype, 0), NULL),
             nullif(a.aggsortop, 0)::regoperator)
-        FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE {USER_SCHEMA} AND {not_member("p.oid")}""",
+        FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid JOIN user_namespace n ON n.oid = p.pronamespace
+        WHERE {not_member("p.oid")}""",
     "types": f"""
         SELECT format('%s.%s %s %s base=%s owner=%s acl=%s default=%s notnull=%s collation=%s%s%s',
             n.nspname, t.typname, t.typtype,
@@ -166,82 +167,82 @@ SCHEMA_OBJECTS: dict[str, str] = {
                 ' delimiter=%s element=%s', t.typinput, t.typoutput, t.typreceive, t.typsend, t.typmodin, t.typmodout,
                 t.typanalyze, t.typlen, t.typbyval::text, t.typalign, t.typstorage, t.typcategory,
                 t.typispreferred::text, t.typdelim, format_type(nullif(t.typelem, 0), NULL)) END)
-        FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE {USER_SCHEMA} AND t.typtype IN ('b', 'c', 'd', 'e', 'r', 'm', 'p') AND {not_member("t.oid")}
+        FROM pg_type t JOIN user_namespace n ON n.oid = t.typnamespace
+        WHERE t.typtype IN ('b', 'c', 'd', 'e', 'r', 'm', 'p') AND {not_member("t.oid")}
           AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
           AND NOT EXISTS (SELECT 1 FROM pg_type a WHERE a.typarray = t.oid)""",
     "operators": f"""
         SELECT format('%s function=%s restrict=%s join=%s commutator=%s negator=%s hashes=%s merges=%s owner=%s',
             o.oid::regoperator, o.oprcode, o.oprrest, o.oprjoin, nullif(o.oprcom, 0)::regoperator,
             nullif(o.oprnegate, 0)::regoperator, o.oprcanhash::text, o.oprcanmerge::text, {owner("o.oprowner")})
-        FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace
-        WHERE {USER_SCHEMA} AND {not_member("o.oid")}""",
+        FROM pg_operator o JOIN user_namespace n ON n.oid = o.oprnamespace
+        WHERE {not_member("o.oid")}""",
     "operator_families": f"""
         SELECT format('%s owner=%s', pg_describe_object('pg_opfamily'::regclass, f.oid, 0), {owner("f.opfowner")})
-        FROM pg_opfamily f JOIN pg_namespace n ON n.oid = f.opfnamespace
-        WHERE {USER_SCHEMA} AND {not_member("f.oid")}""",
+        FROM pg_opfamily f JOIN user_namespace n ON n.oid = f.opfnamespace
+        WHERE {not_member("f.oid")}""",
     "operator_classes": f"""
         SELECT format('%s family=%s type=%s default=%s storage=%s owner=%s',
             pg_describe_object('pg_opclass'::regclass, c.oid, 0),
             pg_describe_object('pg_opfamily'::regclass, c.opcfamily, 0),
             format_type(c.opcintype, NULL), c.opcdefault::text, format_type(nullif(c.opckeytype, 0), NULL),
             {owner("c.opcowner")})
-        FROM pg_opclass c JOIN pg_namespace n ON n.oid = c.opcnamespace
-        WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
+        FROM pg_opclass c JOIN user_namespace n ON n.oid = c.opcnamespace
+        WHERE {not_member("c.oid")}""",
     "operator_family_members": f"""
         SELECT format('%s purpose=%s sort_family=%s', pg_describe_object('pg_amop'::regclass, m.oid, 0), m.amoppurpose,
             pg_describe_object('pg_opfamily'::regclass, nullif(m.amopsortfamily, 0), 0))
-        FROM pg_amop m JOIN pg_opfamily f ON f.oid = m.amopfamily JOIN pg_namespace n ON n.oid = f.opfnamespace
-        WHERE {USER_SCHEMA} AND {not_member("f.oid")}
+        FROM pg_amop m JOIN pg_opfamily f ON f.oid = m.amopfamily JOIN user_namespace n ON n.oid = f.opfnamespace
+        WHERE {not_member("f.oid")}
         UNION ALL
         SELECT pg_describe_object('pg_amproc'::regclass, m.oid, 0)
-        FROM pg_amproc m JOIN pg_opfamily f ON f.oid = m.amprocfamily JOIN pg_namespace n ON n.oid = f.opfnamespace
-        WHERE {USER_SCHEMA} AND {not_member("f.oid")}""",
+        FROM pg_amproc m JOIN pg_opfamily f ON f.oid = m.amprocfamily JOIN user_namespace n ON n.oid = f.opfnamespace
+        WHERE {not_member("f.oid")}""",
     "collations": f"""
         SELECT format('%s.%s %s owner=%s', n.nspname, c.collname,
             to_jsonb(c) - 'oid' - 'collname' - 'collnamespace' - 'collowner' - 'collversion', {owner("c.collowner")})
-        FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
-        WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
+        FROM pg_collation c JOIN user_namespace n ON n.oid = c.collnamespace
+        WHERE {not_member("c.oid")}""",
     "conversions": f"""
         SELECT format('%s.%s %s to %s function=%s default=%s owner=%s', n.nspname, c.conname,
             pg_encoding_to_char(c.conforencoding), pg_encoding_to_char(c.contoencoding), c.conproc,
             c.condefault::text, {owner("c.conowner")})
-        FROM pg_conversion c JOIN pg_namespace n ON n.oid = c.connamespace
-        WHERE {USER_SCHEMA} AND {not_member("c.oid")}""",
+        FROM pg_conversion c JOIN user_namespace n ON n.oid = c.connamespace
+        WHERE {not_member("c.oid")}""",
     "text_search": f"""
         SELECT format('parser %s.%s %s/%s/%s/%s/%s', n.nspname, p.prsname, p.prsstart, p.prstoken, p.prsend,
             p.prsheadline, p.prslextype)
-        FROM pg_ts_parser p JOIN pg_namespace n ON n.oid = p.prsnamespace WHERE {USER_SCHEMA} AND {not_member("p.oid")}
+        FROM pg_ts_parser p JOIN user_namespace n ON n.oid = p.prsnamespace WHERE {not_member("p.oid")}
         UNION ALL
         SELECT format('template %s.%s %s/%s', n.nspname, t.tmplname, t.tmplinit, t.tmpllexize)
-        FROM pg_ts_template t JOIN pg_namespace n ON n.oid = t.tmplnamespace
-        WHERE {USER_SCHEMA} AND {not_member("t.oid")}
+        FROM pg_ts_template t JOIN user_namespace n ON n.oid = t.tmplnamespace
+        WHERE {not_member("t.oid")}
         UNION ALL
         SELECT format('dictionary %s template=%s options=%s owner=%s', d.oid::regdictionary,
             (SELECT format('%s.%s', tn.nspname, t.tmplname) FROM pg_ts_template t
              JOIN pg_namespace tn ON tn.oid = t.tmplnamespace WHERE t.oid = d.dicttemplate),
             d.dictinitoption, {owner("d.dictowner")})
-        FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace WHERE {USER_SCHEMA} AND {not_member("d.oid")}
+        FROM pg_ts_dict d JOIN user_namespace n ON n.oid = d.dictnamespace WHERE {not_member("d.oid")}
         UNION ALL
         SELECT format('configuration %s parser=%s owner=%s', c.oid::regconfig,
             (SELECT format('%s.%s', pn.nspname, p.prsname) FROM pg_ts_parser p
              JOIN pg_namespace pn ON pn.oid = p.prsnamespace WHERE p.oid = c.cfgparser), {owner("c.cfgowner")})
-        FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace WHERE {USER_SCHEMA} AND {not_member("c.oid")}
+        FROM pg_ts_config c JOIN user_namespace n ON n.oid = c.cfgnamespace WHERE {not_member("c.oid")}
         UNION ALL
         SELECT format('mapping %s %s: %s', c.oid::regconfig, t.alias,
             string_agg(m.mapdict::regdictionary::text, ',' ORDER BY m.mapseqno))
-        FROM pg_ts_config_map m JOIN pg_ts_config c ON c.oid = m.mapcfg JOIN pg_namespace n ON n.oid = c.cfgnamespace
+        FROM pg_ts_config_map m JOIN pg_ts_config c ON c.oid = m.mapcfg JOIN user_namespace n ON n.oid = c.cfgnamespace
         CROSS JOIN LATERAL ts_token_type(c.cfgparser) AS t
-        WHERE t.tokid = m.maptokentype AND {USER_SCHEMA} AND {not_member("c.oid")}
+        WHERE t.tokid = m.maptokentype AND {not_member("c.oid")}
         GROUP BY c.oid, t.alias""",
 }
 
 OUTSIDE_SCHEMAS: dict[str, str] = {
     "extensions": """
-        SELECT format('%s version=%s schema=%s config=%s', e.extname, e.extversion, n.nspname,
+        SELECT format('%s version=%s schema=%s config=%s', e.extname, e.extversion, en.nspname,
             (SELECT string_agg(x.c::regclass || coalesce(' ' || x.w, ''), ',' ORDER BY x.c::regclass::text)
              FROM unnest(e.extconfig, e.extcondition) AS x(c, w)))
-        FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace""",
+        FROM pg_extension e JOIN pg_namespace en ON en.oid = e.extnamespace""",
     "casts": f"""
         SELECT format('%s function=%s context=%s method=%s', pg_describe_object('pg_cast'::regclass, c.oid, 0),
             nullif(c.castfunc, 0)::regprocedure, c.castcontext, c.castmethod)
@@ -295,7 +296,8 @@ OUTSIDE_SCHEMAS: dict[str, str] = {
         FROM pg_event_trigger t WHERE {not_member("t.oid")}""",
     "default_privileges": f"""
         SELECT format('%s in %s on %s: %s', {owner("d.defaclrole")},
-            coalesce(nullif(d.defaclnamespace, 0)::regnamespace::text, '*'), d.defaclobjtype, {sorted_list("d.defaclacl")})
+            coalesce(nullif(d.defaclnamespace, 0)::regnamespace::text, '*'), d.defaclobjtype,
+            {sorted_list("d.defaclacl")})
         FROM pg_default_acl d""",
     "extension_members": """
         SELECT format('%s: %s', e.extname, pg_describe_object(d.classid, d.objid, d.objsubid))
@@ -320,10 +322,7 @@ OUTSIDE_SCHEMAS: dict[str, str] = {
         FROM pg_database d WHERE d.datname = current_database()""",
 }
 
-# Roles in view ($1: names the migrations spell), and those this database's objects refer to.
-ROLES_IN_VIEW = """(SELECT r.oid FROM pg_roles r WHERE r.rolname NOT LIKE 'pg\\_%' AND (r.rolname = ANY ($1::text[])
-    OR r.oid IN (SELECT s.refobjid FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass
-                 AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()))))"""
+ROLES_IN_VIEW = "(SELECT oid FROM role_in_view)"
 
 ROLE_QUERIES: dict[str, str] = {
     "roles": f"""
@@ -343,3 +342,21 @@ ROLE_QUERIES: dict[str, str] = {
 }
 
 QUERIES: dict[str, str] = {**SCHEMA_OBJECTS, **OUTSIDE_SCHEMAS}
+
+# What the queries share, read once: extension members, the user's schemas, and the roles in view
+# ($1: the names the migrations spell; and the roles this database's objects refer to).
+SHARED = f"""WITH extension_member AS MATERIALIZED (SELECT objid FROM pg_depend WHERE deptype = 'e'),
+user_namespace AS MATERIALIZED (SELECT * FROM pg_namespace n WHERE {USER_SCHEMA}),
+role_in_view AS MATERIALIZED (
+    SELECT r.oid FROM pg_roles r WHERE r.rolname NOT LIKE 'pg\\_%' AND (r.rolname = ANY ($1::text[])
+        OR r.oid IN (SELECT s.refobjid FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass
+                     AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()))))
+"""
+
+
+def snapshot_query() -> str:
+    """Every kind in one statement (one round trip): rows of (kind, line)."""
+    kinds = {**QUERIES, **ROLE_QUERIES}
+    return SHARED + "\nUNION ALL\n".join(
+        f"SELECT '{kind}', line FROM ({sql}) AS q(line)" for kind, sql in kinds.items()
+    )

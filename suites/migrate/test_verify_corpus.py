@@ -46,7 +46,10 @@ def history(cases: Sequence[tuple[str, Case]], prefix: str, *, wrong: bool) -> d
         steps = [case.setup] if case.setup else []
         steps.append((case.up, case.wrong_down() if wrong else case.down))
         for up, down in steps:
-            files[f"{len(files) + 1:04d}_{case_id.replace('-', '_')}"] = (up.replace("@", name), down.replace("@", name))
+            files[f"{len(files) + 1:04d}_{case_id.replace('-', '_')}"] = (
+                up.replace("@", name),
+                down.replace("@", name),
+            )
     return files
 
 
