@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from harness.migrate.catalog_queries import QUERIES, ROLE_QUERIES, snapshot_query
+from harness.migrate.catalog_queries import KINDS, QUERIES, SNAPSHOT_QUERY
 from harness.migrate.files import Migration
 
 Snapshot = dict[str, frozenset[str]]
@@ -44,12 +44,12 @@ def named_roles(migrations: Iterable[Migration]) -> list[str]:
 
 async def take_snapshot(conn: asyncpg.Connection, roles: Iterable[str] = ()) -> Snapshot:
     """The catalog of `conn`'s database, and of the server's roles named in `roles` or referred to
-    by the database's objects. Read in one round trip, under the settings pg_dump uses, whatever a
-    migration left set on the session."""
+    by the database's objects: one query, under the settings pg_dump uses whatever a migration
+    left set on the session."""
     async with conn.transaction(readonly=True):
         await conn.execute(DUMP_SETTINGS)
-        rows = await conn.fetch(snapshot_query(), sorted(set(roles)))
-    lines: dict[str, set[str]] = {kind: set() for kind in (*QUERIES, *ROLE_QUERIES)}
+        rows = await conn.fetch(SNAPSHOT_QUERY, sorted(set(roles)))
+    lines: dict[str, set[str]] = {kind: set() for kind in KINDS}
     for kind, line in rows:
         lines[kind].add(line)
     return {kind: frozenset(found) for kind, found in lines.items()}

@@ -3,7 +3,8 @@
 Each line starts with the object's name (so a difference names it) and carries every property
 pg_dump would print for it. Read with `search_path = ''`, so every name is schema-qualified
 whatever a migration set. Built-in objects (OID below 16384), extension members and the runner's
-version schema are left out, as pg_dump leaves them out.
+version schema are left out, as pg_dump leaves them out. The queries read the common tables
+`SHARED` defines, and run together as `SNAPSHOT_QUERY`: one statement, planned and read once.
 """
 
 from __future__ import annotations
@@ -352,11 +353,7 @@ role_in_view AS MATERIALIZED (
         OR r.oid IN (SELECT s.refobjid FROM pg_shdepend s WHERE s.refclassid = 'pg_authid'::regclass
                      AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()))))
 """
-
-
-def snapshot_query() -> str:
-    """Every kind in one statement (one round trip): rows of (kind, line)."""
-    kinds = {**QUERIES, **ROLE_QUERIES}
-    return SHARED + "\nUNION ALL\n".join(
-        f"SELECT '{kind}', line FROM ({sql}) AS q(line)" for kind, sql in kinds.items()
-    )
+KINDS = {**QUERIES, **ROLE_QUERIES}
+SNAPSHOT_QUERY = SHARED + "\nUNION ALL\n".join(
+    f"SELECT '{kind}', line FROM ({sql}) AS q(line)" for kind, sql in KINDS.items()
+)
