@@ -782,8 +782,20 @@ WRONG_DOWNS = [
     ),
 ]
 
-# Correct downs that come back by another road: grants, options, settings and members in another order
+# Correct downs that come back by another road: grants, options, settings and members in another order,
+# and what pg_dump --schema-only does not print (a sequence's value, a dropped column's slot, data, statistics)
 ANOTHER_ORDER = [
+    case("sequence-advanced", TABLE, "SELECT nextval('@.s');", "SELECT 1;", "-"),
+    case(
+        "dropped-column-slot", TABLE, "ALTER TABLE @.t ADD COLUMN extra int;", "ALTER TABLE @.t DROP COLUMN extra;", "-"
+    ),
+    case(
+        "data-and-statistics",
+        TABLE,
+        "INSERT INTO @.t (id, name) VALUES (1, 'a');\nANALYZE @.t;",
+        "DELETE FROM @.t;",
+        "-",
+    ),
     case(
         "revoke-then-grant-back",
         (ROLES_AB[0] + TABLE[0] + "GRANT SELECT ON @.t TO @_a, @_b;\n", TABLE[1] + ROLES_AB[1]),
