@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from harness.errors import MigrationError
-from harness.migrate.catalog import describe_difference, take_snapshot
+from harness.migrate.catalog import describe_difference, named_roles, take_snapshot
 from harness.migrate.files import Migration
 from harness.migrate.runner import MigrationRunner
 from harness.migrate.verify import scratch_database
@@ -28,12 +28,12 @@ async def find_drift(dsn: str, migrations: Sequence[Migration]) -> tuple[int, li
         runner = MigrationRunner(live, migrations)
         applied = await runner.applied()
         runner.check_applied(applied)  # a missing or edited applied migration is an error
-        actual = await take_snapshot(live)
+        actual = await take_snapshot(live, named_roles(migrations))
     finally:
         await live.close()
     if not applied:
         raise MigrationError("no migration is applied here: run `harness migrate up` first (or check --dsn)")
     async with scratch_database(dsn, f"hx_drift_{secrets.token_hex(4)}") as built:
         await MigrationRunner(built, [m for m in migrations if m.version in applied]).up()
-        expected = await take_snapshot(built)
+        expected = await take_snapshot(built, named_roles(migrations))
     return len(applied), describe_difference(expected, actual, DRIFT_LIMIT)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 import asyncpg
 
 from harness.errors import VerificationFailed
-from harness.migrate.catalog import describe_difference, take_snapshot
+from harness.migrate.catalog import Snapshot, describe_difference, named_roles, take_snapshot
 from harness.migrate.files import Migration
 from harness.migrate.runner import MigrationRunner
 from harness.provision.endpoints import with_database
@@ -41,25 +41,30 @@ async def scratch_database(dsn: str, name: str) -> AsyncIterator[asyncpg.Connect
 
 async def _verify(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> list[str]:
     report: list[str] = []
-    empty = await take_snapshot(conn)
+    roles = named_roles(migrations)
+
+    async def snapshot() -> Snapshot:
+        return await take_snapshot(conn, roles)
+
+    empty = before = await snapshot()
     for m in migrations:
-        before = await take_snapshot(conn)
         runner = MigrationRunner(conn, [x for x in migrations if x.version <= m.version])
         await runner.up(to=m.version)
-        after_up = await take_snapshot(conn)
+        after_up = await snapshot()
         await runner.down(steps=1)
-        _require_equal(before, await take_snapshot(conn), f"{m.down.path} does not exactly reverse {m.up.path}")
+        _require_equal(before, await snapshot(), f"{m.down.path} does not exactly reverse {m.up.path}")
         await runner.up(to=m.version)
-        _require_equal(after_up, await take_snapshot(conn), f"{m.up.path} applied again after its down differs")
+        _require_equal(after_up, await snapshot(), f"{m.up.path} applied again after its down differs")
         report.append(f"{m.label}: up → down → up leaves the catalog identical")
+        before = after_up  # what the next step's down must come back to
     runner = MigrationRunner(conn, migrations)
     await runner.down(to=0)
-    _require_equal(empty, await take_snapshot(conn), "a full down leaves objects behind")
+    _require_equal(empty, await snapshot(), "a full down leaves objects behind")
     report.append("full down: no object left behind")
     return report
 
 
-def _require_equal(expected: dict[str, frozenset[str]], actual: dict[str, frozenset[str]], what: str) -> None:
+def _require_equal(expected: Snapshot, actual: Snapshot, what: str) -> None:
     difference = describe_difference(expected, actual)
     if difference:
         raise VerificationFailed(what + ":\n" + "\n".join(difference))
