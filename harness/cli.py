@@ -254,21 +254,16 @@ def migrate_up(
     if dry_run:
         print_plan(run(migrate.plan(target, directory, "up", to=to)))
         return
-    lint_pending(target, directory, to)
-    wait = settings().migrate_lock_wait
-    steps = run(migrate.apply_migrations(target, directory, to, lock_wait=wait, drop_invalid=drop_invalid))
-    out.print(f"applied {len(steps)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in steps))
-
-
-def lint_pending(dsn: str, directory: Path, to: int | None) -> None:
-    from harness import migrate
-
-    mode = settings().squawk
-    if mode == "off":
-        return
-    pending = [step.migration for step in run(migrate.plan(dsn, directory, "up", to=to))]
-    for finding in migrate.enforce(migrate.lint_migrations(pending), mode):
-        err.print(f"[yellow]squawk:[/yellow] {finding}", highlight=False)
+    config = settings()
+    lint = migrate.pending_check(config.squawk, lambda f: err.print(f"[yellow]squawk:[/yellow] {escape(str(f))}"))
+    steps = run(
+        migrate.apply_migrations(
+            target, directory, to, lock_wait=config.migrate_lock_wait, drop_invalid=drop_invalid, lint=lint
+        )
+    )
+    out.print(
+        f"applied {len(steps)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in steps), highlight=False
+    )
 
 
 @migrate_app.command("down")

@@ -12,10 +12,11 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.config import LintMode
 from harness.errors import ConfigurationError, LintFailed
 from harness.migrate.files import Migration, Script
 
@@ -95,6 +96,19 @@ def _squawk(run: SquawkRun) -> list[Finding]:
         Finding(item["file"], int(item["line"]) + 1, item["rule_name"], item["message"])
         for item in json.loads(result.stdout)
     ]
+
+
+def pending_check(mode: LintMode, warn: Callable[[Finding], object]) -> Callable[[Sequence[Migration]], None] | None:
+    """`apply_migrations`' `lint` for squawk mode `mode`: the pending files linted together, each
+    finding passed to `warn`, or LintFailed in fail mode before any runs; None when off."""
+    if mode == "off":
+        return None
+
+    def check(pending: Sequence[Migration]) -> None:
+        for finding in enforce(lint_migrations(pending), mode):
+            warn(finding)
+
+    return check
 
 
 def enforce(findings: list[Finding], mode: str) -> list[Finding]:
