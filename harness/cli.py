@@ -281,21 +281,16 @@ def migrate_up(
     if dry_run:
         print_plan(run(migrate.plan(target, directory, "up", to=to)))
         return
-    lint_pending(target, directory, to)
-    wait = settings().migrate_lock_wait
-    steps = run(migrate.apply_migrations(target, directory, to, lock_wait=wait, drop_invalid=drop_invalid))
-    out.print(f"applied {len(steps)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in steps))
-
-
-def lint_pending(dsn: str, directory: Path, to: int | None) -> None:
-    from harness import migrate
-
-    mode = settings().squawk
-    if mode == "off":
-        return
-    pending = [step.migration for step in run(migrate.plan(dsn, directory, "up", to=to))]
-    for finding in migrate.enforce(migrate.lint_migrations(pending), mode):
-        err.print(f"[yellow]squawk:[/yellow] {finding}", highlight=False)
+    config = settings()
+    lint = migrate.pending_check(config.squawk, lambda f: err.print(f"[yellow]squawk:[/yellow] {escape(str(f))}"))
+    steps = run(
+        migrate.apply_migrations(
+            target, directory, to, lock_wait=config.migrate_lock_wait, drop_invalid=drop_invalid, lint=lint
+        )
+    )
+    out.print(
+        f"applied {len(steps)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in steps), highlight=False
+    )
 
 
 @migrate_app.command("down")
@@ -326,17 +321,31 @@ def print_plan(steps: list[Any]) -> None:
 
 
 @migrate_app.command("status")
-def migrate_status(dsn: Dsn = None, dir: Dir = None) -> None:
-    """Every migration: applied, pending, changed since applied, or applied but missing."""
+def migrate_status(
+    dsn: Dsn = None,
+    dir: Dir = None,
+    drift: Annotated[
+        bool,
+        typer.Option(help="end with whether the live catalog is what the applied migrations make (as `drift`)"),
+    ] = True,
+) -> None:
+    """Every migration: applied, pending, changed since applied, or applied but missing; then a
+    line on drift (informational: the exit status stays 0; `harness migrate drift` gates)."""
     from harness import migrate
+    from harness.migrate.drift import summarise_drift
 
     directory = migrations_dir(dir)
+    target = dsn_or_environment(dsn)
     table = Table("version", "name", "state", "applied at", "duration ms")
-    for s in run(migrate.migration_status(dsn_or_environment(dsn), directory)):
+    for s in run(migrate.migration_status(target, directory)):
         applied = s.applied_at.isoformat(timespec="seconds") if s.applied_at else ""
         duration = f"{s.duration_ms:.1f}" if s.duration_ms is not None else ""
         table.add_row(f"{s.version:04d}", s.name, s.state, applied, duration)
     out.print(table)
+    if drift:
+        out.print(
+            escape(run(summarise_drift(target, migrate.load_migrations(directory)))), highlight=False, soft_wrap=True
+        )
 
 
 @migrate_app.command("verify")

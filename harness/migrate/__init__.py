@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -9,14 +10,14 @@ import asyncpg
 from harness.config import MIGRATE_LOCK_WAIT
 from harness.migrate.catalog import Snapshot, take_snapshot
 from harness.migrate.files import Migration, generate_migration, load_migrations
-from harness.migrate.lint import Finding, enforce, lint_migrations
+from harness.migrate.lint import Finding, enforce, lint_migrations, pending_check
 from harness.migrate.runner import APPLICATION_NAME, VERSION_TABLE, MigrationRunner, MigrationStatus, Step
 from harness.migrate.verify import verify_migrations
 
 __all__ = [
     "VERSION_TABLE", "Finding", "Migration", "MigrationRunner", "MigrationStatus", "Snapshot", "Step",
     "apply_migrations", "enforce", "generate_migration", "lint_migrations", "load_migrations",
-    "migration_status", "plan", "rollback_migrations", "take_snapshot", "verify_migrations",
+    "migration_status", "pending_check", "plan", "rollback_migrations", "take_snapshot", "verify_migrations",
 ]  # fmt: skip
 
 
@@ -32,11 +33,14 @@ async def apply_migrations(
     *,
     lock_wait: float = MIGRATE_LOCK_WAIT,
     drop_invalid: bool = False,
+    lint: Callable[[list[Migration]], object] | None = None,
 ) -> list[Step]:
+    """Apply the pending migrations (up to `to`); `lint` sees them first, under the lock, and may
+    raise to stop before any runs (squawk's: `pending_check`)."""
     migrations = load_migrations(directory)  # a bad directory fails before any connection
     conn = await connect(dsn)
     try:
-        return await MigrationRunner(conn, migrations, lock_wait).up(to, drop_invalid)
+        return await MigrationRunner(conn, migrations, lock_wait).up(to, drop_invalid, lint)
     finally:
         await conn.close()
 

@@ -2,14 +2,18 @@
 
 The version table lives in its own schema. Each migration runs in one transaction together with
 its version row, so a failure leaves neither; a changed applied file is refused before anything
-runs.
+runs. Consecutive transactional migrations travel in one message, each still in its own
+BEGIN … version row … COMMIT (Flyway's per-migration transactions, minus a round trip each): the
+server stops at the first error, so the ones before it stay applied and nothing of it does. The
+migrations of a failed message that did not commit then run one at a time, so the failure is
+reported (and located) as for a migration run alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +53,13 @@ CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
 );
 REVOKE ALL ON SCHEMA {VERSION_SCHEMA} FROM PUBLIC;
 """
+MESSAGE_CHARS = 1 << 20  # SQL of migrations sent in one message, at most (one larger goes alone)
+STARTED = "harness.migration_started"  # when the running migration began, in epoch seconds
+MARK_START = f"SELECT set_config('{STARTED}', extract(epoch FROM clock_timestamp())::text, false)"
+# as MARK_START left it; else (a RESET ALL in the migration) the start of the message
+STARTED_AT = (
+    f"coalesce(nullif(current_setting('{STARTED}', true), '')::numeric, extract(epoch FROM statement_timestamp()))"
+)
 
 
 @dataclass(frozen=True)
@@ -188,67 +199,127 @@ class MigrationRunner:
         targets = targets[:steps] if steps is not None else [v for v in targets if to is not None and v > to]
         return [Step(by_version[v], "down") for v in targets]
 
-    async def up(self, to: int | None = None, drop_invalid: bool = False) -> list[Step]:
+    async def up(
+        self, to: int | None = None, drop_invalid: bool = False, lint: Callable[[list[Migration]], object] | None = None
+    ) -> list[Step]:
+        """Apply the pending migrations (up to `to`); `lint` sees them first, and may raise to stop."""
         async with self.locked():
             await self._invalid_indexes(drop_invalid)
             await self.conn.execute(CREATE_VERSION_TABLE)
             steps = self.plan_up(await self.applied(), to)
-            for step in steps:
-                await self._run(step)
+            if lint is not None and steps:
+                lint([step.migration for step in steps])
+            await self._run_all(steps)
             return steps
 
     async def down(self, to: int | None = None, steps: int | None = None) -> list[Step]:
         async with self.locked():
             plan = self.plan_down(await self.applied(), to, steps)
-            for step in plan:
-                await self._run(step)
+            await self._run_all(plan)
             return plan
 
-    async def _run(self, step: Step) -> None:
+    async def _run_all(self, steps: list[Step]) -> None:
+        for group in _messages(steps):
+            if group[0].script.transactional:
+                await self._run_together(group)
+            else:
+                await self._run_alone(group[0])
+
+    async def _run_together(self, group: list[Step]) -> None:
+        """Transactional migrations in one message; a failure is reported as for the first of them
+        that did not commit, run alone."""
+        message, starts = _message(group)
+        try:
+            await self.conn.execute(message)
+        except asyncpg.PostgresError as exc:
+            if self.conn.is_in_transaction():
+                await self.conn.execute("ROLLBACK")
+            if len(group) == 1:
+                raise await _failure(self.conn, group[0].script, exc, -starts[0]) from exc
+            applied = await self.applied()
+            for step in group:
+                if (step.migration.version in applied) != (step.direction == "up"):  # not done yet
+                    await self._run_together([step])
+
+    async def _run_alone(self, step: Step) -> None:
+        """A no-transaction migration: statement by statement, then its version row."""
         script = step.script
-        started = time.perf_counter()
-        if script.transactional:
+        await self.conn.execute(MARK_START)
+        for offset, statement in split_statements(script.sql):
             try:
-                async with self.conn.transaction():
-                    await _execute(self.conn, script, script.sql, None)
-                    await self._record(step, started)
-            except MigrationFailed as failure:
-                if failure.line is None:
-                    failure.line = await locate_failure(self.conn, script)
-                raise
-        else:
-            for offset, statement in split_statements(script.sql):
-                await _execute(self.conn, script, statement, offset)
-            await self._record(step, started)
-
-    async def _record(self, step: Step, started: float) -> None:
-        m = step.migration
-        if step.direction == "up":
-            await self.conn.execute(
-                f"INSERT INTO {VERSION_TABLE} (version, name, sha256, duration_ms) VALUES ($1, $2, $3, $4)",
-                m.version, m.name, m.sha256, (time.perf_counter() - started) * 1000,
-            )  # fmt: skip
-        else:
-            await self.conn.execute(f"DELETE FROM {VERSION_TABLE} WHERE version = $1", m.version)
+                await self.conn.execute(statement)
+            except asyncpg.PostgresError as exc:
+                raise await _failure(self.conn, script, exc, offset, statement) from exc
+        await self.conn.execute(version_row(step))
 
 
-async def _execute(conn: asyncpg.Connection, script: Script, sql: str, offset: int | None) -> None:
-    """Run `sql` (the whole script, or one statement of it at `offset`); failures name file and line."""
-    try:
-        await conn.execute(sql)
-    except asyncpg.PostgresError as exc:
-        position = getattr(exc, "position", None)
-        if position:
-            line: int | None = line_of(script.sql, (offset or 0) + int(position) - 1)
-        elif offset is not None:
-            line = line_of(script.sql, offset + len(sql) - len(sql.lstrip()))
-        else:
-            line = None
-        parts = [f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"]
-        parts += [f"{key}: {value}" for key in ("detail", "hint") if (value := getattr(exc, key, None))]
-        if offset:
-            parts.append("earlier statements of this no-transaction migration stay applied")
-        raise MigrationFailed(str(script.path), line, "; ".join(parts)) from exc
+def _messages(steps: list[Step]) -> Iterator[list[Step]]:
+    """Consecutive transactional steps up to MESSAGE_CHARS of SQL together; a no-transaction one alone."""
+    group: list[Step] = []
+    size = 0
+    for step in steps:
+        if group and not (step.script.transactional and size + len(step.script.sql) <= MESSAGE_CHARS):
+            yield group
+            group, size = [], 0
+        group.append(step)
+        size += len(step.script.sql)
+        if not step.script.transactional:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _message(group: list[Step]) -> tuple[str, list[int]]:
+    """The SQL that runs `group`, each step in its own transaction with its version row, and where
+    each step's script begins in it."""
+    parts: list[str] = []
+    starts: list[int] = []
+    size = 0
+    for step in group:
+        head = f"BEGIN;\n{MARK_START};\n"
+        tail = f"\n;\n{version_row(step)};\nCOMMIT;\n"  # a newline ends a final -- comment
+        starts.append(size + len(head))
+        parts += [head, step.script.sql, tail]
+        size += len(head) + len(step.script.sql) + len(tail)
+    return "".join(parts), starts
+
+
+def version_row(step: Step) -> str:
+    """The statement that records `step` done: the up's version row (its start and duration read
+    from MARK_START's setting), or the down's removal of it."""
+    m = step.migration
+    if step.direction == "down":
+        return f"DELETE FROM {VERSION_TABLE} WHERE version = {m.version:d}"
+    return (
+        f"INSERT INTO {VERSION_TABLE} (version, name, sha256, applied_at, duration_ms) VALUES ({m.version:d}, "
+        f"{_literal(m.name)}, {_literal(m.sha256)}, to_timestamp({STARTED_AT}), "
+        f"1000 * (extract(epoch FROM clock_timestamp()) - {STARTED_AT}))"
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+async def _failure(
+    conn: asyncpg.Connection, script: Script, exc: asyncpg.PostgresError, start: int, statement: str | None = None
+) -> MigrationFailed:
+    """`exc`, naming file and line: from the server's position in the SQL sent, which begins at
+    character `start` of the script (before it, negative, for a message that wraps it), else from
+    the failed statement of a no-transaction script, else by replaying the script."""
+    position = getattr(exc, "position", None)
+    if position:
+        line: int | None = line_of(script.sql, start + int(position) - 1)
+    elif statement is not None:
+        line = line_of(script.sql, start + len(statement) - len(statement.lstrip()))
+    else:
+        line = await locate_failure(conn, script)
+    parts = [f"{type(exc).__name__}: {getattr(exc, 'message', exc)}"]
+    parts += [f"{key}: {value}" for key in ("detail", "hint") if (value := getattr(exc, key, None))]
+    if statement is not None and start:
+        parts.append("earlier statements of this no-transaction migration stay applied")
+    return MigrationFailed(str(script.path), line, "; ".join(parts))
 
 
 async def locate_failure(conn: asyncpg.Connection, script: Script) -> int | None:
