@@ -390,7 +390,7 @@ def mutate(
     ),
 ) -> None:
     """Judge mutants (plausible mistakes) with the suites; print the score per source and per suite
-    folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/schema`)."""
+    folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/betterprompts/schema`)."""
     from harness.mutate.generated import Source
     from harness.mutate.sources import MutationRequest, list_mutants, run_mutation
     from harness.signals import interrupt_on_sigterm

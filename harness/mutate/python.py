@@ -134,7 +134,7 @@ class PythonScore:
 
 
 def suite_folder(test: str) -> str:
-    """`suites/crud/test_auth.py::test_x[p]` → `suites/crud`."""
+    """`suites/betterprompts/crud/test_auth.py::test_x[p]` → `suites/betterprompts/crud`."""
     return test.partition("::")[0].rpartition("/")[0]
 
 

@@ -15,7 +15,7 @@ from betterprompts_db.data.postgres import DataLayer, PoolSettings, connect
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.pytest_plugin import Database, PrivateEnvironment
-from suites.rollback.test_rollback import busy_unit_of_work, fingerprint
+from suites.betterprompts.rollback.test_rollback import busy_unit_of_work, fingerprint
 
 
 async def run(argv: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -9,7 +9,7 @@ import pytest
 
 from betterprompts_db.data.errors import InvalidInput
 from betterprompts_db.data.postgres import DataLayer
-from suites.crud.test_repositories import HASH
+from suites.betterprompts.crud.test_repositories import HASH
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import redis
 
 from harness.isolation import ClonePool, RunState
 from harness.pytest_plugin import Database
-from suites.benchmarks._support import QUICK
+from suites.betterprompts.benchmarks._support import QUICK
 
 ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
 

@@ -3,7 +3,7 @@ to their own C benchmark clients at the same concurrency (CLIENTS connections) a
 CLIENTS concurrent callers on one event loop. Each pair is one group; the ratio says how much of
 the server's capacity one Python process of the layer reaches (not a target, a bearing).
 
-    pytest suites/benchmarks/test_ceilings.py
+    pytest suites/betterprompts/benchmarks/test_ceilings.py
 `ceiling-pg-pk-read`: `pgbench -S` (primary-key reads of pgbench_accounts, scale 1) vs
 `repos.history.get` by id. `ceiling-redis-get`: `redis-benchmark -t get` (one key, a hit) vs
 `api_cache.get` on hits. A timed round of the tools is the whole subprocess, start-up and
@@ -35,8 +35,8 @@ from harness.config import Settings
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.pytest_plugin import Database
-from suites.benchmarks._support import QUICK
-from suites.benchmarks.test_redis_layer import (
+from suites.betterprompts.benchmarks._support import QUICK
+from suites.betterprompts.benchmarks.test_redis_layer import (
     CONCURRENCY,
     PAYLOAD,
     ROUNDS,
@@ -45,7 +45,7 @@ from suites.benchmarks.test_redis_layer import (
     open_app_layer,
     worker_db,
 )
-from suites.conftest import HangGuards
+from suites.betterprompts.conftest import HangGuards
 
 CLIENTS = CONCURRENCY
 HISTORY = 2000

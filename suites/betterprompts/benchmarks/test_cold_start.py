@@ -1,6 +1,6 @@
 """Cold start: from launching pytest to the first test holding a database, beside a bare pytest.
 
-    pytest suites/benchmarks/test_cold_start.py
+    pytest suites/betterprompts/benchmarks/test_cold_start.py
 The timed target is the whole run; `extra_info` holds the launch-to-first-test seconds.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.config import Settings
-from suites.benchmarks._support import rounds
+from suites.betterprompts.benchmarks._support import rounds
 
 PROBE_WITH_DATABASE = """
 import time

@@ -3,7 +3,7 @@ benchmark group, `layer` vs `raw`; the figure that matters is their ratio (targe
 throughput). A round is a batch of OPS operations awaited on one long-lived loop, CONCURRENCY at
 a time; get by id is also swept over concurrency (its groups are `pg-get-by-id c=N`).
 
-    pytest suites/benchmarks/test_data_layer.py
+    pytest suites/betterprompts/benchmarks/test_data_layer.py
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from betterprompts_db.data.postgres import DataLayer, Enhancement, connect
 from harness.pytest_plugin import Database
-from suites.benchmarks._support import QUICK, measure_side, rounds
-from suites.conftest import HangGuards
+from suites.betterprompts.benchmarks._support import QUICK, measure_side, rounds
+from suites.betterprompts.conftest import HangGuards
 
 OPS = 200
 CONCURRENCY = 8

@@ -1,7 +1,7 @@
 """How fast a test gets a database of its own, beside the baselines it improves on.
 
 Run as their own invocation (pytest-benchmark does not time under xdist):
-    pytest suites/benchmarks/test_isolation.py
+    pytest suites/betterprompts/benchmarks/test_isolation.py
 Under `pytest -n auto` these run once, untimed, as smoke tests.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.isolation import ClonePool, RunState
-from suites.benchmarks._support import rounds
+from suites.betterprompts.benchmarks._support import rounds
 
 ROUNDS = rounds(40, 16)
 

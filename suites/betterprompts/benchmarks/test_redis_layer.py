@@ -6,7 +6,7 @@ the way an application without the layer would (a prefix and a hash, no checks).
 batch of OPS operations awaited on one long-lived loop, as bp_app on this worker's logical
 database (flushed by `redis_client`).
 
-    pytest suites/benchmarks/test_redis_layer.py
+    pytest suites/betterprompts/benchmarks/test_redis_layer.py
 HARNESS_BENCH_QUICK=1 runs fewer rounds; under xdist each test runs once, untimed, as a smoke test.
 """
 
@@ -31,8 +31,8 @@ from betterprompts_db.keyspace import load_keyspace
 from harness.config import Settings
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
-from suites.benchmarks._support import measure_side, rounds
-from suites.conftest import HangGuards
+from suites.betterprompts.benchmarks._support import measure_side, rounds
+from suites.betterprompts.conftest import HangGuards
 
 OPS = 200
 CONCURRENCY = 8

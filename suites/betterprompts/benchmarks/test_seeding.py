@@ -1,7 +1,7 @@
 """Seeding speed: the `load` profile's rows per second, beside `pgbench -i` on the same server.
 
 Run as its own invocation (pytest-benchmark does not time under xdist):
-    pytest suites/benchmarks/test_seeding.py
+    pytest suites/betterprompts/benchmarks/test_seeding.py
 Under `pytest -n auto` it runs once, untimed, at a tiny scale as a smoke test.
 """
 
@@ -21,7 +21,7 @@ from harness.config import Settings
 from harness.isolation import RunState
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
-from suites.benchmarks._support import rounds
+from suites.betterprompts.benchmarks._support import rounds
 
 SMOKE_SCALE = 0.01
 PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # accounts, tellers, branches

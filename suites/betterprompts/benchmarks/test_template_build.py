@@ -2,7 +2,7 @@
 one transaction per migration, its version rows) and seeding it with `minimal`, beside plain
 `psql -1 -f` of the same up files (one transaction) into a new database: the runner's overhead, as a ratio.
 
-    pytest suites/benchmarks/test_template_build.py
+    pytest suites/betterprompts/benchmarks/test_template_build.py
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harness.isolation import Recipe, RunState
 from harness.isolation.template import drop_database, ensure_template
 from harness.migrate.files import load_migrations
 from harness.provision.embedded import pg_bin_dir
-from suites.benchmarks._support import rounds
+from suites.betterprompts.benchmarks._support import rounds
 
 ROUNDS = rounds(5, 3)
 

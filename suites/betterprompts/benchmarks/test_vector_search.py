@@ -1,7 +1,7 @@
 """Vector search on clustered 768-d embeddings: recall@10 against exact search, and latency, for
 HNSW at several ef_search and IVFFlat (lists = 100) at several probes; index build times.
 
-    HARNESS_BENCH_VECTORS=100000 pytest suites/benchmarks/test_vector_search.py
+    HARNESS_BENCH_VECTORS=100000 pytest suites/betterprompts/benchmarks/test_vector_search.py
 Each index's sweep lands in `extra_info`; each is then timed at the fastest setting whose
 recall@10 reaches 0.95, beside exact scan, so the ratio is the speed-up. Under xdist it runs once
 on 2,000 vectors.
@@ -25,7 +25,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from betterprompts_db.data.postgres.database import _init_connection
 from betterprompts_db.seed.vectors import ClusterSpace
 from harness.pytest_plugin import Database
-from suites.benchmarks._support import QUICK, rounds
+from suites.betterprompts.benchmarks._support import QUICK, rounds
 
 QUERIES = 50
 K = 10

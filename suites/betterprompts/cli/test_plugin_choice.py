@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from suites.cli.project import clean_environment, one_line_error, run_harness, write_project
+from suites.engine.cli.project import clean_environment, one_line_error, run_harness, write_project
 
 PLUGIN_MODULE = '''
 import typer

@@ -14,7 +14,7 @@ import pytest_asyncio
 from betterprompts_db.data.errors import Conflict, TransactionConflict
 from betterprompts_db.data.postgres import AuthPolicy, DataLayer, connect
 from harness.pytest_plugin import Database
-from suites.conftest import HangGuards
+from suites.betterprompts.conftest import HangGuards
 
 WRITERS = 50
 

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from betterprompts_db.data.postgres import DataLayer, connect
-from suites.conftest import FAST_AUTH, HangGuards
+from suites.betterprompts.conftest import FAST_AUTH, HangGuards
 
 IMPATIENT_MS = 300
 

@@ -22,8 +22,8 @@ import pytest_asyncio
 from betterprompts_db.data.errors import PermissionDenied, Timeout
 from betterprompts_db.data.postgres import DataLayer, Enhancement, connect
 from harness.pytest_plugin import Database
-from suites.conftest import FAST_AUTH, HangGuards
-from suites.crud.layers import impatient_layer
+from suites.betterprompts.conftest import FAST_AUTH, HangGuards
+from suites.betterprompts.crud.layers import impatient_layer
 
 
 async def register(layer: DataLayer, name: str) -> Any:

@@ -7,7 +7,7 @@ import pytest
 
 from betterprompts_db.data.errors import AuthenticationFailed, Conflict, NotFound
 from betterprompts_db.data.postgres import DataLayer
-from suites.crud.test_prompts import register
+from suites.betterprompts.crud.test_prompts import register
 
 
 async def test_collection_positions_start_at_zero_and_reordering_reaches_both_ends(

@@ -23,8 +23,8 @@ from betterprompts_db.data.postgres.records import User
 from betterprompts_db.data.postgres.repository import Cursor, Repository
 from betterprompts_db.data.postgres.translate import translate
 from harness.pytest_plugin import Database
-from suites.conftest import FAST_AUTH, HangGuards
-from suites.crud.layers import impatient_layer
+from suites.betterprompts.conftest import FAST_AUTH, HangGuards
+from suites.betterprompts.crud.layers import impatient_layer
 
 HASH = "$2b$04$" + "a" * 53
 PROMPTS = "prompts.saved_prompts"

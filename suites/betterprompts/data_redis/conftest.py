@@ -14,7 +14,7 @@ from betterprompts_db.keyspace import Keyspace, load_keyspace
 from harness.config import Settings
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
-from suites.conftest import HangGuards
+from suites.betterprompts.conftest import HangGuards
 
 
 @pytest.fixture(scope="session")

@@ -39,8 +39,8 @@ from harness.errors import ConfigurationError
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
 from harness.pytest_plugin import PrivateEnvironment
-from suites.conftest import HangGuards
-from suites.data_redis.conftest import as_app_user
+from suites.betterprompts.conftest import HangGuards
+from suites.betterprompts.data_redis.conftest import as_app_user
 
 PARTS = ("GET", "/v1/templates")
 CONNECTION_SETUP = {"AUTH", "HELLO", "SELECT", "CLIENT"}  # what a new pooled connection sends first

@@ -15,8 +15,8 @@ from betterprompts_db.data.errors import Timeout, Unavailable
 from betterprompts_db.data.redis import RedisConfig, RedisLayer, open_redis
 from betterprompts_db.keyspace import Keyspace
 from harness.pytest_plugin import PrivateEnvironment
-from suites.conftest import HangGuards
-from suites.data_redis.conftest import as_app_user
+from suites.betterprompts.conftest import HangGuards
+from suites.betterprompts.data_redis.conftest import as_app_user
 
 pytestmark = pytest.mark.faults
 

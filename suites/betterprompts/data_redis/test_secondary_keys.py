@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from betterprompts_db.data.redis import RedisLayer
 from betterprompts_db.keyspace import Keyspace
 from harness.provision.waiting import wait_for
-from suites.data_redis.test_api_cache import PARTS, Counted
+from suites.betterprompts.data_redis.test_api_cache import PARTS, Counted
 
 
 async def test_the_recompute_lock_lives_the_contracts_ten_seconds_in_milliseconds(

@@ -14,7 +14,7 @@ from betterprompts_db.data.errors import AuthenticationFailed, InvalidInput, Per
 from betterprompts_db.data.redis import RedisConfig, RedisLayer, RedisStore, open_redis
 from betterprompts_db.keyspace import Keyspace
 from harness.provision.endpoints import with_credentials
-from suites.conftest import HangGuards
+from suites.betterprompts.conftest import HangGuards
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ import pytest_asyncio
 from betterprompts_db.data.errors import DataError, Timeout, Unavailable
 from betterprompts_db.data.postgres import AuthPolicy, DataLayer, connect
 from harness.pytest_plugin import PrivateEnvironment
-from suites.conftest import HangGuards
+from suites.betterprompts.conftest import HangGuards
 
 pytestmark = pytest.mark.faults
 T = TypeVar("T")

@@ -26,7 +26,7 @@ from harness.provision.endpoints import Endpoints, with_credentials
 from harness.pytest_plugin import Database
 from harness.report import build_report, write_report
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LOCUST = str(Path(sys.executable).with_name("locust"))
 REQUESTS = {
     ("pg", "history page"), ("pg", "similarity search"), ("pg", "record enhancement"), ("redis", "session create"),

@@ -11,7 +11,7 @@ from harness.errors import ConfigurationError
 from harness.mutate import Mutant, mutate
 from harness.mutate.runner import apply, copy_project
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_every_mutant_applies_exactly_once_to_the_current_tree() -> None:
@@ -38,7 +38,7 @@ def test_the_copy_holds_what_a_clone_would(tmp_path: Path) -> None:
 def test_a_run_tells_a_caught_mutant_from_a_survivor(harness_settings: object) -> None:
     by_id = {m.id: m for m in MUTANTS}
     # one focused test file: it catches the weakened CHECK but says nothing about the HNSW index
-    args = ["suites/schema/test_constraints.py", "-k", "out_of_range"]
+    args = ["suites/betterprompts/schema/test_constraints.py", "-k", "out_of_range"]
     outcomes = mutate(ROOT, [by_id["weaken-tier-check"], by_id["drop-hnsw-index"]], args, timeout=300)
     verdicts = {o.name: o.killed for o in outcomes}
     assert verdicts == {"weaken-tier-check": True, "drop-hnsw-index": False}

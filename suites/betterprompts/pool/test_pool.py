@@ -15,7 +15,7 @@ from betterprompts_db.data.postgres import Database, DataLayer, connect
 from harness.config import Settings
 from harness.provision import open_environment
 from harness.pytest_plugin import Database as DatabaseHandle
-from suites.conftest import HangGuards
+from suites.betterprompts.conftest import HangGuards
 
 ACQUIRE_TIMEOUT = 0.5  # the exhaustion test's own deadline; only a pool held full ever meets it
 

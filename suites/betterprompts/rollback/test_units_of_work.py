@@ -9,7 +9,7 @@ import pytest
 from betterprompts_db.data.errors import PoolExhausted, Timeout
 from betterprompts_db.data.postgres import DataLayer, PoolSettings, connect
 from harness.pytest_plugin import Database
-from suites.crud.test_repositories import make_user
+from suites.betterprompts.crud.test_repositories import make_user
 
 
 class Boom(Exception):

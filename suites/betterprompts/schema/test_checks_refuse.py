@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from suites.schema.rows import minimal_rows
+from suites.betterprompts.schema.rows import minimal_rows
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 import pytest
 
-from suites.schema.rows import history, insert, user
+from suites.betterprompts.schema.rows import history, insert, user
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from suites.schema.rows import BCRYPT_SHAPED, history, insert, minimal_rows, user
+from suites.betterprompts.schema.rows import BCRYPT_SHAPED, history, insert, minimal_rows, user
 
 # The defaults DOMAIN.md describes: a new user is an active, unverified 'user' on 'free' with no
 # lockout; a key reads, 1000 per hour; a prompt is private; a pattern is unverified and manual…

@@ -14,7 +14,7 @@ import asyncpg
 
 from betterprompts_db.data.postgres.analytics import ROLL_UP_DAY
 from betterprompts_db.data.postgres.repository import _list_sql
-from suites.schema.rows import BCRYPT_SHAPED
+from suites.betterprompts.schema.rows import BCRYPT_SHAPED
 
 APP_SCHEMAS = ("auth", "prompts", "analytics")
 

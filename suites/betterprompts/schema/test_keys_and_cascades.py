@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
-from suites.schema.rows import BCRYPT_SHAPED, history, insert, user
+from suites.betterprompts.schema.rows import BCRYPT_SHAPED, history, insert, user
 
 APP_SCHEMAS = ["auth", "prompts", "analytics"]
 Row = dict[str, object]

@@ -11,7 +11,7 @@ import pytest
 from harness import migrate
 from harness.config import Settings
 from harness.pytest_plugin import Database
-from suites.schema.rows import history, insert, user
+from suites.betterprompts.schema.rows import history, insert, user
 
 LONG_AGO = datetime(2001, 1, 15, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from betterprompts_db.data.postgres.records import RECORDS
-from suites.schema.rows import history, minimal_rows, user
+from suites.betterprompts.schema.rows import history, minimal_rows, user
 
 # Columns a BEFORE trigger fills whenever they are written, so a NULL written by UPDATE never lands.
 FILLED_BY_TRIGGER: dict[tuple[str, str], str] = {

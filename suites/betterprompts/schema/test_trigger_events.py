@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from suites.schema.rows import insert
+from suites.betterprompts.schema.rows import insert
 
 TEMPLATE = {"technique": "few_shot", "category": "general", "template_text": "{x}"}
 

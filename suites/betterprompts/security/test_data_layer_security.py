@@ -12,7 +12,7 @@ import pytest
 from betterprompts_db.data.errors import InvalidInput, NotFound
 from betterprompts_db.data.postgres import DataLayer, Enhancement
 from harness.pytest_plugin import Database
-from suites.rollback.test_rollback import fingerprint
+from suites.betterprompts.rollback.test_rollback import fingerprint
 
 INJECTIONS = [
     "'; DROP TABLE auth.users; --",

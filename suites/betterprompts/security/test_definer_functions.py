@@ -16,7 +16,7 @@ import asyncpg
 import pytest_asyncio
 
 from harness.pytest_plugin import Database
-from suites.schema.rows import insert, user
+from suites.betterprompts.schema.rows import insert, user
 
 APP_SCHEMAS = ["auth", "prompts", "analytics"]
 LOGINS = ("bp_app", "bp_readonly")

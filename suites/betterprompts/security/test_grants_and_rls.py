@@ -19,7 +19,7 @@ from betterprompts_db.data.errors import PermissionDenied
 from betterprompts_db.data.postgres import DataLayer, Enhancement
 from betterprompts_db.data.postgres.database import encode_vector
 from harness.pytest_plugin import Database
-from suites.schema.rows import history, insert, user
+from suites.betterprompts.schema.rows import history, insert, user
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ import pytest_asyncio
 
 from betterprompts_db.data.postgres import DataLayer
 from harness.pytest_plugin import Database
-from suites.schema.rows import history, insert, user
-from suites.security import test_grants_and_rls
-from suites.security.test_grants_and_rls import Login, refused
+from suites.betterprompts.schema.rows import history, insert, user
+from suites.betterprompts.security import test_grants_and_rls
+from suites.betterprompts.security.test_grants_and_rls import Login, refused
 
 login = test_grants_and_rls.login  # its fixture of real logins, registered here under the same name
 

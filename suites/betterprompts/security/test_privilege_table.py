@@ -10,7 +10,7 @@ import asyncpg
 
 from harness.pytest_plugin import Database
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 START, END = "<!-- privileges:start -->", "<!-- privileges:end -->"
 REFUSED = "\u2013"  # the en dash the README writes for "no privilege"
 COLUMNS = [("bp_app", "SELECT"), ("bp_app", "INSERT"), ("bp_app", "UPDATE"), ("bp_app", "DELETE"),

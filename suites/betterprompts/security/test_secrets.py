@@ -26,9 +26,9 @@ from betterprompts_db.keyspace import load_keyspace
 from harness.config import Settings
 from harness.provision.endpoints import Endpoints, with_credentials
 from harness.pytest_plugin import Database
-from suites.provision.remains import purge
+from suites.engine.provision.remains import purge
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHORTEST = 8  # a password shorter than this cannot be told apart from other text (an external server's "postgres")
 
 

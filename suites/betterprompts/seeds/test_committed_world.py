@@ -5,7 +5,7 @@ today's code with each other; this compares today's with the reviewed world in `
 
 The embedding vectors are left out (numpy's distributions may change between its versions; the
 embeddings suite judges their shape). After a deliberate change:
-`UPDATE_SEEDED_WORLD=1 pytest suites/seeds/test_committed_world.py` rewrites `world.json`.
+`UPDATE_SEEDED_WORLD=1 pytest suites/betterprompts/seeds/test_committed_world.py` rewrites `world.json`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 
 from betterprompts_db.seed import seed
 from harness.pytest_plugin import Database
-from suites.seeds.database import dump_data
-from suites.seeds.test_determinism import rows_by_table
+from suites.betterprompts.seeds.database import dump_data
+from suites.betterprompts.seeds.test_determinism import rows_by_table
 
 COMMITTED = Path(__file__).with_name("world.json")
 UNJUDGED = {"prompts.embeddings": "embedding"}  # table → column left out of its digest

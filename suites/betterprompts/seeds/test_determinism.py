@@ -6,7 +6,7 @@ from pathlib import Path
 
 from betterprompts_db.seed import seed
 from harness.pytest_plugin import Database
-from suites.seeds.database import dump_data
+from suites.betterprompts.seeds.database import dump_data
 
 
 async def test_two_databases_seeded_with_one_profile_dump_identical_data(

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from harness.pytest_plugin import Database
-from suites.seeds.database import dump_data
-from suites.seeds.test_determinism import rows_by_table
+from suites.betterprompts.seeds.database import dump_data
+from suites.betterprompts.seeds.test_determinism import rows_by_table
 
 
 def seed_in_a_process_of_its_own(dsn: str, seeds_dir: Path, hash_seed: str) -> None:

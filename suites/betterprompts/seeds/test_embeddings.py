@@ -9,7 +9,7 @@ import numpy as np
 
 from betterprompts_db.seed import decode_vector, seed
 from harness.pytest_plugin import Database
-from suites.seeds.database import fetch
+from suites.betterprompts.seeds.database import fetch
 
 
 async def read_embeddings(dsn: str) -> list[asyncpg.Record]:

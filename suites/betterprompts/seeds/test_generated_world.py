@@ -20,7 +20,7 @@ from betterprompts_db.seed import Dataset, build_dataset, seed
 from betterprompts_db.seed.people import KEY_LIFETIME, LASTING_KEY_SHARE
 from betterprompts_db.seed.reference import load_reference
 from harness.pytest_plugin import Database
-from suites.seeds.database import row_counts
+from suites.betterprompts.seeds.database import row_counts
 
 COST = 4
 SCALE = 0.05  # of the load profile: ~500 users, 10,000 requests; big enough for shares to show

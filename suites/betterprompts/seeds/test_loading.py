@@ -8,7 +8,7 @@ import pytest
 
 from betterprompts_db.seed import SeedConflict, SeedError, UnknownProfile, build_dataset, load_dataset, seed
 from harness.pytest_plugin import Database
-from suites.seeds.database import fetch, row_counts
+from suites.betterprompts.seeds.database import fetch, row_counts
 
 COST = 4  # the cheapest bcrypt: these tests are about rows, test_secrets about hashes
 

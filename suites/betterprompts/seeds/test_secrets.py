@@ -12,7 +12,7 @@ from betterprompts_db.seed import build_dataset, hash_password, load_reference, 
 from betterprompts_db.seed.passwords import BCRYPT_MAX_BYTES, salt_for
 from harness.errors import ConfigurationError
 from harness.pytest_plugin import Database
-from suites.seeds.database import dump_data, fetch
+from suites.betterprompts.seeds.database import dump_data, fetch
 
 
 async def test_named_accounts_log_in_with_their_documented_passwords_at_the_configured_cost(

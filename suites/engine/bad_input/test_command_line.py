@@ -20,7 +20,7 @@ from harness.provision.endpoints import with_credentials, with_database
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 from harness.pytest_plugin import Database
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 USAGE, FAILURE = 2, 1
 SECRET = "s3cret-in-the-dsn"
 

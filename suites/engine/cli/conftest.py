@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from harness.config import Settings
-from suites.cli.commands import harness
-from suites.provision.remains import purge
+from suites.engine.cli.commands import harness
+from suites.engine.provision.remains import purge
 
 
 def own_state(harness_settings: Settings) -> dict[str, str]:

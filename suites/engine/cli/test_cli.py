@@ -11,7 +11,7 @@ from harness.config import Settings
 from harness.provision.endpoints import redact
 from harness.provision.registry import RECORD, EnvRecord
 from harness.pytest_plugin import Database
-from suites.cli.commands import harness
+from suites.engine.cli.commands import harness
 
 
 async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[str, str]) -> None:

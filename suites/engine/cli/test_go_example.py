@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from harness.isolation.handout import HANDED_OUT
-from suites.cli.commands import ROOT, harness
+from suites.engine.cli.commands import ROOT, harness
 
 EXAMPLE = ROOT / "examples" / "go"
 # Offline: lib/pq comes from Debian's golang-github-lib-pq-dev through go.mod's replace.

@@ -17,7 +17,7 @@ from harness import migrate
 from harness.config import Settings
 from harness.exports import escape_command, github_env_line
 from harness.provision.endpoints import with_database
-from suites.cli.commands import harness
+from suites.engine.cli.commands import harness
 
 
 def shell_variables(text: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from suites.cli.project import clean_environment, one_line_error, run_harness, run_pytest, write_project
+from suites.engine.cli.project import clean_environment, one_line_error, run_harness, run_pytest, write_project
 
 # A test of the adopting repository's that writes down what the plugin's settings came to.
 SETTINGS_TEST = """

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.config import Settings
-from suites.provision.remains import purge
+from suites.engine.provision.remains import purge
 
 USES_A_CLONE = """
 def test_a_clone(fresh_database):

@@ -18,7 +18,7 @@ from harness.errors import ProvisionError
 from harness.isolation.redis_databases import claimed_database
 from harness.provision.gc import collect_garbage
 from harness.provision.registry import current_project
-from suites.provision.remains import purge
+from suites.engine.provision.remains import purge
 
 HOLDS = """
 import os, pathlib, time

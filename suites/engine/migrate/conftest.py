@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from suites.migrate.histories import WriteMigrations
+from suites.engine.migrate.histories import WriteMigrations
 
 
 @pytest.fixture

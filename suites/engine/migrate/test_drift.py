@@ -11,7 +11,7 @@ import pytest
 
 from harness.config import Settings
 from harness.pytest_plugin import Database
-from suites.cli.commands import harness
+from suites.engine.cli.commands import harness
 
 
 @pytest.mark.fresh_database

@@ -6,7 +6,7 @@ import pytest
 
 from harness import migrate
 from harness.errors import LintFailed
-from suites.migrate.histories import WriteMigrations
+from suites.engine.migrate.histories import WriteMigrations
 
 RISKY = "ALTER TABLE app.users ADD COLUMN age int NOT NULL;\nCREATE INDEX users_age_idx ON app.users (age);\n"
 

@@ -13,7 +13,7 @@ from harness import migrate
 from harness.errors import ChecksumMismatch, MigrationError, MigrationFailed, MigrationFileError
 from harness.migrate.runner import LOCK_KEY
 from harness.pytest_plugin import Database
-from suites.migrate.histories import HISTORY, POSTS_EDITED, WriteMigrations
+from suites.engine.migrate.histories import HISTORY, POSTS_EDITED, WriteMigrations
 
 
 async def fetch(dsn: str, query: str) -> list[asyncpg.Record]:

@@ -10,7 +10,7 @@ import pytest
 from harness import migrate
 from harness.errors import VerificationFailed
 from harness.provision import Endpoints
-from suites.migrate.histories import HISTORY, POSTS_DOWN, USERS_DOWN, USERS_UP, WriteMigrations
+from suites.engine.migrate.histories import HISTORY, POSTS_DOWN, USERS_DOWN, USERS_UP, WriteMigrations
 
 
 async def test_a_history_whose_downs_reverse_their_ups_verifies(

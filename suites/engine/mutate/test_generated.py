@@ -30,9 +30,9 @@ from harness.mutate.sets import GeneratedRun, load_equivalents, touched_by
 from harness.provision import Endpoints
 from harness.pytest_plugin import Database
 from harness.report import build_report, write_report
-from suites.provision.remains import purge
+from suites.engine.provision.remains import purge
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHOP = """
 CREATE SCHEMA shop;
 CREATE TABLE shop.customers (
@@ -217,7 +217,7 @@ def test_a_survivor_of_its_selection_is_judged_by_the_whole_suite_before_it_coun
         "survived",
         {"suites/a": False, "suites/b": False},
     )
-    assert verdicts["m:none"].should_catch == ["suites/a", "suites/schema"]
+    assert verdicts["m:none"].should_catch == ["suites/a", "suites/betterprompts/schema"]
     confirmation = [t for t in pool.seen if t.id.startswith("confirm:")]
     assert sorted(nodeid for t in confirmation for nodeid in t.tests or []) == sorted(everything)
     assert all("S2" in t.mutation and "S3" in t.mutation for t in confirmation)  # one batch, one suite run

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.config import Settings
-from suites.provision.remains import purge
+from suites.engine.provision.remains import purge
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.provision.registry import LABEL_STATE_DIR, MARKER_ENV, EnvRecord
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def wait_until(condition: Callable[[], object], what: str, timeout: float) -> None:

@@ -19,7 +19,7 @@ from harness.provision import Endpoints, choose_backend, open_environment
 from harness.provision.external import ExternalEnvironment
 from harness.provision.gc import collect_garbage
 from harness.provision.registry import RECORD, EnvRecord, current_project
-from suites.provision.remains import nothing_left, opened_directory, start_owner, wait_until
+from suites.engine.provision.remains import nothing_left, opened_directory, start_owner, wait_until
 
 
 async def test_servers_are_postgres_with_pgvector_tuned_for_tests(endpoints: Endpoints) -> None:

@@ -22,7 +22,14 @@ from harness.provision import open_environment
 from harness.provision.gc import collect_garbage
 from harness.provision.registry import RECORD, EnvRecord, current_project
 from harness.runtime import bring_down
-from suites.provision.remains import ROOT, marked_servers, nothing_left, opened_directory, start_owner, wait_until
+from suites.engine.provision.remains import (
+    ROOT,
+    marked_servers,
+    nothing_left,
+    opened_directory,
+    start_owner,
+    wait_until,
+)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
 CONTRACT = """
 [tool.importlinter]
