@@ -1,6 +1,6 @@
 """The engine without a domain: no plug-in installed means migrations-only templates, no seed
-profiles, no hand-written mutants, and no password for a shipped Redis ACL; with BetterPrompts
-installed, its plug-in is found by its entry point."""
+profiles, no hand-written mutants, and no password for a shipped Redis ACL
+(suites/betterprompts/architecture/test_plugin.py: with BetterPrompts installed)."""
 
 from __future__ import annotations
 
@@ -25,30 +25,6 @@ def no_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     plugins.load_plugin.cache_clear()
 
 
-def test_the_installed_domain_registers_through_its_entry_point(harness_settings: Settings) -> None:
-    plugin = plugins.load_plugin(harness_settings.plugin)
-    assert plugin is not None
-    assert plugin.name == "betterprompts"
-    assert plugin.mutants
-    assert plugin.sql_equivalents
-    assert plugin.python_equivalents
-    recipe = template_recipe(harness_settings.model_copy(update={"template_seed": "minimal"}))
-    assert recipe.seed is not None
-    assert recipe.kind == "migrations+seed minimal"
-
-
-def test_a_seed_whose_files_are_missing_names_the_setting_and_the_plugin(
-    harness_settings: Settings, tmp_path: Path
-) -> None:
-    """Another project with BetterPrompts installed beside the engine, asking for its seed."""
-    settings = harness_settings.model_copy(update={"template_seed": "demo", "seeds_dir": tmp_path})
-    expected = (
-        r"""template_seed = 'demo' \(the betterprompts plug-in's seed; "" for none\): .*profiles\.toml: no such file"""
-    )
-    with pytest.raises(ConfigurationError, match=expected):
-        template_recipe(settings)
-
-
 @pytest.mark.usefixtures("no_plugin")
 def test_without_a_plugin_the_engine_builds_migrations_only_and_says_what_is_missing(
     harness_settings: Settings, tmp_path: Path
@@ -59,8 +35,10 @@ def test_without_a_plugin_the_engine_builds_migrations_only_and_says_what_is_mis
         template_recipe(harness_settings.model_copy(update={"template_seed": "demo"}))
     assert MutationRequest(tmp_path, harness_settings).hand_mutants() == []
     assert admin_credentials(harness_settings.model_copy(update={"redis_acl": tmp_path / "none.acl"})) is None
+    shipped = tmp_path / "users.acl"
+    shipped.write_text("user default off\n")
     with pytest.raises(ConfigurationError, match=r"users\.acl is in force, but no installed plug-in"):
-        admin_credentials(harness_settings)
+        admin_credentials(harness_settings.model_copy(update={"redis_acl": shipped}))
 
 
 def test_a_plugin_that_is_not_installed_stops_the_template_as_it_stops_the_cli(harness_settings: Settings) -> None:

@@ -1,44 +1,14 @@
-"""The command line as a user runs it: a real process, real servers."""
+"""The command line as a user runs it: a real process, real servers (suites/betterprompts/cli:
+the commands and the demo BetterPrompts adds)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import asyncpg
-
 from harness.config import Settings
-from harness.provision.endpoints import redact
-from harness.provision.registry import RECORD, EnvRecord
 from harness.pytest_plugin import Database
 from suites.engine.cli.commands import harness
-
-
-async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[str, str]) -> None:
-    up = harness("up", "--detach", env=state_env)
-    assert up.returncode == 0, up.stderr
-    assert re.search(r"DATABASE_URL=postgresql://postgres:\*\*\*@", up.stdout), up.stdout  # no password shown
-    assert re.search(r"REDIS_URL=redis://bp_admin:\*\*\*@", up.stdout), up.stdout
-    urls = harness("env", env=state_env)
-    assert urls.returncode == 0, urls.stderr
-    dsn = re.search(r"DATABASE_URL=(\S+)", urls.stdout)
-    assert dsn is not None, urls.stdout
-    assert "***" not in urls.stdout
-    conn = await asyncpg.connect(dsn.group(1))
-    try:
-        assert await conn.fetchval("SELECT count(*) FROM harness.schema_migrations") >= 7
-        assert await conn.fetchval("SELECT count(*) FROM auth.users") > 50  # the demo profile
-    finally:
-        await conn.close()
-    again = harness("up", "--detach", env=state_env)  # finds the running one
-    assert redact(dsn.group(1)) in again.stdout
-    status = harness("status", env=state_env)
-    assert "up-" in status.stdout
-    records = [EnvRecord.load(p.parent) for p in Path(state_env["HARNESS_STATE_DIR"]).glob(f"*/{RECORD}")]
-    down = harness("down", env=state_env)
-    assert down.returncode == 0
-    assert "stopped up-" in down.stdout
-    assert not any(ref.alive() for record in records for ref in record.processes)
 
 
 def test_migrate_status_and_dry_run_against_a_database(fresh_database: Database, harness_settings: Settings) -> None:
@@ -70,16 +40,6 @@ def test_a_missing_or_empty_migrations_directory_is_named_before_any_connection(
         assert result.stderr.startswith(f"error: migrations directory {directory} "), result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         assert "harness_migrations_dir" in result.stderr
-
-
-def test_seed_shows_its_progress_a_line_per_table_on_stderr(fresh_database: Database) -> None:
-    result = harness("seed", "--profile", "minimal", "--dsn", fresh_database.dsn, env={"HARNESS_BCRYPT_COST": "4"})
-    assert result.returncode == 0, result.stderr
-    progress = [line for line in result.stderr.splitlines() if line.startswith("seed: ")]
-    assert re.fullmatch(r"seed: minimal x1: [\d,]+ rows generated in [\d.]+ s; loading (\d+) tables", progress[0])
-    tables = {line.split(":")[1].strip() for line in progress[1:]}
-    assert {"auth.users", "prompts.history", "prompts.embeddings"} <= tables
-    assert len(tables) == len(progress) - 1 == int(progress[0].rsplit(" ", 2)[1])
 
 
 def test_a_generated_migration_refuses_to_apply_until_it_is_written(blank_database: Database, tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ async def test_env_prints_the_running_environment_for_a_shell_a_program_and_gith
     assert github.returncode == 0, github.stderr
     assert {n: v for n, _, v in (line.partition("=") for line in github.stdout.splitlines())} == variables
     masks = github.stderr.splitlines()
-    secrets = {unquote(urlsplit(url).password or "") for url in variables.values()}
+    secrets = {unquote(password) for url in variables.values() if (password := urlsplit(url).password)}
     assert {mask.removeprefix("::add-mask::") for mask in masks} == secrets
     assert "::" not in github.stdout  # the file $GITHUB_ENV gets no workflow commands
 

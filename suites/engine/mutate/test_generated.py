@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ from harness.mutate.sets import GeneratedRun, load_equivalents, touched_by
 from harness.provision import Endpoints
 from harness.pytest_plugin import Database
 from harness.report import build_report, write_report
-from suites.engine.provision.remains import purge
 
 ROOT = Path(__file__).resolve().parents[3]
 SHOP = """
@@ -307,38 +305,6 @@ def test_equivalents_need_a_reason_each(tmp_path: Path) -> None:
     listed.write_text('[equivalent]\n"acl:x:remove" = "  "\n')
     with pytest.raises(ConfigurationError, match="acl:x:remove needs a reason"):
         load_equivalents(listed)
-
-
-@pytest.mark.timeout(600)
-def test_a_generated_run_judges_with_a_slot_of_its_own_counts_equivalents_and_leaves_nothing(
-    harness_settings: Settings, tmp_path: Path
-) -> None:
-    if harness_settings.backend == "external":
-        pytest.skip("the generated sets start servers of their own")
-    state_dir = harness_settings.state_dir.parent / f"harness-test-{secrets.token_hex(4)}"
-    listed = tmp_path / "equivalents.toml"
-    listed.write_text('[equivalent]\n"index:auth.users.users_tier_created_at_idx:drop" = "a test of ours: listed"\n')
-    only = [
-        "check:auth.users.users_tier_check:drop", "index:prompts.embeddings.embeddings_embedding_hnsw_idx:drop",
-        "index:auth.users.users_tier_created_at_idx:drop", "index:auth.sessions.sessions_expires_at_idx:drop",
-    ]  # fmt: skip
-    run = GeneratedRun(
-        ROOT, harness_settings.model_copy(update={"state_dir": state_dir}), sources=("sql",), only=only, slots=1,
-        paths=["suites/schema/test_constraints.py"], equivalents=listed,
-    )  # fmt: skip
-    try:
-        record = run.run()
-        verdicts = {v.id: v for v in record.verdicts}
-        assert verdicts["check:auth.users.users_tier_check:drop"].status == "killed"
-        assert "tier" in verdicts["check:auth.users.users_tier_check:drop"].evidence
-        assert verdicts["index:auth.users.users_tier_created_at_idx:drop"].status == "equivalent"
-        assert verdicts["index:auth.users.users_tier_created_at_idx:drop"].evidence == "a test of ours: listed"
-        assert verdicts["index:auth.sessions.sessions_expires_at_idx:drop"].status in ("killed", "survived")
-        assert record.scores()["sql"].equivalent == 1
-        assert not list(state_dir.glob("mutate-*")), "the run's servers and files are gone"
-        assert stat.S_IMODE(state_dir.stat().st_mode) & 0o066 == 0, "the state directory is private, as `up` makes it"
-    finally:
-        purge(state_dir)
 
 
 @pytest.mark.parametrize(

@@ -132,11 +132,14 @@ def test_two_detached_ups_at_once_share_one_environment(isolated_settings: Setti
     assert [p for p in isolated_settings.state_dir.iterdir() if p.is_dir()] == []
 
 
-def test_a_failed_detached_up_leaves_nothing(isolated_settings: Settings) -> None:
-    run = harness(isolated_settings, "up", "--detach", "--seed", "no-such-profile")
+def test_a_failed_detached_up_leaves_nothing(isolated_settings: Settings, tmp_path: Path) -> None:
+    """It fails once its servers are up: building the template, on a migration that does not apply."""
+    (tmp_path / "0001_broken.up.sql").write_text("SELECT no_such_function();\n")
+    (tmp_path / "0001_broken.down.sql").write_text("SELECT 1;\n")
+    run = harness(isolated_settings.model_copy(update={"migrations_dir": tmp_path}), "up", "--detach")
     _, stderr = run.communicate(timeout=isolated_settings.hang_timeout)
     assert run.returncode != 0
-    assert "no-such-profile" in stderr
+    assert "0001_broken" in stderr
     left = (
         [p.name for p in isolated_settings.state_dir.iterdir() if p.is_dir()]
         if isolated_settings.state_dir.exists()
