@@ -262,9 +262,15 @@ def migrate_up(
 
 def lint_pending(dsn: str, directory: Path, to: int | None) -> None:
     from harness import migrate
+    from harness.extras import missing_extra
+    from harness.migrate.lint import squawk_binary
 
     mode = settings().squawk
     if mode == "off":
+        return
+    if mode == "warn" and squawk_binary() is None:  # advice only: the engine migrates without the lint extra
+        missing = missing_extra("lint", "linting migrations", "squawk")
+        err.print(f"[yellow]squawk:[/yellow] {escape(str(missing))}; not linted", highlight=False)
         return
     pending = [step.migration for step in run(migrate.plan(dsn, directory, "up", to=to))]
     for finding in migrate.enforce(migrate.lint_migrations(pending), mode):

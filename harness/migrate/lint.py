@@ -9,7 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigurationError, LintFailed
+from harness.errors import LintFailed
+from harness.extras import missing_extra
 from harness.migrate.files import Migration
 
 
@@ -24,11 +25,16 @@ class Finding:
         return f"{self.path}:{self.line}: {self.rule}: {self.message}"
 
 
-def squawk_binary() -> str:
+def squawk_binary() -> str | None:
+    """squawk beside this Python (the lint extra installs it there), else on PATH, else None."""
     beside_python = Path(sys.executable).parent / "squawk"
-    found = str(beside_python) if beside_python.exists() else shutil.which("squawk")
+    return str(beside_python) if beside_python.exists() else shutil.which("squawk")
+
+
+def require_squawk() -> str:
+    found = squawk_binary()
     if found is None:
-        raise ConfigurationError("squawk is not installed: pip install squawk-cli (or set squawk linting to off)")
+        raise missing_extra("lint", 'linting migrations (squawk = "off" for none)', "squawk")
     return found
 
 
@@ -38,7 +44,7 @@ def lint_migrations(migrations: list[Migration]) -> list[Finding]:
     findings: list[Finding] = []
     for m in migrations:
         for script in (m.up,):
-            args = [squawk_binary(), "--reporter", "json", "--pg-version", "17.0"]
+            args = [require_squawk(), "--reporter", "json", "--pg-version", "17.0"]
             if script.transactional:
                 args.append("--assume-in-transaction")
             result = subprocess.run([*args, str(script.path)], capture_output=True, text=True, check=False)
