@@ -7,6 +7,7 @@ from __future__ import annotations
 from harness.mutate.runner import Mutant
 
 M = "schema/postgres/migrations/"
+DATA = "plugins/betterprompts/betterprompts_db/data/postgres/"  # the data layer, from the project root
 
 
 MUTANTS = [
@@ -108,25 +109,25 @@ MUTANTS = [
     Mutant("non-atomic-counter", "function", "count technique uses by overwriting instead of incrementing",
            M + "0008_least_privilege.up.sql", "total_count = te.total_count + 1,", "total_count = 1,"),
     Mutant("lock-without-for-update", "data-layer", "read-modify-write without a row lock",
-           "betterprompts_db/data/postgres/repository.py",
+           DATA + "repository.py",
            'self._lock = f"SELECT * FROM {table} WHERE id = $1 FOR UPDATE"',
            'self._lock = f"SELECT * FROM {table} WHERE id = $1"'),
     Mutant("leak-connection-on-error", "data-layer", "keep a connection out of the pool when a statement fails",
-           "betterprompts_db/data/postgres/database.py",
+           DATA + "database.py",
            "        except Exception as exc:\n            mapped = translate(exc, what)",
            "        except Exception as exc:\n            uow = uow or UnitOfWork(conn, None)  # skips the checkin\n"
            "            mapped = translate(exc, what)"),
     Mutant("no-retry", "data-layer", "give up on the first serialization failure or deadlock",
-           "betterprompts_db/data/postgres/database.py", "attempts: int = 5,", "attempts: int = 1,"),
+           DATA + "database.py", "attempts: int = 5,", "attempts: int = 1,"),
     Mutant("isolation-pasted", "data-layer", "paste the caller's isolation string into BEGIN again",
-           "betterprompts_db/data/postgres/database.py",
+           DATA + "database.py",
            '    sql = BEGIN[checked_choice("isolation", isolation, LEVELS)]\n',
            '    sql = f"BEGIN ISOLATION LEVEL {isolation.replace(\'_\', \' \').upper()}"\n'),
     Mutant("acquire-waits-forever", "data-layer", "wait for a pooled connection without a deadline",
-           "betterprompts_db/data/postgres/database.py",
+           DATA + "database.py",
            "return await self.pool.acquire(timeout=self.settings.acquire_timeout)",
            "return await self.pool.acquire(timeout=self.settings.acquire_timeout * 20)"),
     Mutant("password-in-clear", "data-layer", "store the session token itself instead of its hash",
-           "betterprompts_db/data/postgres/auth.py",
+           DATA + "auth.py",
            "user_id=user_id, token_hash=token_hash(token),", "user_id=user_id, token_hash=token,"),
 ]  # fmt: skip
