@@ -432,9 +432,11 @@ def show_mutation(record: Any, notes: list[str]) -> None:
     for name, line in record.source_lines().items():
         out.print(escape(f"  {name:7} {line}"), highlight=False)
     out.print("per suite folder (killed / judged):")
-    for folder, (killed, judged) in record.folder_scores().items():
+    scores = record.folder_scores()
+    width = max(map(len, scores), default=0)
+    for folder, (killed, judged) in scores.items():
         share = f"{killed / judged:.0%}" if judged else "only equivalents or unchecked"  # a narrow --only
-        out.print(escape(f"  {folder:28} {killed:4} / {judged:<4} ({share})"), highlight=False)
+        out.print(escape(f"  {folder:{width}} {killed:4} / {judged:<4} ({share})"), highlight=False)
     for v in record.survivors():
         caught_by = ", ".join(v.should_catch) or "a suite"
         line = f"survivor: {v.source} {v.id} ({v.object}): {v.description} — should have been caught by {caught_by}"
