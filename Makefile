@@ -27,8 +27,8 @@ test-docker: images
 	$(VENV)/bin/pytest -n auto --backend docker $(LOCAL_IMAGES) $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check harness betterprompts_db suites loadtests
-	$(VENV)/bin/ruff format --check harness betterprompts_db suites loadtests
+	$(VENV)/bin/ruff check harness plugins/betterprompts suites loadtests
+	$(VENV)/bin/ruff format --check harness plugins/betterprompts suites loadtests
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from harness.config import POSTGRES_SCHEMES, BackendName, Settings, url_problem
+from harness.config import POSTGRES_SCHEMES, BackendName, LintMode, Settings, url_problem
 from harness.errors import USAGE, ConfigurationError, ResultsFileError, explain
 from harness.exports import Format
 from harness.plugins import load_plugin
@@ -282,7 +282,9 @@ def migrate_up(
         print_plan(run(migrate.plan(target, directory, "up", to=to)))
         return
     config = settings()
-    lint = migrate.pending_check(config.squawk, lambda f: err.print(f"[yellow]squawk:[/yellow] {escape(str(f))}"))
+    lint = migrate.pending_check(
+        lint_mode(config.squawk), lambda f: err.print(f"[yellow]squawk:[/yellow] {escape(str(f))}")
+    )
     steps = run(
         migrate.apply_migrations(
             target, directory, to, lock_wait=config.migrate_lock_wait, drop_invalid=drop_invalid, lint=lint
@@ -291,6 +293,19 @@ def migrate_up(
     out.print(
         f"applied {len(steps)} migration(s)" + "".join(f"\n  {s.migration.label}" for s in steps), highlight=False
     )
+
+
+def lint_mode(mode: LintMode) -> LintMode:
+    """`mode`, or off (said in one line) when squawk is missing: warnings are advice, so the engine
+    migrates without the lint extra; in fail mode the missing extra stops `up` before anything runs."""
+    from harness.extras import missing_extra
+    from harness.migrate.lint import squawk_binary
+
+    if mode == "warn" and squawk_binary() is None:
+        missing = missing_extra("lint", "linting migrations", "squawk")
+        err.print(f"[yellow]squawk:[/yellow] {escape(str(missing))}; not linted", highlight=False)
+        return "off"
+    return mode
 
 
 @migrate_app.command("down")
@@ -426,7 +441,7 @@ def mutate(
     ),
 ) -> None:
     """Judge mutants (plausible mistakes) with the suites; print the score per source and per suite
-    folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/schema`)."""
+    folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/betterprompts/schema`)."""
     from harness.mutate.generated import Source
     from harness.mutate.sources import MutationRequest, list_mutants, run_mutation
     from harness.signals import interrupt_on_sigterm
@@ -462,9 +477,11 @@ def show_mutation(record: Any, notes: list[str]) -> None:
     for name, line in record.source_lines().items():
         out.print(escape(f"  {name:7} {line}"), highlight=False)
     out.print("per suite folder (killed / judged):")
-    for folder, (killed, judged) in record.folder_scores().items():
+    scores = record.folder_scores()
+    width = max(map(len, scores), default=0)
+    for folder, (killed, judged) in scores.items():
         share = f"{killed / judged:.0%}" if judged else "only equivalents or unchecked"  # a narrow --only
-        out.print(escape(f"  {folder:28} {killed:4} / {judged:<4} ({share})"), highlight=False)
+        out.print(escape(f"  {folder:{width}} {killed:4} / {judged:<4} ({share})"), highlight=False)
     for v in record.survivors():
         caught_by = ", ".join(v.should_catch) or "a suite"
         line = f"survivor: {v.source} {v.id} ({v.object}): {v.description} — should have been caught by {caught_by}"

@@ -33,7 +33,7 @@ else
 fi
 
 echo "== benchmarks (pytest-benchmark, one process: it does not time under xdist)"
-$bin/pytest suites/benchmarks -p no:xdist -o timeout=1800 --benchmark-json="$out/benchmarks.json" \
+$bin/pytest suites/betterprompts/benchmarks -p no:xdist -o timeout=1800 --benchmark-json="$out/benchmarks.json" \
 	--junitxml="$out/junit-benchmarks.xml" --benchmark-columns=median,iqr,rounds -q || note $?
 
 echo "== Locust, headless, SLOs from loadtests/_slo.py, against servers of its own"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything `make up` and `make test` need on a fresh Debian/Ubuntu machine: redis-server, and Go
-# with lib/pq (for examples/go), from the OS packages; a virtualenv in .venv with harness and its
-# dev extras. Idempotent; quiet when done.
+# with lib/pq (for examples/go), from the OS packages; a virtualenv in .venv with the engine
+# (harness-db, its dev extras) and the BetterPrompts plug-in (plugins/betterprompts), both
+# editable. Idempotent; quiet when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -26,16 +27,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 	as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-stamp=$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-12)
+stamp=$VENV/.installed-$(cat pyproject.toml plugins/betterprompts/pyproject.toml | sha256sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
-	echo "bootstrap: installing harness-db[dev] into $VENV"
+	echo "bootstrap: installing harness-db[dev] and betterprompts-db into $VENV"
 	[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 	"$VENV/bin/pip" install -q --upgrade pip
 	# the distribution was named `harness` before: its stale metadata here would register the
 	# plug-in a second time for anything run from the checkout
 	"$VENV/bin/pip" uninstall -q -y harness 2>/dev/null || true
 	rm -rf harness.egg-info
-	"$VENV/bin/pip" install -q -e '.[dev]'
+	"$VENV/bin/pip" install -q -e '.[dev]' -e plugins/betterprompts
 	rm -f "$VENV"/.installed-*
 	touch "$stamp"
 fi

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.config import LintMode
-from harness.errors import ConfigurationError, LintFailed
+from harness.errors import LintFailed
+from harness.extras import missing_extra
 from harness.migrate.files import Migration, Script
 
 PATHS_PER_RUN = 256 * 1024  # characters of paths on one squawk command line: far below ARG_MAX
@@ -42,11 +43,16 @@ class SquawkRun:
     paths: tuple[str, ...]
 
 
-def squawk_binary() -> str:
+def squawk_binary() -> str | None:
+    """squawk beside this Python (the lint extra installs it there), else on PATH, else None."""
     beside_python = Path(sys.executable).parent / "squawk"
-    found = str(beside_python) if beside_python.exists() else shutil.which("squawk")
+    return str(beside_python) if beside_python.exists() else shutil.which("squawk")
+
+
+def require_squawk() -> str:
+    found = squawk_binary()
     if found is None:
-        raise ConfigurationError("squawk is not installed: pip install squawk-cli (or set squawk linting to off)")
+        raise missing_extra("lint", 'linting migrations (squawk = "off" for none)', "squawk")
     return found
 
 
@@ -83,7 +89,7 @@ def lint_migrations(migrations: Sequence[Migration]) -> list[Finding]:
 
 
 def _squawk(run: SquawkRun) -> list[Finding]:
-    args = [squawk_binary(), "--reporter", "json", "--pg-version", "17.0"]
+    args = [require_squawk(), "--reporter", "json", "--pg-version", "17.0"]
     if run.in_transaction:
         args.append("--assume-in-transaction")
     result = subprocess.run([*args, *run.paths], capture_output=True, text=True, check=False)

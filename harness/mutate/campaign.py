@@ -359,7 +359,7 @@ class Campaign:
         ranks = self._relevant.get(m.id) or self.index.relevant(m)
         best = min((r for r in ranks.values() if r > 0), default=None)
         folders = folders_of([t for t, r in ranks.items() if r == best]) if best is not None else []
-        kind_folder = KIND_FOLDERS.get(m.kind, "suites/schema")
+        kind_folder = KIND_FOLDERS.get(m.kind, "suites/betterprompts/schema")
         return [*folders[:3], *([kind_folder] if kind_folder not in folders[:3] else [])]
 
 

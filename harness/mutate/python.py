@@ -32,6 +32,7 @@ from typing import Any
 
 from harness.config import Settings
 from harness.errors import ConfigurationError, HarnessError
+from harness.extras import missing_extra
 from harness.plugins import load_plugin
 from harness.provision.gc import collect_garbage
 
@@ -134,7 +135,7 @@ class PythonScore:
 
 
 def suite_folder(test: str) -> str:
-    """`suites/crud/test_auth.py::test_x[p]` → `suites/crud`."""
+    """`suites/betterprompts/crud/test_auth.py::test_x[p]` → `suites/betterprompts/crud`."""
     return test.partition("::")[0].rpartition("/")[0]
 
 
@@ -305,6 +306,8 @@ def wilson_interval(killed: int, judged: int, z: float = 1.96) -> tuple[float, f
 
 def mutmut_command(names: Sequence[str], max_children: int) -> list[str]:
     executable = Path(sys.executable).with_name("mutmut")  # `python -m mutmut` re-imports itself; the script does not
+    if not executable.exists():
+        raise missing_extra("mutate", "harness mutate --python", "mutmut")
     return [str(executable), "run", "--max-children", str(max_children), *names]
 
 

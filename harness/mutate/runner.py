@@ -16,7 +16,8 @@ from pathlib import Path
 from harness.errors import ConfigurationError, HarnessError
 
 PYTEST = ["-m", "pytest", "-q", "-x", "-n", "auto", "-p", "no:cacheprovider",
-          "--ignore=suites/benchmarks", "--ignore=suites/mutate"]  # fmt: skip
+          "--ignore=suites/betterprompts/benchmarks", "--ignore=suites/betterprompts/mutate",
+          "--ignore=suites/engine/mutate"]  # fmt: skip
 
 
 @dataclass(frozen=True)

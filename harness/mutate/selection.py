@@ -22,12 +22,16 @@ from pathlib import Path
 from harness.mutate.generated import GeneratedMutant
 
 SUITES = "suites"
-NOT_JUDGES = ("suites/benchmarks", "suites/mutate", "suites/loadtests")
+NOT_JUDGES = (
+    "suites/betterprompts/benchmarks", "suites/betterprompts/mutate", "suites/betterprompts/loadtests",
+    "suites/engine/mutate",
+)  # fmt: skip
 # the folder each kind of mistake belongs to, asked after the tests that mention the object
 KIND_FOLDERS = {
-    "grant": "suites/security", "revoke": "suites/security", "policy": "suites/security",
-    "row-security": "suites/security", "function": "suites/security", "acl": "suites/security",
-    "config": "suites/redis", "ttl": "suites/data_redis",
+    "grant": "suites/betterprompts/security", "revoke": "suites/betterprompts/security",
+    "policy": "suites/betterprompts/security", "row-security": "suites/betterprompts/security",
+    "function": "suites/betterprompts/security", "acl": "suites/betterprompts/security",
+    "config": "suites/betterprompts/redis", "ttl": "suites/betterprompts/data_redis",
 }  # fmt: skip
 
 

@@ -21,7 +21,10 @@ from harness.mutate.queue import Failure, Task, TaskQueue, TaskResult
 from harness.provision.gc import remove_environment_files
 from harness.provision.registry import RECORD, EnvRecord
 
-IGNORED = ("suites/benchmarks", "suites/mutate", "suites/loadtests")
+IGNORED = (
+    "suites/betterprompts/benchmarks", "suites/betterprompts/mutate", "suites/betterprompts/loadtests",
+    "suites/engine/mutate",
+)  # fmt: skip
 
 
 class SlotPool:

@@ -135,10 +135,21 @@ def run_python(request: MutationRequest) -> dict[str, Any] | None:
         return None  # --only named no Python mutant
     if request.changed is not None:
         changed = git_lines(request.root, "diff", request.changed, "--name-only")
-        names = [f"{p.removesuffix('.py').replace('/', '.')}.*" for p in changed if p.endswith(".py")]
+        names = [f"{module_of(request.root, p)}.*" for p in changed if p.endswith(".py")]
         if not names:
             request.notes.append("the Python set was skipped: the branch changed no Python file")
             return None
     score = run_python_mutants(request.root, names, max_children=request.slots, sample=request.python_sample)
     summary: dict[str, Any] = score.as_dict()
     return summary
+
+
+def module_of(root: Path, path: str) -> str:
+    """The module `path` (a .py file under `root`) is imported as, which is what mutmut names its
+    mutants by: its path from the first folder up that is not a package (`plugins/betterprompts/
+    betterprompts_db/data/x.py` is `betterprompts_db.data.x`)."""
+    parts = Path(path).with_suffix("").parts
+    start = len(parts) - 1
+    while start > 0 and (root.joinpath(*parts[:start]) / "__init__.py").is_file():
+        start -= 1
+    return ".".join(parts[start:])

@@ -6,10 +6,15 @@ import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-
 from harness.errors import ConfigurationError, ResultsFileError
-from harness.report import plots
+from harness.extras import missing_extra
+
+try:
+    import jinja2
+
+    from harness.report import plots  # matplotlib
+except ModuleNotFoundError as exc:
+    raise missing_extra("report", "harness report", exc.name) from None
 from harness.report.baseline import Comparison, compare, load_baseline
 from harness.report.benchmarks import BenchmarkRun, load_benchmarks
 from harness.report.junit import SuiteResults, load_junit

@@ -1,0 +1,81 @@
+"""The plugin's session as a user sees it, run as a child pytest: the header and the summary name
+what the run used, and a wrong migrations directory ends the run in one line before any test."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.config import Settings
+from suites.engine.provision.remains import purge
+
+USES_A_CLONE = """
+def test_a_clone(fresh_database):
+    assert fresh_database.name.startswith("hx_")
+"""
+USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR: what the plugin's start-up boundary ends a bad setting with
+
+
+@pytest.fixture
+def child_env(harness_settings: Settings) -> Iterator[dict[str, str]]:
+    """The run's settings for a child pytest, with a state directory of its own."""
+    if harness_settings.backend == "external":
+        pytest.skip("the child run starts servers of its own")
+    state_dir = harness_settings.state_dir.parent / f"harness-plugin-{secrets.token_hex(4)}"
+    yield {**os.environ, **harness_settings.as_environment(), "HARNESS_STATE_DIR": str(state_dir)}
+    purge(state_dir)
+
+
+def child_pytest(directory: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    (directory / "test_child.py").write_text(USES_A_CLONE)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, str(directory)],
+        cwd=directory, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["alone", "xdist"])
+def test_the_header_names_backend_and_migrations_and_the_summary_versions_and_template(
+    tmp_path: Path, child_env: dict[str, str], harness_settings: Settings, workers: list[str]
+) -> None:
+    result = child_pytest(tmp_path, child_env, *workers)
+    assert result.returncode == 0, result.stdout + result.stderr
+    backend = harness_settings.backend
+    header = re.search(
+        rf"^harness: backend {backend}, migrations {re.escape(str(harness_settings.migrations_dir))}$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert header is not None, result.stdout
+    summary = re.search(
+        r"^harness: backend (\w+), PostgreSQL \d+(\.\d+)*\S* \(pgvector \d+\.\d+\.\d+\), Redis \d+\.\d+\.\d+, "
+        r"template (hx_[0-9a-f]{16})$",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert summary is not None, result.stdout
+    assert summary.group(1) == backend
+    assert result.stdout.index(header.group(0)) < result.stdout.index(summary.group(0))  # before the tests, after
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_a_missing_or_empty_migrations_directory_ends_the_run_in_one_line(
+    tmp_path: Path, child_env: dict[str, str], state: str
+) -> None:
+    migrations = tmp_path / "migrations"
+    if state == "empty":
+        migrations.mkdir()
+    result = child_pytest(tmp_path, child_env, "-o", f"harness_migrations_dir={migrations}")
+    assert result.returncode == USAGE_ERROR, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert f"harness: migrations directory {migrations} " in output
+    assert ("does not exist" if state == "missing" else "holds no migration") in output
+    assert "Traceback" not in output
+    assert "1 passed" not in output
