@@ -29,6 +29,7 @@ from harness.isolation.run import prepare_template
 from harness.migrate.logins import dsn_as, load_logins
 from harness.project import find_project_file
 from harness.provision import Endpoints, Environment, Faults, open_environment
+from harness.provision.databases import create_database, drop_database
 from harness.provision.versions import ServerVersions, server_versions
 from harness.signals import interrupt_on_sigterm
 
@@ -242,9 +243,9 @@ async def blank_database(endpoints: Endpoints) -> AsyncIterator[Database]:
     name = f"hx_blank_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(endpoints.postgres)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        await create_database(admin, name)
         yield Database(name, endpoints.postgres_dsn(name))
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await drop_database(admin, name)
     finally:
         await admin.close()
 
@@ -322,7 +323,7 @@ async def private_environment(harness_settings: Settings) -> AsyncIterator[Priva
         name = f"{template}_private"
         admin = await asyncpg.connect(env.endpoints.postgres)
         try:
-            await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            await create_database(admin, name, template)
         finally:
             await admin.close()
         logins = load_logins(settings.postgres_logins)

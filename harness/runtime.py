@@ -12,6 +12,7 @@ from harness.errors import ProvisionError
 from harness.isolation.run import prepare_template
 from harness.plugins import seed_of
 from harness.provision import Environment, environment_lock, open_environment
+from harness.provision.databases import create_database
 from harness.provision.endpoints import Endpoints
 from harness.provision.gc import Collected, remove_environment_files
 from harness.provision.registry import RECORD, EnvRecord, why_kept
@@ -37,7 +38,7 @@ async def _make_ready(settings: Settings, env: Environment) -> str:
     admin = await asyncpg.connect(env.endpoints.postgres)
     try:
         if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", settings.database):
-            await admin.execute(f'CREATE DATABASE "{settings.database}" TEMPLATE "{template}"')
+            await create_database(admin, settings.database, template)
     finally:
         await admin.close()
     if settings.up_seed:  # without a plug-in that seeds, one line naming the setting

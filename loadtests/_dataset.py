@@ -3,7 +3,6 @@ by every process (user ids to act as, stored embeddings to search with)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from harness.errors import HarnessError
-from loadtests._fixture import load_fixture
 from loadtests._target import ROOT
 
 SAMPLE_USERS, SAMPLE_VECTORS = 1000, 100
@@ -41,13 +39,10 @@ class World:
 
 
 def ensure_dataset(dsn: str, profile: str, scale: float) -> str:
-    """Seed the database when auth.users is empty: with betterprompts_db.seed when it is installed, else
-    with the built-in fixture. Returns what was done."""
+    """Seed the database with betterprompts_db.seed when auth.users is empty. Returns what was done."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM auth.users LIMIT 1").fetchone() is not None:
             return "auth.users has rows: using the data as it is"
-        if importlib.util.find_spec("betterprompts_db.seed") is None:
-            return f"betterprompts_db.seed is not installed: loaded the built-in fixture ({load_fixture(conn)} users)"
     # betterprompts_db.seed is asyncio (asyncpg): it runs in a process of its own, outside gevent's loop
     env = {**os.environ, "HARNESS_DATABASE_URL": dsn}
     env.setdefault("HARNESS_BCRYPT_COST", "4")  # the mix never logs in: hash passwords cheaply

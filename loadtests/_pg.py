@@ -17,15 +17,20 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
 
 import psycopg
 from gevent import monkey
 from psycopg import waiting
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
+from psycopg.types.numeric import Float4
 from psycopg_pool import ConnectionPool
+
+from betterprompts_db.data.postgres.analytics import COUNT_TECHNIQUE
+from betterprompts_db.data.postgres.prompts import similarity_sql
+from betterprompts_db.data.postgres.records import HistoryEntry
+from betterprompts_db.data.postgres.repository import get_sql, insert_sql, list_sql
 
 if not monkey.is_module_patched("select") or waiting.wait is getattr(waiting, "wait_c", None):
     raise ImportError("psycopg was imported before gevent patched select: run under locust, or import locust first")
@@ -37,42 +42,21 @@ PAGE_SIZE = 20
 
 Cursor = tuple[datetime, uuid.UUID]  # (created_at, id) of a page's last row
 
-HISTORY_FIRST_PAGE = f"""
-SELECT id, created_at, intent, left(original_input, 200), feedback_score, is_favorite
-FROM prompts.history WHERE user_id = %(user_id)s
-ORDER BY created_at DESC, id DESC LIMIT {PAGE_SIZE}
-"""
-HISTORY_NEXT_PAGE = f"""
-SELECT id, created_at, intent, left(original_input, 200), feedback_score, is_favorite
-FROM prompts.history WHERE user_id = %(user_id)s AND (created_at, id) < (%(created_at)s, %(id)s)
-ORDER BY created_at DESC, id DESC LIMIT {PAGE_SIZE}
-"""
-SIMILAR = """
-SELECT source_type, source_id, embedding <=> %(query)s::vector AS distance
-FROM prompts.embeddings ORDER BY embedding <=> %(query)s::vector LIMIT 10
-"""
-RECORD_HISTORY = """
-INSERT INTO prompts.history (user_id, request_id, original_input, enhanced_output, intent, intent_confidence,
-                             complexity, techniques_used, technique_scores, processing_time_ms, token_count,
-                             model_version, feedback_score, feedback_text)
-VALUES (%(user_id)s, %(request_id)s, %(original_input)s, %(enhanced_output)s, %(intent)s, 0.9, 'moderate',
-        %(techniques)s, %(scores)s, %(processing_time_ms)s, %(token_count)s, 'bp-enhancer-load',
-        %(feedback_score)s, 'recorded by a load test')
-RETURNING id
-"""
-RECORD_EMBEDDING = """
-INSERT INTO prompts.embeddings (source_type, source_id, user_id, intent, embedding, model_version)
-VALUES ('history', %(history_id)s, %(user_id)s, %(intent)s, %(embedding)s::vector, 'bp-embed-768-v1')
-"""
-# One use of each technique, through the function that owns the counters (bp_app may only read
-# them); the techniques come sorted, so two transactions lock the same rows in the same order and
-# cannot deadlock. The day is UTC's, as the data layer counts it.
-COUNT_TECHNIQUES = """
-SELECT analytics.count_technique(t, %(intent)s, (now() AT TIME ZONE 'UTC')::date, %(succeeded)s,
-                                 %(processing_time_ms)s::real)
-FROM unnest(%(techniques)s::text[]) AS t
-"""
-READ_USER = "SELECT id, email, username, tier FROM auth.users WHERE id = %s"
+# The data layer's own statements ($n placeholders, which psycopg's RawCursor sends as they are):
+# what the load measures is what the application runs.
+HISTORY_PAGE = list_sql("prompts.history", ("user_id",), (), False)
+HISTORY_NEXT_PAGE = list_sql("prompts.history", ("user_id",), (), True)
+SIMILAR = similarity_sql(())  # row-level security filters what the user may see
+HISTORY_COLUMNS = (
+    "user_id", "request_id", "original_input", "enhanced_output", "intent", "intent_confidence", "complexity",
+    "techniques_used", "technique_scores", "processing_time_ms", "token_count", "model_version", "feedback_score",
+    "feedback_text",
+)  # fmt: skip
+RECORD_HISTORY = insert_sql("prompts.history", HISTORY_COLUMNS)
+RECORD_EMBEDDING = insert_sql(
+    "prompts.embeddings", ("source_type", "source_id", "user_id", "intent", "embedding", "model_version")
+)
+READ_USER = get_sql("auth.users")
 
 
 @dataclass(frozen=True)
@@ -101,7 +85,12 @@ class Postgres:
             dsn,
             min_size=min(5, max_size) if min_size is None else min_size,
             max_size=max_size,
-            kwargs={"autocommit": True, "options": "-c statement_timeout=30s", "application_name": APPLICATION_NAME},
+            kwargs={
+                "autocommit": True,
+                "options": "-c statement_timeout=30s",
+                "application_name": APPLICATION_NAME,
+                "cursor_factory": psycopg.RawCursor,
+            },
             timeout=timeout,
             name="loadtests",
             open=True,
@@ -131,21 +120,24 @@ class Postgres:
         """A transaction acting for `user_id`, with extra SET LOCAL `settings`, all set in one round
         trip."""
         values = {"app.user_id": user_id, **(settings or {})}
-        calls = ", ".join("set_config(%s, %s, true)" for _ in values)
+        calls = ", ".join(f"set_config(${2 * n + 1}, ${2 * n + 2}, true)" for n in range(len(values)))
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(f"SELECT {calls}", [part for item in values.items() for part in item])
             yield conn
 
     def history_page(self, user_id: str, after: Cursor | None) -> Cursor | None:
-        """One page of the user's history, newest first (keyset); the next page's cursor, or None
-        after the last page."""
+        """One page of the user's history, newest first (keyset), one row more to tell whether
+        another page follows, as the repository reads it; the next page's cursor, or None after
+        the last page."""
         with self.acting_as(user_id) as conn:
             if after is None:
-                rows = conn.execute(HISTORY_FIRST_PAGE, {"user_id": user_id}).fetchall()
+                rows = conn.execute(HISTORY_PAGE, (user_id, PAGE_SIZE + 1)).fetchall()
             else:
-                params: dict[str, Any] = {"user_id": user_id, "created_at": after[0], "id": after[1]}
-                rows = conn.execute(HISTORY_NEXT_PAGE, params).fetchall()
-        return (rows[-1][1], rows[-1][0]) if len(rows) == PAGE_SIZE else None
+                rows = conn.execute(HISTORY_NEXT_PAGE, (user_id, *after, PAGE_SIZE + 1)).fetchall()
+        if len(rows) <= PAGE_SIZE:
+            return None
+        last = HistoryEntry(*rows[PAGE_SIZE - 1])
+        return last.created_at, last.id
 
     def similar(self, user_id: str, query: str) -> int:
         """Top 10 by cosine distance among the embeddings the user may see; how many came back.
@@ -153,40 +145,28 @@ class Postgres:
         does for filtered searches)."""
         settings = {"hnsw.ef_search": str(EF_SEARCH), "hnsw.iterative_scan": "relaxed_order"}
         with self.acting_as(user_id, settings) as conn:
-            return len(conn.execute(SIMILAR, {"query": query}).fetchall())
+            return len(conn.execute(SIMILAR, (query, 10)).fetchall())
 
     def record_enhancement(self, e: Enhancement) -> None:
-        """History row, its embedding and the technique counters, in one transaction."""
+        """History row, its embedding and the technique counters, in one transaction, as the data
+        layer records them; the techniques counted in sorted order, so two transactions lock the
+        counters in the same order and cannot deadlock."""
         with self.acting_as(e.user_id) as conn:
-            history_id = conn.execute(
+            row = conn.execute(
                 RECORD_HISTORY,
-                {
-                    "user_id": e.user_id,
-                    "request_id": uuid.uuid4().hex,
-                    "original_input": e.original_input,
-                    "enhanced_output": e.enhanced_output,
-                    "intent": e.intent,
-                    "techniques": e.techniques,
-                    "scores": Jsonb({t: 0.8 for t in e.techniques}),
-                    "processing_time_ms": e.processing_time_ms,
-                    "token_count": len(e.enhanced_output) // 4,
-                    "feedback_score": e.feedback_score,
-                },
-            ).fetchone()
-            assert history_id is not None  # INSERT … RETURNING returns the row or raises
-            conn.execute(
-                RECORD_EMBEDDING,
-                {"history_id": history_id[0], "user_id": e.user_id, "intent": e.intent, "embedding": e.embedding},
-            )
-            conn.execute(
-                COUNT_TECHNIQUES,
-                {
-                    "intent": e.intent,
-                    "succeeded": e.feedback_score >= 4,
-                    "processing_time_ms": e.processing_time_ms,
-                    "techniques": sorted(e.techniques),
-                },
-            )
+                (
+                    e.user_id, uuid.uuid4().hex, e.original_input, e.enhanced_output, e.intent, 0.9, "moderate",
+                    e.techniques, Jsonb({t: 0.8 for t in e.techniques}), e.processing_time_ms,
+                    len(e.enhanced_output) // 4, "bp-enhancer-load", e.feedback_score, "recorded by a load test",
+                ),
+            ).fetchone()  # fmt: skip
+            assert row is not None  # INSERT … RETURNING returns the row or raises
+            entry = HistoryEntry(*row)
+            conn.execute(RECORD_EMBEDDING, ("history", entry.id, e.user_id, e.intent, e.embedding, "bp-embed-768-v1"))
+            day = entry.created_at.astimezone(UTC).date()  # the day as the data layer counts it: UTC's
+            milliseconds = Float4(e.processing_time_ms)  # the function's real: a float8 would match no signature
+            for technique in sorted(e.techniques):
+                conn.execute(COUNT_TECHNIQUE, (technique, e.intent, day, e.feedback_score >= 4, milliseconds))
 
     def read_user(self, user_id: str) -> None:
         """A primary-key read, autocommit: one round trip, like `pgbench -S` (which runs as the admin,

@@ -3,7 +3,8 @@
 from harness.isolation.clones import ClonePool
 from harness.isolation.recipe import Recipe, Seed, ServerFacts
 from harness.isolation.run import RunState, prepare_run
-from harness.isolation.template import clone_database, drop_database, ensure_template, template_name
+from harness.isolation.template import clone_database, ensure_template, template_name
+from harness.provision.databases import create_database, drop_database
 
 __all__ = [
     "ClonePool",
@@ -12,6 +13,7 @@ __all__ = [
     "Seed",
     "ServerFacts",
     "clone_database",
+    "create_database",
     "drop_database",
     "ensure_template",
     "prepare_run",

@@ -17,7 +17,8 @@ from collections.abc import Callable
 import asyncpg
 
 from harness.errors import ProvisionError
-from harness.isolation.template import clone_database, drop_database
+from harness.isolation.template import clone_database
+from harness.provision.databases import drop_database
 
 WAKE_INTERVAL = 0.5
 # Used clones waiting to be dropped before a drop goes ahead of the next clone. Without a bound,

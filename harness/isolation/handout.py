@@ -16,7 +16,8 @@ import asyncpg
 from harness.config import Settings
 from harness.errors import ConfigurationError, UnknownClone
 from harness.isolation.run import prepare_template
-from harness.isolation.template import clone_database, drop_database
+from harness.isolation.template import clone_database
+from harness.provision.databases import drop_database
 from harness.provision.endpoints import Endpoints
 from harness.provision.locking import exclusive
 

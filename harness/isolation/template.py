@@ -15,6 +15,7 @@ import asyncpg
 
 from harness.errors import MutationFailed
 from harness.isolation.recipe import Recipe, ServerFacts
+from harness.provision.databases import create_database, drop_database, quote_identifier
 from harness.provision.endpoints import Endpoints
 
 TEMPLATE_PREFIX = "hx_"
@@ -55,9 +56,11 @@ async def ensure_template(
         if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", name):
             return False
         building = f"{name}_b{os.getpid()}"
-        await admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
-        source = f'"{base_template(name)}" STRATEGY FILE_COPY' if mutation else "template0"
-        await admin.execute(f'CREATE DATABASE "{building}" TEMPLATE {source}')
+        await drop_database(admin, building)
+        if mutation:
+            await clone_database(admin, base_template(name), building)
+        else:
+            await create_database(admin, building)
         try:
             dsn = endpoints.postgres_dsn(building)
             if mutation:
@@ -65,15 +68,15 @@ async def ensure_template(
             else:
                 await recipe.build(dsn)
                 kind = (KIND_MARK + recipe.kind).replace("'", "''")
-                await admin.execute(f"COMMENT ON DATABASE \"{building}\" IS '{kind}'")
-            await admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+                await admin.execute(f"COMMENT ON DATABASE {quote_identifier(building)} IS '{kind}'")
+            await admin.execute(f"ALTER DATABASE {quote_identifier(building)} RENAME TO {quote_identifier(name)}")
         except asyncpg.DuplicateDatabaseError:
-            await admin.execute(f'DROP DATABASE "{building}" WITH (FORCE)')  # a concurrent run built it first
+            await drop_database(admin, building)  # a concurrent run built it first
             return False
         except BaseException:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+            await drop_database(admin, building)
             raise
-        await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+        await admin.execute(f"ALTER DATABASE {quote_identifier(name)} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
         if evict and not mutation:
             await evict_templates(admin, recipe.kind)
         return True
@@ -99,11 +102,11 @@ async def evict_templates(admin: asyncpg.Connection, kind: str, keep: int = KEEP
         )  # fmt: skip
         if in_use:
             continue
-        await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
+        await admin.execute(f"ALTER DATABASE {quote_identifier(name)} WITH IS_TEMPLATE false")
         try:
-            await admin.execute(f'DROP DATABASE "{name}"')
+            await drop_database(admin, name, force=False)
         except asyncpg.ObjectInUseError:
-            await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true')
+            await admin.execute(f"ALTER DATABASE {quote_identifier(name)} WITH IS_TEMPLATE true")
 
 
 async def apply_mutation(dsn: str, name: str, mutation: str) -> None:
@@ -120,24 +123,10 @@ async def apply_mutation(dsn: str, name: str, mutation: str) -> None:
 async def drop_template(admin: asyncpg.Connection, name: str) -> None:
     """A template cannot be dropped as one: unmark it first."""
     if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-        await admin.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
+        await admin.execute(f"ALTER DATABASE {quote_identifier(name)} WITH IS_TEMPLATE false")
         await drop_database(admin, name)
 
 
 async def clone_database(admin: asyncpg.Connection, template: str, name: str) -> None:
     """FILE_COPY: for small templates it is faster than WAL_LOG and writes no WAL."""
-    await admin.execute(
-        f"CREATE DATABASE {quote_identifier(name)} TEMPLATE {quote_identifier(template)} STRATEGY FILE_COPY"
-    )
-
-
-async def drop_database(admin: asyncpg.Connection, name: str) -> None:
-    await admin.execute(f"DROP DATABASE IF EXISTS {quote_identifier(name)} WITH (FORCE)")
-
-
-def quote_identifier(name: str) -> str:
-    """`name` as one SQL identifier whatever it holds (PostgreSQL's quote_ident: `"` doubled); DDL
-    takes no parameters, so this is what keeps a name from becoming SQL."""
-    if not name or "\0" in name:
-        raise ValueError(f"not an identifier: {name!r}")
-    return '"' + name.replace('"', '""') + '"'
+    await create_database(admin, name, template, "FILE_COPY")

@@ -12,6 +12,7 @@ from harness.errors import VerificationFailed
 from harness.migrate.catalog import Snapshot, describe_difference, named_roles, take_snapshot
 from harness.migrate.files import Migration
 from harness.migrate.runner import MigrationRunner
+from harness.provision.databases import create_database, drop_database
 from harness.provision.endpoints import with_database
 
 
@@ -28,14 +29,14 @@ async def scratch_database(dsn: str, name: str) -> AsyncIterator[asyncpg.Connect
     """A connection to an empty database `name` on the server of `dsn`, dropped afterwards."""
     admin = await asyncpg.connect(dsn)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        await create_database(admin, name)
         conn = await asyncpg.connect(with_database(dsn, name))
         try:
             yield conn
         finally:
             await conn.close()
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(admin, name)
         await admin.close()
 
 

@@ -21,7 +21,6 @@ import asyncpg
 from harness.config import Settings
 from harness.errors import ConfigurationError
 from harness.isolation.run import prepare_run
-from harness.isolation.template import drop_database
 from harness.mutate.campaign import Campaign, Limits
 from harness.mutate.catalog_mutants import catalog_mutants
 from harness.mutate.generated import GeneratedMutant, Source
@@ -32,6 +31,7 @@ from harness.mutate.selection import index_suites, matches
 from harness.mutate.slots import SlotPool
 from harness.plugins import load_plugin
 from harness.provision import prepare_state_dir
+from harness.provision.databases import create_database, drop_database
 
 MIGRATIONS = "schema/postgres/migrations/"
 REDIS_ARTIFACTS = ("redis_config", "redis_acl", "redis_keyspace")
@@ -66,7 +66,7 @@ async def generate_sql_mutants(settings: Settings) -> list[GeneratedMutant]:
     scratch = f"{state.template}_catalog_{secrets.token_hex(3)}"
     admin = await asyncpg.connect(env.endpoints.postgres)
     try:
-        await admin.execute(f'CREATE DATABASE "{scratch}" TEMPLATE "{state.template}"')
+        await create_database(admin, scratch, state.template)
         try:
             return await catalog_mutants(env.endpoints.postgres_dsn(scratch))
         finally:

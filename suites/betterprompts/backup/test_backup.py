@@ -4,15 +4,12 @@ BGSAVE survives a crash of the server with keys and TTLs."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import subprocess
 import time
 
-import asyncpg
 import redis.asyncio as aioredis
 
 from betterprompts_db.data.postgres import DataLayer, PoolSettings, connect
-from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.pytest_plugin import Database, PrivateEnvironment
 from suites.betterprompts.rollback.test_rollback import busy_unit_of_work, fingerprint
@@ -23,31 +20,23 @@ async def run(argv: list[str], stdin: bytes | None = None) -> subprocess.Complet
 
 
 async def test_pg_dump_restores_into_a_new_database_with_identical_tables(
-    data: DataLayer, owner_data: DataLayer, fresh_database: Database, endpoints: Endpoints
+    data: DataLayer, owner_data: DataLayer, fresh_database: Database, blank_database: Database
 ) -> None:
     for _ in range(5):
         await busy_unit_of_work(data, "none")
     original = await fingerprint(owner_data)
-    restored_name = f"hx_restore_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(endpoints.postgres)
-    await admin.execute(f'CREATE DATABASE "{restored_name}" TEMPLATE template0')
+    dump = await run([str(pg_bin_dir() / "pg_dump"), "--format=custom", "--dbname", fresh_database.dsn])
+    assert dump.returncode == 0, dump.stderr.decode()
+    restore = await run(
+        [str(pg_bin_dir() / "pg_restore"), "--exit-on-error", "--dbname", blank_database.dsn], stdin=dump.stdout
+    )
+    assert restore.returncode == 0, restore.stderr.decode()
+    restored = await connect(blank_database.dsn, PoolSettings(min_size=1, max_size=2))
     try:
-        dump = await run([str(pg_bin_dir() / "pg_dump"), "--format=custom", "--dbname", fresh_database.dsn])
-        assert dump.returncode == 0, dump.stderr.decode()
-        restore = await run(
-            [str(pg_bin_dir() / "pg_restore"), "--exit-on-error", "--dbname", endpoints.postgres_dsn(restored_name)],
-            stdin=dump.stdout,
-        )
-        assert restore.returncode == 0, restore.stderr.decode()
-        restored = await connect(endpoints.postgres_dsn(restored_name), PoolSettings(min_size=1, max_size=2))
-        try:
-            assert await fingerprint(restored) == original
-            assert await restored.db.fetchval("v", "SELECT max(version) FROM harness.schema_migrations") == 8
-        finally:
-            await restored.close()
+        assert await fingerprint(restored) == original
+        assert await restored.db.fetchval("v", "SELECT max(version) FROM harness.schema_migrations") == 8
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{restored_name}" WITH (FORCE)')
-        await admin.close()
+        await restored.close()
 
 
 async def test_a_redis_bgsave_survives_a_crash_with_keys_and_ttls(

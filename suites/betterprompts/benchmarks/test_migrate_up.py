@@ -23,8 +23,8 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.isolation import RunState
-from harness.isolation.template import drop_database
 from harness.migrate import Finding, apply_migrations, pending_check
+from harness.provision.databases import drop_database
 from harness.provision.embedded import pg_bin_dir
 from suites.betterprompts.benchmarks._support import rounds
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
@@ -20,6 +20,7 @@ from betterprompts_db.seed import SeedReport, seed
 from harness.config import Settings
 from harness.isolation import RunState
 from harness.provision import Endpoints
+from harness.provision.databases import create_database, drop_database
 from harness.provision.embedded import pg_bin_dir
 from suites.betterprompts.benchmarks._support import rounds
 
@@ -37,18 +38,21 @@ class Databases:
     def create(self) -> str:
         name = f"hx_seedbench_{secrets.token_hex(4)}"
         self.names.append(name)
-        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.admin(lambda conn: create_database(conn, name, self.template))
         return self.endpoints.postgres_dsn(name)
 
     def drop_all(self) -> None:
-        for name in self.names:
-            self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        async def drop(conn: asyncpg.Connection) -> None:
+            for name in self.names:
+                await drop_database(conn, name)
 
-    def admin(self, statement: str) -> None:
+        self.admin(drop)
+
+    def admin(self, do: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
         async def execute() -> None:
             conn = await asyncpg.connect(self.endpoints.postgres)
             try:
-                await conn.execute(statement)
+                await do(conn)
             finally:
                 await conn.close()
 

@@ -19,8 +19,9 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from betterprompts_db.recipe import SeedProfile
 from harness.config import Settings
 from harness.isolation import Recipe, RunState
-from harness.isolation.template import drop_database, ensure_template
+from harness.isolation.template import ensure_template
 from harness.migrate.files import load_migrations
+from harness.provision.databases import drop_database
 from harness.provision.embedded import pg_bin_dir
 from suites.betterprompts.benchmarks._support import rounds
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from betterprompts_db.data.postgres.database import _init_connection
+from betterprompts_db.data.postgres.codecs import register_codecs
 from betterprompts_db.seed.vectors import ClusterSpace
 from harness.pytest_plugin import Database
 from suites.betterprompts.benchmarks._support import QUICK, rounds
@@ -53,7 +53,7 @@ def corpus(
 
     async def load() -> tuple[asyncpg.Connection, list[set[Any]], list[float]]:
         conn = await asyncpg.connect(settled_database.dsn)
-        await _init_connection(conn)
+        await register_codecs(conn)
         await conn.execute("DROP INDEX prompts.embeddings_embedding_hnsw_idx")
         await conn.execute("SET maintenance_work_mem = '1GB'")
         await conn.copy_records_to_table(

@@ -6,14 +6,15 @@ Rolled back per test."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from betterprompts_db.data.postgres.analytics import ROLL_UP_DAY
-from betterprompts_db.data.postgres.repository import _list_sql
+from betterprompts_db.data.postgres.codecs import register_codecs
+from betterprompts_db.data.postgres.repository import list_sql
 from suites.betterprompts.schema.rows import BCRYPT_SHAPED
 
 APP_SCHEMAS = ("auth", "prompts", "analytics")
@@ -21,7 +22,7 @@ APP_SCHEMAS = ("auth", "prompts", "analytics")
 
 def listing(table: str, *equal: str) -> str:
     """A repository's `list(filters=…)`: newest first, equality on `equal`."""
-    return _list_sql(table, equal, (), False)
+    return list_sql(table, equal, (), False)
 
 
 def similar(*filters: str) -> str:
@@ -280,7 +281,7 @@ async def sample_rows(conn: asyncpg.Connection) -> dict[str, Any]:
     user = await conn.fetchval("SELECT id FROM auth.users WHERE username = 'user1'")
     history = await conn.fetchrow("SELECT id, created_at, session_id FROM prompts.history WHERE user_id = $1 LIMIT 1",
                                   user)  # fmt: skip
-    await conn.set_type_codec("vector", schema="public", encoder=str, decoder=str, format="text")
+    await register_codecs(conn)
     return {
         "user": user, "session": history["session_id"], "history": history["id"],
         "history_created_at": history["created_at"],
@@ -288,7 +289,7 @@ async def sample_rows(conn: asyncpg.Connection) -> dict[str, Any]:
         "key": await conn.fetchval("SELECT id FROM auth.api_keys WHERE user_id = $1 LIMIT 1", user),
         "tier": "pro", "active": True, "limit": 20, "k": 10, "technique": "few_shot", "intent": "reasoning",
         "category": "category_c", "tag": "tag3", "activity": "login", "endpoint": "/v1/endpoint3",
-        "today": await conn.fetchval("SELECT current_date"), "vector": "[" + ",".join(["0.5"] * 768) + "]",
+        "today": await conn.fetchval("SELECT current_date"), "vector": np.full(768, 0.5, dtype=np.float32),
     }  # fmt: skip
 
 
@@ -313,7 +314,7 @@ async def indexes_used(conn: asyncpg.Connection, query: Query, sample: dict[str,
             for value in node:
                 walk(value)
 
-    walk(json.loads(plan))
+    walk(plan)  # EXPLAIN's JSON, decoded by the json codec
     rows = await conn.fetch(
         "SELECT DISTINCT coalesce(pg_partition_root(i.oid), i.oid)::regclass::text FROM pg_class i"
         " JOIN pg_namespace n ON n.oid = i.relnamespace WHERE i.relname = ANY($1) AND n.nspname = ANY($2)",

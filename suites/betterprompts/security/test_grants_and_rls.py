@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from betterprompts_db.data.errors import PermissionDenied
 from betterprompts_db.data.postgres import DataLayer, Enhancement
-from betterprompts_db.data.postgres.database import encode_vector
+from betterprompts_db.data.postgres.codecs import register_codecs
 from harness.pytest_plugin import Database
 from suites.betterprompts.schema.rows import history, insert, user
 
@@ -141,8 +141,8 @@ async def test_shared_embeddings_are_read_by_everyone_and_changed_by_no_one(worl
     assert await app.fetchval("DELETE FROM prompts.embeddings WHERE user_id IS NULL RETURNING 1") is None
     assert await app.fetchval("UPDATE prompts.embeddings SET metadata = '{\"x\": 1}' RETURNING 1") is None
     await refused(app, "UPDATE prompts.embeddings SET user_id = $1 WHERE user_id IS NULL", world.alice)
-    vector = encode_vector(np.ones(768) / np.sqrt(768))
-    await app.set_type_codec("vector", schema="public", encoder=lambda v: v, decoder=bytes, format="binary")
+    vector = np.ones(768) / np.sqrt(768)
+    await register_codecs(app)
     for user_id, source_type in ((None, "template"), (world.alice, "template"), (world.alice, "intent_pattern")):
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
             await app.execute(

@@ -7,7 +7,8 @@ from pathlib import Path
 import asyncpg
 import numpy as np
 
-from betterprompts_db.seed import decode_vector, seed
+from betterprompts_db.data.postgres.codecs import register_codecs
+from betterprompts_db.seed import seed
 from harness.pytest_plugin import Database
 from suites.betterprompts.seeds.database import fetch
 
@@ -15,7 +16,7 @@ from suites.betterprompts.seeds.database import fetch
 async def read_embeddings(dsn: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.set_type_codec("vector", schema="public", encoder=bytes, decoder=decode_vector, format="binary")
+        await register_codecs(conn)
         return list(
             await conn.fetch(
                 "SELECT source_type, source_id, user_id, intent, embedding,"

@@ -8,7 +8,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from betterprompts_db.seed import build_dataset, hash_password, load_reference, seed, token_hash, verify_password
+from betterprompts_db.data.postgres.auth import token_hash
+from betterprompts_db.seed import build_dataset, hash_password, load_reference, seed, verify_password
 from betterprompts_db.seed.passwords import BCRYPT_MAX_BYTES, salt_for
 from harness.errors import ConfigurationError
 from harness.pytest_plugin import Database
@@ -33,8 +34,7 @@ def test_bcrypt_cost_defaults_to_12_and_follows_harness_bcrypt_cost(
 ) -> None:
     def costs() -> set[str]:
         users = build_dataset(seeds_dir, "minimal").table("auth.users")
-        column = users.columns.index("password_hash")
-        return {str(row[column])[:7] for row in users.rows}
+        return {str(row.password_hash)[:7] for row in users.rows}
 
     monkeypatch.delenv("HARNESS_BCRYPT_COST", raising=False)
     assert costs() == {"$2b$12$"}
@@ -44,8 +44,7 @@ def test_bcrypt_cost_defaults_to_12_and_follows_harness_bcrypt_cost(
 
 def test_each_distinct_password_is_hashed_once_and_shared(seeds_dir: Path) -> None:
     users = build_dataset(seeds_dir, "demo", cost=4).table("auth.users")
-    column = users.columns.index("password_hash")
-    hashes = [row[column] for row in users.rows]
+    hashes = [row.password_hash for row in users.rows]
     passwords = {a.password for a in load_reference(seeds_dir).accounts}
     generated = 3  # profiles.toml: generated_passwords
     assert len(set(hashes)) == len(passwords) + generated < len(hashes)

@@ -14,7 +14,7 @@ from harness.config import Settings
 from harness.migrate import load_migrations
 from suites.engine.cli.commands import ROOT, harness
 
-SUBDIRECTORY = ROOT / "suites" / "cli"
+SUBDIRECTORY = ROOT / "suites" / "engine" / "cli"
 # What would name the project or a database without the file: a shell of the user's has none of them.
 NOT_INHERITED = ("HARNESS_PROJECT_FILE", "HARNESS_DATABASE_URL", "TEST_DATABASE_URL", "DATABASE_URL", "POSTGRES_HOST")
 

@@ -15,6 +15,7 @@ import pytest_asyncio
 from harness.config import Settings
 from harness.isolation import Recipe, RunState, ServerFacts, ensure_template, template_name
 from harness.isolation.template import base_template, drop_template
+from harness.provision.databases import create_database, drop_database
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ async def test_a_new_template_evicts_the_old_unused_ones_of_its_kind_and_keeps_t
             assert await ensure_template(harness_run.endpoints, name, recipe)
         await admin.execute(f'ALTER DATABASE "{names[0]}" WITH ALLOW_CONNECTIONS true')
         connected = await asyncpg.connect(harness_run.endpoints.postgres_dsn(names[0]))  # in use: a session
-        await admin.execute(f'CREATE DATABASE "{names[2]}_w0_0" TEMPLATE "{names[2]}"')  # in use: a clone
+        await create_database(admin, f"{names[2]}_w0_0", names[2])  # in use: a clone
 
         assert await ensure_template(harness_run.endpoints, names[4], recipes[4], evict=True)
 
@@ -96,6 +97,6 @@ async def test_a_new_template_evicts_the_old_unused_ones_of_its_kind_and_keeps_t
     finally:
         if connected is not None:
             await connected.close()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{names[2]}_w0_0"')
+        await drop_database(admin, f"{names[2]}_w0_0")
         for name in [*names, template_name(other_kind, server)]:
             await drop_template(admin, name)

@@ -17,7 +17,7 @@ import pytest
 from harness.config import Settings
 from harness.errors import ConfigurationError, MutationFailed
 from harness.isolation.run import RunState, prepare_template
-from harness.isolation.template import drop_database, drop_template
+from harness.isolation.template import drop_template
 from harness.migrate import apply_migrations
 from harness.mutate.campaign import Campaign, Limits
 from harness.mutate.catalog_mutants import catalog_mutants
@@ -27,6 +27,7 @@ from harness.mutate.results import RunRecord, Verdict
 from harness.mutate.selection import IndexedTest, SuiteIndex, index_suites
 from harness.mutate.sets import GeneratedRun, load_equivalents, touched_by
 from harness.provision import Endpoints
+from harness.provision.databases import create_database, drop_database
 from harness.pytest_plugin import Database
 from harness.report import build_report, write_report
 
@@ -109,7 +110,7 @@ async def _constraint_exists(endpoints: Endpoints, template: str, name: str) -> 
     admin = await asyncpg.connect(endpoints.postgres)
     clone = f"{template[:40]}_c{secrets.token_hex(3)}"
     try:
-        await admin.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{template}"')
+        await create_database(admin, clone, template)
         conn = await asyncpg.connect(endpoints.postgres_dsn(clone))
         try:
             return bool(await conn.fetchval("SELECT count(*) FROM pg_constraint WHERE conname = $1", name))

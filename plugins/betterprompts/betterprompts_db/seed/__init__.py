@@ -4,11 +4,10 @@ loaded by COPY, incrementally or after a clean."""
 from betterprompts_db.seed.dataset import Dataset, Table, build_dataset
 from betterprompts_db.seed.errors import SeedConflict, SeedError, SeedFileError, UnknownProfile
 from betterprompts_db.seed.loader import SEEDED_SCHEMAS, TableLoad, load_dataset
-from betterprompts_db.seed.passwords import bcrypt_cost, hash_password, token_hash, verify_password
+from betterprompts_db.seed.passwords import bcrypt_cost, hash_password, verify_password
 from betterprompts_db.seed.profiles import Profile, World, load_profile, profile_names
 from betterprompts_db.seed.reference import Reference, load_reference
 from betterprompts_db.seed.seeding import SeedReport, seed
-from betterprompts_db.seed.vectors import decode_vector
 
 __all__ = [
     "SEEDED_SCHEMAS",
@@ -25,13 +24,11 @@ __all__ = [
     "World",
     "bcrypt_cost",
     "build_dataset",
-    "decode_vector",
     "hash_password",
     "load_dataset",
     "load_profile",
     "load_reference",
     "profile_names",
     "seed",
-    "token_hash",
     "verify_password",
 ]

@@ -10,14 +10,13 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
-import json
 import random
 import uuid
 from dataclasses import dataclass
-from typing import NamedTuple
 
+from betterprompts_db.data.postgres.records import ApiKey, HistoryEntry
 from betterprompts_db.seed.ids import stable_uuid
-from betterprompts_db.seed.people import ApiKey, User
+from betterprompts_db.seed.people import Person
 from betterprompts_db.seed.profiles import Profile, World
 from betterprompts_db.seed.reference import Reference
 
@@ -26,44 +25,16 @@ ANONYMOUS_SHARE = 0.02
 API_SHARE = 0.35  # of the requests of a user holding an active API key
 
 
-class HistoryRow(NamedTuple):
-    """One prompts.history row, fields in column order."""
-
-    id: uuid.UUID
-    user_id: uuid.UUID | None
-    session_id: uuid.UUID | None
-    request_id: str
-    original_input: str
-    enhanced_output: str
-    intent: str
-    intent_confidence: float
-    complexity: str
-    techniques_used: list[str]
-    technique_scores: str
-    processing_time_ms: int
-    token_count: int
-    model_version: str
-    feedback_score: int | None
-    feedback_text: str | None
-    is_favorite: bool
-    metadata: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-HISTORY_COLUMNS = HistoryRow._fields
-
-
 @dataclass
 class History:
-    rows: list[HistoryRow]
+    rows: list[HistoryEntry]  # every one with an intent and a processing time
     clusters: list[int]  # embedding cluster of each row: intent and subject group
     api_keys: list[ApiKey | None]  # the key each API request came with
     embedded: list[int]  # indexes of the rows that get an embedding
 
 
 class HistoryWriter:
-    def __init__(self, world: World, profile: Profile, reference: Reference, users: list[User]) -> None:
+    def __init__(self, world: World, profile: Profile, reference: Reference, users: list[Person]) -> None:
         self.world = world
         self.profile = profile
         self.reference = reference
@@ -117,45 +88,50 @@ class HistoryWriter:
             updated = min(created + dt.timedelta(seconds=rng.randrange(5, 3600)), world.epoch)  # rated by "now"
         models = self.reference.vocabulary.models
         row_id = stable_uuid(world.random_seed, "history", n)
+        # keywords in column order: the generator draws its random numbers in this order
         history.rows.append(
-            HistoryRow(
-                row_id,
-                user.id if user else None,
-                session_id,
-                f"req_{row_id.hex}",
-                original,
-                enhanced,
-                intent,
-                round(rng.uniform(0.55, 0.99), 3),
-                complexity,
-                [t.name for t in techniques],
-                json.dumps({t.name: round(0.5 + 0.5 * t.effectiveness * rng.random(), 3) for t in techniques}),
-                int(rng.lognormvariate(5.8, 0.45) * (1 + 0.35 * (len(techniques) - 1))),
-                len(enhanced) // 4 + rng.randrange(40, 900),
-                models[min(len(models) - 1, int((created - self.start) / self.span * len(models)))],
-                feedback,
-                feedback_text,
-                (feedback == 5 and rng.random() < 0.3) or rng.random() < 0.01,
-                json.dumps({"client": "api" if key else rng.choice(("web", "web", "web", "cli")), "language": "en"}),
-                created,
-                updated,
+            HistoryEntry(
+                id=row_id, user_id=user.id if user else None, session_id=session_id, request_id=f"req_{row_id.hex}",
+                original_input=original, enhanced_output=enhanced, intent=intent,
+                intent_confidence=round(rng.uniform(0.55, 0.99), 3), complexity=complexity,
+                techniques_used=[t.name for t in techniques],
+                technique_scores={t.name: round(0.5 + 0.5 * t.effectiveness * rng.random(), 3) for t in techniques},
+                processing_time_ms=int(rng.lognormvariate(5.8, 0.45) * (1 + 0.35 * (len(techniques) - 1))),
+                token_count=len(enhanced) // 4 + rng.randrange(40, 900),
+                model_version=models[min(len(models) - 1, int((created - self.start) / self.span * len(models)))],
+                feedback_score=feedback, feedback_text=feedback_text,
+                is_favorite=(feedback == 5 and rng.random() < 0.3) or rng.random() < 0.01,
+                metadata={"client": "api" if key else rng.choice(("web", "web", "web", "cli")), "language": "en"},
+                created_at=created, updated_at=updated,
             )
-        )
+        )  # fmt: skip
         history.clusters.append(intent_number * self.groups + subject_number % self.groups)
         history.api_keys.append(key)
 
     @staticmethod
-    def api_key(rng: random.Random, user: User | None, at: dt.datetime) -> ApiKey | None:
+    def api_key(rng: random.Random, user: Person | None, at: dt.datetime) -> ApiKey | None:
         if user is None or not user.api_keys or rng.random() >= API_SHARE:
             return None
         key = rng.choice(user.api_keys)
         usable = key.is_active and key.created_at <= at and (key.expires_at is None or at < key.expires_at)
         return key if usable else None
 
-    def session_at(self, user: User, at: dt.datetime) -> uuid.UUID | None:
+    def session_at(self, user: Person, at: dt.datetime) -> uuid.UUID | None:
         """The user's latest session started before `at`, if it had not expired by then."""
         index = bisect.bisect(self.session_starts[id(user)], at) - 1
         if index < 0:
             return None
         session = user.sessions[index]
         return session.id if at < session.expires_at else None
+
+
+def intent_of(row: HistoryEntry) -> str:
+    """A generated request's intent: the writer gives every request one (the column allows none)."""
+    assert row.intent is not None
+    return row.intent
+
+
+def milliseconds(row: HistoryEntry) -> int:
+    """A generated request's processing time: the writer records every one (the column allows none)."""
+    assert row.processing_time_ms is not None
+    return row.processing_time_ms

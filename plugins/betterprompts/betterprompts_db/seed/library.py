@@ -4,47 +4,22 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from betterprompts_db.seed.history import History
+from betterprompts_db.data.postgres.records import Collection, CollectionPrompt, SavedPrompt
+from betterprompts_db.seed.history import History, intent_of
 from betterprompts_db.seed.ids import stable_uuid
 from betterprompts_db.seed.profiles import Profile, World
 from betterprompts_db.seed.reference import Vocabulary
 
 
-class SavedPromptRow(NamedTuple):
-    """One prompts.saved_prompts row (history_created_at given, so its trigger does no look-up)."""
-
-    id: uuid.UUID
-    user_id: uuid.UUID
-    history_id: uuid.UUID
-    history_created_at: dt.datetime
-    title: str
-    description: str | None
-    prompt_text: str
-    tags: list[str]
-    is_public: bool
-    share_token: str | None
-    view_count: int
-    metadata: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
-SAVED_PROMPT_COLUMNS = SavedPromptRow._fields
-COLLECTION_COLUMNS = ("id", "user_id", "name", "description", "is_public", "metadata", "created_at", "updated_at")
-COLLECTION_PROMPT_COLUMNS = ("id", "collection_id", "saved_prompt_id", "position", "created_at", "updated_at")
-
-
 @dataclass
 class Library:
-    saved_prompts: list[SavedPromptRow] = field(default_factory=list)
-    collections: list[tuple[object, ...]] = field(default_factory=list)
-    collection_prompts: list[tuple[object, ...]] = field(default_factory=list)
+    saved_prompts: list[SavedPrompt] = field(default_factory=list)
+    collections: list[Collection] = field(default_factory=list)
+    collection_prompts: list[CollectionPrompt] = field(default_factory=list)
 
 
 def build_library(world: World, profile: Profile, words: Vocabulary, history: History) -> Library:
@@ -58,24 +33,18 @@ def build_library(world: World, profile: Profile, words: Vocabulary, history: Hi
         created = min(row.updated_at + dt.timedelta(minutes=rng.randrange(1, 240)), world.epoch)
         public = rng.random() < 0.2
         token = base64.urlsafe_b64encode(rng.randbytes(18)).decode() if public and rng.random() < 0.7 else None
+        # history_created_at given, so the saved_prompts trigger looks nothing up; keywords in the
+        # order the generator draws its random numbers
         library.saved_prompts.append(
-            SavedPromptRow(
-                saved_id,
-                row.user_id,
-                row.id,
-                row.created_at,
-                row.original_input[:80].rstrip(" ?.!"),
-                f"Saved from a {row.intent.replace('_', ' ')} request" if rng.random() < 0.6 else None,
-                row.enhanced_output,
-                rng.sample(words.tags, rng.randrange(0, 4)),
-                public,
-                token,
-                rng.randrange(0, 500) if public else 0,
-                json.dumps({"intent": row.intent}),
-                created,
-                created,
+            SavedPrompt(
+                id=saved_id, user_id=row.user_id, history_id=row.id, history_created_at=row.created_at,
+                title=row.original_input[:80].rstrip(" ?.!"),
+                description=f"Saved from a {intent_of(row).replace('_', ' ')} request" if rng.random() < 0.6 else None,
+                prompt_text=row.enhanced_output, tags=rng.sample(words.tags, rng.randrange(0, 4)), is_public=public,
+                share_token=token, view_count=rng.randrange(0, 500) if public else 0,
+                metadata={"intent": row.intent}, created_at=created, updated_at=created,
             )
-        )
+        )  # fmt: skip
         by_user.setdefault(row.user_id, []).append((saved_id, created))
     for user_id, saved in by_user.items():
         if len(saved) < 2 or rng.random() >= profile.collection_share:
@@ -87,21 +56,21 @@ def build_library(world: World, profile: Profile, words: Vocabulary, history: Hi
             created = first_saved - dt.timedelta(minutes=rng.randrange(1, 120))
             description = f"My {name.lower()} prompts" if rng.random() < 0.5 else None
             library.collections.append(
-                (collection_id, user_id, name, description, rng.random() < 0.1, "{}", created, created)
-            )
+                Collection(
+                    id=collection_id, user_id=user_id, name=name, description=description,
+                    is_public=rng.random() < 0.1, metadata={}, created_at=created, updated_at=created,
+                )
+            )  # fmt: skip
         positions = dict.fromkeys(collection_ids, 0)
         for saved_id, created in saved:
             collection_id = rng.choice(collection_ids)
             position = positions[collection_id]
             positions[collection_id] += 1
             library.collection_prompts.append(
-                (
-                    stable_uuid(world.random_seed, "collection_prompt", collection_id, saved_id),
-                    collection_id,
-                    saved_id,
-                    position,
-                    created,
-                    created,
+                CollectionPrompt(
+                    id=stable_uuid(world.random_seed, "collection_prompt", collection_id, saved_id),
+                    collection_id=collection_id, saved_prompt_id=saved_id, position=position, created_at=created,
+                    updated_at=created,
                 )
-            )
+            )  # fmt: skip
     return library

@@ -14,9 +14,12 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
 
 import asyncpg
 
+from betterprompts_db.data.postgres.codecs import register_codecs
 from betterprompts_db.seed.dataset import Dataset, Table
 from betterprompts_db.seed.errors import SeedConflict, SeedError
 from harness.provision.endpoints import redact
@@ -81,15 +84,14 @@ async def empty_seeded_tables(conn: asyncpg.Connection) -> None:
         await conn.execute(f"TRUNCATE {tables} CASCADE")
 
 
-async def refuse_another_world(conn: asyncpg.Connection, history: Table) -> None:
+async def refuse_another_world(conn: asyncpg.Connection, history: Table[Any]) -> None:
     """Rows are found by id; ids are positional, so another profile's (or scale's) history row with
     our id would be silently kept and clash later. Compare a few rows up front instead."""
     columns = ("id", "user_id", "created_at", "original_input")
-    positions = [history.columns.index(c) for c in columns]
     sample = [history.rows[n] for n in {0, len(history.rows) // 2, len(history.rows) - 1}] if history.rows else []
-    ours = {tuple(row[p] for p in positions) for row in sample}
+    ours = {attrgetter(*columns)(row) for row in sample}
     found = await conn.fetch(
-        f"SELECT {', '.join(columns)} FROM prompts.history WHERE id = ANY($1::uuid[])", [row[0] for row in ours]
+        f"SELECT {', '.join(columns)} FROM prompts.history WHERE id = ANY($1::uuid[])", [row.id for row in sample]
     )
     theirs = {tuple(record) for record in found}
     if theirs - ours:
@@ -105,13 +107,15 @@ async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.da
             continue  # rows of this month sit in history_default; seeded ones will join them
 
 
-async def load_tables(dsn: str, tables: tuple[Table, ...], on_loaded: OnLoaded | None = None) -> dict[str, TableLoad]:
+async def load_tables(
+    dsn: str, tables: tuple[Table[Any], ...], on_loaded: OnLoaded | None = None
+) -> dict[str, TableLoad]:
     """Each table on its own connection (at most CONNECTIONS at once), after the tables it references."""
     loaded = {t.qualified: asyncio.Event() for t in tables}
     slots = asyncio.Semaphore(CONNECTIONS)
     done: dict[str, TableLoad] = {}
 
-    async def load(table: Table) -> None:
+    async def load(table: Table[Any]) -> None:
         for dependency in table.depends_on:
             await loaded[dependency].wait()
         async with slots:
@@ -132,25 +136,25 @@ async def load_tables(dsn: str, tables: tuple[Table, ...], on_loaded: OnLoaded |
     return {t.qualified: done[t.qualified] for t in tables}
 
 
-async def load_table(conn: asyncpg.Connection, table: Table) -> int:
-    if "embedding" in table.columns:
-        # rows carry pgvector's binary format already (vectors.encode_vectors): pass it through
-        await conn.set_type_codec("vector", schema="public", encoder=bytes, decoder=bytes, format="binary")
+async def load_table(conn: asyncpg.Connection, table: Table[Any]) -> int:
+    """COPY the table's records missing by id, each as the tuple of its columns (the record's fields)."""
+    await register_codecs(conn)  # the records hold JSON as Python objects and vectors as arrays
     try:
         async with conn.transaction():
             rows = table.rows
             rebuild: list[str] = []
             if await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table.qualified})"):
                 found = await conn.fetch(f"SELECT id FROM {table.qualified} WHERE id = ANY($1::uuid[])",
-                                         [row[0] for row in rows])  # fmt: skip
+                                         [row.id for row in rows])  # fmt: skip
                 present = {record[0] for record in found}
-                rows = [row for row in rows if row[0] not in present]
+                rows = [row for row in rows if row.id not in present]
             elif len(rows) >= DEFER_INDEXES_FROM:
                 rebuild = await drop_secondary_indexes(conn, table.qualified)
             if rows:
                 await conn.copy_records_to_table(
-                    table.name, schema_name=table.schema, columns=list(table.columns), records=rows
-                )
+                    table.name, schema_name=table.schema, columns=table.columns,
+                    records=map(attrgetter(*table.columns), rows),
+                )  # fmt: skip
             if rebuild:
                 await conn.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
                 for definition in rebuild:

@@ -59,8 +59,3 @@ def hash_password(password: str, cost: int | None = None) -> str:
 
 def verify_password(password: str, password_hash: str) -> bool:
     return bcrypt.checkpw(password.encode(), password_hash.encode())
-
-
-def token_hash(token: str) -> str:
-    """How sessions, API keys and verification tokens are stored: never the token itself."""
-    return hashlib.sha256(token.encode()).hexdigest()

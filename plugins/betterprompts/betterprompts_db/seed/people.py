@@ -7,13 +7,15 @@ the same person at every scale and a larger profile grows a smaller one's world.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import uuid
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 
+from betterprompts_db.data.postgres.auth import token_hash
+from betterprompts_db.data.postgres.records import ApiKey, Session, User, UserPreferences
 from betterprompts_db.seed.ids import stable_uuid
-from betterprompts_db.seed.passwords import seeded_password_hash, token_hash
+from betterprompts_db.seed.passwords import seeded_password_hash
 from betterprompts_db.seed.profiles import Profile, World
 from betterprompts_db.seed.reference import Account, Reference
 
@@ -26,79 +28,20 @@ KEY_NAMES = ("Default key", "CI pipeline", "Staging", "Notebook")
 RATE_LIMITS = {"free": 100, "pro": 1000, "enterprise": 10000}
 
 
-@dataclass(frozen=True)
-class Session:
-    id: uuid.UUID
-    created_at: dt.datetime
-    expires_at: dt.datetime
-    revoked_at: dt.datetime | None
-    ip_address: str
-    user_agent: str
-    row: tuple[object, ...]
-
-
-@dataclass(frozen=True)
-class Preferences:
-    id: uuid.UUID
-    created_at: dt.datetime
-    row: tuple[object, ...]
-
-
 @dataclass
-class ApiKey:
-    id: uuid.UUID
-    user_id: uuid.UUID
-    created_at: dt.datetime
-    fields: tuple[object, ...]  # the row up to usage_count, which the API metrics decide
-    expires_at: dt.datetime | None
-    is_active: bool
-    usage_count: int = 0
-    last_used_at: dt.datetime | None = None
+class Person:
+    """A generated user: its auth.users record with its sessions, API keys and preferences, and how
+    active the user is (its share of the history)."""
 
-    def row(self) -> tuple[object, ...]:
-        updated = self.last_used_at or self.created_at
-        return (
-            *self.fields,
-            self.usage_count,
-            self.last_used_at,
-            self.expires_at,
-            self.is_active,
-            self.created_at,
-            updated,
-        )
-
-
-@dataclass
-class User:
     id: uuid.UUID
     tier: str
     role: str
     created_at: dt.datetime
     activity: float  # relative share of history this user produces
-    row: tuple[object, ...] = ()
+    record: User = field(init=False)
     sessions: list[Session] = field(default_factory=list)
     api_keys: list[ApiKey] = field(default_factory=list)
-    preferences: Preferences | None = None
-
-
-USER_COLUMNS = (
-    "id", "email", "username", "password_hash", "first_name", "last_name", "avatar_url", "is_active",
-    "is_verified", "verification_token_hash", "verification_expires_at", "reset_token_hash", "reset_expires_at",
-    "role", "tier", "preferences", "metadata", "last_login_at", "failed_login_attempts", "locked_until",
-    "created_at", "updated_at",
-)  # fmt: skip
-SESSION_COLUMNS = (
-    "id", "user_id", "token_hash", "refresh_token_hash", "user_agent", "ip_address", "expires_at",
-    "last_activity_at", "revoked_at", "created_at", "updated_at",
-)  # fmt: skip
-API_KEY_COLUMNS = (
-    "id", "user_id", "name", "key_prefix", "key_hash", "scopes", "rate_limit", "rate_limit_window_seconds",
-    "usage_count", "last_used_at", "expires_at", "is_active", "created_at", "updated_at",
-)  # fmt: skip
-PREFERENCE_COLUMNS = (
-    "id", "user_id", "preferred_techniques", "excluded_techniques", "complexity_preference", "ui_theme",
-    "ui_language", "email_notifications", "analytics_opt_in", "custom_settings", "created_at", "updated_at",
-)  # fmt: skip
+    preferences: UserPreferences | None = None
 
 
 class People:
@@ -110,10 +53,10 @@ class People:
         self.reference = reference
         self.cost = cost
         self.techniques = [t.name for t in reference.techniques]
-        self.users: list[User] = []
-        self.by_account: dict[str, User] = {}
+        self.users: list[Person] = []
+        self.by_account: dict[str, Person] = {}
 
-    def build(self) -> list[User]:
+    def build(self) -> list[Person]:
         for number, account in enumerate(self.reference.accounts):
             user = self.named(number, account)
             self.by_account[account.key] = user
@@ -121,11 +64,11 @@ class People:
         self.users.extend(self.generated(n) for n in range(self.profile.users))
         return self.users
 
-    def named(self, number: int, account: Account) -> User:
+    def named(self, number: int, account: Account) -> Person:
         seed = self.world.random_seed
         rng = random.Random(f"{seed}:account:{account.key}")
         created = self.world.epoch - dt.timedelta(days=400) + dt.timedelta(hours=number)
-        user = User(stable_uuid(seed, "account", account.key), account.tier, account.role, created, activity=4.0)
+        user = Person(stable_uuid(seed, "account", account.key), account.tier, account.role, created, activity=4.0)
         if account.session_token:
             user.sessions.append(
                 self.session(rng, user, 0, self.world.epoch - dt.timedelta(days=1), account.session_token, FAR_FUTURE)
@@ -134,16 +77,20 @@ class People:
             user.api_keys.append(self.api_key(rng, user, 0, account.api_key, list(account.api_scopes), None))
         user.preferences = self.preference_row(rng, user)
         verification = account.verification_token
-        user.row = (
-            user.id, account.email, account.username, seeded_password_hash(account.password, self.cost, seed),
-            account.first_name, account.last_name, None, account.active, account.verified,
-            token_hash(verification) if verification else None, FAR_FUTURE if verification else None, None, None,
-            account.role, account.tier, "{}", json.dumps({"seed_account": account.key}), self.last_login(user),
-            account.failed_login_attempts, FAR_FUTURE if account.locked else None, created, created,
+        user.record = User(
+            id=user.id, email=account.email, username=account.username,
+            password_hash=seeded_password_hash(account.password, self.cost, seed), first_name=account.first_name,
+            last_name=account.last_name, avatar_url=None, is_active=account.active, is_verified=account.verified,
+            verification_token_hash=token_hash(verification) if verification else None,
+            verification_expires_at=FAR_FUTURE if verification else None, reset_token_hash=None,
+            reset_expires_at=None, role=account.role, tier=account.tier, preferences={},
+            metadata={"seed_account": account.key}, last_login_at=self.last_login(user),
+            failed_login_attempts=account.failed_login_attempts,
+            locked_until=FAR_FUTURE if account.locked else None, created_at=created, updated_at=created,
         )  # fmt: skip
         return user
 
-    def generated(self, number: int) -> User:
+    def generated(self, number: int) -> Person:
         seed = self.world.random_seed
         rng = random.Random(f"{seed}:user:{number}")
         words = self.reference.vocabulary
@@ -151,7 +98,7 @@ class People:
         tier = rng.choices(("free", "pro", "enterprise"), (70, 22, 8))[0]
         role = rng.choices(("user", "developer", "support"), (96, 3, 1))[0]
         created = self.world.epoch - dt.timedelta(seconds=rng.randrange(86_400, 540 * 86_400))
-        user = User(stable_uuid(seed, "user", number), tier, role, created, activity=min(rng.paretovariate(1.2), 60))
+        user = Person(stable_uuid(seed, "user", number), tier, role, created, activity=min(rng.paretovariate(1.2), 60))
         for n in range(min(6, round(rng.expovariate(1 / self.profile.sessions_per_user)))):
             start = created + (self.world.epoch - created) * rng.random()
             user.sessions.append(self.session(rng, user, n, start, f"session-{rng.getrandbits(128):032x}", None))
@@ -166,22 +113,27 @@ class People:
             user.preferences = self.preference_row(rng, user)
         unverified = rng.random() < 0.06
         verify_expires = created + dt.timedelta(days=2) if unverified else None
-        user.row = (
-            user.id, f"{first}.{last}.{number}@{rng.choice(words.email_domains)}".lower(),
-            f"{first}.{last}{number}".lower(),
-            seeded_password_hash(self.world.generated_passwords[number % len(self.world.generated_passwords)],
-                                 self.cost, seed),
-            first, last, f"https://avatars.example.com/{user.id.hex[:16]}.png" if rng.random() < 0.4 else None,
-            rng.random() < 0.98, not unverified,
-            token_hash(f"verify-{rng.getrandbits(128):032x}") if unverified else None, verify_expires, None, None,
-            role, tier, json.dumps({"onboarded": rng.random() < 0.8}),
-            json.dumps({"signup_source": rng.choice(("web", "google", "github", "invite"))}),
-            self.last_login(user), 0, None, created, created,
+        # keywords in column order: the generator draws its random numbers in this order
+        user.record = User(
+            id=user.id, email=f"{first}.{last}.{number}@{rng.choice(words.email_domains)}".lower(),
+            username=f"{first}.{last}{number}".lower(),
+            password_hash=seeded_password_hash(
+                self.world.generated_passwords[number % len(self.world.generated_passwords)], self.cost, seed
+            ),
+            first_name=first, last_name=last,
+            avatar_url=f"https://avatars.example.com/{user.id.hex[:16]}.png" if rng.random() < 0.4 else None,
+            is_active=rng.random() < 0.98, is_verified=not unverified,
+            verification_token_hash=token_hash(f"verify-{rng.getrandbits(128):032x}") if unverified else None,
+            verification_expires_at=verify_expires, reset_token_hash=None, reset_expires_at=None, role=role, tier=tier,
+            preferences={"onboarded": rng.random() < 0.8},
+            metadata={"signup_source": rng.choice(("web", "google", "github", "invite"))},
+            last_login_at=self.last_login(user), failed_login_attempts=0, locked_until=None, created_at=created,
+            updated_at=created,
         )  # fmt: skip
         return user
 
     def session(
-        self, rng: random.Random, user: User, n: int, start: dt.datetime, token: str, expires: dt.datetime | None
+        self, rng: random.Random, user: Person, n: int, start: dt.datetime, token: str, expires: dt.datetime | None
     ) -> Session:
         start = start.replace(microsecond=0)
         expires = expires or start + SESSION_LIFETIME
@@ -194,35 +146,40 @@ class People:
         )
         session_id = stable_uuid(self.world.random_seed, "session", user.id, n)
         agent = rng.choice(self.reference.vocabulary.user_agents)
-        row = (
-            session_id, user.id, token_hash(token), token_hash(f"refresh-{token}"), agent, ip, expires,
-            last_activity, revoked, start, max(last_activity, revoked or start),
+        return Session(
+            id=session_id, user_id=user.id, token_hash=token_hash(token),
+            refresh_token_hash=token_hash(f"refresh-{token}"), user_agent=agent, ip_address=ip_address(ip),
+            expires_at=expires, last_activity_at=last_activity, revoked_at=revoked, created_at=start,
+            updated_at=max(last_activity, revoked or start),
         )  # fmt: skip
-        return Session(session_id, start, expires, revoked, ip, agent, row)
 
     def api_key(
-        self, rng: random.Random, user: User, n: int, key: str, scopes: list[str], expires: dt.datetime | None
+        self, rng: random.Random, user: Person, n: int, key: str, scopes: list[str], expires: dt.datetime | None
     ) -> ApiKey:
+        """A key not used yet: the API metrics count its uses (and move updated_at to the last)."""
         created = min(user.created_at + dt.timedelta(days=rng.randrange(0, 30)), self.world.epoch)
-        key_id = stable_uuid(self.world.random_seed, "api_key", user.id, n)
-        fields = (
-            key_id, user.id, KEY_NAMES[n], key[:12], token_hash(key), scopes, RATE_LIMITS[user.tier], 3600,
-        )  # fmt: skip
         active = expires is None or rng.random() < 0.9
-        return ApiKey(key_id, user.id, created, fields, expires, active)
+        return ApiKey(
+            id=stable_uuid(self.world.random_seed, "api_key", user.id, n), user_id=user.id, name=KEY_NAMES[n],
+            key_prefix=key[:12], key_hash=token_hash(key), scopes=scopes, rate_limit=RATE_LIMITS[user.tier],
+            rate_limit_window_seconds=3600, usage_count=0, last_used_at=None, expires_at=expires, is_active=active,
+            created_at=created, updated_at=created,
+        )  # fmt: skip
 
-    def preference_row(self, rng: random.Random, user: User) -> Preferences:
+    def preference_row(self, rng: random.Random, user: Person) -> UserPreferences:
         chosen = rng.sample(self.techniques, rng.randrange(0, 5))
         preferred, excluded = chosen[: len(chosen) // 2 + 1], chosen[len(chosen) // 2 + 1 :]
         created = user.created_at + dt.timedelta(minutes=rng.randrange(1, 600))
-        preferences_id = stable_uuid(self.world.random_seed, "preferences", user.id)
-        return Preferences(preferences_id, created, (
-            preferences_id, user.id, preferred, excluded,
-            rng.choice(("auto", "auto", "simple", "moderate", "complex")), rng.choice(("light", "dark", "system")),
-            rng.choice(LANGUAGES), rng.random() < 0.7, rng.random() < 0.85,
-            json.dumps({"default_model": rng.choice(self.reference.vocabulary.models)}), created, created,
-        ))  # fmt: skip
+        return UserPreferences(
+            id=stable_uuid(self.world.random_seed, "preferences", user.id), user_id=user.id,
+            preferred_techniques=preferred, excluded_techniques=excluded,
+            complexity_preference=rng.choice(("auto", "auto", "simple", "moderate", "complex")),
+            ui_theme=rng.choice(("light", "dark", "system")), ui_language=rng.choice(LANGUAGES),
+            email_notifications=rng.random() < 0.7, analytics_opt_in=rng.random() < 0.85,
+            custom_settings={"default_model": rng.choice(self.reference.vocabulary.models)}, created_at=created,
+            updated_at=created,
+        )  # fmt: skip
 
     @staticmethod
-    def last_login(user: User) -> dt.datetime | None:
+    def last_login(user: Person) -> dt.datetime | None:
         return max((s.created_at for s in user.sessions), default=None)

@@ -28,7 +28,7 @@ class Technique:
 @dataclass(frozen=True)
 class Template:
     name: str
-    slug: str | None  # None: the templates_fill_slug trigger makes one from the name
+    slug: str  # "": the templates_fill_slug trigger makes one from the name
     technique: str
     category: str
     intent: str
@@ -136,7 +136,7 @@ def load_reference(seeds_dir: Path) -> Reference:
         build(
             templates_file,
             Template,
-            {"slug": None, "is_active": True, "is_public": True, "created_by": None} | {"examples": []} | e,
+            {"slug": "", "is_active": True, "is_public": True, "created_by": None} | {"examples": []} | e,
             ("variables", "examples"),
         )
         for e in read_toml(templates_file).get("template", [])

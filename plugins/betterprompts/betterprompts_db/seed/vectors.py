@@ -2,13 +2,11 @@
 
 Centroids share a common direction (real embedding spaces are anisotropic: unrelated texts still
 have positive similarity); each point is its cluster's centroid plus gaussian noise of the
-cluster's own spread, L2-normalised. Vectors are encoded once, in bulk, into pgvector's binary
-format, so COPY only passes bytes through.
+cluster's own spread, L2-normalised. The data layer's codec (data.postgres.codecs) encodes them.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,18 +47,3 @@ class ClusterSpace:
             noise *= (self.spreads[part] / np.sqrt(np.float32(self.dimension)))[:, None]
             out[start : start + len(part)] = normalised(self.centroids[part] + noise)
         return out
-
-
-def encode_vectors(matrix: Matrix) -> list[bytes]:
-    """pgvector's binary wire format per row: dimension (int16), unused (int16), big-endian float4s."""
-    rows, dimension = matrix.shape
-    encoded = np.empty((rows, 4 + 4 * dimension), dtype=np.uint8)
-    encoded[:, :4] = np.frombuffer(struct.pack(">HH", dimension, 0), dtype=np.uint8)
-    encoded[:, 4:] = matrix.astype(">f4").view(np.uint8).reshape(rows, 4 * dimension)
-    return [row.tobytes() for row in encoded]
-
-
-def decode_vector(data: bytes) -> Matrix:
-    """The inverse of one `encode_vectors` row (what the server sends for a vector in binary)."""
-    dimension = struct.unpack_from(">H", data)[0]
-    return np.frombuffer(data, dtype=">f4", count=dimension, offset=4).astype(np.float32)

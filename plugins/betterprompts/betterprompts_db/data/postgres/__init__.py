@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from betterprompts_db.data.health import Health
 from betterprompts_db.data.postgres.analytics import AnalyticsService
 from betterprompts_db.data.postgres.auth import AuthPolicy, AuthService, IssuedApiKey, IssuedSession
-from betterprompts_db.data.postgres.database import Database, Health, PoolSettings, PoolStats, UnitOfWork
+from betterprompts_db.data.postgres.database import Database, PoolSettings, PoolStats, UnitOfWork
 from betterprompts_db.data.postgres.prompts import Enhancement, Match, PromptService, SharedPrompt
 from betterprompts_db.data.postgres.repositories import Repositories
 from betterprompts_db.data.postgres.repository import Cursor, Page, Repository

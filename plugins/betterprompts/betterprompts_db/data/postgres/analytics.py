@@ -18,6 +18,8 @@ from betterprompts_db.data.postgres.checks import (
 from betterprompts_db.data.postgres.database import Database
 from betterprompts_db.data.postgres.records import DailyStats
 
+# One use of a technique, counted atomically by the function that owns the counters.
+COUNT_TECHNIQUE = "SELECT analytics.count_technique($1, $2, $3, $4, $5)"
 # One day, from the tables the day's traffic wrote. Run it as the owner or a role that RLS does
 # not confine to one user: it aggregates everyone.
 ROLL_UP_DAY = """
@@ -75,8 +77,7 @@ class AnalyticsService:
         checked_bool("succeeded", succeeded)
         processing_time_ms = checked_float("processing_time_ms", processing_time_ms, 0, REAL_MAX)
         await self.db.execute(
-            "analytics.count_technique", "SELECT analytics.count_technique($1, $2, $3, $4, $5)",
-            technique, intent, day, succeeded, float(processing_time_ms),
+            "analytics.count_technique", COUNT_TECHNIQUE, technique, intent, day, succeeded, float(processing_time_ms),
         )  # fmt: skip
 
     async def count_success(self, technique: str, intent: str, day: date) -> None:

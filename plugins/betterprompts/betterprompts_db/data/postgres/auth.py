@@ -46,6 +46,7 @@ class IssuedApiKey:
 
 
 def token_hash(token: str) -> str:
+    """How sessions, API keys and verification tokens are stored: never the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""The Database: an asyncpg pool, its connections' codecs, and units of work.
+"""The Database: an asyncpg pool (its connections' codecs: codecs.py) and units of work.
 
 `async with db.transaction(user_id=...) as uow:` spans repositories: every repository call in the
 block (in this task) runs on the unit's connection; a nested `db.transaction()` is a savepoint.
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
-import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -22,11 +20,11 @@ from typing import Any, Literal, TypeVar, get_args
 from uuid import UUID
 
 import asyncpg
-import numpy as np
-import numpy.typing as npt
 
 from betterprompts_db.data.errors import InvalidInput, PoolExhausted, TransactionConflict, Unavailable
+from betterprompts_db.data.health import Health
 from betterprompts_db.data.postgres.checks import as_uuid, checked_choice, checked_int
+from betterprompts_db.data.postgres.codecs import register_codecs
 from betterprompts_db.data.postgres.translate import DROPPED, translate, translated
 
 Isolation = Literal["read_committed", "repeatable_read", "serializable"]
@@ -53,27 +51,6 @@ class PoolStats:
     max_size: int
 
 
-@dataclass(frozen=True)
-class Health:
-    ok: bool
-    latency_ms: float
-    error: str | None = None
-
-
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    """JSON(B) as Python objects; vector as numpy float32 arrays (where the extension exists). No
-    role switching: the pool acts as the login its DSN names, so no statement can become another."""
-    for name in ("json", "jsonb"):
-        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    schema = await conn.fetchval(
-        "SELECT n.nspname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = 'vector'"
-    )
-    if schema is not None:
-        await conn.set_type_codec(
-            "vector", schema=schema, encoder=encode_vector, decoder=decode_vector, format="binary"
-        )
-
-
 @dataclass
 class UnitOfWork:
     """One connection in one transaction, with the acting user it was opened for."""
@@ -81,16 +58,6 @@ class UnitOfWork:
     connection: asyncpg.Connection
     user_id: UUID | None
     depth: int = 0
-
-
-def encode_vector(value: Any) -> bytes:
-    """pgvector's binary format: dimension and a zero (int16 each), then big-endian float32s."""
-    array = np.asarray(value, dtype=">f4")
-    return struct.pack(">HH", array.size, 0) + array.tobytes()
-
-
-def decode_vector(data: bytes) -> npt.NDArray[np.float32]:
-    return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("harness_unit_of_work", default=None)
@@ -148,7 +115,7 @@ class Database:
                 max_inactive_connection_lifetime=settings.max_inactive_connection_lifetime,
                 server_settings={"statement_timeout": str(settings.statement_timeout_ms),
                                  "application_name": "betterprompts_db.data"},
-                init=_init_connection,
+                init=register_codecs,
             )  # fmt: skip
         return cls(pool, settings)
 

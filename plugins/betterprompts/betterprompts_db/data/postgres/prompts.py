@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any, Literal, get_args
 from uuid import UUID
 
@@ -223,9 +224,7 @@ class PromptService:
             probes = checked_int("probes", probes, 1, 32768)
         checked_bool("exact", exact)
         conditions, args = _filters(user_id, intent, source_type)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        sql = (f"SELECT source_type, source_id, user_id, intent, embedding <=> $1 AS distance"
-               f" FROM prompts.embeddings {where} ORDER BY embedding <=> $1 LIMIT ${len(args) + 2}")  # fmt: skip
+        sql = similarity_sql(tuple(conditions))
         async with self.db.transaction(readonly=True):
             for setting, value in (("hnsw.ef_search", ef_search), ("ivfflat.probes", probes)):
                 if value is not None:
@@ -238,6 +237,15 @@ class PromptService:
                 await self.db.execute("similarity search", "SET LOCAL enable_indexscan = off")
             rows = await self.db.fetch("prompts.embeddings", sql, vector, *args, k)
         return [Match(r["source_type"], r["source_id"], r["user_id"], r["intent"], float(r["distance"])) for r in rows]
+
+
+@cache
+def similarity_sql(conditions: tuple[str, ...]) -> str:
+    """Top-k by cosine distance to the vector in $1, under `conditions` on the parameters after it; k
+    last. Shared with the load tests."""
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    return (f"SELECT source_type, source_id, user_id, intent, embedding <=> $1 AS distance"
+            f" FROM prompts.embeddings {where} ORDER BY embedding <=> $1 LIMIT ${len(conditions) + 2}")  # fmt: skip
 
 
 def _filters(user_id: UUID | str | None, intent: str | None, source_type: str | None) -> tuple[list[str], list[Any]]:

@@ -1,12 +1,14 @@
 """Typed rows of every BetterPrompts table, as the repositories return them.
 
-Field order and types follow the migrations; `RECORDS` maps each table to its record class.
+Field order and types follow the migrations; `RECORDS` maps each table to its record class. They
+are the one declaration of each table's columns in Python: the repositories and the seed loader
+take their column lists from them, and the seed generators make these records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv6Address
@@ -318,3 +320,8 @@ RECORDS: dict[str, type[Any]] = {
     "prompts.embeddings": Embedding,
     "prompts.history": HistoryEntry,
 }
+
+
+def columns_of(record: type[Any]) -> tuple[str, ...]:
+    """The columns of the table `record` is a row of: its fields, in order."""
+    return tuple(f.name for f in fields(record))

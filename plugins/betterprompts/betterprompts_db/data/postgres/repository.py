@@ -70,7 +70,7 @@ class Repository(Generic[R]):
         self.checks = {n: self._checked_vector if t == "Vector" else CHECKS[t] for n, t in annotations.items()}
         self._positional = False  # rows match the record's field order (checked on the first row)
         self.dimension: int | None = None  # set by the caller that knows it (see Database.embedding_dimension)
-        self._get = f"SELECT * FROM {table} WHERE id = $1"
+        self._get = get_sql(table)
         self._delete = f"DELETE FROM {table} WHERE id = $1"
         self._lock = f"SELECT * FROM {table} WHERE id = $1 FOR UPDATE"
 
@@ -116,7 +116,7 @@ class Repository(Generic[R]):
     async def create(self, **values: Any) -> R:
         args = self._check(values, self.writable)
         names = tuple(values)
-        return self._row(await self._fetchrow(_insert_sql(self.table, names), names, args))
+        return self._row(await self._fetchrow(insert_sql(self.table, names), names, args))
 
     async def find(self, id: UUID | str) -> R | None:
         key = as_uuid("id", id)
@@ -158,7 +158,7 @@ class Repository(Generic[R]):
                 raise InvalidInput("after", f"must be the Cursor of a previous page, got a {checks.kind_of(after)}")
             args += [checks.checked_datetime("after", after.created_at), as_uuid("after", after.id)]
             names += ["after", "after"]
-        sql = _list_sql(self.table, tuple(equal), null, after is not None)
+        sql = list_sql(self.table, tuple(equal), null, after is not None)
         try:
             rows = await self.db.fetch(self.table, sql, *args, limit + 1)
         except InvalidInput as exc:
@@ -218,8 +218,16 @@ class Repository(Generic[R]):
         return InvalidInput("rows", f"COPY cannot encode a value ({type(exc).__name__}: {exc})")
 
 
+# The statements, as text with $n placeholders: the load tests run them too (psycopg's RawCursor).
+
+
 @cache
-def _insert_sql(table: str, names: tuple[str, ...]) -> str:
+def get_sql(table: str) -> str:
+    return f"SELECT * FROM {table} WHERE id = $1"
+
+
+@cache
+def insert_sql(table: str, names: tuple[str, ...]) -> str:
     if not names:
         return f"INSERT INTO {table} DEFAULT VALUES RETURNING *"
     placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
@@ -233,7 +241,9 @@ def _update_sql(table: str, names: tuple[str, ...]) -> str:
 
 
 @cache
-def _list_sql(table: str, names: tuple[str, ...], null: tuple[str, ...], keyset: bool) -> str:
+def list_sql(table: str, names: tuple[str, ...], null: tuple[str, ...], keyset: bool) -> str:
+    """Equal to each of `names`, NULL in each of `null`, newest first; with `keyset`, after the
+    (created_at, id) in the two parameters that follow; the limit last."""
     conditions = [f"{name} = ${i}" for i, name in enumerate(names, start=1)] + [f"{name} IS NULL" for name in null]
     n = len(names)
     if keyset:

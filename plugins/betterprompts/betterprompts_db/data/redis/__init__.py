@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from betterprompts_db.data.health import Health
 from betterprompts_db.data.redis.api_cache import ApiCache, request_hash
 from betterprompts_db.data.redis.batch import get_many, set_many
 from betterprompts_db.data.redis.config import RedisConfig
@@ -14,7 +15,7 @@ from betterprompts_db.data.redis.flags import FeatureFlag, FeatureFlags, rollout
 from betterprompts_db.data.redis.prediction_cache import PredictionCache, input_hash, normalise_input
 from betterprompts_db.data.redis.rate_limit import RateDecision, RateLimiter
 from betterprompts_db.data.redis.sessions import Session, SessionStore
-from betterprompts_db.data.redis.store import Health, PoolStats, RedisStore
+from betterprompts_db.data.redis.store import PoolStats, RedisStore
 from betterprompts_db.data.redis.temp import TempStore
 from betterprompts_db.keyspace import Keyspace
 

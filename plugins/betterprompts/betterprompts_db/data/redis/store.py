@@ -16,16 +16,10 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from betterprompts_db.data.errors import InvalidInput
+from betterprompts_db.data.health import Health
 from betterprompts_db.data.redis.config import RedisConfig
 from betterprompts_db.keyspace import Keyspace, Namespace
 from harness.errors import ConfigurationError
-
-
-@dataclass(frozen=True)
-class Health:
-    ok: bool
-    latency_ms: float
-    error: str | None = None
 
 
 @dataclass(frozen=True)
