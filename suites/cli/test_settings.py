@@ -1,5 +1,5 @@
 """One configuration model, documented once: the README's table is the one `harness settings
---markdown` makes from the fields' descriptions, every pytest option and ini key is a field,
+--markdown` makes from the fields' descriptions (the plug-in's too), every pytest option and ini key is a field,
 `harness settings` says where each value came from without showing a password, and the engine's
 defaults name nothing of BetterPrompts. Real files, real processes."""
 
@@ -15,6 +15,7 @@ import pytest
 from harness.config import Settings
 from harness.errors import ConfigurationError
 from harness.exports import with_role_urls
+from harness.plugins import load_plugin
 from harness.provision.redis_access import admin_credentials
 from harness.settings_table import settings_markdown
 from suites.cli.commands import ROOT
@@ -24,12 +25,12 @@ BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
 DOMAIN_NAMES = re.compile(r"betterprompts|bp_|demo", re.IGNORECASE)
 
 
-def test_the_readme_settings_table_is_the_generated_one() -> None:
+def test_the_readme_settings_table_is_the_generated_one(harness_settings: Settings) -> None:
     text = (ROOT / "README.md").read_text()
     for marker in (BEGIN, END):
         assert marker in text, f"README.md lost its {BEGIN} … {END} block (section Settings)"
     documented = text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
-    assert documented == settings_markdown().strip("\n"), (
+    assert documented == settings_markdown(load_plugin(harness_settings.plugin)).strip("\n"), (
         f"README.md's settings table is not the generated one: put the output of `harness settings --markdown` "
         f"between {BEGIN} and {END}"
     )
