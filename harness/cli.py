@@ -26,7 +26,7 @@ from typer.core import TyperGroup
 from harness.config import POSTGRES_SCHEMES, BackendName, LintMode, Settings, url_problem
 from harness.errors import USAGE, ConfigurationError, ResultsFileError, explain
 from harness.exports import Format
-from harness.plugins import load_plugin
+from harness.plugins import load_plugin, read_plugin_settings
 from harness.provision.endpoints import redact
 
 # The server a command talks to (redacted), for driver errors that do not name it themselves.
@@ -233,7 +233,7 @@ def show_settings(
     from harness.settings_table import effective_settings, settings_markdown
 
     if markdown:
-        sys.stdout.write(settings_markdown())
+        sys.stdout.write(settings_markdown(load_plugin(settings().plugin)))
         return
     table = Table("setting", "value", "from")
     for column in table.columns:
@@ -550,17 +550,19 @@ def images_build(force: Annotated[bool, typer.Option(help="rebuild even if the i
 
 def add_plugin_commands() -> Exception | None:
     """The domain's commands (`harness seed`, …), added by the chosen plug-in once the engine's
-    exist. Settings are read here, at import, to choose it; an expected failure (a bad setting,
-    several plug-ins and none chosen) is returned, for the error boundary to report when a command
-    runs, instead of a traceback from the import (`--help` still works)."""
+    exist. Settings, the plug-in's too, are read here, at import, to choose it; an expected failure
+    (a bad setting, several plug-ins and none chosen) is returned, for the error boundary to report
+    when a command runs, instead of a traceback from the import (`--help` still works)."""
     try:
-        plugin = load_plugin(Settings().plugin)
+        settings = Settings()
+        plugin = load_plugin(settings.plugin)
+        if plugin is not None and plugin.commands is not None:
+            plugin.commands(app)
+        read_plugin_settings(settings)
     except Exception as exc:
         if explain(exc) is None:
             raise
         return exc
-    if plugin is not None and plugin.commands is not None:
-        plugin.commands(app)
     return None
 
 

@@ -3,9 +3,10 @@
 Each field is filled from, lowest first: its default, the project file's `[tool.harness]` table
 (the nearest pyproject.toml), `HARNESS_<FIELD>` in the environment, then what the caller passes
 (pytest ini keys, then command-line options). The external backend also honours the summary's
-`TEST_DATABASE_URL`, `POSTGRES_*` and `REDIS_*` (environment only). Relative paths resolve against
-the project file's directory (the working directory when there is none), whatever the cwd; that
-directory is also the project's identity. Each field's description is its documentation:
+`TEST_DATABASE_URL`, `POSTGRES_*` and `REDIS_*` (environment only). The plug-in's own settings
+come from its sub-table `[tool.harness.<plug-in>]` and the environment (harness.plugins). Relative
+paths resolve against the project file's directory (the working directory when there is none),
+whatever the cwd; that directory is also the project's identity. Each field's description is its documentation:
 `harness settings --markdown` prints them as the README's table.
 """
 
@@ -22,7 +23,7 @@ from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from harness.project import check_table, find_project_file, read_table
+from harness.project import check_table, find_project_file, plugin_tables, read_table
 
 BackendName = Literal["auto", "embedded", "docker", "external"]
 LintMode = Literal["off", "warn", "fail"]
@@ -274,8 +275,9 @@ class Settings(BaseSettings):
             path = find_project_file(Path.cwd())
         table: dict[str, object] = {}
         if path is not None:
-            table = read_table(path)
             fields = {name: f for name, f in cls.model_fields.items() if name != "project_file"}
+            whole = read_table(path)
+            table = {key: value for key, value in whole.items() if key not in plugin_tables(whole, fields)}
             check_table(path, table, fields)
         return init_settings, env_settings, InitSettingsSource(settings_cls, {**table, "project_file": path})
 

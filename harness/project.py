@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -61,24 +61,45 @@ def environment_names(name: str, field: FieldInfo) -> tuple[str, ...]:
     return (str(alias),)
 
 
-def check_table(path: Path, table: Mapping[str, Any], fields: Mapping[str, FieldInfo]) -> None:
-    """Every key is a setting the file may hold, of the setting's type and bounds. Settings with
-    an alias (the external backend's URLs, hosts and passwords) come from the environment only."""
+def environment_variable_set(name: str, field: FieldInfo, present: Collection[str]) -> str | None:
+    """The variable the setting is read from among `present` (upper-cased names, as pydantic-settings
+    matches them case-insensitively): the first of its names that is set, or None."""
+    return next((v for v in environment_names(name, field) if v.upper() in present), None)
+
+
+def plugin_tables(table: Mapping[str, Any], fields: Mapping[str, FieldInfo]) -> dict[str, dict[str, Any]]:
+    """The sub-tables of [tool.harness] that are no setting of the engine: the plug-ins', each
+    `[tool.harness.<plug-in>]`, checked when the plug-in's settings are read (harness.plugins)."""
+    return {key: value for key, value in table.items() if isinstance(value, dict) and key not in fields}
+
+
+def check_table(
+    path: Path, table: Mapping[str, Any], fields: Mapping[str, FieldInfo], name: str = "tool.harness"
+) -> None:
+    """Every key of table [`name`] is a setting the file may hold, of the setting's type and bounds.
+    Settings with an alias (the external backend's URLs, hosts and passwords) come from the
+    environment only."""
     for key, value in table.items():
         field = fields.get(key)
         if field is not None and field.validation_alias is not None:
             names = " or ".join(environment_names(key, field))
             raise ConfigurationError(
-                f"{path}: [tool.harness] cannot hold {key!r}: it is read from the environment only ({names})"
+                f"{path}: [{name}] cannot hold {key!r}: it is read from the environment only ({names})"
             )
         if field is None:
-            raise ConfigurationError(f"{path}: [tool.harness] has no setting {key!r}{_hint(key, fields)}; {KEYS_DOC}")
-        try:
-            TypeAdapter(cast(Any, Annotated[field.annotation, field])).validate_python(value)
-        except ValidationError as exc:
-            message = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
-            message = message[:1].lower() + message[1:]
-            raise ConfigurationError(f"{path}: [tool.harness] {key} = {value!r}: {message}") from None
+            raise ConfigurationError(f"{path}: [{name}] has no setting {key!r}{_hint(key, fields)}; {KEYS_DOC}")
+        if problem := value_problem(field, value):
+            raise ConfigurationError(f"{path}: [{name}] {key} = {value!r}: {problem}")
+
+
+def value_problem(field: FieldInfo, value: object) -> str | None:
+    """Why `value` is not one of the setting's type and bounds, in a line, or None."""
+    try:
+        TypeAdapter(cast(Any, Annotated[field.annotation, field])).validate_python(value)
+    except ValidationError as exc:
+        message = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        return message[:1].lower() + message[1:]
+    return None
 
 
 def _hint(key: str, fields: Mapping[str, FieldInfo]) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 from pydantic.fields import FieldInfo
 
 from harness.config import Settings, exposure_in_pytest
-from harness.project import environment_names, read_table
+from harness.plugins import Plugin, load_plugin, read_plugin_settings
+from harness.project import environment_names, environment_variable_set, read_table
 from harness.provision.endpoints import redact
 
 HEADER = ("setting (`[tool.harness]` key)", "environment", "pytest", "default", "description")
@@ -36,12 +37,13 @@ def in_file(name: str, field: FieldInfo) -> bool:
 
 def effective_settings(settings: Settings, environ: Mapping[str, str] = os.environ) -> list[Effective]:
     """Each setting's value in `settings` and its source: the environment variable that set it,
-    the project file's [tool.harness], or the default (precedence as the model applies it)."""
+    the project file's [tool.harness], or the default (precedence as the model applies it); then
+    the plug-in's, each named `<plug-in>.<field>` (its key in [tool.harness])."""
     table = read_table(settings.project_file) if settings.project_file is not None else {}
     present = {name.upper() for name in environ}  # pydantic-settings reads names case-insensitively
     rows = []
     for name, field in Settings.model_fields.items():
-        variable = next((v for v in environment_names(name, field) if v.upper() in present), None)
+        variable = environment_variable_set(name, field, present)
         if variable is not None:
             source = f"environment {variable}"
         elif name in table:
@@ -51,6 +53,15 @@ def effective_settings(settings: Settings, environ: Mapping[str, str] = os.envir
         else:
             source = "default"
         rows.append(Effective(name, shown(getattr(settings, name), secret=not field.repr), source))
+    plugin, own = load_plugin(settings.plugin), read_plugin_settings(settings, environ)
+    if plugin is not None and own is not None:
+        sub_table = table.get(plugin.name, {})
+        for name, field in type(own).model_fields.items():
+            variable = environment_variable_set(name, field, present)
+            source = f"environment {variable}" if variable else "default"
+            if variable is None and name in sub_table:
+                source = f"[tool.harness.{plugin.name}]"
+            rows.append(Effective(f"{plugin.name}.{name}", shown(getattr(own, name), secret=not field.repr), source))
     return rows
 
 
@@ -66,13 +77,19 @@ def shown(value: object, secret: bool) -> str:
     return text
 
 
-def settings_markdown() -> str:
-    """The README's settings table: each setting, where it may be set, its default and its description."""
+def settings_markdown(plugin: Plugin | None = None) -> str:
+    """The README's settings table: each setting, where it may be set, its default and its
+    description; then the plug-in's, each as its key in [tool.harness], `<plug-in>.<field>`."""
     lines = [row(HEADER), row(tuple("---" for _ in HEADER))]
     for name, field in Settings.model_fields.items():
         setting = f"`{name}`" if in_file(name, field) else f"`{name}` (not in the file)"
         variables = ", ".join(f"`{variable}`" for variable in environment_names(name, field))
         lines.append(row((setting, variables, pytest_cell(name, field), default_cell(field), field.description or "")))
+    if plugin is not None and plugin.settings is not None:
+        for name, field in plugin.settings.model_fields.items():
+            setting = f"`{plugin.name}.{name}` (the {plugin.name} plug-in's)"
+            variables = ", ".join(f"`{variable}`" for variable in environment_names(name, field))
+            lines.append(row((setting, variables, "", default_cell(field), field.description or "")))
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ from harness.config import Settings
 from harness.isolation.recipe import Recipe, ServerFacts
 from harness.isolation.template import ensure_template, template_name
 from harness.migrate.logins import apply_logins, load_logins
-from harness.plugins import load_plugin, seed_of
+from harness.plugins import read_plugin_settings, seed_of
 from harness.provision import Endpoints, Environment, environment_lock, open_environment
 
 
@@ -37,7 +37,7 @@ class RunState:
 
 def template_recipe(settings: Settings) -> Recipe:
     """The migrations, and the plug-in's seed profile `settings.template_seed` when one is set."""
-    load_plugin(settings.plugin)  # a plug-in that is not installed is an error however the run starts
+    read_plugin_settings(settings)  # a plug-in not installed, or a bad setting of its, fails any run
     seed = seed_of(settings, settings.template_seed, "template_seed") if settings.template_seed else None
     return Recipe(settings.migrations_dir, seed)
 

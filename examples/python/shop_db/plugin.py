@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from harness.config import Settings
 from harness.plugins import Plugin
 from shop_db.seed import ShopSeed
 
 
-def seed(profile: str, seeds_dir: Path) -> ShopSeed:
-    return ShopSeed(profile, seeds_dir)
+def seed(settings: Settings, profile: str) -> ShopSeed:
+    return ShopSeed(profile, settings.seeds_dir)
 
 
 plugin = Plugin(name="shop", seed=seed)

@@ -10,7 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from betterprompts_db.settings import BetterPromptsSettings
 from harness.cli import Dsn, dsn_or_environment, err, out, run
+from harness.config import Settings
+from harness.plugins import plugin_settings
 
 
 def seed(
@@ -27,7 +30,10 @@ def seed(
         err.print(f"[dim]seed:[/dim] {escape(line)}", highlight=False, soft_wrap=True)
 
     target = dsn_or_environment(dsn)
-    report = run(load_seed(target, profile, scale=scale, clean=clean, seeds_dir=seeds, progress=progress))
+    cost = plugin_settings(Settings(), BetterPromptsSettings).bcrypt_cost
+    report = run(
+        load_seed(target, profile, scale=scale, clean=clean, seeds_dir=seeds, bcrypt_cost=cost, progress=progress)
+    )
     table = Table("table", "rows in profile", "inserted", "seconds")
     for name, expected in report.expected.items():
         load = report.tables[name]
@@ -41,10 +47,11 @@ def seed(
 
 def hash_password(
     password: Annotated[str | None, typer.Argument(help="prompted for (hidden) when omitted")] = None,
-    cost: Annotated[int | None, typer.Option(help="bcrypt cost (default: HARNESS_BCRYPT_COST, else 12)")] = None,
+    cost: Annotated[int | None, typer.Option(help="bcrypt cost (default: setting betterprompts.bcrypt_cost)")] = None,
 ) -> None:
     """Print the bcrypt hash of a password, as auth.users.password_hash stores it."""
     from betterprompts_db.seed import hash_password as bcrypt_hash
 
     secret = password if password is not None else typer.prompt("Password", hide_input=True)
+    cost = cost if cost is not None else plugin_settings(Settings(), BetterPromptsSettings).bcrypt_cost
     out.print(bcrypt_hash(secret, cost), highlight=False)

@@ -1,5 +1,6 @@
 """BetterPrompts as the engine's plug-in (entry point group `harness.plugins`): its seed
-profiles, its commands, its mutant catalogue and equivalents, its Redis users' passwords.
+profiles, its commands, its mutant catalogue and equivalents, its Redis users' passwords, its
+settings.
 The `harness` command loads it before any command runs, so what a part needs is imported when
 that part is used (the migrations and pglast for a seed, pydantic models for the keyspace)."""
 
@@ -11,8 +12,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from betterprompts_db.mutants import MUTANTS
+from betterprompts_db.settings import BetterPromptsSettings
 from harness.errors import ConfigurationError
-from harness.plugins import Plugin
+from harness.plugins import Plugin, plugin_settings
 
 if TYPE_CHECKING:
     from betterprompts_db.recipe import SeedProfile
@@ -21,14 +23,16 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 
 
-def seed_profile(profile: str, seeds_dir: Path) -> SeedProfile:
-    """The profile, once its file is known to be there (the engine names the setting that asked)."""
+def seed_profile(settings: Settings, profile: str) -> SeedProfile:
+    """The profile of `seeds_dir`, hashed at the bcrypt cost in force, once its file is known to be
+    there (the engine names the setting that asked)."""
     from betterprompts_db.recipe import SeedProfile
 
-    profiles = seeds_dir / "profiles.toml"
+    profiles = settings.seeds_dir / "profiles.toml"
     if not profiles.is_file():
         raise ConfigurationError(f"{profiles.absolute()}: no such file (the BetterPrompts seed profiles)")
-    return SeedProfile(profile, seeds_dir)
+    cost = plugin_settings(settings, BetterPromptsSettings).bcrypt_cost
+    return SeedProfile(profile, settings.seeds_dir, bcrypt_cost=cost)
 
 
 def add_commands(app: typer.Typer) -> None:
@@ -53,4 +57,5 @@ plugin = Plugin(
     sql_equivalents=HERE / "equivalents.toml",
     python_equivalents=HERE / "equivalents-python.toml",
     redis_password=redis_password,
+    settings=BetterPromptsSettings,
 )

@@ -17,8 +17,10 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from betterprompts_db.seed import SeedReport, seed
+from betterprompts_db.settings import BetterPromptsSettings
 from harness.config import Settings
 from harness.isolation import RunState
+from harness.plugins import plugin_settings
 from harness.provision import Endpoints
 from harness.provision.databases import create_database, drop_database
 from harness.provision.embedded import pg_bin_dir
@@ -80,7 +82,9 @@ def test_seeding_the_load_profile(
 
     def load() -> None:
         target = databases.create()
-        reports.append(loop.run_until_complete(seed(target, "load", scale=scale, seeds_dir=harness_settings.seeds_dir)))
+        cost = plugin_settings(harness_settings, BetterPromptsSettings).bcrypt_cost
+        loading = seed(target, "load", scale=scale, seeds_dir=harness_settings.seeds_dir, bcrypt_cost=cost)
+        reports.append(loop.run_until_complete(loading))
 
     benchmark.pedantic(load, rounds=1, iterations=1)
     report = reports[-1]

@@ -17,10 +17,12 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from betterprompts_db.recipe import SeedProfile
+from betterprompts_db.settings import BetterPromptsSettings
 from harness.config import Settings
 from harness.isolation import Recipe, RunState
 from harness.isolation.template import ensure_template
 from harness.migrate.files import load_migrations
+from harness.plugins import plugin_settings
 from harness.provision.databases import drop_database
 from harness.provision.embedded import pg_bin_dir
 from suites.betterprompts.benchmarks._support import rounds
@@ -80,7 +82,10 @@ def test_harness_template_build(
     contents: str,
 ) -> None:
     endpoints = harness_run.endpoints
-    seed = SeedProfile("minimal", harness_settings.seeds_dir) if contents.endswith("minimal") else None
+    seed = None
+    if contents.endswith("minimal"):
+        cost = plugin_settings(harness_settings, BetterPromptsSettings).bcrypt_cost
+        seed = SeedProfile("minimal", harness_settings.seeds_dir, bcrypt_cost=cost)
     recipe = Recipe(harness_settings.migrations_dir, seed)
 
     def build() -> None:

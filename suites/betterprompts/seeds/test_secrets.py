@@ -11,7 +11,10 @@ import pytest
 from betterprompts_db.data.postgres.auth import token_hash
 from betterprompts_db.seed import build_dataset, hash_password, load_reference, seed, verify_password
 from betterprompts_db.seed.passwords import BCRYPT_MAX_BYTES, salt_for
+from betterprompts_db.settings import BetterPromptsSettings
+from harness.config import Settings
 from harness.errors import ConfigurationError
+from harness.plugins import plugin_settings, seed_of
 from harness.pytest_plugin import Database
 from suites.betterprompts.seeds.database import dump_data, fetch
 
@@ -29,17 +32,36 @@ async def test_named_accounts_log_in_with_their_documented_passwords_at_the_conf
         assert not verify_password(account.password + "x", stored)
 
 
-def test_bcrypt_cost_defaults_to_12_and_follows_harness_bcrypt_cost(
-    seeds_dir: Path, monkeypatch: pytest.MonkeyPatch
+def test_bcrypt_cost_defaults_to_12_under_the_project_file_under_harness_bcrypt_cost(
+    harness_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def costs() -> set[str]:
-        users = build_dataset(seeds_dir, "minimal").table("auth.users")
-        return {str(row.password_hash)[:7] for row in users.rows}
+    project = tmp_path / "pyproject.toml"
+    project.write_text("[tool.harness.betterprompts]\nbcrypt_cost = 5\n")
+    plain, configured = (harness_settings.model_copy(update={"project_file": p}) for p in (None, project))
+
+    def cost(settings: Settings) -> int:
+        return plugin_settings(settings, BetterPromptsSettings).bcrypt_cost
 
     monkeypatch.delenv("HARNESS_BCRYPT_COST", raising=False)
-    assert costs() == {"$2b$12$"}
+    assert (cost(plain), cost(configured)) == (12, 5)
     monkeypatch.setenv("HARNESS_BCRYPT_COST", "6")
-    assert costs() == {"$2b$06$"}
+    assert (cost(plain), cost(configured)) == (6, 6)
+
+
+async def test_the_plugins_seed_hashes_at_the_cost_of_the_project_file(
+    fresh_database: Database,
+    harness_settings: Settings,
+    seeds_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    project = tmp_path / "pyproject.toml"
+    project.write_text("[tool.harness.betterprompts]\nbcrypt_cost = 5\n")
+    monkeypatch.delenv("HARNESS_BCRYPT_COST", raising=False)
+    settings = harness_settings.model_copy(update={"project_file": project, "seeds_dir": seeds_dir})
+    await seed_of(settings, "minimal", "up_seed").load(fresh_database.dsn)
+    rows = await fetch(fresh_database.dsn, "SELECT DISTINCT left(password_hash, 7) AS cost FROM auth.users")
+    assert [row["cost"] for row in rows] == ["$2b$05$"]
 
 
 def test_each_distinct_password_is_hashed_once_and_shared(seeds_dir: Path) -> None:

@@ -1,5 +1,4 @@
-"""One configuration model, documented once: the README's table is the one `harness settings
---markdown` makes from the fields' descriptions, every pytest option and ini key is a field,
+"""One configuration model: every pytest option and ini key is a field,
 `harness settings` says where each value came from without showing a password, and the engine's
 defaults name nothing of BetterPrompts. Real files, real processes."""
 
@@ -20,19 +19,7 @@ from harness.settings_table import settings_markdown
 from suites.engine.cli.commands import ROOT
 from suites.engine.cli.project import clean_environment, run_harness, write_project
 
-BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
 DOMAIN_NAMES = re.compile(r"betterprompts|bp_|demo", re.IGNORECASE)
-
-
-def test_the_readme_settings_table_is_the_generated_one() -> None:
-    text = (ROOT / "README.md").read_text()
-    for marker in (BEGIN, END):
-        assert marker in text, f"README.md lost its {BEGIN} … {END} block (section Settings)"
-    documented = text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
-    assert documented == settings_markdown().strip("\n"), (
-        f"README.md's settings table is not the generated one: put the output of `harness settings --markdown` "
-        f"between {BEGIN} and {END}"
-    )
 
 
 def test_every_pytest_option_and_ini_key_is_a_setting() -> None:

@@ -21,6 +21,7 @@ from betterprompts_db.seed.people import People
 from betterprompts_db.seed.profiles import Profile, World, load_profile
 from betterprompts_db.seed.reference import Reference, load_reference
 from betterprompts_db.seed.vectors import ClusterSpace
+from betterprompts_db.settings import DEFAULT_BCRYPT_COST
 
 R = TypeVar("R")
 
@@ -60,7 +61,7 @@ class Dataset:
         return next(t for t in self.tables if t.qualified == qualified)
 
 
-def build_dataset(seeds_dir: Path, profile_name: str, scale: float = 1.0, cost: int | None = None) -> Dataset:
+def build_dataset(seeds_dir: Path, profile_name: str, scale: float = 1.0, cost: int = DEFAULT_BCRYPT_COST) -> Dataset:
     """Profile `profile_name` at `scale`, from the files in `seeds_dir`; bcrypt at `cost`."""
     world, profile = load_profile(seeds_dir, profile_name, scale)
     reference = load_reference(seeds_dir)

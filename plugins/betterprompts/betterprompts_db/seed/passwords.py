@@ -9,29 +9,22 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import os
 
 import bcrypt
 
+from betterprompts_db.settings import DEFAULT_BCRYPT_COST, MAX_BCRYPT_COST, MIN_BCRYPT_COST
 from harness.errors import ConfigurationError
 
-DEFAULT_BCRYPT_COST = 12
 BCRYPT_MAX_BYTES = 72  # bcrypt reads no further; bcrypt>=5 refuses a longer password
-COST_VARIABLE = "HARNESS_BCRYPT_COST"
 STANDARD_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 BCRYPT_B64 = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
-def bcrypt_cost(cost: int | None = None) -> int:
-    """`cost`, else HARNESS_BCRYPT_COST, else 12; bcrypt accepts 4 to 31."""
-    if cost is None:
-        raw = os.environ.get(COST_VARIABLE, str(DEFAULT_BCRYPT_COST))
-        try:
-            cost = int(raw)
-        except ValueError:
-            raise ConfigurationError(f"{COST_VARIABLE}={raw!r} is not a number") from None
-    if not 4 <= cost <= 31:
-        raise ConfigurationError(f"bcrypt cost {cost} is outside 4..31")
+def bcrypt_cost(cost: int) -> int:
+    """`cost`, once bcrypt is known to accept it. Callers pass the bcrypt_cost setting in force
+    (betterprompts_db.settings) or their own."""
+    if not MIN_BCRYPT_COST <= cost <= MAX_BCRYPT_COST:
+        raise ConfigurationError(f"bcrypt cost {cost} is outside {MIN_BCRYPT_COST}..{MAX_BCRYPT_COST}")
     return cost
 
 
@@ -48,7 +41,7 @@ def seeded_password_hash(password: str, cost: int, seed: int) -> str:
     return bcrypt.hashpw(password.encode(), salt_for(cost, entropy)).decode()
 
 
-def hash_password(password: str, cost: int | None = None) -> str:
+def hash_password(password: str, cost: int = DEFAULT_BCRYPT_COST) -> str:
     """A fresh bcrypt hash with a random salt, for `harness hash-password`."""
     if len(password.encode()) > BCRYPT_MAX_BYTES:
         raise ConfigurationError(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from betterprompts_db.seed.dataset import build_dataset
 from betterprompts_db.seed.loader import TableLoad, load_dataset
+from betterprompts_db.settings import DEFAULT_BCRYPT_COST
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,15 @@ async def seed(
     scale: float = 1.0,
     clean: bool = False,
     seeds_dir: Path = Path("seeds"),
-    bcrypt_cost: int | None = None,
+    bcrypt_cost: int = DEFAULT_BCRYPT_COST,
     progress: Callable[[str], None] | None = None,
 ) -> SeedReport:
     """Load `profile` at `scale` into the migrated database at `dsn`.
 
     Idempotent: rows whose stable ids exist are skipped, so a second run adds nothing and a run
     over a partial load completes it. `clean` empties the BetterPrompts tables first.
-    `bcrypt_cost` defaults to HARNESS_BCRYPT_COST, else 12. `progress` gets a line after generating
-    and one per table loaded.
+    `bcrypt_cost`: the commands pass the bcrypt_cost setting in force. `progress` gets a line after
+    generating and one per table loaded.
     """
     say = progress or (lambda line: None)
     started = time.perf_counter()

@@ -21,11 +21,15 @@ from betterprompts_db.data.postgres.checks import as_uuid, checked_ip, checked_p
 from betterprompts_db.data.postgres.database import Database
 from betterprompts_db.data.postgres.records import ApiKey, Session, User
 from betterprompts_db.data.postgres.repositories import Repositories
+from betterprompts_db.settings import DEFAULT_BCRYPT_COST
 
 
 @dataclass(frozen=True)
 class AuthPolicy:
-    bcrypt_cost: int = 12
+    """The application's policy, passed in by whoever builds the service, never read from the
+    environment; its bcrypt cost defaults to the one the seed's hashes default to."""
+
+    bcrypt_cost: int = DEFAULT_BCRYPT_COST
     max_failed_attempts: int = 5
     lockout: timedelta = timedelta(minutes=15)
     session_ttl: timedelta = timedelta(hours=24)
