@@ -38,7 +38,7 @@ def test_without_a_plugin_the_engine_builds_migrations_only_and_says_what_is_mis
     shipped = tmp_path / "users.acl"
     shipped.write_text("user default off\n")
     with pytest.raises(ConfigurationError, match=r"users\.acl is in force, but no installed plug-in"):
-        admin_credentials(harness_settings.model_copy(update={"redis_acl": shipped}))
+        admin_credentials(harness_settings.model_copy(update={"redis_acl": shipped, "redis_admin_user": "admin"}))
 
 
 def test_a_plugin_that_is_not_installed_stops_the_template_as_it_stops_the_cli(harness_settings: Settings) -> None:

@@ -45,7 +45,9 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-async def test_env_prints_the_running_environment_for_a_shell_a_program_and_github(up_env: dict[str, str]) -> None:
+async def test_env_prints_the_running_environment_for_a_shell_a_program_and_github(
+    up_env: dict[str, str], harness_settings: Settings
+) -> None:
     plain = harness("env", env=up_env)
     assert plain.returncode == 0, plain.stderr
     variables = shell_variables(plain.stdout)
@@ -64,7 +66,7 @@ async def test_env_prints_the_running_environment_for_a_shell_a_program_and_gith
     assert (postgres["host"], postgres["port"], postgres["database"]) == (
         database.hostname,
         database.port,
-        "betterprompts",
+        harness_settings.database,
     )
     conn = await asyncpg.connect(
         host=postgres["host"], port=postgres["port"], user=postgres["user"],
@@ -128,7 +130,10 @@ async def test_two_clones_are_independent_databases_with_the_migrated_schema(
         assert harness("drop", made["DATABASE_NAME"], env=up_env).returncode == 0
 
 
-async def test_drop_removes_a_clone_and_refuses_what_harness_did_not_make(up_env: dict[str, str]) -> None:
+async def test_drop_removes_a_clone_and_refuses_what_harness_did_not_make(
+    up_env: dict[str, str], harness_settings: Settings
+) -> None:
+    working = harness_settings.database  # up's own database: not a clone, never dropped
     made = clone(up_env)
     name = made["DATABASE_NAME"]
     dropped = harness("drop", name, env=up_env)
@@ -142,15 +147,15 @@ async def test_drop_removes_a_clone_and_refuses_what_harness_did_not_make(up_env
     again = harness("drop", name, env=up_env)
     assert again.returncode == 1
     assert f"no clone {name}" in one_line_error(again)
-    foreign = harness("drop", "betterprompts", env=up_env)
+    foreign = harness("drop", working, env=up_env)
     assert foreign.returncode == 2
     assert "not a clone `harness clone` made" in one_line_error(foreign)
-    injected = harness("drop", 'x"; DROP DATABASE betterprompts; --', env=up_env)
+    injected = harness("drop", f'x"; DROP DATABASE {working}; --', env=up_env)
     assert injected.returncode == 2
     assert "not a database name" in one_line_error(injected)
     conn = await asyncpg.connect(admin)
     try:
-        assert await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'betterprompts'")
+        assert await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", working)
     finally:
         await conn.close()
 

@@ -26,13 +26,15 @@ def as_a_user_has_it(env: dict[str, str]) -> dict[str, str]:
     return {**inherited, "COLUMNS": "300"}
 
 
-def test_env_clone_and_status_from_a_subdirectory_find_the_up_started_at_the_root(up_env: dict[str, str]) -> None:
+def test_env_clone_and_status_from_a_subdirectory_find_the_up_started_at_the_root(
+    up_env: dict[str, str], harness_settings: Settings
+) -> None:
     env = as_a_user_has_it(up_env)
     at_root = harness("env", "--format", "json", env=env)
     below = harness("env", "--format", "json", env=env, cwd=SUBDIRECTORY)
     assert below.returncode == 0, below.stderr
     assert json.loads(below.stdout) == json.loads(at_root.stdout)
-    assert json.loads(below.stdout)["postgres"]["database"] == "betterprompts"  # the root's [tool.harness]
+    assert json.loads(below.stdout)["postgres"]["database"] == harness_settings.database  # the root's setting
 
     cloned = harness("clone", "--format", "json", env=env, cwd=SUBDIRECTORY)
     assert cloned.returncode == 0, cloned.stderr

@@ -70,8 +70,12 @@ def test_the_engines_defaults_name_nothing_of_the_domain() -> None:
     assert (plain.database, plain.up_seed, plain.redis_admin_user) == ("app", "", "")
 
 
-def test_a_redis_acl_without_an_admin_user_is_one_line_naming_the_setting(harness_settings: Settings) -> None:
-    settings = harness_settings.model_copy(update={"redis_admin_user": ""})
+def test_a_redis_acl_without_an_admin_user_is_one_line_naming_the_setting(
+    harness_settings: Settings, tmp_path: Path
+) -> None:
+    acl = tmp_path / "users.acl"
+    acl.write_text("user default off\n")
+    settings = harness_settings.model_copy(update={"redis_acl": acl, "redis_admin_user": ""})
     with pytest.raises(ConfigurationError, match=r"users\.acl is in force .* but no redis_admin_user is set"):
         admin_credentials(settings)
     assert admin_credentials(settings.model_copy(update={"redis_acl": settings.redis_acl.with_name("none")})) is None
