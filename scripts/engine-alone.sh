@@ -6,35 +6,13 @@
 # failure; removes everything it made. Extra arguments go to pytest.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-PYTHON=${PYTHON:-python3}
 EXTRAS=docker,lint,report
 TEST_TOOLS=("pytest-xdist>=3.5" "pytest-timeout>=2.3" "pytest-benchmark>=4")
 
-work=$(mktemp -d)
-shm=/dev/shm
-[ -d "$shm" ] || shm=$work
-state=$(mktemp -d -p "$shm" harness-engine-alone-XXXXXX)
-cleanup() {
-	if [ -x "$work/venv/bin/harness" ]; then
-		(cd "$work/src" && HARNESS_STATE_DIR=$state "$work/venv/bin/harness" gc --all >/dev/null) || true
-	fi
-	rm -rf "$work" "$state"
-}
-trap cleanup EXIT
+label=engine-alone gc_dir=.
+# shellcheck source=scripts/sandbox.sh
+source "$repo/scripts/sandbox.sh"
 
-# nothing of the caller's harness settings; servers and records of this run's own
-while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep '^HARNESS_' || true)
-export HARNESS_STATE_DIR=$state
-
-echo "engine-alone: copying $repo without the domain"
-mkdir "$work/src"
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard |
-	tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$work/src"
-
-echo "engine-alone: building the harness-db wheel"
-"$PYTHON" -m venv "$work/venv"
-"$work/venv/bin/pip" wheel -q --no-deps -w "$work/dist" "$work/src"
-wheel=$(ls "$work"/dist/*.whl)
 rm -rf "$work/src/plugins/betterprompts" "$work/src/betterprompts_db" "$work/src/suites/betterprompts" "$work/src/harness"
 # The shipped Redis ACL (which the shipped redis.conf loads) has passwords only the plug-in knows
 # (harness.provision.redis_access): the engine alone runs Redis as a project without them does.

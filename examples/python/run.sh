@@ -7,33 +7,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-PYTHON=${PYTHON:-python3}
-
-work=$(mktemp -d)
-shm=/dev/shm
-[ -d "$shm" ] || shm=$work
-state=$(mktemp -d -p "$shm" harness-example-XXXXXX)
-cleanup() {
-	if [ -x "$work/venv/bin/harness" ]; then
-		(cd "$work/src/examples/python" && HARNESS_STATE_DIR=$state "$work/venv/bin/harness" gc --all >/dev/null) || true
-	fi
-	rm -rf "$work" "$state"
-}
-trap cleanup EXIT
 
 # configured by the example's pyproject.toml alone: nothing of the caller's harness settings
-while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep '^HARNESS_' || true)
-export HARNESS_STATE_DIR=$state
-
-echo "example: copying $repo"
-mkdir "$work/src"
-(cd "$repo" && git ls-files -z --cached --others --exclude-standard |
-	tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$work/src"
-
-echo "example: building the harness wheel"
-"$PYTHON" -m venv "$work/venv"
-"$work/venv/bin/pip" wheel -q --no-deps -w "$work/dist" "$work/src"
-wheel=$(ls "$work"/dist/*.whl)
+label=example gc_dir=examples/python
+# shellcheck source=scripts/sandbox.sh
+source "$repo/scripts/sandbox.sh"
 
 echo "example: installing $(basename "$wheel") and shop-db into a fresh virtualenv"
 "$work/venv/bin/pip" install -q "$wheel" "$work/src/examples/python"
