@@ -15,7 +15,7 @@ import sys
 from collections.abc import Coroutine
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,9 +25,16 @@ from typer.core import TyperGroup
 
 from harness.config import POSTGRES_SCHEMES, BackendName, LintMode, Settings, url_problem
 from harness.errors import USAGE, ConfigurationError, ResultsFileError, explain
-from harness.exports import Format
+from harness.exports import Format, render, with_role_urls
+from harness.extras import missing_extra
 from harness.plugins import load_plugin, read_plugin_settings
-from harness.provision.endpoints import redact
+from harness.provision.endpoints import Endpoints, redact
+from harness.provision.registry import RECORD, EnvRecord
+from harness.settings_table import effective_settings, settings_markdown
+from harness.signals import interrupt_on_sigterm
+
+if TYPE_CHECKING:
+    from harness.mutate.generated import Source
 
 # The server a command talks to (redacted), for driver errors that do not name it themselves.
 TARGET: ContextVar[str | None] = ContextVar("harness_cli_target", default=None)
@@ -112,7 +119,7 @@ def up(
     ] = None,
 ) -> None:
     """Bring up migrated, seeded servers, print their DSNs, and hold until Ctrl-C."""
-    from harness.runtime import bring_up, hold_until_interrupted
+    from harness.runtime import bring_up, hold_until_interrupted  # start-up: redis, pglast
 
     env, database_dsn = run(bring_up(settings(backend=backend, up_seed=seed), persistent=detach))
     if env.persistent and not detach:
@@ -143,8 +150,7 @@ def env_urls(
 ) -> None:
     """Print DATABASE_URL and REDIS_URL, passwords included, of this project's `harness up`, and a
     <ROLE>_DATABASE_URL for each role of the logins file (postgres_logins)."""
-    from harness.exports import with_role_urls
-    from harness.runtime import project_up_urls
+    from harness.runtime import project_up_urls  # start-up: redis, pglast
 
     if export and form not in ("env", "export"):
         raise ConfigurationError(f"--export means --format export; it cannot go with --format {form}")
@@ -157,8 +163,7 @@ def clone(form: Form = "env") -> None:
     """Print a fresh database's DATABASE_NAME and DATABASE_URL (and the roles', as `env`): a
     clone of the template `harness up` and the pytest plugin use, for a test in another language.
     It stays until `harness drop NAME` (or `harness down`)."""
-    from harness.exports import with_role_urls
-    from harness.isolation.handout import hand_out_clone
+    from harness.isolation.handout import hand_out_clone  # start-up: redis, pglast
     from harness.runtime import project_up_endpoints
 
     config = settings()
@@ -172,7 +177,7 @@ def clone(form: Form = "env") -> None:
 @app.command()
 def drop(name: Annotated[str, typer.Argument(help="a clone `harness clone` made")]) -> None:
     """Drop a database `harness clone` made (and only such one), closing its connections."""
-    from harness.isolation.handout import check_handed_out, drop_clone
+    from harness.isolation.handout import check_handed_out, drop_clone  # start-up: redis, pglast
     from harness.runtime import project_up_endpoints
 
     check_handed_out(name)
@@ -184,8 +189,6 @@ def drop(name: Annotated[str, typer.Argument(help="a clone `harness clone` made"
 
 def show(variables: dict[str, str], form: Format) -> None:
     """Write what another program reads: the masks first (GitHub must know them before any value)."""
-    from harness.exports import render
-
     rendered = render(variables, form)
     sys.stderr.write(rendered.stderr)
     sys.stderr.flush()
@@ -195,7 +198,7 @@ def show(variables: dict[str, str], form: Format) -> None:
 @app.command()
 def down() -> None:
     """Stop what `harness up --detach` left running for this project."""
-    from harness.runtime import bring_down
+    from harness.runtime import bring_down  # start-up: redis, pglast
 
     done = run(bring_down(settings()))
     for line in done.removed:
@@ -211,7 +214,7 @@ def gc(
     everything: Annotated[bool, typer.Option("--all", help="also persistent (reused, kept, up) ones")] = False,
 ) -> None:
     """Remove what killed runs left behind: processes, directories, containers."""
-    from harness.provision.gc import collect_garbage
+    from harness.provision.gc import collect_garbage  # start-up: redis (the backends)
 
     config = settings()
     done = collect_garbage(config.state_dir, str(config.project_root), everything)
@@ -230,8 +233,6 @@ def show_settings(
 ) -> None:
     """Every setting in force for this project, and where it came from: default, [tool.harness] or
     the environment (passwords hidden). --markdown: every setting documented, as the README has it."""
-    from harness.settings_table import effective_settings, settings_markdown
-
     if markdown:
         sys.stdout.write(settings_markdown(load_plugin(settings().plugin)))
         return
@@ -247,9 +248,6 @@ def show_settings(
 def status() -> None:
     """The environments this machine holds, the project each serves (the directory of its
     pyproject.toml), and whether their owners still run."""
-    from harness.provision.endpoints import Endpoints
-    from harness.provision.registry import RECORD, EnvRecord
-
     table = Table("environment", "project", "backend", "owner", "persistent", "endpoints")
     state_dir = settings().state_dir
     for directory in sorted(state_dir.glob(f"*/{RECORD}")):
@@ -274,7 +272,7 @@ def migrate_up(
     ] = False,
 ) -> None:
     """Apply pending migrations (up to --to)."""
-    from harness import migrate
+    from harness import migrate  # start-up: pglast
 
     directory = migrations_dir(dir)
     target = dsn_or_environment(dsn)
@@ -298,8 +296,7 @@ def migrate_up(
 def lint_mode(mode: LintMode) -> LintMode:
     """`mode`, or off (said in one line) when squawk is missing: warnings are advice, so the engine
     migrates without the lint extra; in fail mode the missing extra stops `up` before anything runs."""
-    from harness.extras import missing_extra
-    from harness.migrate.lint import squawk_binary
+    from harness.migrate.lint import squawk_binary  # start-up: pglast (harness.migrate)
 
     if mode == "warn" and squawk_binary() is None:
         missing = missing_extra("lint", "linting migrations", "squawk")
@@ -317,7 +314,7 @@ def migrate_down(
     dry_run: DryRun = False,
 ) -> None:
     """Roll back to --to VERSION (0 for everything) or by --steps N."""
-    from harness import migrate
+    from harness import migrate  # start-up: pglast
 
     directory = migrations_dir(dir)
     target = dsn_or_environment(dsn)
@@ -346,7 +343,7 @@ def migrate_status(
 ) -> None:
     """Every migration: applied, pending, changed since applied, or applied but missing; then a
     line on drift (informational: the exit status stays 0; `harness migrate drift` gates)."""
-    from harness import migrate
+    from harness import migrate  # start-up: pglast
     from harness.migrate.drift import summarise_drift
 
     directory = migrations_dir(dir)
@@ -366,7 +363,7 @@ def migrate_status(
 @migrate_app.command("verify")
 def migrate_verify(dsn: Dsn = None, dir: Dir = None) -> None:
     """Prove on a scratch database that each down exactly reverses its up."""
-    from harness import migrate
+    from harness import migrate  # start-up: pglast
 
     directory = migrations_dir(dir)
     for line in run(migrate.verify_migrations(dsn_or_environment(dsn), migrate.load_migrations(directory))):
@@ -376,7 +373,7 @@ def migrate_verify(dsn: Dsn = None, dir: Dir = None) -> None:
 @migrate_app.command("drift")
 def migrate_drift(dsn: Dsn = None, dir: Dir = None) -> None:
     """Compare the database with its applied migrations built afresh; exit 1 naming each difference."""
-    from harness import migrate
+    from harness import migrate  # start-up: pglast
     from harness.migrate.drift import find_drift
 
     applied, differences = run(find_drift(dsn_or_environment(dsn), migrate.load_migrations(migrations_dir(dir))))
@@ -391,7 +388,7 @@ def migrate_drift(dsn: Dsn = None, dir: Dir = None) -> None:
 @migrate_app.command("generate")
 def migrate_generate(name: str, dir: Dir = None) -> None:
     """Create the next-numbered up/down pair."""
-    from harness import migrate
+    from harness import migrate  # start-up: pglast
 
     directory = migrations_dir(dir)
     up_path, down_path = migrate.generate_migration(directory, name)
@@ -401,7 +398,7 @@ def migrate_generate(name: str, dir: Dir = None) -> None:
 @migrate_app.command("lint")
 def migrate_lint(dir: Dir = None) -> None:
     """Lint every migration with squawk; exit 1 on any finding."""
-    from harness import migrate
+    from harness import migrate  # start-up: pglast
 
     directory = migrations_dir(dir)
     findings = migrate.lint_migrations(migrate.load_migrations(directory))
@@ -442,9 +439,7 @@ def mutate(
 ) -> None:
     """Judge mutants (plausible mistakes) with the suites; print the score per source and per suite
     folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/betterprompts/schema`)."""
-    from harness.mutate.generated import Source
-    from harness.mutate.sources import MutationRequest, list_mutants, run_mutation
-    from harness.signals import interrupt_on_sigterm
+    from harness.mutate.sources import MutationRequest, list_mutants, run_mutation  # start-up: redis, pglast
 
     interrupt_on_sigterm()  # a terminated run still stops its slots, mutmut, and their servers
 
@@ -507,7 +502,7 @@ def report(
     save_baseline: Annotated[Path | None, typer.Option(help="write this run's ratios as a baseline")] = None,
 ) -> None:
     """Render RUN_DIR/index.html from its JUnit XML, benchmark JSON and Locust CSV."""
-    from harness import report as reporting
+    from harness import report as reporting  # optional extra: report (matplotlib, jinja2)
     from harness.report.build import ratio as ratio_text
 
     built = reporting.build_report(run_dir, baseline)

@@ -9,6 +9,9 @@ import socket
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import asyncpg
+import pydantic
+
 USAGE = 2  # exit status of a bad option value, setting or environment variable
 FAILURE = 1  # exit status of every other expected failure: unreachable, refused, a bad file…
 UNREACHABLE = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, errno.EADDRNOTAVAIL}
@@ -93,9 +96,7 @@ def explain(exc: BaseException, target: str | None = None) -> Explanation | None
     """The one line for an expected failure: a HarnessError, an invalid setting, a server that is
     unreachable or refuses us. None for anything else, a bug, which keeps its traceback. `target`
     (a redacted DSN or URL) names the server for driver errors that do not name it themselves."""
-    import asyncpg
-    import pydantic
-    import redis.exceptions as redis_errors
+    import redis.exceptions as redis_errors  # start-up: redis
 
     where = f"{target}: " if target else ""
     if isinstance(exc, BaseExceptionGroup):  # asyncio.TaskGroup wraps what its tasks raised
@@ -145,8 +146,8 @@ def _reason(exc: BaseException) -> str:
 
 def _invalid_setting(model: str, error: Any) -> str:
     """`HARNESS_BACKEND=xyz: input should be …`: the variable a user set, and what it must be."""
-    from harness.config import Settings
-    from harness.provision.endpoints import redact
+    from harness.config import Settings  # cycle: harness.config (via harness.project)
+    from harness.provision.endpoints import redact  # cycle: harness.provision (its __init__)
 
     location = ".".join(str(part) for part in error["loc"])
     if model == Settings.__name__:
@@ -160,7 +161,7 @@ def _invalid_setting(model: str, error: Any) -> str:
 def _variable(location: str) -> str:
     """The environment variable behind a Settings error's location: HARNESS_<FIELD>, or the alias
     the user set (pydantic names the first of several choices)."""
-    from harness.config import Settings
+    from harness.config import Settings  # cycle: harness.config, harness.project
     from harness.project import environment_names
 
     for name, field in Settings.model_fields.items():

@@ -42,7 +42,7 @@ def render(variables: Mapping[str, str], form: Format) -> Rendered:
 def with_role_urls(urls: dict[str, str], logins_file: Path) -> dict[str, str]:
     """`urls` plus DATABASE_URL as each role of the logins file (`Settings.postgres_logins`), in its
     order, under the role's own variable: bp_app's is BP_APP_DATABASE_URL."""
-    from harness.migrate.logins import dsn_as, load_logins
+    from harness.migrate.logins import dsn_as, load_logins  # start-up: pglast (harness.migrate)
 
     logins = load_logins(logins_file)
     return {**urls, **{role_variable(role): dsn_as(urls["DATABASE_URL"], role, logins) for role in logins}}

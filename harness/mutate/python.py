@@ -163,7 +163,7 @@ def load_equivalents(path: Path | None) -> dict[str, Equivalent]:
 
 def status_of(exit_code: int | None) -> str:
     """mutmut's verdict for a mutant's exit code (its own table, so the two never disagree)."""
-    from mutmut.stats import status_by_exit_code
+    from mutmut.stats import status_by_exit_code  # optional extra: mutate (mutmut)
 
     return str(status_by_exit_code[exit_code])
 
@@ -186,7 +186,7 @@ def read_results(root: Path) -> list[PythonMutant]:
 
 def describe(root: Path, mutant: PythonMutant) -> PythonMutant:
     """The mutant with its changed lines and the source line where the change is."""
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.mutation.diff_apply import get_diff_for_mutant  # optional extra: mutate (mutmut)
 
     with contextlib.chdir(root):
         diff = get_diff_for_mutant(mutant.name, path=mutant.path).splitlines()

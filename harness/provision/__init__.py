@@ -41,7 +41,7 @@ def choose_backend(settings: Settings) -> tuple[str, str]:
     """The concrete backend for `settings.backend`, and why."""
     if settings.backend != "auto":
         return settings.backend, f"--backend {settings.backend}"
-    from harness.provision.containers import docker_client, image_available
+    from harness.provision.containers import docker_client, image_available  # start-up: redis (the backends)
 
     try:
         client = docker_client()
@@ -114,18 +114,18 @@ async def open_environment(settings: Settings, purpose: str = "run", persistent:
 
 
 async def _start(backend: str, directory: Path, record: EnvRecord, settings: Settings) -> Environment:
-    from harness.provision.gc import remove_environment_files
+    from harness.provision.gc import remove_environment_files  # start-up: redis (the backends)
 
     try:
         if backend == "embedded":
-            from harness.provision.embedded import EmbeddedEnvironment
+            from harness.provision.embedded import EmbeddedEnvironment  # start-up: redis (the backends)
 
             return await EmbeddedEnvironment.start(directory, record, settings)
         if backend == "docker":
-            from harness.provision.containers import DockerEnvironment
+            from harness.provision.containers import DockerEnvironment  # start-up: redis (the backends)
 
             return await DockerEnvironment.start(directory, record, settings)
-        from harness.provision.external import ExternalEnvironment
+        from harness.provision.external import ExternalEnvironment  # start-up: redis (the backends)
 
         return await ExternalEnvironment.start(directory, record, settings)
     except BaseException:
@@ -135,17 +135,17 @@ async def _start(backend: str, directory: Path, record: EnvRecord, settings: Set
 
 def find_environment(settings: Settings, directory: Path) -> Environment | None:
     """A recorded environment that still runs, or None (and its remains are removed)."""
-    from harness.provision.gc import remove_environment_files
+    from harness.provision.gc import remove_environment_files  # start-up: redis (the backends)
 
     record = EnvRecord.load(directory)
     env: Environment
     try:
         if record.backend == "embedded":
-            from harness.provision.embedded import EmbeddedEnvironment
+            from harness.provision.embedded import EmbeddedEnvironment  # start-up: redis (the backends)
 
             env = EmbeddedEnvironment.attach(directory, record, settings)
         elif record.backend == "docker":
-            from harness.provision.containers import DockerEnvironment
+            from harness.provision.containers import DockerEnvironment  # start-up: redis (the backends)
 
             env = DockerEnvironment.attach(directory, record)
         else:

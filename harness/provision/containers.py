@@ -44,7 +44,7 @@ PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off",
 def docker_client() -> Any:
     """A docker SDK client, or ProvisionError saying why the engine cannot be used."""
     try:
-        import docker
+        import docker  # optional extra: docker
     except ImportError as exc:
         raise ProvisionError("the docker backend needs the 'docker' extra: pip install 'harness[docker]'") from exc
     try:
@@ -56,7 +56,7 @@ def docker_client() -> Any:
 
 
 def _disable_ryuk_unless_asked() -> None:
-    from testcontainers.core.config import testcontainers_config
+    from testcontainers.core.config import testcontainers_config  # optional extra: docker (testcontainers)
 
     if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
         testcontainers_config.ryuk_disabled = True
@@ -136,7 +136,7 @@ def _labels(record: EnvRecord, directory: Path) -> dict[str, str]:
 
 
 def _create(image: str, port: int, container_port: int, labels: dict[str, str], stop_signal: str) -> Any:
-    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.container import DockerContainer  # optional extra: docker (testcontainers)
 
     container = DockerContainer(image).with_kwargs(labels=labels, stop_signal=stop_signal, shm_size="256m")
     # the docker SDK binds (host address, port); testcontainers' with_bind_ports takes the port only
@@ -242,7 +242,7 @@ class DockerEnvironment(Environment):
 
 
 def _ensure_image(client: Any, image: str) -> None:
-    import docker.errors
+    import docker.errors  # optional extra: docker
 
     try:
         client.images.get(image)
@@ -258,7 +258,7 @@ def _ensure_image(client: Any, image: str) -> None:
 
 def image_available(client: Any, image: str) -> tuple[bool, str]:
     """Whether `image` is present locally or its registry answers for it (without pulling it)."""
-    import docker.errors
+    import docker.errors  # optional extra: docker
 
     try:
         client.images.get(image)
@@ -273,7 +273,7 @@ def image_available(client: Any, image: str) -> tuple[bool, str]:
 
 
 def remove_containers(container_ids: list[str]) -> None:
-    import docker.errors
+    import docker.errors  # optional extra: docker
 
     client = docker_client()
     for cid in container_ids:

@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import importlib.util
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -136,8 +137,6 @@ class ChildServer:
         self.uid: int | None = None
         self.gid: int | None = None
         if unprivileged and os.geteuid() == 0:
-            import pwd
-
             entry = pwd.getpwnam(UNPRIVILEGED_USER)
             self.uid, self.gid = entry.pw_uid, entry.pw_gid
         self.process: subprocess.Popen[bytes] | None = None

@@ -86,9 +86,7 @@ class RedisFaults(ServerFaults):
 
     async def terminate_connections(self) -> int:
         """Kill every normal client connection but our own; return how many were cut."""
-        # imported here, not above: a command that only needs a DSN helper of this package
-        # (`harness migrate …`) would otherwise start 0.1 s slower, importing redis for nothing
-        import redis.asyncio as aioredis
+        import redis.asyncio as aioredis  # start-up: redis (every command imports this package)
 
         client = aioredis.Redis.from_url(self._admin_url)
         try:

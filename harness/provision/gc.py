@@ -4,6 +4,7 @@ containers; and say what it left alone (other projects', live runs', persistent 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -126,6 +127,4 @@ def _our_uids() -> set[int]:
     """Who may own this user's remains: the user, and `nobody` for root's demoted servers."""
     if os.geteuid() != 0:
         return {os.geteuid()}
-    import pwd
-
     return {0, pwd.getpwnam(UNPRIVILEGED_USER).pw_uid}
