@@ -24,7 +24,7 @@ def seed(
     seeds: Annotated[Path, typer.Option("--seeds", help="seeds directory")] = Path("seeds"),
 ) -> None:
     """Load a seed profile; rows already present (by stable id) are skipped. Progress goes to stderr."""
-    from betterprompts_db.seed import seed as load_seed
+    from betterprompts_db.seed import seed as load_seed  # start-up: numpy, bcrypt
 
     def progress(line: str) -> None:
         err.print(f"[dim]seed:[/dim] {escape(line)}", highlight=False, soft_wrap=True)
@@ -50,7 +50,7 @@ def hash_password(
     cost: Annotated[int | None, typer.Option(help="bcrypt cost (default: setting betterprompts.bcrypt_cost)")] = None,
 ) -> None:
     """Print the bcrypt hash of a password, as auth.users.password_hash stores it."""
-    from betterprompts_db.seed import hash_password as bcrypt_hash
+    from betterprompts_db.seed import hash_password as bcrypt_hash  # start-up: numpy, bcrypt
 
     secret = password if password is not None else typer.prompt("Password", hide_input=True)
     cost = cost if cost is not None else plugin_settings(Settings(), BetterPromptsSettings).bcrypt_cost

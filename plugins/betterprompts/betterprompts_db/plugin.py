@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 def seed_profile(settings: Settings, profile: str) -> SeedProfile:
     """The profile of `seeds_dir`, hashed at the bcrypt cost in force, once its file is known to be
     there (the engine names the setting that asked)."""
-    from betterprompts_db.recipe import SeedProfile
+    from betterprompts_db.recipe import SeedProfile  # start-up: pglast (harness.isolation)
 
     profiles = settings.seeds_dir / "profiles.toml"
     if not profiles.is_file():
@@ -37,14 +37,14 @@ def seed_profile(settings: Settings, profile: str) -> SeedProfile:
 
 def add_commands(app: typer.Typer) -> None:
     """`harness seed` and `harness hash-password`."""
-    from betterprompts_db.cli import hash_password, seed
+    from betterprompts_db.cli import hash_password, seed  # cycle: harness.cli (its import loads this plug-in)
 
     app.command()(seed)
     app.command("hash-password")(hash_password)
 
 
 def redis_password(settings: Settings, user: str) -> str:
-    from betterprompts_db.redis_users import keyspace_password
+    from betterprompts_db.redis_users import keyspace_password  # start-up: the keyspace's pydantic models
 
     return keyspace_password(settings, user)
 

@@ -32,6 +32,6 @@ class SeedProfile:
 
     async def load(self, dsn: str) -> None:
         """Incremental, as `harness seed` is: rows already present are skipped."""
-        from betterprompts_db.seed import seed  # numpy and bcrypt: only when a seed is loaded
+        from betterprompts_db.seed import seed  # start-up: numpy, bcrypt (only a seed that loads needs them)
 
         await seed(dsn, self.profile, seeds_dir=self.seeds_dir, bcrypt_cost=self.bcrypt_cost)
