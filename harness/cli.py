@@ -57,6 +57,8 @@ class ErrorBoundary(TyperGroup):
             if PLUGIN_PROBLEM is not None:
                 raise PLUGIN_PROBLEM
             return super().invoke(ctx)
+        except typer.Exit:  # click's way to end a command (`--help` too): no failure to explain
+            raise
         except typer.BadParameter as exc:  # an option's value, as the command line parsed it
             fail(exc.format_message().replace("Value error, ", ""), USAGE)
         except Exception as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.config import Settings
 from harness.errors import ProvisionError
+from harness.extras import missing_extra
 from harness.provision.embedded import free_port, new_password
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
@@ -46,7 +47,7 @@ def docker_client() -> Any:
     try:
         import docker  # optional extra: docker
     except ImportError as exc:
-        raise ProvisionError("the docker backend needs the 'docker' extra: pip install 'harness[docker]'") from exc
+        raise missing_extra("docker", "the docker backend", "docker") from exc
     try:
         client = docker.from_env(timeout=10)
         client.ping()
