@@ -1,11 +1,22 @@
-"""Small migration histories of the tests' own."""
+"""Small migration histories of the tests' own, and how the tests read what the runner recorded."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
+import asyncpg
+
 WriteMigrations = Callable[[dict[str, tuple[str, str]]], Path]
+
+
+async def fetch(dsn: str, query: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return list(await conn.fetch(query))
+    finally:
+        await conn.close()
+
 
 USERS_UP = """CREATE SCHEMA app;
 CREATE TABLE app.users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE);

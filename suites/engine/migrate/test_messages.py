@@ -3,23 +3,14 @@ its version row: what commits, what a failure leaves, where it is reported, what
 
 from __future__ import annotations
 
-import asyncpg
 import pytest
 
 from harness import migrate
 from harness.errors import MigrationFailed
 from harness.pytest_plugin import Database
-from suites.engine.migrate.histories import HISTORY, WriteMigrations
+from suites.engine.migrate.histories import HISTORY, WriteMigrations, fetch
 
 UNDO = "SELECT 1;\n"
-
-
-async def fetch(dsn: str, query: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return list(await conn.fetch(query))
-    finally:
-        await conn.close()
 
 
 async def versions(dsn: str) -> list[int]:

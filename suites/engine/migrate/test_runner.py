@@ -13,15 +13,7 @@ from harness import migrate
 from harness.errors import ChecksumMismatch, MigrationError, MigrationFailed, MigrationFileError
 from harness.migrate.runner import LOCK_KEY
 from harness.pytest_plugin import Database
-from suites.engine.migrate.histories import HISTORY, POSTS_EDITED, WriteMigrations
-
-
-async def fetch(dsn: str, query: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return list(await conn.fetch(query))
-    finally:
-        await conn.close()
+from suites.engine.migrate.histories import HISTORY, POSTS_EDITED, WriteMigrations, fetch
 
 
 async def execute(dsn: str, statement: str) -> None:
