@@ -440,7 +440,7 @@ def mutate(
     ),
 ) -> None:
     """Judge mutants (plausible mistakes) with the suites; print the score per source and per suite
-    folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/betterprompts/schema`)."""
+    folder, and the survivors. Extra arguments go to pytest for the hand set (e.g. `-- suites/schema`)."""
     from harness.mutate.sources import MutationRequest, list_mutants, run_mutation  # start-up: redis, pglast
 
     interrupt_on_sigterm()  # a terminated run still stops its slots, mutmut, and their servers

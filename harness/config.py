@@ -152,6 +152,16 @@ class Settings(BaseSettings):
         "its hash is in the template's name, so each mutation gets a template of its own.",
     )
     up_seed: str = Field(default="", description='The seed profile `harness up` loads ("" = none).')
+    mutate_not_judges: list[str] = Field(
+        default=[],  # pydantic copies a mutable default for each instance
+        description="Test folders (relative to the project root) that never judge a mutant: benchmarks, load "
+        "tests, the mutation suites themselves. `harness mutate` leaves them out of every run.",
+    )
+    mutate_kind_folders: dict[str, str] = Field(
+        default={},
+        description="The test folder that judges each kind of generated mutant (grant, policy, function, config, "
+        "ttl, …) right after the tests that name its object; `default` for every other kind.",
+    )
     clone_pool_size: int = Field(
         default=3, ge=1, le=32, description="Clones of the template each pytest worker keeps ready ahead of demand."
     )

@@ -41,7 +41,7 @@ def render(variables: Mapping[str, str], form: Format) -> Rendered:
 
 def with_role_urls(urls: dict[str, str], logins_file: Path) -> dict[str, str]:
     """`urls` plus DATABASE_URL as each role of the logins file (`Settings.postgres_logins`), in its
-    order, under the role's own variable: bp_app's is BP_APP_DATABASE_URL."""
+    order, under the role's own variable: app_user's is APP_USER_DATABASE_URL."""
     from harness.migrate.logins import dsn_as, load_logins  # start-up: pglast (harness.migrate)
 
     logins = load_logins(logins_file)
@@ -50,7 +50,7 @@ def with_role_urls(urls: dict[str, str], logins_file: Path) -> dict[str, str]:
 
 def role_variable(role: str) -> str:
     """The variable that holds a role's URL: the role's name in capitals, anything but a letter, digit
-    or underscore made an underscore, then `_DATABASE_URL` (`bp_app` → `BP_APP_DATABASE_URL`)."""
+    or underscore made an underscore, then `_DATABASE_URL` (`app-user` → `APP_USER_DATABASE_URL`)."""
     return re.sub(r"[^A-Z0-9_]", "_", role.upper()) + "_DATABASE_URL"
 
 

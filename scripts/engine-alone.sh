@@ -17,9 +17,9 @@ rm -rf "$work/src/plugins/betterprompts" "$work/src/betterprompts_db" "$work/src
 # The shipped Redis ACL (which the shipped redis.conf loads) has passwords only the plug-in knows
 # (harness.provision.redis_access): the engine alone runs Redis as a project without them does.
 rm "$work/src/schema/redis/users.acl" "$work/src/schema/redis/redis.conf"
-# and BetterPrompts' own settings (the [tool.harness] table: its database, up seed, Redis admin)
-# go with it: the engine alone runs on its defaults
-sed -i '/^\[tool\.harness\]$/,/^$/d' "$work/src/pyproject.toml"
+# and BetterPrompts' own settings (the [tool.harness] tables: its database, up seed, Redis admin,
+# the folders of its suites) go with it: the engine alone runs on its defaults
+sed -i '/^\[tool\.harness[].]/,/^$/d' "$work/src/pyproject.toml"
 # a repository of its own, committed: `harness mutate --changed` diffs against its HEAD
 git -C "$work/src" init -q
 git -C "$work/src" add -A

@@ -33,7 +33,7 @@ from typing import Any
 from harness.mutate.generated import GeneratedMutant, apply_edits
 from harness.mutate.queue import Channel, Task, TaskResult
 from harness.mutate.results import Status, Verdict
-from harness.mutate.selection import KIND_FOLDERS, SuiteIndex, folders_of
+from harness.mutate.selection import SuiteIndex, folders_of
 from harness.mutate.slots import SlotPool
 
 START_UP = "harness:start-up"  # a mutant the servers refuse to start with is caught before any test
@@ -359,8 +359,8 @@ class Campaign:
         ranks = self._relevant.get(m.id) or self.index.relevant(m)
         best = min((r for r in ranks.values() if r > 0), default=None)
         folders = folders_of([t for t, r in ranks.items() if r == best]) if best is not None else []
-        kind_folder = KIND_FOLDERS.get(m.kind, "suites/betterprompts/schema")
-        return [*folders[:3], *([kind_folder] if kind_folder not in folders[:3] else [])]
+        kind_folder = self.index.kind_folder(m.kind)
+        return [*folders[:3], *([kind_folder] if kind_folder is not None and kind_folder not in folders[:3] else [])]
 
 
 def spread(group: list[GeneratedMutant], count: int) -> list[GeneratedMutant]:

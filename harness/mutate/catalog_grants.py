@@ -5,7 +5,7 @@ it holds column by column (UPDATE of `role`, INSERT of `is_verified`, SELECT of 
 CREATE on each schema.
 
 The application roles are the grantees of those ACLs other than the objects' owners, PUBLIC and
-superusers (here bp_app and bp_readonly).
+superusers (an application's login role and its read-only role, say).
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ class PythonScore:
 
 
 def suite_folder(test: str) -> str:
-    """`suites/betterprompts/crud/test_auth.py::test_x[p]` → `suites/betterprompts/crud`."""
+    """`suites/crud/test_auth.py::test_x[p]` → `suites/crud`."""
     return test.partition("::")[0].rpartition("/")[0]
 
 

@@ -15,9 +15,7 @@ from pathlib import Path
 
 from harness.errors import ConfigurationError, HarnessError
 
-PYTEST = ["-m", "pytest", "-q", "-x", "-n", "auto", "-p", "no:cacheprovider",
-          "--ignore=suites/betterprompts/benchmarks", "--ignore=suites/betterprompts/mutate",
-          "--ignore=suites/engine/mutate"]  # fmt: skip
+PYTEST = ["-m", "pytest", "-q", "-x", "-n", "auto", "-p", "no:cacheprovider"]
 
 
 @dataclass(frozen=True)
@@ -69,14 +67,16 @@ def apply(mutant: Mutant, tree: Path) -> None:
     path.write_text(text.replace(mutant.find, mutant.replace))
 
 
-def run_suites(tree: Path, pytest_args: Sequence[str], timeout: float) -> tuple[bool, str]:
-    """(passed, evidence) of the suites in `tree`, importing harness from `tree` itself."""
+def run_suites(
+    tree: Path, pytest_args: Sequence[str], timeout: float, not_judges: Sequence[str] = ()
+) -> tuple[bool, str]:
+    """(passed, evidence) of the suites in `tree` but `not_judges`, importing harness from `tree` itself."""
     environ = {**os.environ, "PYTHONPATH": str(tree), "HARNESS_REUSE": "false", "HARNESS_KEEP": "false"}
+    argv = [sys.executable, *PYTEST, *(f"--ignore={folder}" for folder in not_judges), *pytest_args]
     try:
         result = subprocess.run(
-            [sys.executable, *PYTEST, *pytest_args], cwd=tree, env=environ, capture_output=True, text=True,
-            timeout=timeout, check=False,
-        )  # fmt: skip
+            argv, cwd=tree, env=environ, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return False, f"timed out after {timeout:.0f}s (a hang counts as caught)"
     failed = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
@@ -86,7 +86,7 @@ def run_suites(tree: Path, pytest_args: Sequence[str], timeout: float) -> tuple[
 
 def mutate(
     root: Path, mutants: Sequence[Mutant], pytest_args: Sequence[str] = (), timeout: float = 600,
-    progress: Callable[[Outcome], None] = lambda outcome: None,
+    progress: Callable[[Outcome], None] = lambda outcome: None, not_judges: Sequence[str] = (),
 ) -> list[Outcome]:  # fmt: skip
     """The baseline first (it must pass), then every mutant, each in a fresh copy."""
     outcomes: list[Outcome] = []
@@ -98,7 +98,7 @@ def mutate(
             if mutant is not None:
                 apply(mutant, tree)
             started = time.monotonic()
-            passed, evidence = run_suites(tree, pytest_args, timeout)
+            passed, evidence = run_suites(tree, pytest_args, timeout, not_judges)
             outcome = Outcome(mutant, killed=not passed, seconds=time.monotonic() - started, evidence=evidence)
         progress(outcome)
         if mutant is None and outcome.killed:

@@ -22,17 +22,6 @@ from pathlib import Path
 from harness.mutate.generated import GeneratedMutant
 
 SUITES = "suites"
-NOT_JUDGES = (
-    "suites/betterprompts/benchmarks", "suites/betterprompts/mutate", "suites/betterprompts/loadtests",
-    "suites/engine/mutate",
-)  # fmt: skip
-# the folder each kind of mistake belongs to, asked after the tests that mention the object
-KIND_FOLDERS = {
-    "grant": "suites/betterprompts/security", "revoke": "suites/betterprompts/security",
-    "policy": "suites/betterprompts/security", "row-security": "suites/betterprompts/security",
-    "function": "suites/betterprompts/security", "acl": "suites/betterprompts/security",
-    "config": "suites/betterprompts/redis", "ttl": "suites/betterprompts/data_redis",
-}  # fmt: skip
 
 
 # words of the tests that compare a kind's objects with the catalog: cheap, and they catch the
@@ -70,6 +59,12 @@ class SuiteIndex:
     traces: dict[str, frozenset[str]] = field(default_factory=dict)  # node id → words of its SQL
     seconds: dict[str, float] = field(default_factory=dict)  # node id → duration at the baseline
     budget: float = 3.0  # seconds of tests asked first; the rest judge at the confirmation
+    # the folder each kind of mistake belongs to (Settings.mutate_kind_folders), asked after the
+    # tests that mention the object
+    kind_folders: dict[str, str] = field(default_factory=dict)
+
+    def kind_folder(self, kind: str) -> str | None:
+        return self.kind_folders.get(kind, self.kind_folders.get("default"))
 
     def migrators(self) -> list[str]:
         """Tests that run the migrations over the template's clone (a down, then up again). Over a
@@ -110,7 +105,7 @@ class SuiteIndex:
                 if all(part.lower() in words for part in m.split(".")):
                     rank(nodeid, 1 + position)
                     break
-        folder = KIND_FOLDERS.get(mutant.kind)
+        folder = self.kind_folders.get(mutant.kind)
         if folder is not None:
             scope = [m for m in mutant.mentions if "." not in m][-1:] or [mutant.object.split(".")[-1]]
             for path, tests in self.tests.items():
@@ -182,8 +177,14 @@ def _word(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
 
 
-def index_suites(root: Path, paths: Sequence[str] = (SUITES,)) -> SuiteIndex:
-    """The test files under `paths` (folders or files, relative to `root`), but those that judge nothing."""
+def index_suites(
+    root: Path,
+    paths: Sequence[str] = (SUITES,),
+    not_judges: Sequence[str] = (),
+    kind_folders: dict[str, str] | None = None,
+) -> SuiteIndex:
+    """The test files under `paths` (folders or files, relative to `root`), but those under
+    `not_judges` (Settings.mutate_not_judges)."""
     files: dict[str, str] = {}
     tests: dict[str, list[IndexedTest]] = {}
     found = {
@@ -191,12 +192,12 @@ def index_suites(root: Path, paths: Sequence[str] = (SUITES,)) -> SuiteIndex:
     }
     for path in sorted(found):
         relative = path.relative_to(root).as_posix()
-        if relative.startswith(NOT_JUDGES) or not path.is_file():
+        if any(relative.startswith(folder.rstrip("/") + "/") for folder in not_judges) or not path.is_file():
             continue
         source = path.read_text()
         files[relative] = source
         tests[relative] = _tests_of(relative, source)
-    return SuiteIndex(files, tests)
+    return SuiteIndex(files, tests, kind_folders=dict(kind_folders or {}))
 
 
 def _tests_of(relative: str, source: str) -> list[IndexedTest]:

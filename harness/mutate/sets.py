@@ -173,7 +173,9 @@ class GeneratedRun:
             return RunRecord(command="", started=started.isoformat(timespec="seconds"), seconds=0.0, slots=self.slots,
                              verdicts=[], excluded=[], notes=[note], phases={})  # fmt: skip
         self._make_run_dir()
-        pool = SlotPool(self.root, self.run_dir, self.slots, self.test_timeout, self.paths)
+        pool = SlotPool(
+            self.root, self.run_dir, self.slots, self.test_timeout, self.paths, self.settings.mutate_not_judges
+        )
         try:
             pool.start()  # the slots collect while the catalog is read
             mutants = self.narrow(self.generate() if mutants is None else mutants)
@@ -184,9 +186,10 @@ class GeneratedRun:
             artifacts.mkdir(exist_ok=True)
             bases = {field: getattr(self.settings, field).read_text() for field in REDIS_ARTIFACTS
                      if getattr(self.settings, field).is_file()}  # fmt: skip
-            campaign = Campaign(
-                pool, index_suites(self.root, self.paths), artifacts, bases, self.limits, self._report, self.progress
+            index = index_suites(
+                self.root, self.paths, self.settings.mutate_not_judges, self.settings.mutate_kind_folders
             )
+            campaign = Campaign(pool, index, artifacts, bases, self.limits, self._report, self.progress)
             channels: list[Channel] = sorted({Campaign.channel([m]) for m in judged})
             excluded = campaign.baseline(channels) if judged else []
             for nodeid in excluded:

@@ -21,18 +21,20 @@ from harness.mutate.queue import Failure, Task, TaskQueue, TaskResult
 from harness.provision.gc import remove_environment_files
 from harness.provision.registry import RECORD, EnvRecord
 
-IGNORED = (
-    "suites/betterprompts/benchmarks", "suites/betterprompts/mutate", "suites/betterprompts/loadtests",
-    "suites/engine/mutate",
-)  # fmt: skip
-
 
 class SlotPool:
     def __init__(
-        self, root: Path, run_dir: Path, size: int, test_timeout: float, paths: Sequence[str] = ("suites",)
+        self,
+        root: Path,
+        run_dir: Path,
+        size: int,
+        test_timeout: float,
+        paths: Sequence[str] = ("suites",),
+        not_judges: Sequence[str] = (),  # Settings.mutate_not_judges: left out of every session
     ) -> None:
         self.root = root
         self.paths = list(paths)
+        self.not_judges = list(not_judges)
         self.run_dir = run_dir
         self.size = size
         self.test_timeout = test_timeout
@@ -60,7 +62,7 @@ class SlotPool:
         argv = [
             sys.executable, "-m", "pytest", "-p", "harness.mutate.session", "-p", "no:xdist", "-q",
             "-p", "no:cacheprovider", "--mutation-queue", str(self.queue.directory), "--mutation-slot", str(slot),
-            "-o", f"timeout={self.test_timeout:g}", *self.paths, *(f"--ignore={path}" for path in IGNORED),
+            "-o", f"timeout={self.test_timeout:g}", *self.paths, *(f"--ignore={path}" for path in self.not_judges),
         ]  # fmt: skip
         with self.log(slot).open("ab") as log:
             self.processes[slot] = subprocess.Popen(

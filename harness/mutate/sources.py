@@ -120,7 +120,10 @@ def run_mutation(request: MutationRequest) -> RunRecord:
             state = "baseline" if o.mutant is None else ("killed" if o.killed else "SURVIVED")
             request.progress(f"{state:9} {o.name}  {o.evidence[:100]}")
 
-        outcomes = mutate(request.root, chosen, request.pytest_args, request.hand_timeout, show) if chosen else []
+        not_judges = request.settings.mutate_not_judges
+        outcomes = (
+            mutate(request.root, chosen, request.pytest_args, request.hand_timeout, show, not_judges) if chosen else []
+        )
         record.verdicts += [hand_verdict(o) for o in outcomes]
         record.seconds += sum(o.seconds for o in outcomes)
     if "python" in request.sources:
@@ -146,8 +149,8 @@ def run_python(request: MutationRequest) -> dict[str, Any] | None:
 
 def module_of(root: Path, path: str) -> str:
     """The module `path` (a .py file under `root`) is imported as, which is what mutmut names its
-    mutants by: its path from the first folder up that is not a package (`plugins/betterprompts/
-    betterprompts_db/data/x.py` is `betterprompts_db.data.x`)."""
+    mutants by: its path from the first folder up that is not a package (`plugins/shop/shop_db/data/x.py`
+    is `shop_db.data.x`)."""
     parts = Path(path).with_suffix("").parts
     start = len(parts) - 1
     while start > 0 and (root.joinpath(*parts[:start]) / "__init__.py").is_file():

@@ -4,11 +4,13 @@ profiles, no hand-written mutants, and no password for a shipped Redis ACL
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import harness
 from harness import plugins
 from harness.config import Settings
 from harness.errors import ConfigurationError
@@ -45,3 +47,17 @@ def test_a_plugin_that_is_not_installed_stops_the_template_as_it_stops_the_cli(h
     """pytest builds the template before any test: an unknown plug-in ends the run there, in one line."""
     with pytest.raises(ConfigurationError, match=r"plug-in 'nope' \(the plugin setting\) is not installed"):
         template_recipe(harness_settings.model_copy(update={"plugin": "nope"}))
+
+
+def test_the_engine_names_nothing_of_its_first_domain() -> None:
+    """No engine module names BetterPrompts, its roles or its suites' folders: a project's database,
+    logins, seed, and the test folders `harness mutate` skips or asks first are its settings."""
+    engine = Path(harness.__file__).parent
+    domain = re.compile(r"betterprompts|\bbp_", re.IGNORECASE)
+    named = [
+        f"{path.relative_to(engine.parent)}:{number}: {line.strip()}"
+        for path in sorted(engine.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if domain.search(line)
+    ]
+    assert named == []

@@ -198,7 +198,8 @@ def test_a_survivor_of_its_selection_is_judged_by_the_whole_suite_before_it_coun
         "suites/a/test_a.py": [IndexedTest("suites/a/test_a.py::test_alpha", "alpha")],
         "suites/b/test_b.py": [IndexedTest("suites/b/test_b.py::test_other", "nothing named")],
     }
-    index = SuiteIndex({path: "\n".join(t.text for t in ts) for path, ts in tests.items()}, tests)
+    texts = {path: "\n".join(t.text for t in ts) for path, ts in tests.items()}
+    index = SuiteIndex(texts, tests, kind_folders={"default": "suites/schema"})  # Settings.mutate_kind_folders
 
     def mutant(ident: str, sql: str) -> GeneratedMutant:
         return GeneratedMutant(ident, "sql", "check", ident, ident, sql=sql, mentions=("alpha",), key=(ident,))
@@ -216,7 +217,7 @@ def test_a_survivor_of_its_selection_is_judged_by_the_whole_suite_before_it_coun
         "survived",
         {"suites/a": False, "suites/b": False},
     )
-    assert verdicts["m:none"].should_catch == ["suites/a", "suites/betterprompts/schema"]
+    assert verdicts["m:none"].should_catch == ["suites/a", "suites/schema"]
     confirmation = [t for t in pool.seen if t.id.startswith("confirm:")]
     assert sorted(nodeid for t in confirmation for nodeid in t.tests or []) == sorted(everything)
     assert all("S2" in t.mutation and "S3" in t.mutation for t in confirmation)  # one batch, one suite run
