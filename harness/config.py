@@ -12,6 +12,7 @@ whatever the cwd; that directory is also the project's identity. Each field's de
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -65,6 +66,13 @@ def exposure_in_pytest(field: FieldInfo) -> PytestExposure | None:
 
 OPTION: JsonDict = {"pytest": "option"}  # the plugin's `--name` and ini `harness_<name>`
 INI: JsonDict = {"pytest": "ini"}  # the plugin's ini `harness_<name>` only (relative to the rootdir)
+
+
+def as_variable(value: object) -> str:
+    """`value` as pydantic-settings reads it back from the environment: lists and tables as JSON."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
 
 
 class Settings(BaseSettings):
@@ -316,7 +324,7 @@ class Settings(BaseSettings):
         for name, field in type(self).model_fields.items():
             value = getattr(self, name)
             if field.validation_alias is None and value is not None:
-                env[f"HARNESS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+                env[f"HARNESS_{name.upper()}"] = as_variable(value)
         return env
 
     def external_postgres_dsn(self) -> str | None:

@@ -108,3 +108,18 @@ def test_a_bad_setting_under_xdist_is_reported_once(tmp_path: Path) -> None:
     assert session.returncode == pytest.ExitCode.USAGE_ERROR, output
     assert "Traceback" not in output
     assert output.count(f"harness: {path}: [tool.harness] has no setting 'migration_dir'") == 1, output
+
+
+def test_a_child_process_reads_back_every_setting_it_is_handed(
+    harness_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`as_environment` is how mutation slots, detached ups and the suites' subprocesses inherit a
+    run's settings: every field, lists and tables included, must come back equal."""
+    configured = harness_settings.model_copy(
+        update={"mutate_not_judges": ["suites/a", "suites/b c"], "mutate_kind_folders": {"grant": "suites/s"}}
+    )
+    for name, value in configured.as_environment().items():
+        monkeypatch.setenv(name, value)
+    assert Settings(project_file=None).model_dump(exclude={"project_file"}) == configured.model_dump(
+        exclude={"project_file"}
+    )
