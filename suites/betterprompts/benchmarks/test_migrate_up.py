@@ -24,7 +24,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.isolation import RunState
 from harness.migrate import Finding, apply_migrations, pending_check
-from harness.provision.databases import drop_database
+from harness.provision.databases import create_database, drop_database
 from harness.provision.embedded import pg_bin_dir
 from suites.betterprompts.benchmarks._support import rounds
 
@@ -49,18 +49,17 @@ def empty_database(loop: asyncio.AbstractEventLoop, harness_run: RunState) -> It
     """Makes an empty database and returns its DSN; every one made is dropped at the end."""
     made: list[str] = []
 
-    async def admin(statements: list[str]) -> None:
+    async def create(name: str) -> None:
         conn = await asyncpg.connect(harness_run.endpoints.postgres)
         try:
-            for statement in statements:
-                await conn.execute(statement)
+            await create_database(conn, name)
         finally:
             await conn.close()
 
     def make() -> str:
         name = f"hx_migbench_{secrets.token_hex(4)}"
         made.append(name)
-        loop.run_until_complete(admin([f'CREATE DATABASE "{name}" TEMPLATE template0']))
+        loop.run_until_complete(create(name))
         return harness_run.endpoints.postgres_dsn(name)
 
     yield make
