@@ -370,7 +370,7 @@ def migrate_verify(
         bool, typer.Option("--with-data", help="also fill the tables with generated rows: each down must keep them")
     ] = False,
 ) -> None:
-    """Prove on a scratch database that each down exactly reverses its up (and keeps the data)."""
+    """Prove on a scratch database that each down exactly reverses its up (--with-data: and keeps the rows)."""
     from harness import migrate  # start-up: pglast
 
     directory = migrations_dir(dir)

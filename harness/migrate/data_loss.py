@@ -83,7 +83,8 @@ def describe_loss(
         if after is None or (checked is not None and name not in checked):
             continue  # a table gone is the catalog comparison's to report
         if after.rows != before.rows:
-            change = f"{before.rows - after.rows} rows lost" if after.rows < before.rows else "rows added"
+            lost = before.rows - after.rows
+            change = f"{lost} row{'s' * (lost != 1)} lost" if lost > 0 else "rows added"
             found.append((name, f"{label}: {name}: {change} ({before.rows} → {after.rows} {when})"))
             continue
         for column, was in before.columns.items():
@@ -135,7 +136,7 @@ class DataCheck:
         self.before_up = DataSnapshot({}, {})
         self.reported: set[str] = set()
 
-    async def before_up_runs(self) -> None:
+    async def seed_before_up(self) -> None:
         await self.seeder.seed()
         self.before_up = await take_data(self.conn)
 

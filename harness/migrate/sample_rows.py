@@ -128,7 +128,7 @@ class Seeder:
             if not found and not all(_column(table, c).nullable for c in key.columns):
                 return f"no row in {tables[key.table].name} to refer to"
             references.append([tuple(str(v) for v in row) for row in found])
-        reason = "no column to fill"
+        reason = "no row was tried"
         inserted = False
         for _ in range(rows):
             serial = next(self.serials)
@@ -165,7 +165,8 @@ class Seeder:
             else:
                 args.append(value)
                 values.append(f"${len(args)}::text::{column.type_sql}")
-        await self.conn.execute(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(values)})", *args)
+        rows = f"({', '.join(names)}) VALUES ({', '.join(values)})" if names else "DEFAULT VALUES"  # all server-made
+        await self.conn.execute(f"INSERT INTO {table.name} {rows}", *args)
 
 
 class DefaultValue:

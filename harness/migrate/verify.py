@@ -55,7 +55,7 @@ async def _verify(conn: asyncpg.Connection, migrations: Sequence[Migration], dat
     for m in migrations:
         runner = MigrationRunner(conn, [x for x in migrations if x.version <= m.version])
         if data is not None:
-            await data.before_up_runs()
+            await data.seed_before_up()
         await runner.up(to=m.version)
         after_up = await snapshot()
         await runner.down(steps=1)

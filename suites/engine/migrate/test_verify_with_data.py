@@ -71,8 +71,8 @@ def history(up: str, down: str) -> dict[str, tuple[str, str]]:
         (RENAME, "ALTER TABLE app.people DROP COLUMN full_name;\nALTER TABLE app.people ADD COLUMN name text;\n",
          [r"0002_change: app\.people\.name: values changed \(\d+ non-NULL → 0 after the down\)"]),
         (SPLIT, FOLD_EMPTY, [r"0002_change: app\.people\.name: values changed \(\d+ non-NULL → 0 after the down\)"]),
-        (ADD_LABEL, REMOVE_LABEL, [r"0002_change: app\.people: \d+ rows lost \(\d+ → \d+ after down → up\)"]),
-        (ADD_NOTE, REBUILD_EMPTY, [r"0002_change: app\.people: \d+ rows lost \(\d+ → 0 after the down\)",
+        (ADD_LABEL, REMOVE_LABEL, [r"0002_change: app\.people: \d+ rows? lost \(\d+ → \d+ after down → up\)"]),
+        (ADD_NOTE, REBUILD_EMPTY, [r"0002_change: app\.people: \d+ rows? lost \(\d+ → 0 after the down\)",
                                    r"0002_change: sequence app\.people_id_seq restarted "
                                    r"\(last_value \d+ → never called after the down\)"]),
         (ADD_NOTE, "ALTER TABLE app.people DROP COLUMN note;\nALTER TABLE app.people ALTER COLUMN id RESTART;\n",
