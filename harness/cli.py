@@ -363,13 +363,20 @@ def migrate_status(
 
 
 @migrate_app.command("verify")
-def migrate_verify(dsn: Dsn = None, dir: Dir = None) -> None:
-    """Prove on a scratch database that each down exactly reverses its up."""
+def migrate_verify(
+    dsn: Dsn = None,
+    dir: Dir = None,
+    with_data: Annotated[
+        bool, typer.Option("--with-data", help="also fill the tables with generated rows: each down must keep them")
+    ] = False,
+) -> None:
+    """Prove on a scratch database that each down exactly reverses its up (--with-data: and keeps the rows)."""
     from harness import migrate  # start-up: pglast
 
     directory = migrations_dir(dir)
-    for line in run(migrate.verify_migrations(dsn_or_environment(dsn), migrate.load_migrations(directory))):
-        out.print(line, highlight=False)
+    migrations = migrate.load_migrations(directory)
+    for line in run(migrate.verify_migrations(dsn_or_environment(dsn), migrations, with_data=with_data)):
+        out.print(escape(line), highlight=False, soft_wrap=True)
 
 
 @migrate_app.command("drift")
@@ -399,13 +406,14 @@ def migrate_generate(name: str, dir: Dir = None) -> None:
 
 @migrate_app.command("lint")
 def migrate_lint(dir: Dir = None) -> None:
-    """Lint every migration with squawk; exit 1 on any finding."""
+    """Lint every migration with squawk, and every down for data it loses without
+    `-- harness:loses-data <reason>`; exit 1 on any finding."""
     from harness import migrate  # start-up: pglast
 
-    directory = migrations_dir(dir)
-    findings = migrate.lint_migrations(migrate.load_migrations(directory))
+    migrations = migrate.load_migrations(migrations_dir(dir))
+    findings = migrate.lint_migrations(migrations) + migrate.lint_downs(migrations)
     for finding in findings:
-        out.print(str(finding), highlight=False)
+        out.print(escape(str(finding)), highlight=False, soft_wrap=True)
     raise typer.Exit(1 if findings else 0)
 
 

@@ -9,6 +9,7 @@ import asyncpg
 
 from harness.config import MIGRATE_LOCK_WAIT
 from harness.migrate.catalog import Snapshot, take_snapshot
+from harness.migrate.down_lint import lint_downs
 from harness.migrate.files import Migration, generate_migration, load_migrations
 from harness.migrate.lint import Finding, enforce, lint_migrations, pending_check
 from harness.migrate.runner import APPLICATION_NAME, VERSION_TABLE, MigrationRunner, MigrationStatus, Step
@@ -16,7 +17,7 @@ from harness.migrate.verify import verify_migrations
 
 __all__ = [
     "VERSION_TABLE", "Finding", "Migration", "MigrationRunner", "MigrationStatus", "Snapshot", "Step",
-    "apply_migrations", "enforce", "generate_migration", "lint_migrations", "load_migrations",
+    "apply_migrations", "enforce", "generate_migration", "lint_downs", "lint_migrations", "load_migrations",
     "migration_status", "pending_check", "plan", "rollback_migrations", "take_snapshot", "verify_migrations",
 ]  # fmt: skip
 

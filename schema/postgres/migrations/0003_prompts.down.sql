@@ -1,4 +1,5 @@
 -- 0003 down
+-- harness:loses-data drops the prompts tables 0003 creates
 -- squawk-ignore-file prefer-robust-stmts
 DROP TABLE prompts.collection_prompts;
 DROP TABLE prompts.collections;

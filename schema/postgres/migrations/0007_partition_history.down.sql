@@ -1,4 +1,5 @@
 -- 0007 down: merge the partitions back into one table, exactly as 0003 and 0006 left it.
+-- harness:loses-data drops what 0007 adds (saved_prompts.history_created_at, history_request_ids) and the partitioned history once its rows are copied into the single table
 -- squawk-ignore-file prefer-robust-stmts, require-concurrent-index-creation, adding-foreign-key-constraint, disallowed-unique-constraint, constraint-missing-not-valid, ban-drop-column, ban-drop-table
 -- (rebuilt under an exclusive lock in this transaction, as the up migration did)
 
