@@ -402,16 +402,16 @@ def migrate_rehearse(
     its wall time, the longest lock wait it caused, and the load's p95 and errors before and during
     it. Exit 1 when one kept queries waiting longer than --max-block, or did not apply."""
     from harness import migrate  # start-up: pglast
-    from harness.migrate.rehearse import REHEARSAL_FILE, rehearse_migrations, starting_version
+    from harness.migrate.rehearse import REHEARSAL_FILE
     from harness.plugins import seed_of
 
     config = settings(rehearse_max_block=max_block)
     migrations = migrate.load_migrations(migrations_dir(dir))
     target = dsn_or_environment(dsn)
     loader = seed_of(config, seed, "rehearse --seed").load if seed else None
-    first = start if start is not None else run(starting_version(target, migrations))
+    first = start if start is not None else run(migrate.starting_version(target, migrations))
     rehearsal = run(cancelled_on_sigterm(  # a terminated rehearsal still drops its scratch database
-        rehearse_migrations(
+        migrate.rehearse_migrations(
             target, migrations, first, max_block=config.rehearse_max_block, query_timeout=config.hang_timeout,
             seed=loader, clients=clients, baseline=baseline, lock_timeout=lock_timeout,
             progress=lambda line: err.print(escape(line), highlight=False),
