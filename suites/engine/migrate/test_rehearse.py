@@ -16,8 +16,10 @@ import secrets
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from harness import migrate
+from harness.errors import ResultsFileError
 from harness.migrate.rehearse import NO_LOAD, Rehearsal, Rehearsed, Window, rehearse_migrations
 from harness.provision import Endpoints
 from harness.pytest_plugin import Database
@@ -166,3 +168,9 @@ def test_a_schema_with_nothing_to_load_is_one_line(blank_database: Database, wri
         "error: at version 1 no table has rows and a one-column primary key for the load to work on: seed one, "
         "or rehearse from a later version"
     )
+
+
+def test_a_rehearsal_file_that_is_not_one_is_named(tmp_path: Path) -> None:
+    (tmp_path / "rehearsal.json").write_text('{"migrations": []}')
+    with pytest.raises(ResultsFileError, match=r"rehearsal\.json: not a rehearsal results file \(KeyError"):
+        build_report(tmp_path)
