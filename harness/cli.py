@@ -31,7 +31,7 @@ from harness.plugins import load_plugin, read_plugin_settings
 from harness.provision.endpoints import Endpoints, redact
 from harness.provision.registry import RECORD, EnvRecord
 from harness.settings_table import effective_settings, settings_markdown
-from harness.signals import interrupt_on_sigterm
+from harness.signals import cancelled_on_sigterm, interrupt_on_sigterm
 
 if TYPE_CHECKING:
     from harness.mutate.generated import Source
@@ -377,6 +377,68 @@ def migrate_verify(
     migrations = migrate.load_migrations(directory)
     for line in run(migrate.verify_migrations(dsn_or_environment(dsn), migrations, with_data=with_data)):
         out.print(escape(line), highlight=False, soft_wrap=True)
+
+
+@migrate_app.command("rehearse")
+def migrate_rehearse(
+    dsn: Dsn = None,
+    dir: Dir = None,
+    start: Annotated[
+        int | None,
+        typer.Option(
+            "--from",
+            min=0,
+            help="rehearse the migrations after this version (default: those the --dsn database "
+            "has pending; with none applied there, the last one)",
+        ),
+    ] = None,
+    seed: Annotated[str | None, typer.Option(help="the plug-in's seed profile loaded before the load starts")] = None,
+    clients: Annotated[int, typer.Option(min=1, max=64, help="load sessions")] = 8,
+    baseline: Annotated[float, typer.Option(min=0.5, help="seconds of load measured before each migration")] = 3.0,
+    max_block: Annotated[
+        float | None, typer.Option(min=0.001, help="seconds a lock wait may last (default: rehearse_max_block)")
+    ] = None,
+    lock_timeout: Annotated[
+        float | None, typer.Option(min=0.001, help="lock_timeout (seconds) of the migration's session")
+    ] = None,
+    results: Annotated[
+        Path | None, typer.Option("--out", help="the results file (default: reports/local/rehearsal.json)")
+    ] = None,
+) -> None:
+    """Apply each pending migration to a seeded scratch database under load; report per migration
+    its wall time, the longest lock wait it caused, and the load's p95 and errors before and during
+    it. Exit 1 when one kept queries waiting longer than --max-block, or did not apply."""
+    from harness import migrate  # start-up: pglast
+    from harness.migrate.rehearse import REHEARSAL_FILE
+    from harness.plugins import seed_of
+
+    config = settings(rehearse_max_block=max_block)
+    migrations = migrate.load_migrations(migrations_dir(dir))
+    target = dsn_or_environment(dsn)
+    loader = seed_of(config, seed, "rehearse --seed").load if seed else None
+    first = start if start is not None else run(migrate.starting_version(target, migrations))
+    rehearsal = run(cancelled_on_sigterm(  # a terminated rehearsal still drops its scratch database
+        migrate.rehearse_migrations(
+            target, migrations, first, max_block=config.rehearse_max_block, query_timeout=config.hang_timeout,
+            seed=loader, clients=clients, baseline=baseline, lock_timeout=lock_timeout,
+            progress=lambda line: err.print(escape(line), highlight=False),
+        )
+    ))  # fmt: skip
+    table = Table("migration", "outcome", "wall s", "longest lock wait s", "p95 before ms", "p95 during ms",
+                  "slowest during ms", "errors before", "errors during")  # fmt: skip
+    for m in rehearsal.migrations:
+        times = [f"{ms:.1f}" if ms is not None else "" for ms in (m.before.p95_ms, m.during.p95_ms, m.during.max_ms)]
+        errors = [f"{w.errors}/{w.queries}" for w in (m.before, m.during)]
+        wait = f"{m.longest_lock_wait_s:.3f}"
+        if m.longest_lock_wait_s > rehearsal.max_block_s:
+            wait = f"[red]{wait}[/red]"
+        table.add_row(escape(m.label), m.outcome, f"{m.wall_s:.2f}", wait, *times, *errors)
+    out.print(table)
+    path = rehearsal.write(results if results is not None else Path("reports/local") / REHEARSAL_FILE)
+    out.print(f"results: {path}", highlight=False)
+    for reason in rehearsal.failures():
+        err.print(f"[red]rehearsal failed:[/red] {escape(reason)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1 if rehearsal.failures() else 0)
 
 
 @migrate_app.command("drift")

@@ -198,6 +198,12 @@ class Settings(BaseSettings):
         description="Seconds a migration runner waits for another runner's lock on the same database before it "
         "gives up, naming the holder. Long: the holder may be building an index on a big table.",
     )
+    rehearse_max_block: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds a migration may keep the load's queries waiting on a lock in `harness migrate "
+        "rehearse` (its `--max-block`); longer fails the rehearsal and `harness report --check`.",
+    )
 
     # The external backend's connections, from the environment only, by the summary's names. URLs
     # and passwords stay out of repr (a failed assertion or a log line shows Settings whole) and

@@ -12,13 +12,15 @@ from harness.migrate.catalog import Snapshot, take_snapshot
 from harness.migrate.down_lint import lint_downs
 from harness.migrate.files import Migration, generate_migration, load_migrations
 from harness.migrate.lint import Finding, enforce, lint_migrations, pending_check
+from harness.migrate.rehearse import Rehearsal, rehearse_migrations, starting_version
 from harness.migrate.runner import APPLICATION_NAME, VERSION_TABLE, MigrationRunner, MigrationStatus, Step
 from harness.migrate.verify import verify_migrations
 
 __all__ = [
-    "VERSION_TABLE", "Finding", "Migration", "MigrationRunner", "MigrationStatus", "Snapshot", "Step",
+    "VERSION_TABLE", "Finding", "Migration", "MigrationRunner", "MigrationStatus", "Rehearsal", "Snapshot", "Step",
     "apply_migrations", "enforce", "generate_migration", "lint_downs", "lint_migrations", "load_migrations",
-    "migration_status", "pending_check", "plan", "rollback_migrations", "take_snapshot", "verify_migrations",
+    "migration_status", "pending_check", "plan", "rehearse_migrations", "rollback_migrations", "starting_version",
+    "take_snapshot", "verify_migrations",
 ]  # fmt: skip
 
 

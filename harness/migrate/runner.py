@@ -122,6 +122,11 @@ class MigrationRunner:
             pause = min(pause * 2, LOCK_PAUSES[1])
         try:
             yield
+        except BaseException:
+            # a migration interrupted midway (Ctrl-C) leaves its transaction aborted, where the unlock
+            # would fail and hide the interruption; the driver may not know it yet, so end it blindly
+            await self.conn.execute("ROLLBACK")
+            raise
         finally:
             await self.conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
 

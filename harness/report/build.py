@@ -20,6 +20,7 @@ from harness.report.benchmarks import BenchmarkRun, load_benchmarks
 from harness.report.junit import SuiteResults, load_junit
 from harness.report.locust import LocustRun, load_locust
 from harness.report.mutation import MUTATION_FILE, MutationRun, load_mutation
+from harness.report.rehearsal import REHEARSAL_FILE, RehearsalRun, load_rehearsal
 
 BENCHMARK_FILE = "benchmarks.json"
 STATUS_ORDER = ["regressed", "improved", "ok", "new", "missing"]  # what a reviewer must see first
@@ -37,6 +38,7 @@ class Report:
     baseline_problem: str | None = None  # why the named baseline could not be read
     locust: list[LocustRun] = field(default_factory=list)
     mutation: MutationRun | None = None
+    rehearsal: RehearsalRun | None = None
     figures: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -54,7 +56,8 @@ class Report:
     def check_failures(self) -> list[str]:
         """Why this run must not pass CI's gate, one line each; empty when it may. Failed tests,
         breached SLOs and regressed ratios fail it, and so does a run that checked nothing: no
-        benchmark results, or no readable baseline that shares a ratio with them."""
+        benchmark results, or no readable baseline that shares a ratio with them. So does a
+        migration rehearsal that failed (a migration blocked the load too long, or did not apply)."""
         reasons = []
         for suite in self.suites:
             if suite.failed + suite.errors:
@@ -64,6 +67,7 @@ class Report:
                     f"{suite.source}: {suite.failed} failed, {suite.errors} errors of {suite.tests}: {named}"
                 )
         reasons += [f"SLO breached: {breach}" for breach in self.slo_breaches]
+        reasons += [f"migration rehearsal: {reason}" for reason in self.rehearsal.failures] if self.rehearsal else []
         for c in self.regressions:
             reasons.append(f"regressed: {c.key}: {ratio(c.value or 0)} against a baseline of {ratio(c.baseline or 0)} "
                            f"({c.change or 0:+.0%}, tolerance {c.tolerance:.0%})")  # fmt: skip
@@ -79,7 +83,8 @@ class Report:
 
 
 def build_report(run_dir: Path, baseline: Path | None = None) -> Report:
-    """Everything `run_dir` holds: `junit*.xml`, `benchmarks.json`, `**/*_stats.csv` from Locust."""
+    """Everything `run_dir` holds: `junit*.xml`, `benchmarks.json`, `**/*_stats.csv` from Locust,
+    `mutation.json`, `rehearsal.json`."""
     if not run_dir.is_dir():
         raise ConfigurationError(f"{run_dir}: no such run directory")
     report = Report(run_dir)
@@ -98,9 +103,12 @@ def build_report(run_dir: Path, baseline: Path | None = None) -> Report:
     report.locust = [load_locust(p) for p in sorted(run_dir.rglob("*_stats.csv"))]
     if (run_dir / MUTATION_FILE).exists():
         report.mutation = load_mutation(run_dir / MUTATION_FILE)
-    if not (report.suites or report.benchmarks or report.locust or report.mutation):
+    if (run_dir / REHEARSAL_FILE).exists():
+        report.rehearsal = load_rehearsal(run_dir / REHEARSAL_FILE)
+    if not (report.suites or report.benchmarks or report.locust or report.mutation or report.rehearsal):
         raise ResultsFileError(
-            f"{run_dir}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv or {MUTATION_FILE} to report"
+            f"{run_dir}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv, {MUTATION_FILE} or {REHEARSAL_FILE} "
+            "to report"
         )
     report.figures = _figures(report)
     return report
