@@ -59,8 +59,8 @@ def measure_pair(
     alternating (S B, B S, …) so neither side always runs on the other's warm caches or garbage.
     Both rounds of a pair meet the same machine, so their ratio holds where separate tests, seconds
     apart, each met a different moment. Each side's seconds per round go to `extra_info["paired"]`
-    (read by `harness report`, which gives the ratio a bootstrap interval); pytest-benchmark times
-    the pair, so the JSON stays its own. Untimed under xdist: one pair, no warm-up."""
+    (`harness report` takes the median pair's ratio, with a bootstrap interval); pytest-benchmark
+    times the pair, so the JSON stays its own. Untimed under xdist: one pair, no warm-up."""
     sides: dict[Role, Side] = {"subject": subject, "baseline": baseline}
     seconds: dict[Role, list[float]] = {"subject": [], "baseline": []}
     for _ in range(0 if benchmark.disabled else warmup_pairs):
