@@ -575,6 +575,7 @@ def report(
 ) -> None:
     """Render RUN_DIR/index.html from its JUnit XML, benchmark JSON and Locust CSV."""
     from harness import report as reporting  # optional extra: report (matplotlib, jinja2)
+    from harness.report.build import interval as interval_text
     from harness.report.build import ratio as ratio_text
 
     built = reporting.build_report(run_dir, baseline)
@@ -588,14 +589,18 @@ def report(
         value = "—" if c.value is None else ratio_text(c.value)
         against = "" if c.baseline is None else f"  (baseline {ratio_text(c.baseline)}"
         against += "" if c.change is None else f", {round(c.change * 100) + 0:+d}%)" if against else ""
+        against += f"  95 % interval {interval_text(c.interval)}" if c.interval else ""
         colour = {"regressed": "red", "improved": "green"}.get(c.status, "default")
         out.print(
             f"{value:>8}  [{colour}]{c.status:9}[/{colour}] {escape(c.key)}{against}", highlight=False, soft_wrap=True
         )
     if built.benchmarks and not built.comparisons:
         for r in built.benchmarks.ratios():
+            within = f"  95 % interval {interval_text(r.interval)}" if r.interval else ""
             out.print(
-                f"{ratio_text(r.value):>8}  {escape(r.key)}  (vs {escape(r.baseline)})", highlight=False, soft_wrap=True
+                f"{ratio_text(r.value):>8}  {escape(r.key)}  (vs {escape(r.baseline)}){within}",
+                highlight=False,
+                soft_wrap=True,
             )
     out.print(f"report: {page}")
     if built.baseline_problem is not None and not check:

@@ -3,7 +3,9 @@ far each may fall before a run counts as a regression.
 
     {"tolerance": 0.25, "tolerances": {"<group> :: <subject>": 0.4}, "ratios": {"<group> :: <subject>": 0.93}}
 
-A ratio regresses when it falls below baseline * (1 - tolerance). Ratios, not timings, are
+A ratio regresses when it falls below baseline * (1 - tolerance); a paired ratio, which carries a
+bootstrap interval, only when the whole interval does (its upper bound is below), so one noisy
+run does not fail CI and a tight interval can be held to a tight tolerance. Ratios, not timings, are
 compared, so a slower CI machine does not fail a run; a slower data layer beside the same raw
 driver does. Groups in the baseline that the run did not measure are listed as missing, not
 failed: a quick pass measures fewer groups than a full one.
@@ -38,6 +40,7 @@ class Comparison:
     value: float | None  # this run's ratio; None when the run did not measure it
     baseline: float | None  # None when the baseline does not know it
     tolerance: float
+    interval: tuple[float, float] | None = None  # this run's 95 % interval, for paired ratios
 
     @property
     def change(self) -> float | None:
@@ -48,12 +51,14 @@ class Comparison:
 
     @property
     def status(self) -> str:
-        change = self.change
-        if change is None:
+        """Regressed when even the best this run's interval allows is below the tolerated floor;
+        improved when even its worst is above the ceiling. A ratio without an interval is its own."""
+        if self.value is None or self.baseline is None:
             return "new" if self.baseline is None else "missing"
-        if change < -self.tolerance:
+        low, high = self.interval or (self.value, self.value)
+        if high < self.baseline * (1 - self.tolerance):
             return "regressed"
-        return "improved" if change > self.tolerance else "ok"
+        return "improved" if low > self.baseline * (1 + self.tolerance) else "ok"
 
 
 def load_baseline(path: Path) -> Baseline:
@@ -76,9 +81,14 @@ def load_baseline(path: Path) -> Baseline:
 
 def compare(ratios: list[Ratio], baseline: Baseline) -> list[Comparison]:
     """Every ratio of the run or the baseline, in the run's order, then the missing ones."""
-    measured = {r.key: r.value for r in ratios}
+    measured = {r.key: r for r in ratios}
     keys = list(measured) + [k for k in baseline.ratios if k not in measured]
-    return [Comparison(k, measured.get(k), baseline.ratios.get(k), baseline.tolerance_for(k)) for k in keys]
+    found = []
+    for key in keys:
+        ratio = measured.get(key)
+        value, interval = (ratio.value, ratio.interval) if ratio else (None, None)
+        found.append(Comparison(key, value, baseline.ratios.get(key), baseline.tolerance_for(key), interval))
+    return found
 
 
 def save_baseline(ratios: list[Ratio], path: Path) -> Baseline:

@@ -4,14 +4,27 @@ timings and throughput, and each group's ratios.
 Convention (set by the benchmarks in `extra_info`): `role` is "baseline" on the one member of a
 group every other member is measured against ("reference" members are shown but not compared);
 `ops_per_round` is how many operations one timed round performs. A ratio is subject throughput
-over baseline throughput, both taken from the rounds' medians, so 0.9 reads "90 % of the
-baseline's throughput" and 50 reads "50 times faster". Ratios measured side by side in one run
-hold still on a noisy machine where absolute timings do not.
+over baseline throughput, both taken from the rounds' medians (for a paired benchmark, from the
+median pair), so 0.9 reads "90 % of the baseline's throughput" and 50 reads "50 times faster".
+Ratios measured side by side in one run hold still on a noisy machine where absolute timings do not.
+
+A paired benchmark measures both sides in one test, alternating their rounds, and records each
+side's per-round seconds in `extra_info["paired"]`:
+
+    {"subject": {"name": "test_x[layer]", "ops_per_round": 200, "rounds": [0.041, ...]},
+     "baseline": {"name": "test_x[raw]", "ops_per_round": 200, "rounds": [0.038, ...]}}
+
+It is read as two benchmarks named as separate tests would be (so baseline keys carry over), and
+its ratio is the median pair's, with a 95 % bootstrap interval (`paired_ratio`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import random
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +32,9 @@ from typing import Any
 from harness.errors import ResultsFileError
 
 ROLES = ("subject", "baseline", "reference")
+RESAMPLES = 2000
+CONFIDENCE = 0.95
+SEED = 0  # a fixed seed: the same JSON always gives the same interval, and so the same verdict
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,8 @@ class Benchmark:
     max: float
     extra: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    pair: str = ""  # the paired benchmark this side was measured in; "" for a test of its own
+    round_seconds: tuple[float, ...] = ()  # each round, in the order run (paired benchmarks only)
 
     @property
     def label(self) -> str:
@@ -56,6 +74,7 @@ class Ratio:
     subject: str
     baseline: str
     value: float
+    interval: tuple[float, float] | None = None  # 95 % bootstrap interval, for paired measurements
 
     @property
     def key(self) -> str:
@@ -88,16 +107,44 @@ class BenchmarkRun:
             if not baselines:
                 continue
             base = baselines[0]
-            found += [Ratio(group, b.label, base.label, b.throughput / base.throughput)
-                      for b in members if b.role == "subject"]  # fmt: skip
+            found += [_ratio(group, b, base) for b in members if b.role == "subject"]
         return found
+
+
+def paired_ratio(
+    subject: Sequence[float], baseline: Sequence[float], resamples: int = RESAMPLES, seed: int = SEED
+) -> tuple[float, tuple[float, float]]:
+    """The median over pairs of baseline seconds / subject seconds (the time ratio) and its
+    percentile-bootstrap interval at CONFIDENCE. A pair's two rounds ran back to back on the same
+    machine, so its ratio cancels what the machine did to both; the median drops the pairs a stall
+    hit on one side only. Five busy quick runs moved by ±15 % at most this way, by ±31 % as a ratio
+    of the two sides' medians (README, Performance)."""
+    if len(subject) != len(baseline) or not subject:
+        raise ValueError(f"a pair needs as many subject as baseline rounds, at least one; got {len(subject)} and "
+                         f"{len(baseline)}")  # fmt: skip
+    ratios = [b / s for s, b in zip(subject, baseline, strict=True)]
+    rng = random.Random(seed)
+    draws = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
+    tail = (1 - CONFIDENCE) / 2
+    interval = draws[math.floor(tail * resamples)], draws[math.ceil((1 - tail) * resamples) - 1]
+    return statistics.median(ratios), interval
+
+
+def _ratio(group: str, subject: Benchmark, baseline: Benchmark) -> Ratio:
+    """Throughput over throughput at the medians; for two sides of one paired benchmark, the median
+    pair's, with its interval."""
+    if not subject.pair or subject.pair != baseline.pair:
+        return Ratio(group, subject.label, baseline.label, subject.throughput / baseline.throughput)
+    value, (low, high) = paired_ratio(subject.round_seconds, baseline.round_seconds)
+    scale = subject.ops_per_round / baseline.ops_per_round
+    return Ratio(group, subject.label, baseline.label, value * scale, (low * scale, high * scale))
 
 
 def load_benchmarks(path: Path) -> BenchmarkRun:
     """A `--benchmark-json` file; an error names the file and what is wrong with it."""
     try:
         saved = json.loads(path.read_text())
-        benchmarks = [_benchmark(entry) for entry in saved["benchmarks"]]
+        benchmarks = [bench for entry in saved["benchmarks"] for bench in _benchmarks(entry)]
     except FileNotFoundError:
         raise ResultsFileError(f"{path}: no such benchmark file") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -111,7 +158,33 @@ def load_benchmarks(path: Path) -> BenchmarkRun:
     )
 
 
-def _benchmark(entry: dict[str, Any]) -> Benchmark:
+def _benchmarks(entry: dict[str, Any]) -> list[Benchmark]:
+    """One benchmark, or a paired one's two sides with statistics of their own rounds."""
+    if "paired" not in (entry.get("extra_info") or {}):
+        return [_benchmark(entry)]
+    extra = dict(entry["extra_info"])
+    paired = extra.pop("paired")
+    sides = []
+    for role in ("subject", "baseline"):
+        side = paired[role]
+        seconds = tuple(float(s) for s in side["rounds"])
+        if not seconds or min(seconds) <= 0:
+            raise ValueError(f"{entry['name']}: the {role}'s rounds must be positive seconds, got {side['rounds']!r}")
+        q1, median, q3 = statistics.quantiles(seconds, n=4) if len(seconds) > 1 else (seconds[0],) * 3
+        sides.append(_benchmark({
+            "name": side["name"], "group": entry.get("group") or entry["name"],
+            "params": {**(entry.get("params") or {}), "role": role},
+            "extra_info": {**extra, "role": role, "ops_per_round": side["ops_per_round"]},
+            "stats": {"rounds": len(seconds), "min": min(seconds), "q1": q1, "median": median, "q3": q3,
+                      "max": max(seconds)},
+        }, pair=entry["name"], round_seconds=seconds))  # fmt: skip
+    if sides[0].rounds != sides[1].rounds:
+        raise ValueError(f"{entry['name']}: a pair needs as many subject as baseline rounds, got "
+                         f"{sides[0].rounds} and {sides[1].rounds}")  # fmt: skip
+    return sides
+
+
+def _benchmark(entry: dict[str, Any], pair: str = "", round_seconds: tuple[float, ...] = ()) -> Benchmark:
     extra = dict(entry.get("extra_info") or {})
     role = extra.pop("role", "subject")
     if role not in ROLES:
@@ -133,4 +206,6 @@ def _benchmark(entry: dict[str, Any]) -> Benchmark:
         max=float(stats["max"]),
         extra=extra,
         params=dict(entry.get("params") or {}),
+        pair=pair,
+        round_seconds=round_seconds,
     )

@@ -69,8 +69,9 @@ class Report:
         reasons += [f"SLO breached: {breach}" for breach in self.slo_breaches]
         reasons += [f"migration rehearsal: {reason}" for reason in self.rehearsal.failures] if self.rehearsal else []
         for c in self.regressions:
-            reasons.append(f"regressed: {c.key}: {ratio(c.value or 0)} against a baseline of {ratio(c.baseline or 0)} "
-                           f"({c.change or 0:+.0%}, tolerance {c.tolerance:.0%})")  # fmt: skip
+            within = f" (95 % interval {interval(c.interval)})" if c.interval else ""
+            reasons.append(f"regressed: {c.key}: {ratio(c.value or 0)}{within} against a baseline of "
+                           f"{ratio(c.baseline or 0)} ({c.change or 0:+.0%}, tolerance {c.tolerance:.0%})")  # fmt: skip
         if self.benchmarks is None or not self.benchmarks.benchmarks:
             reasons.append(f"{self.run_dir}: no benchmark results ({BENCHMARK_FILE}) to check")
         if self.baseline_problem is not None:
@@ -129,6 +130,7 @@ def write_report(report: Report) -> Path:
     environment = jinja2.Environment(loader=jinja2.PackageLoader("harness.report", "."), autoescape=True)
     environment.filters["duration"] = duration
     environment.filters["ratio"] = ratio
+    environment.filters["interval"] = interval
     ratios = {ratio.key: ratio for ratio in report.benchmarks.ratios()} if report.benchmarks else {}
     page = environment.get_template("page.html.j2").render(r=report, ratios=ratios, python=platform.python_version())
     target = report.run_dir / "index.html"
@@ -147,3 +149,8 @@ def duration(seconds: float) -> str:
 def ratio(value: float) -> str:
     """Three significant figures without exponents: 0.913, 57.1, 1,024."""
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def interval(bounds: tuple[float, float] | None) -> str:
+    """A paired ratio's interval as "0.881 to 0.952"; empty for a ratio measured without one."""
+    return "" if bounds is None else f"{ratio(bounds[0])} to {ratio(bounds[1])}"

@@ -1,18 +1,23 @@
 """What the benchmark modules share: full or quick mode (HARNESS_BENCH_QUICK=1 gives fewer rounds
 and smaller batches, for a CI pass of a few minutes whose ratios are still compared with the
-committed baseline), and timing a layer-or-raw side in batches."""
+committed baseline), timing operations in batches, and measuring a pair of sides in one benchmark
+with their rounds alternating."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
 QUICK = os.environ.get("HARNESS_BENCH_QUICK") == "1"
 T = TypeVar("T", int, float)
+Role = Literal["subject", "baseline"]
 
 
 def rounds(full: T, quick: T) -> T:
@@ -37,18 +42,70 @@ def batch(
     return lambda: loop.run_until_complete(run())
 
 
-def measure_side(
+@dataclass(frozen=True)
+class Side:
+    """One side of a pair: its name in the report (the name a test of its own had, so the committed
+    baselines' keys still match), the operations one round performs, and one round."""
+
+    name: str
+    ops_per_round: int
+    round: Callable[[], None]
+
+
+def measure_pair(
+    benchmark: BenchmarkFixture, subject: Side, baseline: Side, *, pairs: int, warmup_pairs: int = 1
+) -> None:
+    """Time `pairs` pairs of rounds, subject and baseline back to back, the first of a pair
+    alternating (S B, B S, …) so neither side always runs on the other's warm caches or garbage.
+    Both rounds of a pair meet the same machine, so their ratio holds where separate tests, seconds
+    apart, each met a different moment. Each side's seconds per round go to `extra_info["paired"]`
+    (`harness report` takes the median pair's ratio, with a bootstrap interval); pytest-benchmark
+    times the pair, so the JSON stays its own. Untimed under xdist: one pair, no warm-up."""
+    sides: dict[Role, Side] = {"subject": subject, "baseline": baseline}
+    seconds: dict[Role, list[float]] = {"subject": [], "baseline": []}
+    for _ in range(0 if benchmark.disabled else warmup_pairs):
+        subject.round()
+        baseline.round()
+    orders: Iterator[tuple[Role, Role]] = itertools.cycle([("subject", "baseline"), ("baseline", "subject")])
+
+    def pair() -> None:
+        for role in next(orders):
+            start = time.perf_counter()
+            sides[role].round()
+            seconds[role].append(time.perf_counter() - start)
+
+    benchmark.pedantic(pair, rounds=pairs)
+    benchmark.extra_info["paired"] = {
+        role: {"name": side.name, "ops_per_round": side.ops_per_round, "rounds": seconds[role]}
+        for role, side in sides.items()
+    }
+
+
+def measure_layer_pair(
     benchmark: BenchmarkFixture,
     loop: asyncio.AbstractEventLoop,
-    side: str,
-    op: Callable[[int], Awaitable[Any]],
+    layer: Callable[[int], Awaitable[Any]],
+    raw: Callable[[int], Awaitable[Any]],
     *,
     ops: int,
     concurrency: int,
-    rounds: int,
-    warmup_rounds: int = 1,
+    pairs: int,
+    warmup_pairs: int = 1,
 ) -> None:
-    """Time rounds of `ops` calls of `op`; side "layer" is the group's subject, "raw" its baseline."""
-    role = {"layer": "subject", "raw": "baseline"}[side]
-    benchmark.extra_info.update(role=role, ops_per_round=ops, concurrency=concurrency)
-    benchmark.pedantic(batch(loop, op, ops, concurrency), rounds=rounds, warmup_rounds=warmup_rounds)
+    """A layer operation (the subject) against the same work done raw (the baseline), in batches of
+    `ops` calls, `concurrency` at a time."""
+    benchmark.extra_info["concurrency"] = concurrency
+    measure_pair(
+        benchmark,
+        Side(side_name(benchmark.name, "layer"), ops, batch(loop, layer, ops, concurrency)),
+        Side(side_name(benchmark.name, "raw"), ops, batch(loop, raw, ops, concurrency)),
+        pairs=pairs,
+        warmup_pairs=warmup_pairs,
+    )
+
+
+def side_name(test: str, side: str) -> str:
+    """What pytest named a side when each was a test: `test_x` → `test_x[layer]`, `test_x[8]` →
+    `test_x[layer-8]` (the side was the innermost parameter)."""
+    stem, _, params = test.partition("[")
+    return f"{stem}[{side}-{params}" if params else f"{stem}[{side}]"

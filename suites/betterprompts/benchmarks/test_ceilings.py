@@ -1,7 +1,8 @@
 """The servers' own ceilings beside the data layer, for context: what PostgreSQL and Redis serve
 to their own C benchmark clients at the same concurrency (CLIENTS connections) as the layer's
-CLIENTS concurrent callers on one event loop. Each pair is one group; the ratio says how much of
-the server's capacity one Python process of the layer reaches (not a target, a bearing).
+CLIENTS concurrent callers on one event loop. Each pair is one benchmark whose rounds alternate
+the tool and the layer (`measure_pair`); the ratio says how much of the server's capacity one
+Python process of the layer reaches (not a target, a bearing).
 
     pytest suites/betterprompts/benchmarks/test_ceilings.py
 `ceiling-pg-pk-read`: `pgbench -S` (primary-key reads of pgbench_accounts, scale 1) vs
@@ -35,11 +36,10 @@ from harness.config import Settings
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.pytest_plugin import Database
-from suites.betterprompts.benchmarks._support import QUICK
+from suites.betterprompts.benchmarks._support import QUICK, Side, measure_pair, rounds
 from suites.betterprompts.benchmarks.test_redis_layer import (
     CONCURRENCY,
     PAYLOAD,
-    ROUNDS,
     cache_parts,
     fill_cache,
     open_app_layer,
@@ -48,6 +48,7 @@ from suites.betterprompts.benchmarks.test_redis_layer import (
 from suites.betterprompts.conftest import HangGuards
 
 CLIENTS = CONCURRENCY
+PAIRS = rounds(15, 8)
 HISTORY = 2000
 REDIS_BENCHMARK = "/usr/bin/redis-benchmark"
 BENCHMARK_KEY = "key:__rand_int__"  # what `redis-benchmark -t get` reads when -r is not given
@@ -65,10 +66,17 @@ def run_tool(argv: list[str | Path], timeout: float) -> str:
     return done.stdout
 
 
-def timed_tool(
-    benchmark: BenchmarkFixture, argv: list[str | Path], rate: re.Pattern[str], ops: int, timeout: float
+def measure_against_tool(
+    benchmark: BenchmarkFixture,
+    layer: Side,
+    tool_name: str,
+    argv: list[str | Path],
+    tool_ops: int,
+    rate: re.Pattern[str],
+    timeout: float,
 ) -> None:
-    """Time rounds of the tool as the group's baseline; the tool's own rates go to `extra_info`."""
+    """Time `layer` against rounds of the tool (the baseline, named as its test of its own was);
+    the median of the tool's own rates goes to `extra_info`."""
     rates: list[float] = []
 
     def once() -> None:
@@ -76,18 +84,14 @@ def timed_tool(
         assert found, f"{Path(argv[0]).name} printed no rate"
         rates.append(float(found[-1]))
 
-    benchmark.extra_info["role"] = "baseline"
-    benchmark.extra_info["ops_per_round"] = ops
     benchmark.extra_info["concurrency"] = CLIENTS
-    benchmark.pedantic(once, rounds=ROUNDS, warmup_rounds=1)
+    measure_pair(benchmark, layer, Side(tool_name, tool_ops, once), pairs=PAIRS)
     benchmark.extra_info["tool_rate_median"] = statistics.median(rates)
 
 
-def timed_clients(
-    benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, op: Callable[[int], Awaitable[Any]], ops: int
-) -> None:
-    """Time rounds of `ops` calls of `op` as the group's subject, made by CLIENTS coroutines that each
-    call it in turn, as the tools' clients do (no task per call, unlike the layer/raw batches)."""
+def clients(name: str, loop: asyncio.AbstractEventLoop, op: Callable[[int], Awaitable[Any]], ops: int) -> Side:
+    """Rounds of `ops` calls of `op` made by CLIENTS coroutines that each call it in turn, as the
+    tools' clients do (no task per call, unlike the layer/raw batches)."""
 
     async def run() -> None:
         async def client(first: int) -> None:
@@ -96,10 +100,7 @@ def timed_clients(
 
         await asyncio.gather(*(client(c) for c in range(CLIENTS)))
 
-    benchmark.extra_info["role"] = "subject"
-    benchmark.extra_info["ops_per_round"] = ops
-    benchmark.extra_info["concurrency"] = CLIENTS
-    benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=ROUNDS, warmup_rounds=1)
+    return Side(name, ops, lambda: loop.run_until_complete(run()))
 
 
 def keyspace_hits(admin: redis.Redis) -> int:
@@ -130,57 +131,30 @@ def history_layer(
 
 
 @pytest.mark.benchmark(group="ceiling-pg-pk-read")
-def test_pg_pk_read_pgbench(benchmark: BenchmarkFixture, settled_database: Database, hang_timeout: float) -> None:
-    """`pgbench -S`: CLIENTS connections (2 threads), T transactions each, one PK read per transaction."""
-    pgbench = pg_bin_dir() / "pgbench"
-    run_tool([pgbench, "-i", "-q", "-s", "1", settled_database.dsn], hang_timeout)
-    per_client = sized(benchmark, timed=2500, quick=500, smoke=5)
-    argv: list[str | Path] = [pgbench, "-S", "-n", "-c", str(CLIENTS), "-j", "2", "-t", str(per_client)]
-    benchmark.extra_info["tool"] = "pgbench -S (tps without initial connection time)"
-    tps = re.compile(r"tps = ([0-9.]+)")
-    timed_tool(benchmark, [*argv, settled_database.dsn], tps, CLIENTS * per_client, hang_timeout)
-
-
-@pytest.mark.benchmark(group="ceiling-pg-pk-read")
-def test_pg_pk_read_layer(
+def test_pg_pk_read(
     benchmark: BenchmarkFixture,
+    settled_database: Database,
     history_layer: tuple[DataLayer, list[uuid.UUID]],
     loop: asyncio.AbstractEventLoop,
+    hang_timeout: float,
 ) -> None:
-    """`repos.history.get` by id, CLIENTS at a time."""
+    """`repos.history.get` by id, CLIENTS at a time, against `pgbench -S`: CLIENTS connections (2
+    threads), T transactions each, one PK read per transaction, in the same database."""
     data, ids = history_layer
 
     async def get(i: int) -> Any:
         return await data.repos.history.get(ids[i % HISTORY])
 
-    timed_clients(benchmark, loop, get, sized(benchmark, timed=5000, quick=1000, smoke=48))
+    pgbench = pg_bin_dir() / "pgbench"
+    run_tool([pgbench, "-i", "-q", "-s", "1", settled_database.dsn], hang_timeout)
+    per_client = sized(benchmark, timed=2500, quick=500, smoke=5)
+    argv: list[str | Path] = [pgbench, "-S", "-n", "-c", str(CLIENTS), "-j", "2", "-t", str(per_client)]
+    benchmark.extra_info["tool"] = "pgbench -S (tps without initial connection time)"
+    layer = clients("test_pg_pk_read_layer", loop, get, sized(benchmark, timed=5000, quick=1000, smoke=48))
+    tps = re.compile(r"tps = ([0-9.]+)")
+    measure_against_tool(benchmark, layer, "test_pg_pk_read_pgbench", [*argv, settled_database.dsn],
+                         CLIENTS * per_client, tps, hang_timeout)  # fmt: skip
     assert loop.run_until_complete(get(7)) is not None
-
-
-@pytest.mark.benchmark(group="ceiling-redis-get")
-def test_redis_get_redis_benchmark(
-    benchmark: BenchmarkFixture, endpoints: Endpoints, redis_client: aioredis.Redis, hang_timeout: float
-) -> None:
-    """`redis-benchmark -t get`: CLIENTS connections as the admin user on this worker's logical
-    database, every GET a hit on one key holding PAYLOAD (the layer's entries hold the same)."""
-    if shutil.which(REDIS_BENCHMARK) is None:
-        pytest.skip(f"{REDIS_BENCHMARK} is not installed (apt-get install redis-tools)")
-    db = worker_db(redis_client)
-    url = urlsplit(endpoints.redis)  # the admin user: redis-benchmark's key is outside bp_app's bp:*
-    server = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379), "--dbnum", str(db)]
-    if url.username:
-        server += ["--user", unquote(url.username)]
-    if url.password:
-        server += ["-a", unquote(url.password)]
-    requests = sized(benchmark, timed=100_000, quick=20_000, smoke=500)
-    argv: list[str | Path] = [REDIS_BENCHMARK, *server, "-c", str(CLIENTS), "-n", str(requests), "-t", "get", "-q"]
-    benchmark.extra_info["tool"] = "redis-benchmark -t get (requests per second)"
-    with redis.Redis.from_url(endpoints.redis_url(db)) as admin:
-        admin.set(BENCHMARK_KEY, PAYLOAD)
-        hits_before = keyspace_hits(admin)
-        timed_tool(benchmark, argv, re.compile(r"GET: ([0-9.]+) requests per second"), requests, hang_timeout)
-        # the server counts hits over all databases, so other workers only add: at least a round's worth are ours
-        assert keyspace_hits(admin) - hits_before >= requests
 
 
 @pytest.fixture
@@ -195,13 +169,41 @@ def cache_layer(
 
 
 @pytest.mark.benchmark(group="ceiling-redis-get")
-def test_redis_get_layer(benchmark: BenchmarkFixture, cache_layer: RedisLayer, loop: asyncio.AbstractEventLoop) -> None:
-    """`api_cache.get` on hits, CLIENTS at a time."""
+def test_redis_get(
+    benchmark: BenchmarkFixture,
+    endpoints: Endpoints,
+    redis_client: aioredis.Redis,
+    cache_layer: RedisLayer,
+    loop: asyncio.AbstractEventLoop,
+    hang_timeout: float,
+) -> None:
+    """`api_cache.get` on hits, CLIENTS at a time, against `redis-benchmark -t get`: CLIENTS
+    connections as the admin user on this worker's logical database, every GET a hit on one key
+    holding PAYLOAD (the layer's entries hold the same)."""
+    if shutil.which(REDIS_BENCHMARK) is None:
+        pytest.skip(f"{REDIS_BENCHMARK} is not installed (apt-get install redis-tools)")
     parts = cache_parts(50)
     fill_cache(cache_layer, loop, parts)
 
     async def get(i: int) -> Any:
         return await cache_layer.api_cache.get(parts[i % len(parts)])
 
-    timed_clients(benchmark, loop, get, sized(benchmark, timed=5000, quick=1000, smoke=48))
+    db = worker_db(redis_client)
+    url = urlsplit(endpoints.redis)  # the admin user: redis-benchmark's key is outside bp_app's bp:*
+    server = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379), "--dbnum", str(db)]
+    if url.username:
+        server += ["--user", unquote(url.username)]
+    if url.password:
+        server += ["-a", unquote(url.password)]
+    requests = sized(benchmark, timed=100_000, quick=20_000, smoke=500)
+    argv: list[str | Path] = [REDIS_BENCHMARK, *server, "-c", str(CLIENTS), "-n", str(requests), "-t", "get", "-q"]
+    benchmark.extra_info["tool"] = "redis-benchmark -t get (requests per second)"
+    layer = clients("test_redis_get_layer", loop, get, sized(benchmark, timed=5000, quick=1000, smoke=48))
+    with redis.Redis.from_url(endpoints.redis_url(db)) as admin:
+        admin.set(BENCHMARK_KEY, PAYLOAD)
+        hits_before = keyspace_hits(admin)
+        rate = re.compile(r"GET: ([0-9.]+) requests per second")
+        measure_against_tool(benchmark, layer, "test_redis_get_redis_benchmark", argv, requests, rate, hang_timeout)
+        # the server counts hits over all databases, so other workers only add: at least a round's worth are ours
+        assert keyspace_hits(admin) - hits_before >= requests
     assert loop.run_until_complete(get(3)) == PAYLOAD

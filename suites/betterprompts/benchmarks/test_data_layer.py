@@ -1,7 +1,8 @@
 """The data layer beside raw asyncpg on the same pool and the same queries: each pair is one
-benchmark group, `layer` vs `raw`; the figure that matters is their ratio (target ≥ 0.85 of raw
-throughput). A round is a batch of OPS operations awaited on one long-lived loop, CONCURRENCY at
-a time; get by id is also swept over concurrency (its groups are `pg-get-by-id c=N`).
+benchmark whose rounds alternate `layer` and `raw` (`measure_layer_pair`); the figure that matters
+is their ratio (target ≥ 0.85 of raw throughput). A round is a batch of OPS operations awaited on
+one long-lived loop, CONCURRENCY at a time; get by id is also swept over concurrency (its groups
+are `pg-get-by-id c=N`).
 
     pytest suites/betterprompts/benchmarks/test_data_layer.py
 """
@@ -19,11 +20,12 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from betterprompts_db.data.postgres import DataLayer, Enhancement, connect
 from harness.pytest_plugin import Database
-from suites.betterprompts.benchmarks._support import QUICK, measure_side, rounds
+from suites.betterprompts.benchmarks._support import QUICK, measure_layer_pair, rounds
 from suites.betterprompts.conftest import HangGuards
 
 OPS = 200
 CONCURRENCY = 8
+PAIRS = rounds(30, 20)
 SWEEP = [1, 8] if QUICK else [1, 2, 4, 8, 16]
 USERS = 50
 
@@ -63,85 +65,66 @@ def world(
 def measure(
     benchmark: BenchmarkFixture,
     loop: asyncio.AbstractEventLoop,
-    side: str,
-    op: Callable[[int], Awaitable[Any]],
+    layer: Callable[[int], Awaitable[Any]],
+    raw: Callable[[int], Awaitable[Any]],
     concurrency: int = CONCURRENCY,
 ) -> None:
-    measure_side(benchmark, loop, side, op, ops=OPS, concurrency=concurrency, rounds=rounds(15, 10), warmup_rounds=2)
+    measure_layer_pair(benchmark, loop, layer, raw, ops=OPS, concurrency=concurrency, pairs=PAIRS, warmup_pairs=2)
 
 
 @pytest.mark.parametrize("concurrency", SWEEP)
-@pytest.mark.parametrize("side", ["layer", "raw"])
 def test_get_by_id(
-    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop, side: str, concurrency: int
+    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop, concurrency: int
 ) -> None:
     benchmark.group = f"pg-get-by-id c={concurrency}"
     data: DataLayer = world["data"]
     ids = world["history"]
-    if side == "layer":
-        measure(benchmark, loop, side, lambda i: data.repos.history.get(ids[i % len(ids)]), concurrency)
-    else:
 
-        async def raw(i: int) -> Any:
-            async with data.db.pool.acquire() as conn:
-                return await conn.fetchrow("SELECT * FROM prompts.history WHERE id = $1", ids[i % len(ids)])
+    async def raw(i: int) -> Any:
+        async with data.db.pool.acquire() as conn:
+            return await conn.fetchrow("SELECT * FROM prompts.history WHERE id = $1", ids[i % len(ids)])
 
-        measure(benchmark, loop, side, raw, concurrency)
+    measure(benchmark, loop, lambda i: data.repos.history.get(ids[i % len(ids)]), raw, concurrency)
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="pg-list-page")
-def test_list_page(
-    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop, side: str
-) -> None:
+def test_list_page(benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
     data: DataLayer = world["data"]
     users = world["users"]
-    if side == "layer":
-        measure(
-            benchmark, loop, side, lambda i: data.repos.history.list(filters={"user_id": users[i % USERS]}, limit=20)
-        )
-    else:
 
-        async def raw(i: int) -> Any:
-            async with data.db.pool.acquire() as conn:
-                return await conn.fetch(
-                    "SELECT * FROM prompts.history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-                    users[i % USERS], 21,
-                )  # fmt: skip
+    async def raw(i: int) -> Any:
+        async with data.db.pool.acquire() as conn:
+            return await conn.fetch(
+                "SELECT * FROM prompts.history WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                users[i % USERS], 21,
+            )  # fmt: skip
 
-        measure(benchmark, loop, side, raw)
+    measure(benchmark, loop, lambda i: data.repos.history.list(filters={"user_id": users[i % USERS]}, limit=20), raw)
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="pg-insert-history")
-def test_insert_history(
-    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop, side: str
-) -> None:
+def test_insert_history(benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
     data: DataLayer = world["data"]
     users = world["users"]
     tag = uuid.uuid4().hex[:6]
     counter = iter(range(10**9))
-    if side == "layer":
-        measure(benchmark, loop, side, lambda i: data.repos.history.create(
-            user_id=users[i % USERS], request_id=f"{tag}-{next(counter)}", original_input="in", enhanced_output="out",
-        ))  # fmt: skip
-    else:
 
-        async def raw(i: int) -> Any:
-            async with data.db.pool.acquire() as conn:
-                return await conn.fetchrow(
-                    "INSERT INTO prompts.history (user_id, request_id, original_input, enhanced_output)"
-                    " VALUES ($1, $2, $3, $4) RETURNING *",
-                    users[i % USERS], f"{tag}-{next(counter)}", "in", "out",
-                )  # fmt: skip
+    async def raw(i: int) -> Any:
+        async with data.db.pool.acquire() as conn:
+            return await conn.fetchrow(
+                "INSERT INTO prompts.history (user_id, request_id, original_input, enhanced_output)"
+                " VALUES ($1, $2, $3, $4) RETURNING *",
+                users[i % USERS], f"{tag}-{next(counter)}", "in", "out",
+            )  # fmt: skip
 
-        measure(benchmark, loop, side, raw)
+    measure(benchmark, loop, lambda i: data.repos.history.create(
+        user_id=users[i % USERS], request_id=f"{tag}-{next(counter)}", original_input="in", enhanced_output="out",
+    ), raw)  # fmt: skip
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="pg-record-enhancement")
 def test_record_enhancement(
-    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop, side: str
+    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop
 ) -> None:
     data: DataLayer = world["data"]
     users = world["users"]
@@ -154,46 +137,36 @@ def test_record_enhancement(
                            enhanced_output="out", intent="reasoning", intent_confidence=0.9,
                            techniques_used=["few_shot"], processing_time_ms=10, embedding=vector)  # fmt: skip
 
-    if side == "layer":
-        measure(benchmark, loop, side, lambda i: data.prompts.record_enhancement(enhancement(i)))
-    else:
+    async def raw(i: int) -> Any:
+        e = enhancement(i)
+        async with data.db.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "INSERT INTO prompts.history (user_id, request_id, original_input, enhanced_output, intent,"
+                " intent_confidence, techniques_used, processing_time_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " RETURNING *", e.user_id, e.request_id, e.original_input, e.enhanced_output, e.intent,
+                e.intent_confidence, e.techniques_used, e.processing_time_ms,
+            )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO prompts.embeddings (source_type, source_id, user_id, intent, embedding, model_version)"
+                " VALUES ('history', $1, $2, $3, $4, 'unknown')", row["id"], e.user_id, e.intent, e.embedding,
+            )  # fmt: skip
+            await conn.execute("SELECT analytics.count_technique($1, $2, $3, $4, $5)", "few_shot", e.intent,
+                               row["created_at"].date(), False, 10.0)  # fmt: skip
 
-        async def raw(i: int) -> Any:
-            e = enhancement(i)
-            async with data.db.pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(
-                    "INSERT INTO prompts.history (user_id, request_id, original_input, enhanced_output, intent,"
-                    " intent_confidence, techniques_used, processing_time_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                    " RETURNING *", e.user_id, e.request_id, e.original_input, e.enhanced_output, e.intent,
-                    e.intent_confidence, e.techniques_used, e.processing_time_ms,
-                )  # fmt: skip
-                await conn.execute(
-                    "INSERT INTO prompts.embeddings (source_type, source_id, user_id, intent, embedding, model_version)"
-                    " VALUES ('history', $1, $2, $3, $4, 'unknown')", row["id"], e.user_id, e.intent, e.embedding,
-                )  # fmt: skip
-                await conn.execute("SELECT analytics.count_technique($1, $2, $3, $4, $5)", "few_shot", e.intent,
-                                   row["created_at"].date(), False, 10.0)  # fmt: skip
-
-        measure(benchmark, loop, side, raw)
+    measure(benchmark, loop, lambda i: data.prompts.record_enhancement(enhancement(i)), raw)
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="pg-similarity-search")
-def test_similarity_search(
-    benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop, side: str
-) -> None:
+def test_similarity_search(benchmark: BenchmarkFixture, world: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
     data: DataLayer = world["data"]
     query = world["rng"].normal(size=768).astype(np.float32)
-    if side == "layer":
-        measure(benchmark, loop, side, lambda i: data.prompts.similar(query, k=10, ef_search=40))
-    else:
 
-        async def raw(i: int) -> Any:
-            async with data.db.pool.acquire() as conn, conn.transaction(readonly=True):
-                await conn.execute("SELECT set_config('hnsw.ef_search', '40', true)")
-                return await conn.fetch(
-                    "SELECT source_type, source_id, user_id, intent, embedding <=> $1 AS distance"
-                    " FROM prompts.embeddings ORDER BY embedding <=> $1 LIMIT 10", query,
-                )  # fmt: skip
+    async def raw(i: int) -> Any:
+        async with data.db.pool.acquire() as conn, conn.transaction(readonly=True):
+            await conn.execute("SELECT set_config('hnsw.ef_search', '40', true)")
+            return await conn.fetch(
+                "SELECT source_type, source_id, user_id, intent, embedding <=> $1 AS distance"
+                " FROM prompts.embeddings ORDER BY embedding <=> $1 LIMIT 10", query,
+            )  # fmt: skip
 
-        measure(benchmark, loop, side, raw)
+    measure(benchmark, loop, lambda i: data.prompts.similar(query, k=10, ef_search=40), raw)

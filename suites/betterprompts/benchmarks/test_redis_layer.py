@@ -1,5 +1,6 @@
 """The Redis services beside raw redis-py on the same client (the same pool) and the same commands:
-each pair is one benchmark group, `layer` vs `raw`; the figure that matters is their ratio (target
+each pair is one benchmark whose rounds alternate `layer` and `raw` (`measure_layer_pair`); the
+figure that matters is their ratio (target
 ≥ 0.85 of raw throughput). What the layer adds is key building through the keyspace contract,
 error translation and reply narrowing; the raw side sends the same commands with key names built
 the way an application without the layer would (a prefix and a hash, no checks). A round is a
@@ -31,12 +32,12 @@ from betterprompts_db.keyspace import load_keyspace
 from harness.config import Settings
 from harness.provision import Endpoints
 from harness.provision.endpoints import with_credentials
-from suites.betterprompts.benchmarks._support import measure_side, rounds
+from suites.betterprompts.benchmarks._support import measure_layer_pair, rounds
 from suites.betterprompts.conftest import HangGuards
 
 OPS = 200
 CONCURRENCY = 8
-ROUNDS = rounds(15, 5)
+PAIRS = rounds(30, 20)
 KEYS = 50  # sessions, cache entries and rate-limit subjects the operations cycle through
 BATCH = 50  # keys per get_many / MGET
 PAYLOAD = hashlib.sha256(b"payload").hexdigest().encode() * 16  # 1 KiB, a modest API response
@@ -84,9 +85,12 @@ def services(
 
 
 def measure(
-    benchmark: BenchmarkFixture, loop: asyncio.AbstractEventLoop, side: str, op: Callable[[int], Awaitable[Any]]
+    benchmark: BenchmarkFixture,
+    loop: asyncio.AbstractEventLoop,
+    layer: Callable[[int], Awaitable[Any]],
+    raw: Callable[[int], Awaitable[Any]],
 ) -> None:
-    measure_side(benchmark, loop, side, op, ops=OPS, concurrency=CONCURRENCY, rounds=ROUNDS)
+    measure_layer_pair(benchmark, loop, layer, raw, ops=OPS, concurrency=CONCURRENCY, pairs=PAIRS)
 
 
 def cache_parts(count: int) -> list[list[str]]:
@@ -117,11 +121,8 @@ def raw_key(prefix: str, parts: list[str]) -> str:
     return prefix + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="redis-session-check")
-def test_session_check(
-    benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop, side: str
-) -> None:
+def test_session_check(benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop) -> None:
     """An authenticated request's session check: read the owner, then slide session and index."""
     client = services.store.client
 
@@ -144,16 +145,13 @@ def test_session_check(
     async def layer(i: int) -> Any:
         return await services.sessions.get(ids[i % KEYS])
 
-    op = layer if side == "layer" else raw
-    measure(benchmark, loop, side, op)
-    assert loop.run_until_complete(op(1))
+    measure(benchmark, loop, layer, raw)
+    assert loop.run_until_complete(layer(1))
+    assert loop.run_until_complete(raw(1))
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="redis-cache-get")
-def test_cache_get(
-    benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop, side: str
-) -> None:
+def test_cache_get(benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop) -> None:
     """API cache hits."""
     client = services.store.client
     parts = cache_parts(KEYS)
@@ -167,16 +165,12 @@ def test_cache_get(
     async def layer(i: int) -> Any:
         return await services.api_cache.get(parts[i % KEYS])
 
-    op = layer if side == "layer" else raw
-    measure(benchmark, loop, side, op)
-    assert loop.run_until_complete(op(1)) == PAYLOAD
+    measure(benchmark, loop, layer, raw)
+    assert loop.run_until_complete(layer(1)) == loop.run_until_complete(raw(1)) == PAYLOAD
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="redis-cache-set")
-def test_cache_set(
-    benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop, side: str
-) -> None:
+def test_cache_set(benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop) -> None:
     """API cache writes (SET … EX with the contract's TTL)."""
     client = services.store.client
     parts = cache_parts(KEYS)
@@ -190,16 +184,12 @@ def test_cache_set(
     async def layer(i: int) -> Any:
         return await services.api_cache.set(parts[i % KEYS], PAYLOAD)
 
-    op = layer if side == "layer" else raw
-    measure(benchmark, loop, side, op)
+    measure(benchmark, loop, layer, raw)
     assert loop.run_until_complete(services.api_cache.get(parts[1])) == PAYLOAD
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="redis-rate-limit")
-def test_rate_limit(
-    benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop, side: str
-) -> None:
+def test_rate_limit(benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop) -> None:
     """A sliding-window check that admits: the same Lua script through the same client's script cache."""
     client = services.store.client
     limiter = services.rate_limiter("user", limit=RATE_LIMIT, window_seconds=WINDOW_SECONDS)
@@ -214,15 +204,12 @@ def test_rate_limit(
     async def layer(i: int) -> Any:
         return await limiter.check(subjects[i % KEYS])
 
-    measure(benchmark, loop, side, layer if side == "layer" else raw)
+    measure(benchmark, loop, layer, raw)
     assert loop.run_until_complete(limiter.check(subjects[1])).admitted
 
 
-@pytest.mark.parametrize("side", ["layer", "raw"])
 @pytest.mark.benchmark(group="redis-pipelined-batch")
-def test_batch_get(
-    benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop, side: str
-) -> None:
+def test_batch_get(benchmark: BenchmarkFixture, services: RedisLayer, loop: asyncio.AbstractEventLoop) -> None:
     """get_many of BATCH cache entries (one MGET) vs MGET of the same key names; an operation is one batch."""
     client = services.store.client
     parts = cache_parts(BATCH)
@@ -237,6 +224,5 @@ def test_batch_get(
     async def layer(i: int) -> Any:
         return await get_many(services.store, "api_cache", keys)
 
-    op = layer if side == "layer" else raw
-    measure(benchmark, loop, side, op)
-    assert loop.run_until_complete(op(0)) == [PAYLOAD] * BATCH
+    measure(benchmark, loop, layer, raw)
+    assert loop.run_until_complete(layer(0)) == loop.run_until_complete(raw(0)) == [PAYLOAD] * BATCH
