@@ -447,13 +447,22 @@ def migrate_drift(dsn: Dsn = None, dir: Dir = None) -> None:
     from harness import migrate  # start-up: pglast
     from harness.migrate.drift import find_drift
 
-    applied, differences = run(find_drift(dsn_or_environment(dsn), migrate.load_migrations(migrations_dir(dir))))
-    if differences:
-        out.print(f"drift: the database differs from its {applied} applied migrations built afresh:", highlight=False)
-        for line in differences:
+    drift = run(find_drift(dsn_or_environment(dsn), migrate.load_migrations(migrations_dir(dir))))
+    if drift.differences:
+        out.print(
+            f"drift: the database differs from its {drift.applied} applied migrations built afresh:", highlight=False
+        )
+        for line in drift.differences:
             out.print(escape(line), highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
-    out.print(f"no drift: the catalog is what its {applied} applied migrations make", highlight=False)
+    else:
+        out.print(f"no drift: the catalog is what its {drift.applied} applied migrations make", highlight=False)
+    if drift.runtime_partitions:
+        out.print(
+            f"set aside: {len(drift.runtime_partitions)} partition(s) only one side has, made as time passes "
+            f"(a job, a seed), not by a migration: {', '.join(drift.runtime_partitions)}",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+    raise typer.Exit(1 if drift.differences else 0)
 
 
 @migrate_app.command("generate")

@@ -12,6 +12,7 @@ import pytest
 from harness.config import Settings
 from harness.pytest_plugin import Database
 from suites.engine.cli.commands import harness
+from suites.engine.migrate.histories import WriteMigrations
 
 
 @pytest.mark.fresh_database
@@ -61,3 +62,47 @@ def test_a_database_without_migrations_is_one_line(blank_database: Database, har
     assert done.returncode != 0
     [line] = done.stderr.strip().splitlines()
     assert "no migration is applied here: run `harness migrate up` first" in line
+
+
+PARTITIONED = {
+    "0001_events": (
+        "CREATE TABLE events (at date NOT NULL, body text) PARTITION BY RANGE (at);\n"
+        "CREATE TABLE events_2030_01 PARTITION OF events FOR VALUES FROM ('2030-01-01') TO ('2030-02-01');\n",
+        "DROP TABLE events;\n",
+    )
+}
+
+
+async def test_a_partition_made_at_runtime_is_set_aside_and_named_not_drift(
+    blank_database: Database, write_migrations: WriteMigrations
+) -> None:
+    directory = write_migrations(PARTITIONED)
+    assert harness("migrate", "up", "--dsn", blank_database.dsn, "--dir", str(directory)).returncode == 0
+    conn = await asyncpg.connect(blank_database.dsn)
+    try:  # what a monthly job does
+        await conn.execute(
+            "CREATE TABLE events_2030_02 PARTITION OF events FOR VALUES FROM ('2030-02-01') TO ('2030-03-01')"
+        )
+    finally:
+        await conn.close()
+    done = harness("migrate", "drift", "--dsn", blank_database.dsn, "--dir", str(directory))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("no drift: the catalog is what its 1 applied migrations make")
+    assert "set aside: 1 partition(s) only one side has" in done.stdout
+    assert "public.events_2030_02" in done.stdout
+
+
+async def test_a_partition_both_sides_have_is_compared_like_any_table(
+    blank_database: Database, write_migrations: WriteMigrations
+) -> None:
+    directory = write_migrations(PARTITIONED)
+    assert harness("migrate", "up", "--dsn", blank_database.dsn, "--dir", str(directory)).returncode == 0
+    conn = await asyncpg.connect(blank_database.dsn)
+    try:
+        await conn.execute("CREATE INDEX by_hand ON events_2030_01 (body)")
+    finally:
+        await conn.close()
+    done = harness("migrate", "drift", "--dsn", blank_database.dsn, "--dir", str(directory))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "indexes: + CREATE INDEX by_hand ON public.events_2030_01" in done.stdout
+    assert "set aside" not in done.stdout
