@@ -13,10 +13,17 @@ import asyncpg
 import psutil
 import pytest
 import redis
+import redis.asyncio as aioredis
 
+from betterprompts_db.data.redis import RedisLayer, open_redis
+from betterprompts_db.keyspace import load_keyspace
+from harness.config import Settings
 from harness.isolation import ClonePool, RunState
+from harness.provision import Endpoints
+from harness.provision.endpoints import with_credentials
 from harness.pytest_plugin import Database
 from suites.betterprompts.benchmarks._support import QUICK
+from suites.betterprompts.conftest import HangGuards
 
 ENVIRONMENT = pytest.StashKey[dict[str, Any]]()
 
@@ -26,6 +33,36 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
     yield loop
     loop.close()
+
+
+def worker_db(redis_client: aioredis.Redis) -> int:
+    """The logical database `redis_client` flushed for this test (this worker's own)."""
+    return int(redis_client.connection_pool.connection_kwargs["db"])
+
+
+@pytest.fixture
+def services(
+    endpoints: Endpoints,
+    redis_client: aioredis.Redis,
+    harness_settings: Settings,
+    hang_guards: HangGuards,
+    loop: asyncio.AbstractEventLoop,
+) -> Iterator[RedisLayer]:
+    """The Redis services as bp_app on this worker's logical database, opened and closed on `loop`;
+    their deadlines only guard against hangs (a cache timing out on a busy machine would read as a miss)."""
+    keyspace = load_keyspace(harness_settings.redis_keyspace)
+    url = with_credentials(
+        endpoints.redis_url(worker_db(redis_client)), "bp_app", keyspace.users["bp_app"].dev_password
+    )
+
+    async def build() -> RedisLayer:
+        return open_redis(hang_guards.redis(url), keyspace)
+
+    layer = loop.run_until_complete(build())
+    try:
+        yield layer
+    finally:
+        loop.run_until_complete(layer.close())
 
 
 @pytest.fixture

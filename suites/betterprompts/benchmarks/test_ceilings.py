@@ -32,18 +32,16 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from betterprompts_db.data.postgres import DataLayer, connect
 from betterprompts_db.data.redis import RedisLayer
-from harness.config import Settings
 from harness.provision import Endpoints
 from harness.provision.embedded import pg_bin_dir
 from harness.pytest_plugin import Database
 from suites.betterprompts.benchmarks._support import QUICK, Side, measure_pair, rounds
+from suites.betterprompts.benchmarks.conftest import worker_db
 from suites.betterprompts.benchmarks.test_redis_layer import (
     CONCURRENCY,
     PAYLOAD,
     cache_parts,
     fill_cache,
-    open_app_layer,
-    worker_db,
 )
 from suites.betterprompts.conftest import HangGuards
 
@@ -157,23 +155,12 @@ def test_pg_pk_read(
     assert loop.run_until_complete(get(7)) is not None
 
 
-@pytest.fixture
-def cache_layer(
-    endpoints: Endpoints,
-    redis_client: aioredis.Redis,
-    harness_settings: Settings,
-    hang_guards: HangGuards,
-    loop: asyncio.AbstractEventLoop,
-) -> Iterator[RedisLayer]:
-    yield from open_app_layer(endpoints, redis_client, harness_settings, hang_guards, loop)
-
-
 @pytest.mark.benchmark(group="ceiling-redis-get")
 def test_redis_get(
     benchmark: BenchmarkFixture,
     endpoints: Endpoints,
     redis_client: aioredis.Redis,
-    cache_layer: RedisLayer,
+    services: RedisLayer,
     loop: asyncio.AbstractEventLoop,
     hang_timeout: float,
 ) -> None:
@@ -183,10 +170,10 @@ def test_redis_get(
     if shutil.which(REDIS_BENCHMARK) is None:
         pytest.skip(f"{REDIS_BENCHMARK} is not installed (apt-get install redis-tools)")
     parts = cache_parts(50)
-    fill_cache(cache_layer, loop, parts)
+    fill_cache(services, loop, parts)
 
     async def get(i: int) -> Any:
-        return await cache_layer.api_cache.get(parts[i % len(parts)])
+        return await services.api_cache.get(parts[i % len(parts)])
 
     db = worker_db(redis_client)
     url = urlsplit(endpoints.redis)  # the admin user: redis-benchmark's key is outside bp_app's bp:*

@@ -18,22 +18,16 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from betterprompts_db.data.redis import RedisLayer, get_many, open_redis, request_hash
+from betterprompts_db.data.redis import RedisLayer, get_many, request_hash
 from betterprompts_db.data.redis.rate_limit import SLIDE
 from betterprompts_db.data.redis.sessions import TOUCH
-from betterprompts_db.keyspace import load_keyspace
-from harness.config import Settings
-from harness.provision import Endpoints
-from harness.provision.endpoints import with_credentials
 from suites.betterprompts.benchmarks._support import measure_layer_pair, rounds
-from suites.betterprompts.conftest import HangGuards
 
 OPS = 200
 CONCURRENCY = 8
@@ -42,46 +36,6 @@ KEYS = 50  # sessions, cache entries and rate-limit subjects the operations cycl
 BATCH = 50  # keys per get_many / MGET
 PAYLOAD = hashlib.sha256(b"payload").hexdigest().encode() * 16  # 1 KiB, a modest API response
 RATE_LIMIT, WINDOW_SECONDS = 10**9, 60.0  # never refuses: every check takes the admitting path
-
-
-def worker_db(redis_client: aioredis.Redis) -> int:
-    """The logical database `redis_client` flushed for this test (this worker's own)."""
-    return int(redis_client.connection_pool.connection_kwargs["db"])
-
-
-def open_app_layer(
-    endpoints: Endpoints,
-    redis_client: aioredis.Redis,
-    settings: Settings,
-    guards: HangGuards,
-    loop: asyncio.AbstractEventLoop,
-) -> Iterator[RedisLayer]:
-    """The services as bp_app on this worker's logical database, opened and closed on `loop`; their
-    deadlines only guard against hangs (a cache timing out on a busy machine would read as a miss)."""
-    keyspace = load_keyspace(settings.redis_keyspace)
-    url = with_credentials(
-        endpoints.redis_url(worker_db(redis_client)), "bp_app", keyspace.users["bp_app"].dev_password
-    )
-
-    async def build() -> RedisLayer:
-        return open_redis(guards.redis(url), keyspace)
-
-    layer = loop.run_until_complete(build())
-    try:
-        yield layer
-    finally:
-        loop.run_until_complete(layer.close())
-
-
-@pytest.fixture
-def services(
-    endpoints: Endpoints,
-    redis_client: aioredis.Redis,
-    harness_settings: Settings,
-    hang_guards: HangGuards,
-    loop: asyncio.AbstractEventLoop,
-) -> Iterator[RedisLayer]:
-    yield from open_app_layer(endpoints, redis_client, harness_settings, hang_guards, loop)
 
 
 def measure(
