@@ -4,6 +4,7 @@ exist) has none."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import asyncpg
@@ -73,19 +74,22 @@ PARTITIONED = {
 }
 
 
+async def drift_after(database: Database, directory: Path, by_hand: str) -> subprocess.CompletedProcess[str]:
+    """`harness migrate drift` on `database` migrated from `directory`, then changed by `by_hand`."""
+    assert harness("migrate", "up", "--dsn", database.dsn, "--dir", str(directory)).returncode == 0
+    conn = await asyncpg.connect(database.dsn)
+    try:
+        await conn.execute(by_hand)
+    finally:
+        await conn.close()
+    return harness("migrate", "drift", "--dsn", database.dsn, "--dir", str(directory))
+
+
 async def test_a_partition_made_at_runtime_is_set_aside_and_named_not_drift(
     blank_database: Database, write_migrations: WriteMigrations
 ) -> None:
-    directory = write_migrations(PARTITIONED)
-    assert harness("migrate", "up", "--dsn", blank_database.dsn, "--dir", str(directory)).returncode == 0
-    conn = await asyncpg.connect(blank_database.dsn)
-    try:  # what a monthly job does
-        await conn.execute(
-            "CREATE TABLE events_2030_02 PARTITION OF events FOR VALUES FROM ('2030-02-01') TO ('2030-03-01')"
-        )
-    finally:
-        await conn.close()
-    done = harness("migrate", "drift", "--dsn", blank_database.dsn, "--dir", str(directory))
+    monthly_job = "CREATE TABLE events_2030_02 PARTITION OF events FOR VALUES FROM ('2030-02-01') TO ('2030-03-01')"
+    done = await drift_after(blank_database, write_migrations(PARTITIONED), monthly_job)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("no drift: the catalog is what its 1 applied migrations make")
     assert "set aside: 1 partition(s) only one side has" in done.stdout
@@ -95,14 +99,9 @@ async def test_a_partition_made_at_runtime_is_set_aside_and_named_not_drift(
 async def test_a_partition_both_sides_have_is_compared_like_any_table(
     blank_database: Database, write_migrations: WriteMigrations
 ) -> None:
-    directory = write_migrations(PARTITIONED)
-    assert harness("migrate", "up", "--dsn", blank_database.dsn, "--dir", str(directory)).returncode == 0
-    conn = await asyncpg.connect(blank_database.dsn)
-    try:
-        await conn.execute("CREATE INDEX by_hand ON events_2030_01 (body)")
-    finally:
-        await conn.close()
-    done = harness("migrate", "drift", "--dsn", blank_database.dsn, "--dir", str(directory))
+    done = await drift_after(
+        blank_database, write_migrations(PARTITIONED), "CREATE INDEX by_hand ON events_2030_01 (body)"
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "indexes: + CREATE INDEX by_hand ON public.events_2030_01" in done.stdout
     assert "set aside" not in done.stdout
