@@ -430,15 +430,16 @@ def migrate_rehearse(
         times = [f"{ms:.1f}" if ms is not None else "" for ms in (m.before.p95_ms, m.during.p95_ms, m.during.max_ms)]
         errors = [f"{w.errors}/{w.queries}" for w in (m.before, m.during)]
         wait = f"{m.longest_lock_wait_s:.3f}"
-        if m.longest_lock_wait_s > rehearsal.max_block_s:
+        if rehearsal.blocked(m):
             wait = f"[red]{wait}[/red]"
         table.add_row(escape(m.label), m.outcome, f"{m.wall_s:.2f}", wait, *times, *errors)
     out.print(table)
     path = rehearsal.write(results if results is not None else Path("reports/local") / REHEARSAL_FILE)
     out.print(f"results: {path}", highlight=False)
-    for reason in rehearsal.failures():
+    failures = rehearsal.failures()
+    for reason in failures:
         err.print(f"[red]rehearsal failed:[/red] {escape(reason)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1 if rehearsal.failures() else 0)
+    raise typer.Exit(1 if failures else 0)
 
 
 @migrate_app.command("drift")

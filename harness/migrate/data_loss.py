@@ -27,6 +27,7 @@ import asyncpg
 from harness.migrate.files import Migration
 from harness.migrate.runner import VERSION_SCHEMA, MigrationRunner
 from harness.migrate.sample_rows import USER_TABLES, Seeder
+from harness.provision.databases import quote_identifier
 
 COLUMNS = "SELECT attname, attnum FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY 2"
 SEQUENCES = "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences WHERE schemaname <> $1"
@@ -59,7 +60,7 @@ async def take_data(conn: asyncpg.Connection) -> DataSnapshot:
         columns = [(row["attname"], row["attnum"]) for row in await conn.fetch(COLUMNS, oid)]
         sums = []
         for column, _ in columns:
-            quoted = '"' + column.replace('"', '""') + '"'
+            quoted = quote_identifier(column)
             sums.append(f"count({quoted}), md5(string_agg(md5({quoted}::text), '' ORDER BY md5({quoted}::text)))")
         row = await conn.fetchrow(f"SELECT {', '.join(['count(*)', *sums])} FROM {name}")
         tables[name] = TableData(

@@ -50,8 +50,7 @@ async def find_drift(dsn: str, migrations: Sequence[Migration]) -> Drift:
     async with scratch_database(dsn, f"hx_drift_{secrets.token_hex(4)}") as built:
         await MigrationRunner(built, [m for m in migrations if m.version in applied]).up()
         expected = await take_snapshot(built, named_roles(migrations))
-    aside = sorted(runtime_partitions(expected) ^ runtime_partitions(actual))
-    aside = [name for name in aside if parent_of(expected, actual, name)]
+    aside = set_aside(expected, actual)
     differences = describe_difference(without(expected, aside), without(actual, aside), DRIFT_LIMIT)
     return Drift(len(applied), differences, aside)
 
@@ -59,23 +58,20 @@ async def find_drift(dsn: str, migrations: Sequence[Migration]) -> Drift:
 RELATION = re.compile(r"^(?P<name>\S+) kind=.* bound=(?P<bound>.*) inherits=(?P<parent>\S*) definition=")
 
 
-def runtime_partitions(snapshot: Snapshot) -> set[str]:
-    """The partitions (relations with a partition bound) a snapshot holds, by qualified name."""
+def relations(snapshot: Snapshot) -> dict[str, str | None]:
+    """Every relation of `snapshot` by qualified name: a partition's parent, None for the rest."""
     found = (RELATION.match(line) for line in snapshot.get("relations", frozenset()))
-    return {m["name"] for m in found if m and m["bound"]}
+    return {m["name"]: m["parent"] if m["bound"] else None for m in found if m}
 
 
-def parent_of(expected: Snapshot, actual: Snapshot, partition: str) -> str | None:
-    """The partitioned table `partition` belongs to, when both snapshots hold that table."""
-    for line in actual.get("relations", frozenset()) | expected.get("relations", frozenset()):
-        m = RELATION.match(line)
-        if m and m["name"] == partition:
-            parent = m["parent"]
-            both = all(
-                any(line.startswith(f"{parent} kind=") for line in s.get("relations", ())) for s in (expected, actual)
-            )
-            return parent if both else None
-    return None
+def set_aside(expected: Snapshot, actual: Snapshot) -> list[str]:
+    """The partitions only one snapshot has, of a partitioned table both have."""
+    ours, theirs = relations(expected), relations(actual)
+    return sorted(
+        name
+        for name, parent in {**ours, **theirs}.items()
+        if parent and (name in ours) != (name in theirs) and parent in ours and parent in theirs
+    )
 
 
 def without(snapshot: Snapshot, partitions: Sequence[str]) -> Snapshot:

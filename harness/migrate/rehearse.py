@@ -76,7 +76,7 @@ class Rehearsal:
         longer than max_block_s, one that lock_timeout stopped, one that failed."""
         reasons = []
         for m in self.migrations:
-            if m.longest_lock_wait_s > self.max_block_s:
+            if self.blocked(m):
                 waited = f"{m.longest_lock_wait_s:.2f} s (limit {self.max_block_s:g} s)"
                 reasons.append(f"{m.label} kept application queries waiting on a lock for {waited}")
             if m.outcome == "lock_timeout":
@@ -84,6 +84,10 @@ class Rehearsal:
             elif m.outcome == "failed":
                 reasons.append(f"{m.label} failed: {m.message}")
         return reasons
+
+    def blocked(self, m: Rehearsed) -> bool:
+        """Whether `m` kept a load statement waiting on a lock longer than max_block_s."""
+        return m.longest_lock_wait_s > self.max_block_s
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

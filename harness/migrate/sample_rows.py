@@ -25,6 +25,7 @@ import asyncpg
 
 from harness.migrate.check_values import Choices, check_choices
 from harness.migrate.runner import VERSION_SCHEMA
+from harness.provision.databases import quote_identifier
 
 ROWS_PER_ROUND = 3  # rows tried per table each time tables are seeded
 # user tables (partitions are reached through their parent), not an extension's nor the runner's
@@ -159,7 +160,7 @@ class Seeder:
         names, values, args = [], [], []
         for column in table.columns:
             value = row[column.name]
-            names.append('"' + column.name.replace('"', '""') + '"')
+            names.append(quote_identifier(column.name))
             if isinstance(value, DefaultValue):
                 values.append("DEFAULT")
             else:
