@@ -73,7 +73,7 @@ def throughput_by_concurrency(run: BenchmarkRun) -> str | None:
 
 def recall_against_latency(run: BenchmarkRun) -> str | None:
     """Vector-index sweeps: recall@10 against p50 latency for each setting, exact scan as a line."""
-    sweeps = [b for b in run.benchmarks if "sweep" in b.extra]
+    sweeps = [b for b in run.benchmarks if "sweep" in b.extra and b.role == "subject"]
     if not sweeps:
         return None
     figure, ax = plt.subplots(figsize=(7, 4))

@@ -2,8 +2,9 @@
 HNSW at several ef_search and IVFFlat (lists = 100) at several probes; index build times.
 
     HARNESS_BENCH_VECTORS=100000 pytest suites/betterprompts/benchmarks/test_vector_search.py
-Each index's sweep lands in `extra_info`; each is then timed at the fastest setting whose
-recall@10 reaches 0.95, beside exact scan, so the ratio is the speed-up. Under xdist it runs once
+Each index's sweep lands in `extra_info`; each is then timed at the cheapest setting whose
+recall@10 reaches 0.95, in rounds alternating with exact scan on a second connection (one paired
+benchmark per index, group `vector-search-<index>`), so the ratio is the speed-up. Under xdist it runs once
 on 2,000 vectors.
 """
 
@@ -25,7 +26,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from betterprompts_db.data.postgres.codecs import register_codecs
 from betterprompts_db.seed.vectors import ClusterSpace
 from harness.pytest_plugin import Database
-from suites.betterprompts.benchmarks._support import QUICK, rounds
+from suites.betterprompts.benchmarks._support import QUICK, Side, measure_pair, rounds
 
 QUERIES = 50
 K = 10
@@ -70,7 +71,7 @@ def corpus(
         return conn, truth, latencies
 
     conn, truth, exact_ms = loop.run_until_complete(load())
-    yield {"conn": conn, "queries": queries, "truth": truth, "exact_ms": exact_ms, "n": n}
+    yield {"conn": conn, "queries": queries, "truth": truth, "exact_ms": exact_ms, "n": n, "dsn": settled_database.dsn}
     loop.run_until_complete(conn.close())
 
 
@@ -100,34 +101,47 @@ async def build(conn: asyncpg.Connection, sql: str) -> float:
     return time.perf_counter() - started
 
 
-@pytest.mark.parametrize("method", ["exact", "hnsw", "ivfflat"])
-@pytest.mark.benchmark(group="vector-search")
+@pytest.mark.parametrize("method", ["hnsw", "ivfflat"])
 def test_vector_search_recall_and_latency(
     benchmark: BenchmarkFixture, corpus: dict[str, Any], loop: asyncio.AbstractEventLoop, method: str
 ) -> None:
     conn: asyncpg.Connection = corpus["conn"]
     queries, truth = corpus["queries"], corpus["truth"]
-    benchmark.extra_info.update(
-        role="baseline" if method == "exact" else "subject", vectors=corpus["n"], ops_per_round=len(queries),
-        exact_p50_ms=statistics.median(corpus["exact_ms"]),
-    )  # fmt: skip
-    if method == "exact":
-        loop.run_until_complete(conn.execute("SET enable_indexscan = off"))
-    else:
-        setting, values, sql = INDEXES[method]
-        benchmark.extra_info["build_s"] = loop.run_until_complete(build(conn, sql))
-        found = loop.run_until_complete(sweep(conn, setting, values, queries, truth))
-        good = [r for r in found if r["recall@10"] >= TARGET_RECALL]
-        chosen = min(good, key=lambda r: r["p50_ms"]) if good else max(found, key=lambda r: r["recall@10"])
-        benchmark.extra_info.update(setting=setting, sweep=found, chosen=chosen[setting])
-        loop.run_until_complete(conn.execute(f"SET {setting} = {int(chosen[setting])}"))
-        assert chosen["recall@10"] > 0.5  # a broken index is not a benchmark result
+    benchmark.group = f"vector-search-{method}"
+    benchmark.extra_info.update(vectors=corpus["n"], exact_p50_ms=statistics.median(corpus["exact_ms"]))
+    setting, values, sql = INDEXES[method]
+    benchmark.extra_info["build_s"] = loop.run_until_complete(build(conn, sql))
+    # the index at every setting: pgvector costs a small ef_search above a scan of few rows
+    loop.run_until_complete(conn.execute("SET enable_seqscan = off"))
+    found = loop.run_until_complete(sweep(conn, setting, values, queries, truth))
+    # the cheapest setting that reaches the target: recall is exact arithmetic, so this choice is
+    # the same on a busy machine, where choosing by the sweep's own latencies was not
+    good = [r for r in found if r["recall@10"] >= TARGET_RECALL]
+    chosen = good[0] if good else max(found, key=lambda r: r["recall@10"])
+    benchmark.extra_info.update(setting=setting, sweep=found, chosen=chosen[setting])
+    assert chosen["recall@10"] > 0.5  # a broken index is not a benchmark result
+    loop.run_until_complete(conn.execute(f"SET {setting} = {int(chosen[setting])}"))
+    exact = loop.run_until_complete(asyncpg.connect(corpus["dsn"]))
+    try:
+        loop.run_until_complete(register_codecs(exact))
+        loop.run_until_complete(exact.execute("SET enable_indexscan = off"))
+        measure_pair(
+            benchmark, queries_side(f"test_vector_search_recall_and_latency[{method}]", conn, queries, loop),
+            queries_side(f"test_vector_search_recall_and_latency[exact-{method}]", exact, queries, loop),
+            pairs=rounds(5, 3),
+        )  # fmt: skip
+    finally:
+        loop.run_until_complete(exact.close())
 
-    async def round_of_queries() -> None:
+
+def queries_side(name: str, conn: asyncpg.Connection, queries: Any, loop: asyncio.AbstractEventLoop) -> Side:
+    """A round: every query once, top-K, on `conn` (its settings choose index or exact scan)."""
+
+    async def run() -> None:
         for q in queries:
             await conn.fetch(EXACT, q, K)
 
-    benchmark.pedantic(lambda: loop.run_until_complete(round_of_queries()), rounds=rounds(3, 2), warmup_rounds=1)
+    return Side(name, len(queries), lambda: loop.run_until_complete(run()))
 
 
 HNSW = (
