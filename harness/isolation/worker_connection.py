@@ -36,8 +36,15 @@ DO $$ DECLARE name text; BEGIN
 END $$
 """
 WROTE = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
-# Errors that say the connection itself is gone (terminated, server restarted), not the statement.
-BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, asyncpg.AdminShutdownError)
+# Errors that say the connection itself is gone (terminated, server restarted), not the statement;
+# asyncpg's protocol can also be caught mid-operation by the server's goodbye (InternalClientError).
+BROKEN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.AdminShutdownError,
+    OSError,
+)
 
 
 class LentConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types

@@ -4,6 +4,7 @@ The pool decides from the server's records, on real servers."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -219,3 +220,28 @@ async def test_a_clone_holding_a_prepared_transaction_is_dropped_with_it(
         assert await admin.fetchval("SELECT count(*) FROM pg_prepared_xacts") == 0
     finally:
         await admin.close()
+
+
+async def test_a_renewed_database_keeps_its_name_and_holds_nothing_written_to_it_before(
+    harness_run: RunState, admin: asyncpg.Connection, hang_timeout: float
+) -> None:
+    dsn = harness_run.endpoints.postgres
+    with pool_of(dsn, harness_run.template, hang_timeout) as pool:
+        name = pool.take()
+        oid = await admin.fetchval("SELECT oid FROM pg_database WHERE datname = $1", name)
+        await insert_committed(dsn, name)
+        await asyncio.to_thread(pool.renew, name)
+        assert not await still_there(admin, oid)
+        conn = await asyncpg.connect(dsn, database=name)
+        try:
+            assert await conn.fetchval("SELECT to_regclass('written')") is None
+        finally:
+            await conn.close()
+
+
+async def insert_committed(dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(dsn, database=name)
+    try:
+        await conn.execute("CREATE TABLE written (id int)")
+    finally:
+        await conn.close()
