@@ -6,11 +6,13 @@ an open one cost a fraction of a millisecond. An asyncpg connection belongs to t
 made on, so the worker's connection serves only tests that run on the loop it was made on (the
 session's); a test on a loop of its own gets a connection of its own, as before.
 
-What survives a rollback is reset before the next test: session advisory locks, LISTEN, cursors and
-settings (asyncpg's `reset`), the sequences' currval/lastval, the statements the test PREPAREd in
-SQL, and asyncpg's statement cache when the test wrote (its DDL may have changed what a cached
-statement returns). A test that ended the transaction itself (COMMIT) wrote to the worker's
-database: the loan says so, and the caller replaces the database. A connection that broke is
+What outlives a rollback is reset before the next test, in the round trip that rolls back: session
+advisory locks, the sequences' currval/lastval, the statements the test PREPAREd in SQL, and
+asyncpg's statement cache when the test wrote (its DDL may have changed what a cached statement
+returns). Settings, LISTEN, cursors and temporary tables made inside the transaction go with it;
+made outside it, the test had ended the transaction. A test that did (COMMIT) wrote to the worker's
+database: the loan says so, the connection is not kept, and the caller replaces the database. A
+connection the test configured (codecs, listeners, loggers) is not kept either; one that broke is
 replaced on the next loan.
 """
 
@@ -25,17 +27,26 @@ from typing import Any
 import asyncpg
 from asyncpg.transaction import Transaction
 
-# What a rollback leaves that asyncpg's reset does not: currval/lastval, and the test's own PREPAREs
-# (asyncpg's statements are protocol-level, not from SQL: its cache stays).
-RESET_MORE = """
+SAVEPOINT = "harness_pg_conn_loan"  # set after BEGIN: rolling back to it fails once the test ended the transaction
+# One round trip at the end of a loan, inside its transaction: back to the savepoint (out of a failed
+# state too), then reset what the rollback will not (neither is transactional). Its last SELECT
+# reports in its command tag ("SELECT <n>") whether the test wrote (bit 1: an xid was assigned) and
+# whether it PREPAREd statements in SQL (bit 2), so the common test costs no second round trip.
+END = f"""
+ROLLBACK TO SAVEPOINT {SAVEPOINT};
+SELECT pg_advisory_unlock_all();
 DISCARD SEQUENCES;
+SELECT FROM generate_series(1, (pg_current_xact_id_if_assigned() IS NOT NULL)::int
+                               + 2 * (SELECT count(*) > 0 FROM pg_prepared_statements WHERE from_sql)::int)
+"""
+WROTE, PREPARED = 1, 2
+DEALLOCATE_SQL_PREPARED = """
 DO $$ DECLARE name text; BEGIN
   FOR name IN SELECT p.name FROM pg_prepared_statements p WHERE p.from_sql LOOP
     EXECUTE format('DEALLOCATE %I', name);
   END LOOP;
 END $$
 """
-WROTE = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 # Errors that say the connection itself is gone (terminated, server restarted), not the statement;
 # asyncpg's protocol can also be caught mid-operation by the server's goodbye (InternalClientError).
 BROKEN = (
@@ -49,7 +60,7 @@ BROKEN = (
 
 class LentConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types
     """An asyncpg connection that remembers whether a test configured it (type codecs, loggers,
-    termination listeners): nothing resets those, so such a connection is not kept for the next test."""
+    listeners): nothing resets those, so such a connection is not kept for the next test."""
 
     configured = False
 
@@ -69,6 +80,14 @@ class LentConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships
         self.configured = True
         super().add_termination_listener(*args, **kwargs)
 
+    def add_log_listener(self, *args: Any, **kwargs: Any) -> None:
+        self.configured = True
+        super().add_log_listener(*args, **kwargs)
+
+    async def add_listener(self, *args: Any, **kwargs: Any) -> None:
+        self.configured = True
+        await super().add_listener(*args, **kwargs)
+
 
 class TransactionEndedByTest(UserWarning):
     """The test ended pg_conn's transaction itself: what it committed reached the worker's database."""
@@ -79,8 +98,7 @@ class Loan:
     """A test's use of a connection: its transaction, and what its end found."""
 
     connection: LentConnection
-    outer: Transaction
-    marker: Transaction  # a savepoint: rolling back to it fails once the test ended the transaction
+    transaction: Transaction
     ended_by_test: bool = False  # committed or ended by the test: the database may hold its writes
     broke: bool = False  # the connection broke during the test: whether it committed cannot be told
 
@@ -103,7 +121,7 @@ class WorkerConnection:
         try:
             yield loan
         finally:
-            await finish(loan, reset=kept)
+            await finish(loan)
             if not kept or loan.broke or loan.ended_by_test or loan.connection.configured:
                 await discard(loan.connection)  # the next test connects anew (to a replaced database)
                 if kept:
@@ -132,28 +150,27 @@ async def connect(dsn: str) -> LentConnection:
 
 
 async def begin(conn: LentConnection) -> Loan:
-    outer = conn.transaction()
-    await outer.start()
-    marker = conn.transaction()
-    await marker.start()
-    return Loan(conn, outer, marker)
+    transaction = conn.transaction()  # asyncpg's: the test's own transaction() blocks nest in it as savepoints
+    await transaction.start()
+    await conn.execute(f"SAVEPOINT {SAVEPOINT}")
+    return Loan(conn, transaction)
 
 
-async def finish(loan: Loan, reset: bool) -> None:
-    """Roll the test's transaction back; on a kept connection, reset what a rollback leaves."""
+async def finish(loan: Loan) -> None:
+    """Roll the test's transaction back and reset what a rollback leaves (see END); the connection
+    forgets its cached statements when the test wrote."""
     conn = loan.connection
     try:
+        found = WROTE
         try:
-            await loan.marker.rollback()  # works in a failed transaction too
+            found = int((await conn.execute(END)).split()[-1])
         except (asyncpg.NoActiveSQLTransactionError, asyncpg.InvalidSavepointSpecificationError):
             loan.ended_by_test = True
-        wrote = loan.ended_by_test or await conn.fetchval(WROTE)
-        await loan.outer.rollback()
-        if reset and not loan.ended_by_test:
-            await conn.reset()
-            await conn.execute(RESET_MORE)
-            if wrote:
-                await conn.reload_schema_state()
+        await loan.transaction.rollback()  # ROLLBACK, and asyncpg's own record of the transaction
+        if found & PREPARED:
+            await conn.execute(DEALLOCATE_SQL_PREPARED)
+        if found & WROTE:
+            await conn.reload_schema_state()
     except BROKEN:
         loan.broke = True
 
