@@ -173,8 +173,8 @@ class ClonePool:
     async def _reclaim(self, admin: asyncpg.Connection, name: str) -> tuple[bool, str]:
         """(True, its new name) when clone `name` may be handed out again, else (False, its name)."""
         before = self._footprints.pop(name, None)
-        if before is None or not await wait_until_left(admin, name):
-            return False, name
+        if before is None or await wait_until_left(admin, name) != before:
+            return False, name  # never to be reused, still in use, or its writes already show
         renamed = next(self._names)
         if not await rename_when_alone(admin, name, renamed):
             return False, name

@@ -42,19 +42,18 @@ SHARED_MEMORY_STATS = 150000
 EXIT_GRACE = 0.5
 EXIT_POLL = 0.002
 
+# The footprint's columns, then who is still there (not part of it).
 FOOTPRINT = """
 SELECT s.tup_inserted, s.tup_updated, s.tup_deleted, s.stats_reset,
        (to_jsonb(d) - 'datname' - 'datfrozenxid' - 'datminmxid')::text AS catalog_row,
        shobj_description(d.oid, 'pg_database') AS comment,
        (SELECT array_agg(r.setrole::text || '=' || array_to_string(r.setconfig, ',') ORDER BY r.setrole)
           FROM pg_db_role_setting r WHERE r.setdatabase = d.oid) AS settings,
-       (SELECT count(*) FROM pg_replication_slots WHERE database = d.datname) AS slots
+       (SELECT count(*) FROM pg_replication_slots WHERE database = d.datname) AS slots,
+       (SELECT count(*) FROM pg_stat_activity WHERE datname = d.datname) AS backends,
+       (SELECT count(*) FROM pg_prepared_xacts WHERE database = d.datname) AS prepared
 FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
 WHERE d.datname = $1
-"""
-LEFT_OVER = """
-SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = $1) AS backends,
-       (SELECT count(*) FROM pg_prepared_xacts WHERE database = $1) AS prepared
 """
 SEQUENCES = "SELECT oid::regclass::text FROM pg_class WHERE relkind = 'S' ORDER BY 1"
 
@@ -70,10 +69,16 @@ class Footprint:
 
     @classmethod
     async def read(cls, admin: asyncpg.Connection, name: str) -> Footprint:
-        row = await admin.fetchrow(FOOTPRINT, name)
-        if row is None:
-            raise LookupError(f"database {name} does not exist")
-        return cls(tuple(row.values()))
+        return (await look(admin, name))[0]
+
+
+async def look(admin: asyncpg.Connection, name: str) -> tuple[Footprint, int, int]:
+    """`name`'s footprint, and how many backends and prepared transactions it has, in one query."""
+    row = await admin.fetchrow(FOOTPRINT, name)
+    if row is None:
+        raise LookupError(f"database {name} does not exist")
+    *record, backends, prepared = row.values()
+    return Footprint(tuple(record)), backends, prepared
 
 
 async def reuse_refused(admin: asyncpg.Connection) -> str | None:
@@ -85,18 +90,19 @@ async def reuse_refused(admin: asyncpg.Connection) -> str | None:
     return None
 
 
-async def wait_until_left(admin: asyncpg.Connection, name: str) -> bool:
-    """True once no backend is connected to `name` and no prepared transaction holds it; False when
-    one still is after EXIT_GRACE (the clone is then not to be reused)."""
+async def wait_until_left(admin: asyncpg.Connection, name: str) -> Footprint | None:
+    """`name`'s footprint once no backend is connected to it (a written clone shows already, before
+    the rename barrier, when its writers flushed); None when a prepared transaction holds it, or a
+    backend still is there after EXIT_GRACE (the clone is then not to be reused)."""
     deadline = time.monotonic() + EXIT_GRACE
     while True:
-        row = await admin.fetchrow(LEFT_OVER, name)
-        if row["prepared"]:
-            return False
-        if not row["backends"]:
-            return True
+        footprint, backends, prepared = await look(admin, name)
+        if prepared:
+            return None
+        if not backends:
+            return footprint
         if time.monotonic() > deadline:
-            return False
+            return None
         await asyncio.sleep(EXIT_POLL)
 
 
