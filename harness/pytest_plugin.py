@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from harness.errors import USAGE, explain
 from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.redis_databases import claimed_database, database_count
 from harness.isolation.run import prepare_template
+from harness.isolation.worker_connection import TransactionEndedByTest, WorkerConnection
 from harness.migrate.logins import dsn_as, load_logins
 from harness.project import find_project_file
 from harness.provision import Endpoints, Environment, Faults, open_environment
@@ -250,17 +252,32 @@ async def blank_database(endpoints: Endpoints) -> AsyncIterator[Database]:
         await admin.close()
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def worker_connection(worker_database: Database) -> AsyncIterator[WorkerConnection]:
+    """pg_conn's connection, kept for the worker on the session's event loop."""
+    holder = WorkerConnection(worker_database.dsn, asyncio.get_running_loop())
+    yield holder
+    await holder.close()
+
+
 @pytest_asyncio.fixture
-async def pg_conn(worker_database: Database) -> AsyncIterator[asyncpg.Connection]:
-    """A connection inside a transaction that is rolled back after the test."""
-    conn = await asyncpg.connect(worker_database.dsn)
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        yield conn
-    finally:
-        await transaction.rollback()
-        await conn.close()
+async def pg_conn(
+    worker_connection: WorkerConnection, worker_database: Database, clone_pool: ClonePool
+) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the worker's clone inside a transaction rolled back after the test: the
+    worker's one connection when the test runs on the session's event loop, else one of its own."""
+    async with worker_connection.lend() as loan:
+        yield loan.connection
+    if loan.ended_by_test or loan.broke:
+        await asyncio.to_thread(clone_pool.renew, worker_database.name)
+        why = "ended pg_conn's transaction itself" if loan.ended_by_test else "broke pg_conn's connection"
+        warnings.warn(
+            TransactionEndedByTest(
+                f"the test {why}: what it committed may have reached the worker's database, so {worker_database.name} "
+                "was replaced by a new clone; a test that commits wants fresh_database"
+            ),
+            stacklevel=1,
+        )
 
 
 PoolFactory = Callable[..., Awaitable[asyncpg.Pool]]

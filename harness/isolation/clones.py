@@ -1,8 +1,11 @@
-"""Ready clones of the template, made ahead of demand (the IntegreSQL idea).
+"""Ready clones of the template, made ahead of demand, reused when a test wrote nothing (the
+IntegreSQL ideas).
 
 A clone costs tens of milliseconds; a test should not wait for one. A background thread keeps
-`size` clones ready and drops used ones off the critical path, so handing out a database is a
-queue pop; past a small backlog, dropping goes first, so a long suite's disk use stays flat.
+`size` clones ready, so handing out a database is a queue pop. A clone handed back goes to the same
+thread, which reuses it when the server shows the test changed nothing (`harness.isolation.reuse`)
+and drops it otherwise; past a small backlog, dropping goes first, so a long suite's disk use stays
+flat.
 """
 
 from __future__ import annotations
@@ -12,37 +15,56 @@ import itertools
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 import asyncpg
 
 from harness.errors import ProvisionError
+from harness.isolation.reuse import (
+    Footprint,
+    SequenceValues,
+    rename_when_alone,
+    reuse_refused,
+    sequence_values,
+    wait_until_left,
+)
 from harness.isolation.template import clone_database
-from harness.provision.databases import drop_database
+from harness.provision.databases import drop_database, quote_identifier
 
 WAKE_INTERVAL = 0.5
-# Used clones waiting to be dropped before a drop goes ahead of the next clone. Without a bound,
-# tests that take clones as fast as they are made left hundreds of used ones on tmpfs (800 tests:
-# 417 clones, 3.9 GB); with it, the pool's databases stay at `size` + this + the ones in use.
+# Clones found written waiting to be dropped before a drop goes ahead of the next clone. Without a
+# bound, tests that take clones as fast as they are made left hundreds of used ones on tmpfs (800
+# tests: 417 clones, 3.9 GB); with it, the pool's databases stay at `size` + this + the ones in use.
 USED_BACKLOG = 2
 
 
 class ClonePool:
-    """Clones of `template` named `<template>_<tag>_<n>`, kept `size` ahead of demand. Waits for
-    the pool are hang guards: `hang_timeout` seconds unless a call says otherwise."""
+    """Clones of `template` named `<template>_<tag>_<n>`, kept `size` ahead of demand; a clone that
+    comes back unwritten is renamed to the next `<n>` and handed out again (`reuse=False`: every
+    clone is dropped after one use). Waits for the pool are hang guards: `hang_timeout` seconds
+    unless a call says otherwise."""
 
-    def __init__(self, admin_dsn: str, template: str, tag: str, size: int, hang_timeout: float = 120.0) -> None:
+    def __init__(
+        self, admin_dsn: str, template: str, tag: str, size: int, hang_timeout: float = 120.0, reuse: bool = True
+    ) -> None:
         self.admin_dsn = admin_dsn
         self.template = template
         self.prefix = f"{template}_{tag}_"
         self.size = size
         self.hang_timeout = hang_timeout
+        self.reuse = reuse
+        self.reused = 0  # clones handed back and handed out again (read by tests and benchmarks)
         self._ready: queue.Queue[str] = queue.Queue()
         self._used: queue.Queue[str] = queue.Queue()
+        self._renewals: queue.Queue[tuple[str, threading.Event]] = queue.Queue()
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._failure: BaseException | None = None
         self._names = (f"{self.prefix}{n}" for n in itertools.count())
+        # the pool thread's own: each ready clone's footprint, and the template's sequences
+        self._footprints: dict[str, Footprint] = {}
+        self._sequences: SequenceValues | None = None
         self._thread = threading.Thread(target=self._run, name=f"clone-pool-{tag}", daemon=True)
 
     def start(self) -> ClonePool:
@@ -69,8 +91,8 @@ class ClonePool:
         self._wait(lambda: self._ready.qsize() >= self.size, "fill up", timeout, 0.001)
 
     def wait_until_idle(self, timeout: float | None = None) -> None:
-        """Block until the pool is full and every released clone is dropped: nothing of the pool's
-        (CREATE DATABASE checkpoints, drops) runs beside a measurement that starts now."""
+        """Block until the pool is full and every handed-back clone is reused or dropped: nothing of
+        the pool's (CREATE DATABASE checkpoints, drops) runs beside a measurement that starts now."""
         self._wait(lambda: not self._used.unfinished_tasks and self._ready.qsize() >= self.size, "settle", timeout)
 
     def _wait(self, done: Callable[[], bool], what: str, timeout: float | None, poll: float = 0.005) -> None:
@@ -82,9 +104,17 @@ class ClonePool:
             time.sleep(poll)
 
     def release(self, name: str) -> None:
-        """Hand a used database back to be dropped in the background."""
+        """Hand a used database back, to be reused or dropped in the background."""
         self._used.put(name)
         self._wake.set()
+
+    def renew(self, name: str) -> None:
+        """Replace database `name`, which a test wrote to, with a new clone under the same name
+        (those who hold its DSN keep a valid one); blocks until done."""
+        done = threading.Event()
+        self._renewals.put((name, done))
+        self._wake.set()
+        self._wait(done.is_set, f"renew {name}", None)
 
     def close(self) -> None:
         """Drop every clone this pool made, used or not, and stop the thread."""
@@ -100,22 +130,80 @@ class ClonePool:
 
     async def _serve(self) -> None:
         admin = await asyncpg.connect(self.admin_dsn)
+        doomed: deque[str] = deque()  # handed back, found written, not dropped yet
         try:
+            refused = await reuse_refused(admin) if self.reuse else "reuse is off"
             while not self._closing.is_set():
-                backlog = self._used.qsize()
-                if backlog and (backlog > USED_BACKLOG or self._ready.qsize() >= self.size):
-                    await drop_database(admin, self._used.get_nowait())
+                if not self._renewals.empty():
+                    await self._renew(admin, *self._renewals.get_nowait())
+                elif not self._used.empty():
+                    kept, name = (False, self._used.get_nowait())
+                    if refused is None:
+                        kept, name = await self._reclaim(admin, name)
+                    if kept:
+                        self.reused += 1
+                        self._ready.put(name)
+                        self._used.task_done()
+                    else:
+                        doomed.append(name)
+                elif doomed and (len(doomed) > USED_BACKLOG or self._ready.qsize() >= self.size):
+                    await self._drop(admin, doomed.popleft())
                     self._used.task_done()
-                    continue
-                if self._ready.qsize() < self.size:
-                    name = next(self._names)
-                    await clone_database(admin, self.template, name)
-                    self._ready.put(name)
-                    continue
-                self._wake.wait(WAKE_INTERVAL)
-                self._wake.clear()
+                elif self._ready.qsize() < self.size:
+                    self._ready.put(await self._clone(admin, next(self._names), refused is None))
+                else:
+                    self._wake.wait(WAKE_INTERVAL)
+                    self._wake.clear()
             for pending in (self._ready, self._used):
                 while not pending.empty():
-                    await drop_database(admin, pending.get_nowait())
+                    doomed.append(pending.get_nowait())
+            while doomed:
+                await self._drop(admin, doomed.popleft())
         finally:
             await admin.close()
+
+    async def _clone(self, admin: asyncpg.Connection, name: str, reusable: bool) -> str:
+        await clone_database(admin, self.template, name)
+        if reusable:
+            self._footprints[name] = await Footprint.read(admin, name)
+            if self._sequences is None:  # the first clone is the template as it is
+                self._sequences = await sequence_values(self.admin_dsn, name)
+        return name
+
+    async def _reclaim(self, admin: asyncpg.Connection, name: str) -> tuple[bool, str]:
+        """(True, its new name) when clone `name` may be handed out again, else (False, its name)."""
+        before = self._footprints.pop(name, None)
+        if before is None or await wait_until_left(admin, name) != before:
+            return False, name  # never to be reused, still in use, or its writes already show
+        renamed = next(self._names)
+        if not await rename_when_alone(admin, name, renamed):
+            return False, name
+        after = await Footprint.read(admin, renamed)
+        if after != before or (self._sequences and await sequence_values(self.admin_dsn, renamed) != self._sequences):
+            return False, renamed
+        self._footprints[renamed] = after
+        return True, renamed
+
+    async def _renew(self, admin: asyncpg.Connection, name: str, done: threading.Event) -> None:
+        try:
+            fresh = self._ready.get_nowait()
+        except queue.Empty:
+            fresh = await self._clone(admin, next(self._names), False)
+        self._footprints.pop(fresh, None)  # renamed, it is the worker's: never reused
+        await self._drop(admin, name)
+        await admin.execute(f"ALTER DATABASE {quote_identifier(fresh)} RENAME TO {quote_identifier(name)}")
+        done.set()
+
+    async def _drop(self, admin: asyncpg.Connection, name: str) -> None:
+        """Drop `name`, rolling back first any transaction a test prepared there (DROP DATABASE
+        refuses a database with prepared transactions, and only a session in it can end them)."""
+        gids = [row[0] for row in await admin.fetch("SELECT gid FROM pg_prepared_xacts WHERE database = $1", name)]
+        if gids:
+            conn = await asyncpg.connect(self.admin_dsn, database=name)
+            try:
+                for gid in gids:
+                    await conn.execute("ROLLBACK PREPARED '" + gid.replace("'", "''") + "'")
+            finally:
+                await conn.close()
+        self._footprints.pop(name, None)
+        await drop_database(admin, name)
