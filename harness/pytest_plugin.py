@@ -35,12 +35,11 @@ from harness.project import find_project_file
 from harness.provision import Endpoints, Environment, Faults, open_environment
 from harness.provision.databases import create_database, drop_database
 from harness.provision.registry import write_private
-from harness.provision.versions import ServerVersions, server_versions
+from harness.provision.versions import server_versions
 from harness.signals import interrupt_on_sigterm
 
 RUN_STATE = pytest.StashKey[RunState]()
 ENVIRONMENT = pytest.StashKey[Environment]()
-VERSIONS = pytest.StashKey[ServerVersions]()
 PROVISIONING = pytest.StashKey[Future[RunState]]()
 PROVISIONING_END = pytest.StashKey[threading.Event]()
 HANDOFF = pytest.StashKey[Path]()
@@ -113,7 +112,6 @@ def _provision(config: pytest.Config) -> RunState:
         env, state = _start_up(lambda: asyncio.run(prepare_run(settings_from(config))))
         config.stash[ENVIRONMENT] = env
         config.stash[RUN_STATE] = state
-        config.stash[VERSIONS] = _start_up(lambda: asyncio.run(server_versions(state.endpoints)))
     return config.stash[RUN_STATE]
 
 
@@ -191,11 +189,16 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    """The process that provisioned (the xdist controller, or a lone session) names what it got."""
-    state, versions = config.stash.get(RUN_STATE, None), config.stash.get(VERSIONS, None)
-    if state is not None and versions is not None:
+    """The process that provisioned (the xdist controller, or a lone session) names what it got;
+    the servers are asked their versions here, off the way to the first test."""
+    state = config.stash.get(RUN_STATE, None)
+    if state is not None and ENVIRONMENT in config.stash:
+        try:
+            versions = asyncio.run(server_versions(state.endpoints)).describe()
+        except Exception as exc:  # servers a test brought down: the summary still names the rest
+            versions = f"server versions unknown ({type(exc).__name__})"
         terminalreporter.write_line(
-            f"harness: backend {state.endpoints.backend}, {versions.describe()}, template {state.template}"
+            f"harness: backend {state.endpoints.backend}, {versions}, template {state.template}"
         )
 
 

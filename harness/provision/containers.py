@@ -192,13 +192,22 @@ class DockerEnvironment(Environment):
         # no ACL file only the loopback publishing keeps other machines out.
         protected = "yes" if settings.redis_acl.is_file() else "no"
         redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
-        started: list[Any] = []
+
+        async def launch(container: Any) -> Any:
+            await asyncio.to_thread(container.start)
+            record.containers.append(container.get_container_id())  # as soon as it exists, for gc
+            record.save(directory)
+            return container.get_wrapped_container()
+
         try:
-            for container in (pg, redis):
-                await asyncio.to_thread(container.start)
-                started.append(container.get_wrapped_container())
-                record.containers.append(container.get_container_id())
-                record.save(directory)
+            # both at once; each is recorded as it starts, and removed below if the other fails
+            launched = await asyncio.gather(launch(pg), launch(redis), return_exceptions=True)
+            for outcome in launched:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            started = list(launched)
+            record.containers = [pg.get_container_id(), redis.get_container_id()]  # the order attach reads
+            record.save(directory)
             host = _published_host(pg)
             endpoints = Endpoints(
                 postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
@@ -241,7 +250,7 @@ class DockerEnvironment(Environment):
         return True
 
     async def stop_servers(self) -> None:
-        await asyncio.to_thread(remove_containers, self.record.containers)
+        await asyncio.gather(*(asyncio.to_thread(remove_containers, [cid]) for cid in self.record.containers))
 
 
 def _ensure_image(client: Any, image: str) -> None:
