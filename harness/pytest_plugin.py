@@ -2,8 +2,8 @@
 
 The xdist controller (or the lone session) provisions once and hands `RunState` to the workers
 (through a private file named in `workerinput`); workers never start the shared servers. Each
-worker keeps a ClonePool of the template: `fresh_database` pops a ready clone, `pg_conn` runs in the worker's own clone
-inside a transaction that is rolled back.
+worker keeps a ClonePool of the template: `fresh_database` pops a ready clone, `pg_conn` runs in
+the worker's own clone inside a transaction that is rolled back.
 """
 
 from __future__ import annotations
