@@ -41,6 +41,11 @@ def default_state_dir() -> Path:
     return base / f"harness-{os.geteuid()}"
 
 
+def default_initdb_cache() -> Path:
+    """Beside the default state directory, on tmpfs when there is one (copying from it is fastest)."""
+    return default_state_dir().with_name(f"harness-initdb-{os.geteuid()}")
+
+
 def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
     """What makes `url` unusable for a server of `schemes` (its scheme, a port outside 1-65535), or None."""
     parts = urlsplit(url)
@@ -149,6 +154,12 @@ class Settings(BaseSettings):
         default_factory=default_state_dir,
         description="Where environments are recorded and embedded servers keep their data: `/dev/shm/harness-<uid>` "
         "(tmpfs, where cloning is 5-10x faster), else `harness-<uid>` in the temporary directory.",
+    )
+    initdb_cache: Path | None = Field(
+        default_factory=default_initdb_cache,
+        description="Where the embedded backend keeps initialised data directories, one per server version, "
+        "initdb arguments and server user: a run copies one instead of running initdb (tens of ms instead of about "
+        'half a second). Empty ("") turns the cache off.',
     )
     database: str = Field(default="app", description="The database `harness up` creates and `harness env` names.")
     template_seed: str = Field(
@@ -268,6 +279,11 @@ class Settings(BaseSettings):
         description="The external Redis server's password (with `REDIS_HOST`).",
     )
 
+    @field_validator("initdb_cache", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("test_database_url", "redis_url")
     @classmethod
     def _usable_url(cls, url: str | None, info: ValidationInfo) -> str | None:
@@ -329,8 +345,10 @@ class Settings(BaseSettings):
         env = {}
         for name, field in type(self).model_fields.items():
             value = getattr(self, name)
-            if field.validation_alias is None and value is not None:
-                env[f"HARNESS_{name.upper()}"] = as_variable(value)
+            if field.validation_alias is not None or (value is None and field.default is None):
+                continue
+            # a setting turned off (None where the default is something) reads back from ""
+            env[f"HARNESS_{name.upper()}"] = "" if value is None else as_variable(value)
         return env
 
     def external_postgres_dsn(self) -> str | None:

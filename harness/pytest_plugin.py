@@ -1,9 +1,9 @@
 """The pytest plugin: options, the run's servers and template, and the fixtures. It only wires.
 
 The xdist controller (or the lone session) provisions once and hands `RunState` to the workers
-through `workerinput`; workers never start the shared servers. Each worker keeps a ClonePool of
-the template: `fresh_database` pops a ready clone, `pg_conn` runs in the worker's own clone
-inside a transaction that is rolled back.
+(through a private file named in `workerinput`); workers never start the shared servers. Each
+worker keeps a ClonePool of the template: `fresh_database` pops a ready clone, `pg_conn` runs in
+the worker's own clone inside a transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import shutil
+import tempfile
+import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,13 +36,15 @@ from harness.migrate.logins import dsn_as, load_logins
 from harness.project import find_project_file
 from harness.provision import Endpoints, Environment, Faults, open_environment
 from harness.provision.databases import create_database, drop_database
-from harness.provision.versions import ServerVersions, server_versions
+from harness.provision.registry import write_private
+from harness.provision.versions import server_versions
 from harness.signals import interrupt_on_sigterm
 
 RUN_STATE = pytest.StashKey[RunState]()
 ENVIRONMENT = pytest.StashKey[Environment]()
-VERSIONS = pytest.StashKey[ServerVersions]()
-DEFERRED_EXIT = pytest.StashKey[BaseException]()
+PROVISIONING = pytest.StashKey[Future[RunState]]()
+PROVISIONING_END = pytest.StashKey[threading.Event]()
+HANDOFF = pytest.StashKey[Path]()
 WORKER_INPUT = "harness_run_state"
 
 
@@ -98,48 +104,77 @@ def _start_up(step: Callable[[], T]) -> T:
 
 
 def _provision(config: pytest.Config) -> RunState:
+    """The run's state: provisioned here (a lone session, or the xdist controller's background
+    thread), or, on a worker, read from the controller's hand-off file."""
     if RUN_STATE not in config.stash:
+        handoff = config.stash.get(HANDOFF, None)
+        if handoff is not None and hasattr(config, "workerinput"):
+            config.stash[RUN_STATE] = RunState.from_json(handoff.read_text())
+            return config.stash[RUN_STATE]
         env, state = _start_up(lambda: asyncio.run(prepare_run(settings_from(config))))
         config.stash[ENVIRONMENT] = env
         config.stash[RUN_STATE] = state
-        config.stash[VERSIONS] = _start_up(lambda: asyncio.run(server_versions(state.endpoints)))
     return config.stash[RUN_STATE]
+
+
+def _provision_in_background(config: pytest.Config) -> Future[RunState]:
+    """`_provision` in a thread that lives until the run ends (pytest_unconfigure): the servers'
+    parent-death signal fires when the thread that started them ends, not only the process."""
+    provisioned: Future[RunState] = Future()
+    config.stash[PROVISIONING_END] = run_ended = threading.Event()
+
+    def provision() -> None:
+        try:
+            provisioned.set_result(_provision(config))
+        except BaseException as exc:  # handed to the main thread, which reports it
+            provisioned.set_exception(exc)
+        run_ended.wait()
+
+    threading.Thread(target=provision, name="harness-provision", daemon=True).start()
+    return provisioned
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist controller: provision on the first worker's start, hand the state to each worker. A
-    start-up failure waits for the test loop (`pytest_runtestloop`): pytest reports an exit raised
-    while workers start twice, on stderr and in the summary, and the next worker would try again."""
-    if DEFERRED_EXIT in node.config.stash:
-        return
-    try:
-        node.workerinput[WORKER_INPUT] = _provision(node.config).to_json()
-    except pytest.exit.Exception as exc:
-        node.config.stash[DEFERRED_EXIT] = exc
+    """xdist controller: provision in a thread from the first worker's start, so the workers start
+    (each a pytest of its own: imports, collection) meanwhile instead of after it; each worker gets
+    the path of a private file that holds the state before any test is handed out (pytest_runtestloop)."""
+    config = node.config
+    if PROVISIONING not in config.stash:
+        config.stash[HANDOFF] = Path(tempfile.mkdtemp(prefix="harness-handoff-")) / "run.json"
+        config.stash[PROVISIONING] = _provision_in_background(config)
+    node.workerinput[WORKER_INPUT] = str(config.stash[HANDOFF])
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
-    """End the run with the start-up failure the xdist controller met, reported once."""
-    deferred = session.config.stash.get(DEFERRED_EXIT, None)
-    if deferred is not None:
-        raise deferred
+    """xdist controller, before the first test is handed out: the provisioning's state written for
+    the workers, or its start-up failure ending the run, reported once."""
+    provisioning = session.config.stash.get(PROVISIONING, None)
+    if provisioning is not None:
+        state = provisioning.result()  # raises the start-up failure (pytest.exit) here
+        write_private(session.config.stash[HANDOFF], state.to_json())
 
 
 def pytest_configure(config: pytest.Config) -> None:
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None and WORKER_INPUT in worker_input:
-        config.stash[RUN_STATE] = RunState.from_json(worker_input[WORKER_INPUT])
+        config.stash[HANDOFF] = Path(worker_input[WORKER_INPUT])
     elif worker_input is None:
         interrupt_on_sigterm()  # so a terminated run still tears down
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    provisioning = config.stash.get(PROVISIONING, None)
+    if provisioning is not None:
+        wait([provisioning])  # an interrupted run still ends the servers being started
+        shutil.rmtree(config.stash[HANDOFF].parent, ignore_errors=True)
     env = config.stash.get(ENVIRONMENT, None)
     if env is not None:
         asyncio.run(env.close())
         del config.stash[ENVIRONMENT]
+    if PROVISIONING_END in config.stash:
+        config.stash[PROVISIONING_END].set()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -156,11 +191,16 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    """The process that provisioned (the xdist controller, or a lone session) names what it got."""
-    state, versions = config.stash.get(RUN_STATE, None), config.stash.get(VERSIONS, None)
-    if state is not None and versions is not None:
+    """The process that provisioned (the xdist controller, or a lone session) names what it got;
+    the servers are asked their versions here, off the way to the first test."""
+    state = config.stash.get(RUN_STATE, None)
+    if state is not None and ENVIRONMENT in config.stash:
+        try:
+            versions = asyncio.run(server_versions(state.endpoints)).describe()
+        except Exception as exc:  # servers a test brought down: the summary still names the rest
+            versions = f"server versions unknown ({type(exc).__name__})"
         terminalreporter.write_line(
-            f"harness: backend {state.endpoints.backend}, {versions.describe()}, template {state.template}"
+            f"harness: backend {state.endpoints.backend}, {versions}, template {state.template}"
         )
 
 

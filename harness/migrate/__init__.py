@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from harness.config import MIGRATE_LOCK_WAIT
-from harness.migrate.catalog import Snapshot, take_snapshot
-from harness.migrate.down_lint import lint_downs
 from harness.migrate.files import Migration, generate_migration, load_migrations
-from harness.migrate.lint import Finding, enforce, lint_migrations, pending_check
-from harness.migrate.rehearse import Rehearsal, rehearse_migrations, starting_version
 from harness.migrate.runner import APPLICATION_NAME, VERSION_TABLE, MigrationRunner, MigrationStatus, Step
-from harness.migrate.verify import verify_migrations
+
+if TYPE_CHECKING:
+    from harness.migrate.catalog import Snapshot, take_snapshot
+    from harness.migrate.down_lint import lint_downs
+    from harness.migrate.lint import Finding, enforce, lint_migrations, pending_check
+    from harness.migrate.rehearse import Rehearsal, rehearse_migrations, starting_version
+    from harness.migrate.verify import verify_migrations
+
+# Imported when first asked for: applying migrations (every test run's template) needs none of them.
+LAZY = {
+    "Snapshot": "catalog", "take_snapshot": "catalog", "lint_downs": "down_lint", "Finding": "lint",
+    "enforce": "lint", "lint_migrations": "lint", "pending_check": "lint", "Rehearsal": "rehearse",
+    "rehearse_migrations": "rehearse", "starting_version": "rehearse", "verify_migrations": "verify",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{LAZY[name]}"), name)
+
 
 __all__ = [
     "VERSION_TABLE", "Finding", "Migration", "MigrationRunner", "MigrationStatus", "Rehearsal", "Snapshot", "Step",

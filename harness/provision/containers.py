@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from harness.provision.registry import (
 )
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
+log = logging.getLogger("harness.provision")
 LOOPBACK = "127.0.0.1"
 PG_USER = "postgres"
 PG_DATA = "/var/lib/postgresql/data"
@@ -190,13 +192,22 @@ class DockerEnvironment(Environment):
         # no ACL file only the loopback publishing keeps other machines out.
         protected = "yes" if settings.redis_acl.is_file() else "no"
         redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
-        started: list[Any] = []
+
+        async def launch(container: Any) -> Any:
+            await asyncio.to_thread(container.start)
+            record.containers.append(container.get_container_id())  # as soon as it exists, for gc
+            record.save(directory)
+            return container.get_wrapped_container()
+
         try:
-            for container in (pg, redis):
-                await asyncio.to_thread(container.start)
-                started.append(container.get_wrapped_container())
-                record.containers.append(container.get_container_id())
-                record.save(directory)
+            # both at once; each is recorded as it starts, and removed below if the other fails
+            launched = await asyncio.gather(launch(pg), launch(redis), return_exceptions=True)
+            for outcome in launched:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            started = list(launched)
+            record.containers = [pg.get_container_id(), redis.get_container_id()]  # the order attach reads
+            record.save(directory)
             host = _published_host(pg)
             endpoints = Endpoints(
                 postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
@@ -239,7 +250,7 @@ class DockerEnvironment(Environment):
         return True
 
     async def stop_servers(self) -> None:
-        await asyncio.to_thread(remove_containers, self.record.containers)
+        await asyncio.gather(*(asyncio.to_thread(remove_containers, [cid]) for cid in self.record.containers))
 
 
 def _ensure_image(client: Any, image: str) -> None:
@@ -279,7 +290,34 @@ def remove_containers(container_ids: list[str]) -> None:
     client = docker_client()
     for cid in container_ids:
         with contextlib.suppress(docker.errors.NotFound):
-            client.containers.get(cid).remove(force=True, v=True)
+            container = client.containers.get(cid)
+            _hand_back_data(client, container)
+            container.remove(force=True, v=True)
+
+
+def _hand_back_data(client: Any, container: Any) -> None:
+    """Give the invoking user back the data the container's postgres wrote to the bind-mounted
+    PGDATA (owned by the image's uid, in 0700 directories), so that it can be deleted with the
+    environment's directory: as root nothing is needed, else a chown from inside the container
+    (or, when it no longer runs, from a one-off container of its image)."""
+    if os.geteuid() == 0 or not any(m.get("Destination") == PG_DATA for m in container.attrs.get("Mounts", [])):
+        return
+    command = ["chown", "-R", f"{os.geteuid()}:{os.getegid()}", PG_DATA]
+    container.reload()
+    if container.status == "running":
+        exit_code, output = container.exec_run(command, user="root")
+    else:
+        volumes = {m["Source"]: {"bind": m["Destination"], "mode": "rw"} for m in container.attrs["Mounts"]}
+        try:
+            client.containers.run(container.image.id, command, user="root", volumes=volumes, remove=True)
+            exit_code, output = 0, b""
+        except Exception as exc:  # the SDK's ContainerError, ImageNotFound, APIError: all mean the same here
+            exit_code, output = 1, str(exc).encode()
+    if exit_code != 0:  # the containers must still go: say what stays behind
+        log.warning(
+            "could not hand back %s of container %s to uid %d, so its data stays in the state directory: %s",
+            PG_DATA, container.name, os.geteuid(), output.decode(errors="replace").strip(),
+        )  # fmt: skip
 
 
 def collect_orphan_containers(state_dir: Path, project: str, everything: bool) -> tuple[list[str], list[str]]:

@@ -34,6 +34,7 @@ from harness.errors import ProvisionError
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
+from harness.provision.initdb_cache import InitdbCache, change_password, initdb_argv, run_initdb
 from harness.provision.redis_access import admin_credentials, redis_url
 from harness.provision.registry import EnvRecord, ProcessRef, write_private
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
@@ -231,28 +232,38 @@ class EmbeddedPostgres:
         death_signal = None if record.persistent else signal.SIGQUIT
         self.child = ChildServer(directory, death_signal, record.markers(directory), unprivileged=True)
         self.log = directory / "postgres.log"
+        self.initial_password = password  # the superuser's until start: the cache's when copied from it
+        self.hang_timeout = settings.hang_timeout
+        self.cache = None if settings.initdb_cache is None else self._cache(settings.initdb_cache)
+
+    def _cache(self, root: Path) -> InitdbCache:
+        uid, gid = self.child.uid, self.child.gid
+        if uid is None or gid is None:
+            uid, gid = os.geteuid(), os.getegid()
+        return InitdbCache(root, self.bin, SUPERUSER, uid, gid, self._prepare_initdb)
 
     @property
     def dsn(self) -> str:
         return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/postgres"
 
     def initialize(self) -> None:
-        """initdb: a password (scram) for every login, over TCP and the unix socket alike."""
+        """The data directory: a copy of the cache's (its superuser password changed on start), or initdb's."""
         data = self.directory / "data"
+        if self.cache is not None:
+            self.initial_password = self.cache.copy_to(data)
+            return
         data.mkdir(mode=0o700)
         self.child.own(data)
         pwfile = self.directory / "pwfile"
         write_private(pwfile, self.password + "\n")
         self.child.own(pwfile)
-        argv = [str(self.bin / "initdb"), "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile),
-                "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]  # fmt: skip
-        result = subprocess.run(
-            argv, capture_output=True, text=True, check=False,
-            preexec_fn=lambda: _prepare_child(self.child.uid, self.child.gid, death_signal=None),
-        )  # fmt: skip
-        pwfile.unlink()
-        if result.returncode != 0:
-            raise ProvisionError(f"initdb failed in {data}: {result.stderr.strip()}")
+        try:
+            run_initdb(initdb_argv(self.bin, data, SUPERUSER, pwfile), data, self._prepare_initdb)
+        finally:
+            pwfile.unlink()
+
+    def _prepare_initdb(self) -> None:
+        _prepare_child(self.child.uid, self.child.gid, death_signal=None)
 
     async def start(self) -> None:
         settings = {
@@ -265,7 +276,11 @@ class EmbeddedPostgres:
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
         self.child.spawn(argv, self.log)
-        await self.child.wait_serving(lambda: postgres_answers(self.dsn), f"postgres on port {self.port}", self.log)
+        initial = self.dsn.replace(f":{self.password}@", f":{self.initial_password}@", 1)
+        await self.child.wait_serving(lambda: postgres_answers(initial), f"postgres on port {self.port}", self.log)
+        if self.initial_password != self.password:
+            await change_password(initial, SUPERUSER, self.password, self.hang_timeout)
+            self.initial_password = self.password
 
     async def stop(self, immediate: bool) -> None:
         await self.child.signal_and_wait(signal.SIGQUIT if immediate else signal.SIGINT)
@@ -372,4 +387,7 @@ class EmbeddedEnvironment(Environment):
         return self.postgres.child.running() and self.redis.child.running()
 
     async def stop_servers(self) -> None:
-        await asyncio.gather(self.postgres.stop(immediate=False), self.redis.stop(immediate=False))
+        """A disposable environment's data is deleted next, so its servers stop at once (no shutdown
+        checkpoint, no Redis save); a persistent one's stop cleanly."""
+        immediate = not self.persistent
+        await asyncio.gather(self.postgres.stop(immediate), self.redis.stop(immediate))

@@ -1,7 +1,12 @@
-"""Cold start: from launching pytest to the first test holding a database, beside a bare pytest.
+"""Cold start: a whole one-test run, launched as a user launches it, beside a bare pytest run
+launched the same way in the same moment (rounds alternate).
 
-    pytest suites/betterprompts/benchmarks/test_cold_start.py
-The timed target is the whole run; `extra_info` holds the launch-to-first-test seconds.
+    pytest -p no:xdist suites/betterprompts/benchmarks/test_cold_start.py
+Scenarios: the embedded backend in one process and under `-n 2` (each beside a bare pytest with
+the same arguments), the embedded backend without its initdb cache (what every run paid before
+it), and the docker backend (skipped unless the run's images are present). The timed round is the
+whole run, teardown included; `extra_info` holds each side's median seconds from launch to the
+first test's first line.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.config import Settings
-from suites.betterprompts.benchmarks._support import rounds
+from suites.betterprompts.benchmarks._support import Side, measure_pair, rounds
 
 PROBE_WITH_DATABASE = """
 import time
@@ -29,32 +35,73 @@ import time
 def test_first():
     open({marker!r}, "w").write(repr(time.time()))
 """
+# scenario: (benchmark group, the subject's name (the baseline's key), pytest arguments, settings changed)
+SCENARIOS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
+    "embedded": ("cold-start", "harness", [], {}),
+    "embedded-n2": ("cold-start-n2", "harness-n2", ["-n", "2"], {}),
+    "embedded-no-initdb-cache": ("cold-start-initdb", "harness-no-initdb-cache", [], {"initdb_cache": None}),
+    "docker": ("cold-start-docker", "harness-docker", [], {"backend": "docker"}),
+}
 
 
-def run_probe(tmp_path: Path, source: str, settings: Settings, args: list[str]) -> float:
+def run_probe(directory: Path, source: str, settings: Settings, args: list[str]) -> float:
     """Seconds from launching pytest to the probe test's first line."""
-    marker = tmp_path / "first-test"
-    (tmp_path / "test_probe.py").write_text(source.format(marker=str(marker)))
-    (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    directory.mkdir(exist_ok=True)
+    marker = directory / "first-test"
+    (directory / "test_probe.py").write_text(source.format(marker=str(marker)))
+    (directory / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
     environ = {**os.environ, **settings.as_environment()}
     started = time.time()
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "test_probe.py"],
-        cwd=tmp_path, env=environ, check=True, capture_output=True,
+        cwd=directory, env=environ, check=True, capture_output=True, timeout=settings.hang_timeout,
     )  # fmt: skip
     return float(marker.read_text()) - started
 
 
-@pytest.mark.parametrize("probe", ["harness", "bare-pytest"])
+def docker_images_present(settings: Settings) -> str | None:
+    """Why the docker scenario cannot run, or None."""
+    from harness.errors import ProvisionError
+    from harness.provision.containers import docker_client
+
+    try:
+        client = docker_client()
+    except ProvisionError as exc:
+        return str(exc)
+    for image in (settings.pg_image, settings.redis_image):
+        if not client.images.list(name=image):
+            return f"image {image} is not present (`harness images build`, then --pg-image/--redis-image)"
+    return None
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.benchmark(group="cold-start")
 def test_cold_start_to_first_test(
-    benchmark: BenchmarkFixture, harness_settings: Settings, tmp_path: Path, probe: str
+    benchmark: BenchmarkFixture, harness_settings: Settings, tmp_path: Path, scenario: str
 ) -> None:
-    source, args = (PROBE_WITH_DATABASE, []) if probe == "harness" else (PROBE_BARE, ["-p", "no:harness"])
-    firsts: list[float] = []
-    benchmark.extra_info["role"] = "subject" if probe == "harness" else "baseline"
-    benchmark.pedantic(
-        lambda: firsts.append(run_probe(tmp_path, source, harness_settings, args)), rounds=rounds(5, 3), warmup_rounds=1
+    group, subject_name, args, changes = SCENARIOS[scenario]
+    settings = harness_settings.model_copy(update={"reuse": False, "keep": False, **changes})
+    if settings.backend == "docker" and (why := docker_images_present(settings)) is not None:
+        pytest.skip(why)
+    benchmark.group = group
+    pairs = rounds(5, 3)
+    firsts: dict[str, list[float]] = {"subject": [], "baseline": []}
+
+    def side(role: str, source: str, pytest_args: list[str]) -> None:
+        firsts[role].append(run_probe(tmp_path / role, source, settings, pytest_args))
+
+    measure_pair(
+        benchmark,
+        Side(f"test_cold_start_to_first_test[{subject_name}]", 1, lambda: side("subject", PROBE_WITH_DATABASE, args)),
+        Side(
+            f"test_cold_start_to_first_test[bare-pytest{'-n2' if args else ''}]",
+            1,
+            lambda: side("baseline", PROBE_BARE, ["-p", "no:harness", *args]),
+        ),
+        pairs=pairs,
     )
-    benchmark.extra_info["backend"] = harness_settings.backend
-    benchmark.extra_info["launch_to_first_test_s_median"] = statistics.median(firsts)
+    benchmark.extra_info["backend"] = settings.backend
+    for role, seconds in firsts.items():
+        benchmark.extra_info[f"{role}_launch_to_first_test_s_median"] = statistics.median(
+            seconds[-pairs:]
+        )  # not the warm-up's
