@@ -2,7 +2,6 @@
 schema loaded once into its template database, a database cloned from it per test."""
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,6 +19,6 @@ postgresql = factories.postgresql("postgresql_proc")
 
 
 @pytest.fixture
-def db(postgresql: psycopg.Connection) -> Iterator[psycopg.Connection]:
+def db(postgresql: psycopg.Connection) -> psycopg.Connection:
     postgresql.autocommit = True
-    yield postgresql
+    return postgresql

@@ -12,7 +12,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +69,11 @@ class Runner:
     """Runs the tools' suites in `scratch`, with harness's settings (`harness_environment`) for the
     tools that use its plugin."""
 
-    def __init__(self, scratch: Path, harness_environment: dict[str, str], migrations: Path) -> None:
+    def __init__(
+        self, scratch: Path, harness_environment: dict[str, str], migrations: Path, hang_timeout: float
+    ) -> None:
         self.scratch = scratch
+        self.hang_timeout = hang_timeout
         self.environment = {
             **os.environ,
             **harness_environment,
@@ -85,7 +88,8 @@ class Runner:
         }
         self.runs = 0
 
-    def run(self, tool: Tool, variant: Variant, tests: int) -> Timing:
+    def run(self, tool: Tool, variant: Variant, tests: int, environment: Mapping[str, str] | None = None) -> Timing:
+        """`tests` tests of `variant` through `tool`, with `environment` over the runner's."""
         self.runs += 1
         directory = self.scratch / f"{self.runs}-{tool.name}"
         directory.mkdir()
@@ -93,7 +97,7 @@ class Runner:
         shutil.copy(HERE / tool.conftest, directory / "conftest.py")
         (directory / "pytest.ini").write_text("[pytest]\n")
         marker = directory / "first-test"
-        environment = {**self.environment, "PEERS_VARIANT": variant, "PEERS_TESTS": str(tests),
+        environment = {**self.environment, **(environment or {}), "PEERS_VARIANT": variant, "PEERS_TESTS": str(tests),
                        "PEERS_MARKER": str(marker), "HOME": str(directory)}  # fmt: skip
         account = unprivileged_account() if tool.unprivileged else None
         python = sys.executable
@@ -101,14 +105,15 @@ class Runner:
             shutil.chown(directory, account.pw_uid, account.pw_gid)
             python = reachable_python()
             environment["PYTHONPATH"] += os.pathsep + sysconfig.get_paths()["purelib"]
-        argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tool.plugins,
-                f"--basetemp={directory / 'tmp'}", "test_workload.py"]  # fmt: skip
+        argv = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tool.plugins, "-o",
+                f"timeout={self.hang_timeout}", f"--basetemp={directory / 'tmp'}", "test_workload.py"]  # fmt: skip
         started = time.time()
         start = time.perf_counter()
         done = subprocess.run(
             argv, cwd=directory, env=environment, capture_output=True, text=True,
             user=account.pw_uid if account else None, group=account.pw_gid if account else None,
             extra_groups=[] if account else None,
+            timeout=self.hang_timeout * (tests + 2),  # a backstop: each test has its own guard
         )  # fmt: skip
         wall = time.perf_counter() - start
         if done.returncode != 0 or f"{tests} passed" not in done.stdout:
@@ -129,7 +134,7 @@ def unprivileged_account() -> pwd.struct_passwd | None:
         made = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ACCOUNT],
                               capture_output=True, text=True)  # fmt: skip
         if made.returncode != 0:
-            raise Unavailable(f"pytest-postgresql refuses root and useradd {ACCOUNT} failed: {made.stderr.strip()}")
+            raise Unavailable(f"pytest-postgresql refuses root; useradd {ACCOUNT}: {made.stderr.strip()}") from None
         return pwd.getpwnam(ACCOUNT)
 
 
