@@ -1,6 +1,6 @@
 """harness beside its peers on the same workload, binaries and settings (issue #15, part 5).
 
-    pytest -p no:xdist suites/betterprompts/benchmarks/test_peers.py    (full pass only: ~20 min)
+    pytest -p no:xdist suites/betterprompts/benchmarks/test_peers.py    (full pass only: ~30 min, busy 2 cores)
 
 Each tool runs the same generated suite as a pytest process of its own (`peers/`): 200 tests that
 each need the BetterPrompts schema, writing (one INSERT + SELECT) or read-only (one SELECT), and a
@@ -36,7 +36,7 @@ from suites.betterprompts.benchmarks.peers.runs import (
 )
 
 pytestmark = [
-    pytest.mark.skipif(QUICK, reason="the peers take ~20 min: the full pass (make bench) runs them, not the quick one"),
+    pytest.mark.skipif(QUICK, reason="the peers take ~30 min: the full pass (make bench) runs them, not the quick one"),
     pytest.mark.timeout(3600),  # each run inside has its own hang guard, from Settings.hang_timeout
 ]
 TESTS = 200
