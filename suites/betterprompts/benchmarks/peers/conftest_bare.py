@@ -1,0 +1,8 @@
+"""No database: the same tests on a bare pytest."""
+
+import pytest
+
+
+@pytest.fixture
+def db() -> None:
+    return None
