@@ -102,12 +102,14 @@ SCHEMA_OBJECTS: dict[str, str] = {
         FROM pg_foreign_table f JOIN pg_foreign_server s ON s.oid = f.ftserver
         JOIN pg_class c ON c.oid = f.ftrelid JOIN user_namespace n ON n.oid = c.relnamespace
         WHERE {not_member("c.oid")}""",
+    # not a partition's copy of its parent's constraint (conparentid): implied, as pg_dump has it
     "constraints": f"""
         SELECT format('%s.%s %s %s', n.nspname, coalesce(c.relname, t.typname), k.conname,
             {without_options("pg_get_constraintdef(k.oid)", "x.reloptions")})
         FROM pg_constraint k JOIN user_namespace n ON n.oid = k.connamespace LEFT JOIN pg_class x ON x.oid = k.conindid
         LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
-        WHERE {not_member("coalesce(c.oid, t.oid)")}""",
+        WHERE {not_member("coalesce(c.oid, t.oid)")}
+        AND k.conparentid = 0""",
     "indexes": f"""
         SELECT format('%s options=%s clustered=%s replica_identity=%s statistics=%s',
             {without_options("pg_get_indexdef(i.indexrelid)", "c.reloptions")}, {sorted_list("c.reloptions")},

@@ -289,7 +289,9 @@ async def sample_rows(conn: asyncpg.Connection) -> dict[str, Any]:
         "key": await conn.fetchval("SELECT id FROM auth.api_keys WHERE user_id = $1 LIMIT 1", user),
         "tier": "pro", "active": True, "limit": 20, "k": 10, "technique": "few_shot", "intent": "reasoning",
         "category": "category_c", "tag": "tag3", "activity": "login", "endpoint": "/v1/endpoint3",
-        "today": await conn.fetchval("SELECT current_date"), "vector": np.full(768, 0.5, dtype=np.float32),
+        # a day with rows (just after midnight, today has none)
+        "today": await conn.fetchval("SELECT max(created_at)::date FROM prompts.history"),
+        "vector": np.full(768, 0.5, dtype=np.float32),
     }  # fmt: skip
 
 
