@@ -7,6 +7,7 @@ Rolled back per test."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -109,7 +110,10 @@ SERVES: dict[str, Query] = {
         ("session",),
     ),
     "prompts.history_created_at_brin_idx": Query(
-        "the daily roll-up reads one day of history", ROLL_UP_DAY, ("today",), ("enable_seqscan", "enable_indexscan")
+        "the daily roll-up reads one day of history",
+        ROLL_UP_DAY,
+        ("roll_up_day",),
+        ("enable_seqscan", "enable_indexscan"),
     ),
     "prompts.intent_patterns_verified_intent_idx": Query(
         "the classifier's training export: an intent's verified patterns",
@@ -238,6 +242,10 @@ SELECT u.id, (SELECT s.id FROM auth.sessions s WHERE s.user_id = u.id ORDER BY s
        'req-' || u.id || '-' || i, 'input', 'output', (public.intent_names())[1 + i % 10],
        ARRAY[(public.technique_names())[1 + i % 12]], i % 20 = 0, now() - i * interval '1 hour'
 FROM auth.users u, generate_series(1, 40) i;
+-- a month of roll-up days long past, every hour: the roll-up of one of them reads a slice of its partition
+INSERT INTO prompts.history (user_id, request_id, original_input, enhanced_output, intent, created_at)
+SELECT NULL, 'past-' || i, 'input', 'output', 'reasoning', timestamptz '2000-01-01' + i * interval '1 hour'
+FROM generate_series(0, 30 * 24 - 1) i;
 INSERT INTO prompts.intent_patterns (pattern, intent, is_verified, verified_by)
 SELECT 'pattern ' || i, (public.intent_names())[1 + i % 10], i % 20 = 0,
        (SELECT id FROM auth.users WHERE username = 'user' || (1 + i % 30))
@@ -289,8 +297,8 @@ async def sample_rows(conn: asyncpg.Connection) -> dict[str, Any]:
         "key": await conn.fetchval("SELECT id FROM auth.api_keys WHERE user_id = $1 LIMIT 1", user),
         "tier": "pro", "active": True, "limit": 20, "k": 10, "technique": "few_shot", "intent": "reasoning",
         "category": "category_c", "tag": "tag3", "activity": "login", "endpoint": "/v1/endpoint3",
-        # a day with rows (just after midnight, today has none)
-        "today": await conn.fetchval("SELECT max(created_at)::date FROM prompts.history"),
+        # mid-month: a day's partition holding only that day leaves the BRIN nothing to skip
+        "roll_up_day": date(2000, 1, 15),
         "vector": np.full(768, 0.5, dtype=np.float32),
     }  # fmt: skip
 
