@@ -57,11 +57,16 @@ def pool_of(dsn: str, template: str, timeout: float, size: int = 1) -> Iterator[
         pool.close()
 
 
+async def taken(pool: ClonePool, admin: asyncpg.Connection) -> tuple[str, int]:
+    """A clone taken from `pool`: its name, and its OID, which a clone dropped and made again does not keep."""
+    name = pool.take()
+    return name, int(await admin.fetchval("SELECT oid FROM pg_database WHERE datname = $1", name))
+
+
 async def used_once(pool: ClonePool, admin: asyncpg.Connection, dsn: str, act: Act) -> int:
     """Take a clone, `act` on it through a connection of the test's own, hand it back and wait for
     the pool's verdict; the clone's OID."""
-    name = pool.take()
-    oid = await admin.fetchval("SELECT oid FROM pg_database WHERE datname = $1", name)
+    name, oid = await taken(pool, admin)
     conn = await asyncpg.connect(dsn, database=name)
     try:
         await act(conn, name)
@@ -69,7 +74,7 @@ async def used_once(pool: ClonePool, admin: asyncpg.Connection, dsn: str, act: A
         await conn.close()
     pool.release(name)
     pool.wait_until_idle()
-    return int(oid)
+    return oid
 
 
 async def still_there(admin: asyncpg.Connection, oid: int) -> bool:
@@ -150,8 +155,7 @@ async def test_a_clone_with_a_connection_still_open_at_hand_back_is_dropped(
 ) -> None:
     dsn = harness_run.endpoints.postgres
     with pool_of(dsn, harness_run.template, hang_timeout) as pool:
-        name = pool.take()
-        oid = await admin.fetchval("SELECT oid FROM pg_database WHERE datname = $1", name)
+        name, oid = await taken(pool, admin)
         left_open = await asyncpg.connect(dsn, database=name)  # a pool the test did not close
         try:
             pool.release(name)
@@ -227,8 +231,7 @@ async def test_a_renewed_database_keeps_its_name_and_holds_nothing_written_to_it
 ) -> None:
     dsn = harness_run.endpoints.postgres
     with pool_of(dsn, harness_run.template, hang_timeout) as pool:
-        name = pool.take()
-        oid = await admin.fetchval("SELECT oid FROM pg_database WHERE datname = $1", name)
+        name, oid = await taken(pool, admin)
         await insert_committed(dsn, name)
         await asyncio.to_thread(pool.renew, name)
         assert not await still_there(admin, oid)
