@@ -84,6 +84,10 @@ class UnknownClone(HarnessError):
     """`harness drop` was given a clone's name that the running servers do not hold."""
 
 
+class QueryBudgetError(HarnessError):
+    """A query budget cannot count: no limit, no connection to watch, or one outside a transaction."""
+
+
 @dataclass(frozen=True)
 class Explanation:
     """What the CLI or the pytest plugin prints for an expected failure, and the exit status."""

@@ -38,6 +38,7 @@ from harness.provision import Endpoints, Environment, Faults, open_environment
 from harness.provision.databases import create_database, drop_database
 from harness.provision.registry import write_private
 from harness.provision.versions import server_versions
+from harness.query_budget import QueryBudgets
 from harness.signals import interrupt_on_sigterm
 
 RUN_STATE = pytest.StashKey[RunState]()
@@ -318,6 +319,13 @@ async def pg_conn(
             ),
             stacklevel=1,
         )
+
+
+@pytest.fixture
+def query_budget(request: pytest.FixtureRequest) -> QueryBudgets:
+    """`async with query_budget(statements=3, rows_read=500):` on pg_conn, or `on=` the connection
+    the code under test uses (inside a transaction); see harness/query_budget.py."""
+    return QueryBudgets(lambda: request.getfixturevalue("pg_conn") if "pg_conn" in request.fixturenames else None)
 
 
 PoolFactory = Callable[..., Awaitable[asyncpg.Pool]]

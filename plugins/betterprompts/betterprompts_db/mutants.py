@@ -42,6 +42,10 @@ MUTANTS = [
            M + "0005_vector_search.up.sql",
            "CREATE INDEX embeddings_embedding_hnsw_idx ON prompts.embeddings\n"
            "    USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);", ""),
+    Mutant("drop-saved-prompts-page-index", "index", "drop the index a user's page of saved prompts is read by",
+           M + "0003_prompts.up.sql",
+           "CREATE INDEX saved_prompts_user_created_at_idx ON prompts.saved_prompts"
+           " (user_id, created_at DESC, id DESC);", ""),
     Mutant("open-saved-prompts-policy", "policy", "let the application role see every user's saved prompts",
            M + "0008_least_privilege.up.sql",
            "CREATE POLICY saved_prompts_select ON prompts.saved_prompts FOR SELECT TO bp_app\n"
