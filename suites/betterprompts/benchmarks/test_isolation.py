@@ -112,7 +112,7 @@ def pool_tests(pool: ClonePool, loop: asyncio.AbstractEventLoop, dsn: str, sql: 
     return round_
 
 
-@pytest.mark.benchmark(group="fresh-database-reuse")
+@pytest.mark.benchmark(group="fresh-database-reuse read")
 def test_fresh_database_for_tests_that_only_read(
     benchmark: BenchmarkFixture, pools: dict[bool, ClonePool], harness_run: RunState, loop: asyncio.AbstractEventLoop
 ) -> None:
@@ -129,7 +129,7 @@ def test_fresh_database_for_tests_that_only_read(
     )
 
 
-@pytest.mark.benchmark(group="fresh-database-reuse")
+@pytest.mark.benchmark(group="fresh-database-reuse write")
 def test_fresh_database_for_tests_that_write(
     benchmark: BenchmarkFixture, pools: dict[bool, ClonePool], harness_run: RunState, loop: asyncio.AbstractEventLoop
 ) -> None:
@@ -167,13 +167,13 @@ def test_fresh_database_for_tests_that_write(
 
 
 @pytest.mark.parametrize("baseline", ["begin_rollback", "connection_per_test"])
-@pytest.mark.benchmark(group="pg-conn")
 def test_pg_conn_per_test(
     benchmark: BenchmarkFixture, worker_database: Database, loop: asyncio.AbstractEventLoop, baseline: str
 ) -> None:
     """pg_conn's work per test on the worker's kept connection (lend: transaction, savepoint,
     rollback, reset) against BEGIN/ROLLBACK on an open connection (the physical floor), or against
-    a connection per test (pg_conn before)."""
+    a connection per test (pg_conn before). A group per baseline: a ratio has one."""
+    benchmark.group = f"pg-conn {baseline}"
     worker = WorkerConnection(worker_database.dsn, loop)
     raw = loop.run_until_complete(asyncpg.connect(worker_database.dsn))
 
