@@ -110,10 +110,10 @@ def build_report(run_dir: Path, baseline: Path | None = None, insight_baseline: 
     if (run_dir / REHEARSAL_FILE).exists():
         report.rehearsal = load_rehearsal(run_dir / REHEARSAL_FILE)
     report.insight = load_insight(run_dir, insight_baseline)
-    if not (report.suites or report.benchmarks or report.locust or report.mutation or report.rehearsal or report.insight):
+    if not any((report.suites, report.benchmarks, report.locust, report.mutation, report.rehearsal, report.insight)):
         raise ResultsFileError(
-            f"{run_dir}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv, {MUTATION_FILE} or {REHEARSAL_FILE} "
-            "to report"
+            f"{run_dir}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv, {MUTATION_FILE}, {REHEARSAL_FILE} "
+            "or insight*.json to report"
         )
     report.figures = _figures(report)
     return report
