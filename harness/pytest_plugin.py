@@ -280,10 +280,13 @@ def worker_database(
 
 
 @pytest.fixture
-def fresh_database(clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str]) -> Iterator[Database]:
+def fresh_database(
+    clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str], pytestconfig: pytest.Config
+) -> Iterator[Database]:
     """A database of the test's own, cloned from the template ahead of demand and dropped afterwards."""
     name = clone_pool.take()
     yield Database(name, endpoints.postgres_dsn(name), logins)
+    pytestconfig.stash[INSIGHT].keep_tables(endpoints.postgres_dsn(name))
     clone_pool.release(name)
 
 

@@ -76,9 +76,13 @@ async def _in_database(dsn: str, database: str, query: str) -> list[asyncpg.Reco
 
 
 async def table_snapshot(dsn: str) -> dict[str, Any]:
-    """One database's tables and unused indexes, read before the database goes (a clone is dropped)."""
+    """One database's tables and unused indexes, read before the database goes (a clone is dropped).
+    Its OID names it: a clone reused under a new name keeps its OID and its counts, so a later
+    snapshot of one OID replaces the earlier."""
     database = urlsplit(dsn).path.lstrip("/")
-    return {"database": database, "tables": [dict(r) for r in await _in_database(dsn, database, TABLES)],
+    oid = await _in_database(dsn, database, "SELECT oid FROM pg_database WHERE datname = current_database()")
+    return {"database": database, "oid": oid[0]["oid"] if oid else None,
+            "tables": [dict(r) for r in await _in_database(dsn, database, TABLES)],
             "indexes": [dict(r) for r in await _in_database(dsn, database, UNUSED_INDEXES)]}  # fmt: skip
 
 

@@ -1,7 +1,8 @@
 """The pytest side of insight, registered by harness.pytest_plugin: the process that provisions
 (the xdist controller, or a lone session) zeroes the statistics once the servers are ready and
 writes the capture at session end; every process reads its worker clone's tables before the clone
-goes back to the pool (a dropped database takes its table statistics along), and xdist workers
+goes back to the pool (a dropped database takes its table statistics along: a connection per
+test, made only when capturing), and xdist workers
 hand theirs to the controller through `workeroutput`.
 
 The capture goes beside `--junitxml` (`junit-<name>.xml` → `insight-<name>.json`, the run
@@ -60,7 +61,7 @@ class InsightPlugin:
         self.config = config
         self.target = insight_path(config.getoption("xmlpath", None))
         self.start: InsightStart | None = None
-        self.snapshots: list[dict[str, Any]] = []
+        self.snapshots: dict[str, dict[str, Any]] = {}  # by database OID: the latest
 
     def begin(self, endpoints: Endpoints) -> None:
         """The run's servers are ready: zero their statistics."""
@@ -72,14 +73,15 @@ class InsightPlugin:
         if self.target is None:
             return
         try:
-            self.snapshots.append(_run(lambda: table_snapshot(dsn)))
+            snapshot = _run(lambda: table_snapshot(dsn))
+            self.snapshots[str(snapshot["oid"])] = snapshot
         except FAILURES as exc:  # a test that brought the server down: the rest of the capture still counts
             warnings.warn(f"insight: tables not read ({type(exc).__name__}: {exc})", stacklevel=1)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """xdist controller: a worker's clones' tables."""
-        self.snapshots += json.loads(getattr(node, "workeroutput", {}).get(WORKER_OUTPUT, "[]"))
+        self.snapshots.update(json.loads(getattr(node, "workeroutput", {}).get(WORKER_OUTPUT, "{}")))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         output = getattr(self.config, "workeroutput", None)
@@ -90,7 +92,7 @@ class InsightPlugin:
             return
         start = self.start
         try:
-            document = _run(lambda: capture_insight(start, snapshots=self.snapshots))
+            document = _run(lambda: capture_insight(start, snapshots=self.snapshots.values()))
         except FAILURES as exc:
             warnings.warn(f"insight: not captured ({type(exc).__name__}: {exc})", stacklevel=1)
             return
