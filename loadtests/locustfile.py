@@ -103,7 +103,8 @@ def prepare(environment: Environment, **_: Any) -> None:
         environment.shape_class.runner = environment.runner
     logger.info(ensure_dataset(target.postgres_dsn, options.seed_profile, options.seed_scale))
     if options.csv_prefix:  # what the database does under the load, zeroed now that the data is in
-        insight.append(asyncio.run(start_insight(target.postgres_dsn, Settings().external_redis_url() or "")))
+        database = urlsplit(target.postgres_dsn).path.lstrip("/")  # its own only: a suite may share the server
+        insight.append(asyncio.run(start_insight(target.postgres_dsn, Settings().external_redis_url() or "", database)))
 
 
 insight: list[InsightStart] = []
@@ -115,8 +116,7 @@ def write_insight_capture(environment: Environment, **_: Any) -> None:
     if not insight or options is None or not options.csv_prefix:
         return
     prefix = Path(options.csv_prefix)
-    database = urlsplit(insight[0].postgres_dsn).path.lstrip("/")
-    document = asyncio.run(capture_insight(insight[0], [database]))
+    document = asyncio.run(capture_insight(insight[0], [insight[0].database or ""]))
     write_insight(document, prefix.with_name(f"insight-{prefix.name}.json"))
 
 

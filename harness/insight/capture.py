@@ -49,30 +49,23 @@ class InsightStart:
     redis_url: str
     mark: LogMark
     problems: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"postgres_dsn": self.postgres_dsn, "redis_url": self.redis_url, "log": [self.mark.path,
-                self.mark.offset], "problems": list(self.problems)}  # fmt: skip
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> InsightStart:
-        path, offset = data["log"]
-        return cls(data["postgres_dsn"], data["redis_url"], LogMark(path, offset), tuple(data["problems"]))
+    database: str | None = None  # the one database watched; None: the whole server
 
 
-async def start_insight(postgres_dsn: str, redis_url: str) -> InsightStart:
-    """Zero the servers' statistics (an admin DSN and URL: both need their superuser)."""
+async def start_insight(postgres_dsn: str, redis_url: str, database: str | None = None) -> InsightStart:
+    """Zero the servers' statistics (an admin DSN and URL: both need their superuser); given
+    `database`, only that database's statements and tables are zeroed and captured."""
     problems = []
     mark = LogMark(None)
     try:
-        mark = await reset_postgres(postgres_dsn)
+        mark = await reset_postgres(postgres_dsn, database)
     except FAILURES as exc:
         problems.append(f"postgres {redact(postgres_dsn)}: not reset ({type(exc).__name__}: {exc})")
     try:
         await reset_redis(redis_url)
     except FAILURES as exc:
         problems.append(f"redis {redact(redis_url)}: not reset ({type(exc).__name__}: {exc})")
-    return InsightStart(postgres_dsn, redis_url, mark, tuple(problems))
+    return InsightStart(postgres_dsn, redis_url, mark, tuple(problems), database)
 
 
 async def capture_insight(
@@ -80,7 +73,7 @@ async def capture_insight(
 ) -> dict[str, Any]:
     """The document: the servers' statistics since `start`, the tables of `databases` and `snapshots`."""
     try:
-        postgres = await capture_postgres(start.postgres_dsn, start.mark, databases, snapshots)
+        postgres = await capture_postgres(start.postgres_dsn, start.mark, databases, snapshots, start.database)
     except FAILURES as exc:
         postgres = {"server": redact(start.postgres_dsn), "problems": [f"{type(exc).__name__}: {exc}"]}
     postgres["problems"] = [p for p in start.problems if p.startswith("postgres")] + postgres.get("problems", [])

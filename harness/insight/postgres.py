@@ -26,6 +26,7 @@ STATEMENTS = """
 SELECT s.query, s.calls, s.total_exec_time, s.stddev_exec_time, s.rows, s.shared_blks_hit, s.shared_blks_read,
        s.temp_blks_read, s.temp_blks_written, s.queryid::text AS queryid
 FROM pg_stat_statements s
+WHERE $1::text IS NULL OR s.dbid = (SELECT oid FROM pg_database WHERE datname = $1)
 """
 TABLES = """
 SELECT schemaname || '.' || relname AS name, seq_scan, seq_tup_read, coalesce(idx_scan, 0) AS idx_scan,
@@ -48,16 +49,24 @@ def normalise(query: str) -> str:
     return PASSWORD_LITERAL.sub(r"\1'***'", re.sub(r"\s+", " ", query).strip())
 
 
-async def reset_postgres(dsn: str) -> LogMark:
+async def reset_postgres(dsn: str, database: str | None = None) -> LogMark:
     """Zero the server's statement statistics and the table statistics of every database that takes
-    connections; return where the run's part of the log starts."""
+    connections, or, given `database`, only that database's (a load test beside a running suite);
+    return where the run's part of the log starts."""
     admin = await asyncpg.connect(dsn)
     try:
         await admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        await admin.execute("SELECT pg_stat_statements_reset()")
-        names = await admin.fetch("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate")
-        for row in names:
-            await _in_database(dsn, row["datname"], "SELECT pg_stat_reset()")
+        if database is None:
+            await admin.execute("SELECT pg_stat_statements_reset()")
+            rows = await admin.fetch("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate")
+            names = [row["datname"] for row in rows]
+        else:
+            await admin.execute(
+                "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = $1), 0)", database
+            )
+            names = [database]
+        for name in names:
+            await _in_database(dsn, name, "SELECT pg_stat_reset()")
         return await mark_log(admin)
     finally:
         await admin.close()
@@ -87,14 +96,19 @@ async def table_snapshot(dsn: str) -> dict[str, Any]:
 
 
 async def capture_postgres(
-    dsn: str, mark: LogMark, databases: Iterable[str], snapshots: Iterable[dict[str, Any]] = ()
+    dsn: str, mark: LogMark, databases: Iterable[str], snapshots: Iterable[dict[str, Any]] = (), only: str | None = None
 ) -> dict[str, Any]:
-    """The server's statements, plans and lock waits since `mark`, and the tables and indexes of
-    `databases` (read now) and of `snapshots` (read earlier), summed by name."""
+    """The server's statements, plans and lock waits since `mark` (of database `only`, when given),
+    and the tables and indexes of `databases` (read now) and of `snapshots` (read earlier), summed by name."""
     admin = await asyncpg.connect(dsn)
     try:
-        statements = summed_statements(await admin.fetch(STATEMENTS))
+        statements = summed_statements(await admin.fetch(STATEMENTS, only))
         plans, lock_waits = await read_events(admin, mark)
+        if only is not None:
+            plans, lock_waits = (
+                [p for p in plans if p["database"] == only],
+                [w for w in lock_waits if w["database"] == only],
+            )
         host = await admin.fetchval(
             "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port')"
         )

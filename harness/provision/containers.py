@@ -176,7 +176,11 @@ class DockerEnvironment(Environment):
                     *PG_TUNING,
                     *("-c", f"max_connections={settings.pg_max_connections}"),
                     *("-c", f"synchronous_commit={'on' if settings.durable_commits else 'off'}"),
-                    *(f"-c{key}={value}" for key, value in insight_settings(settings.insight_explain_ms).items()),
+                    *(
+                        arg
+                        for k, v in insight_settings(settings.insight_explain_ms).items()
+                        for arg in ("-c", f"{k}={v}")
+                    ),
                 ]
             )
         )
