@@ -42,6 +42,12 @@ WHERE NOT i.indisunique AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.co
 """
 
 
+async def connect_unseen(dsn: str) -> asyncpg.Connection:
+    """A connection whose own statements pg_stat_statements does not count (superuser-settable):
+    reading a clone's statistics at every test's end would otherwise top the list."""
+    return await asyncpg.connect(dsn, server_settings={"pg_stat_statements.track": "none"})
+
+
 def normalise(query: str) -> str:
     """A statement's text with its whitespace collapsed: how statements match across databases and runs
     (query ids hash relation OIDs, which differ once a template is rebuilt). A utility statement keeps
@@ -53,7 +59,7 @@ async def reset_postgres(dsn: str, database: str | None = None) -> LogMark:
     """Zero the server's statement statistics and the table statistics of every database that takes
     connections, or, given `database`, only that database's (a load test beside a running suite);
     return where the run's part of the log starts."""
-    admin = await asyncpg.connect(dsn)
+    admin = await connect_unseen(dsn)
     try:
         await admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         if database is None:
@@ -75,7 +81,7 @@ async def reset_postgres(dsn: str, database: str | None = None) -> LogMark:
 async def _in_database(dsn: str, database: str, query: str) -> list[asyncpg.Record]:
     """`query`'s rows in `database`; none when it was dropped meanwhile."""
     try:
-        conn = await asyncpg.connect(with_database(dsn, database))
+        conn = await connect_unseen(with_database(dsn, database))
     except asyncpg.InvalidCatalogNameError:
         return []
     try:
@@ -100,7 +106,7 @@ async def capture_postgres(
 ) -> dict[str, Any]:
     """The server's statements, plans and lock waits since `mark` (of database `only`, when given),
     and the tables and indexes of `databases` (read now) and of `snapshots` (read earlier), summed by name."""
-    admin = await asyncpg.connect(dsn)
+    admin = await connect_unseen(dsn)
     try:
         statements = summed_statements(await admin.fetch(STATEMENTS, only))
         plans, lock_waits = await read_events(admin, mark)
