@@ -582,13 +582,19 @@ def report(
         ),
     ] = False,
     save_baseline: Annotated[Path | None, typer.Option(help="write this run's ratios as a baseline")] = None,
+    insight_baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="a baseline run's directory (or one insight.json): a statement grown slower or heavier regresses"
+        ),
+    ] = None,
 ) -> None:
     """Render RUN_DIR/index.html from its JUnit XML, benchmark JSON and Locust CSV."""
     from harness import report as reporting  # optional extra: report (matplotlib, jinja2)
     from harness.report.build import interval as interval_text
     from harness.report.build import ratio as ratio_text
 
-    built = reporting.build_report(run_dir, baseline)
+    built = reporting.build_report(run_dir, baseline, insight_baseline)
     page = reporting.write_report(built)
     if save_baseline is not None:
         if built.benchmarks is None:

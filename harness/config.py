@@ -215,6 +215,12 @@ class Settings(BaseSettings):
         description="Seconds a migration may keep the load's queries waiting on a lock in `harness migrate "
         "rehearse` (its `--max-block`); longer fails the rehearsal and `harness report --check`.",
     )
+    insight_explain_ms: int = Field(
+        default=100,
+        ge=0,
+        description="Milliseconds past which a statement's plan (JSON, with buffers) is logged by auto_explain on the "
+        "servers the harness starts, for the run's insight.json and `harness report`.",
+    )
 
     # The external backend's connections, from the environment only, by the summary's names. URLs
     # and passwords stay out of repr (a failed assertion or a log line shows Settings whole) and

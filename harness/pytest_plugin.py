@@ -28,6 +28,7 @@ import redis.asyncio as aioredis
 
 from harness.config import Settings, exposure_in_pytest
 from harness.errors import USAGE, explain
+from harness.insight.pytest_hooks import InsightPlugin
 from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.redis_databases import claimed_database, database_count
 from harness.isolation.run import prepare_template
@@ -46,6 +47,7 @@ ENVIRONMENT = pytest.StashKey[Environment]()
 PROVISIONING = pytest.StashKey[Future[RunState]]()
 PROVISIONING_END = pytest.StashKey[threading.Event]()
 HANDOFF = pytest.StashKey[Path]()
+INSIGHT = pytest.StashKey[InsightPlugin]()
 WORKER_INPUT = "harness_run_state"
 
 
@@ -115,6 +117,7 @@ def _provision(config: pytest.Config) -> RunState:
         env, state = _start_up(lambda: asyncio.run(prepare_run(settings_from(config))))
         config.stash[ENVIRONMENT] = env
         config.stash[RUN_STATE] = state
+        config.stash[INSIGHT].begin(state.endpoints)
     return config.stash[RUN_STATE]
 
 
@@ -158,6 +161,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[INSIGHT] = InsightPlugin(config)  # what the database did: zeroed once ready, captured at the end
+    config.pluginmanager.register(config.stash[INSIGHT], "harness-insight")
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None and WORKER_INPUT in worker_input:
         config.stash[HANDOFF] = Path(worker_input[WORKER_INPUT])
@@ -265,18 +270,24 @@ def logins(harness_settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def worker_database(clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str]) -> Iterator[Database]:
+def worker_database(
+    clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str], pytestconfig: pytest.Config
+) -> Iterator[Database]:
     """This worker's own clone, for tests that roll back (the template itself cannot be connected to)."""
     name = clone_pool.take()
     yield Database(name, endpoints.postgres_dsn(name), logins)
+    pytestconfig.stash[INSIGHT].keep_tables(endpoints.postgres_dsn(name))
     clone_pool.release(name)
 
 
 @pytest.fixture
-def fresh_database(clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str]) -> Iterator[Database]:
+def fresh_database(
+    clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str], pytestconfig: pytest.Config
+) -> Iterator[Database]:
     """A database of the test's own, cloned from the template ahead of demand and dropped afterwards."""
     name = clone_pool.take()
     yield Database(name, endpoints.postgres_dsn(name), logins)
+    pytestconfig.stash[INSIGHT].keep_tables(endpoints.postgres_dsn(name))
     clone_pool.release(name)
 
 

@@ -12,11 +12,13 @@ sets it up:
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import gevent
 from locust import events
@@ -25,6 +27,8 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
+from harness.config import Settings
+from harness.insight import InsightStart, capture_insight, start_insight, write_insight
 from loadtests._dataset import ensure_dataset
 from loadtests._pg import REQUEST_TIMEOUT
 from loadtests._shapes import SHAPES
@@ -98,6 +102,22 @@ def prepare(environment: Environment, **_: Any) -> None:
     if environment.shape_class is not None:
         environment.shape_class.runner = environment.runner
     logger.info(ensure_dataset(target.postgres_dsn, options.seed_profile, options.seed_scale))
+    if options.csv_prefix:  # what the database does under the load, zeroed now that the data is in
+        database = urlsplit(target.postgres_dsn).path.lstrip("/")  # its own only: a suite may share the server
+        insight.append(asyncio.run(start_insight(target.postgres_dsn, Settings().external_redis_url() or "", database)))
+
+
+insight: list[InsightStart] = []
+
+
+def write_insight_capture(environment: Environment, **_: Any) -> None:
+    """Beside the CSV files, as `insight-<prefix>.json`, for `harness report`."""
+    options = environment.parsed_options
+    if not insight or options is None or not options.csv_prefix:
+        return
+    prefix = Path(options.csv_prefix)
+    document = asyncio.run(capture_insight(insight[0], [insight[0].database or ""]))
+    write_insight(document, prefix.with_name(f"insight-{prefix.name}.json"))
 
 
 def stop_once_measured(environment: Environment, **_: Any) -> None:
@@ -178,5 +198,6 @@ events.init.add_listener(prepare)
 events.test_start.add_listener(stop_once_measured)
 events.quitting.add_listener(judge)
 events.quitting.add_listener(write_final_stats)
+events.quitting.add_listener(write_insight_capture)
 events.quit.add_listener(close_clients)
 events.test_stopping.add_listener(quiet_abandoned_transactions)

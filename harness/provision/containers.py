@@ -21,6 +21,7 @@ from harness.provision.embedded import free_port, new_password
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
+from harness.provision.insight_settings import insight_settings
 from harness.provision.redis_access import admin_credentials, redis_url
 from harness.provision.registry import (
     LABEL_ENV,
@@ -40,8 +41,7 @@ PG_USER = "postgres"
 PG_DATA = "/var/lib/postgresql/data"
 REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
 REDIS_ACL_IN_CONTAINER = "/usr/local/etc/redis/users.acl"  # where redis.conf's aclfile points
-PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off",
-             "-c", "shared_preload_libraries=pg_stat_statements"]  # fmt: skip
+PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off"]
 
 
 def docker_client() -> Any:
@@ -176,6 +176,11 @@ class DockerEnvironment(Environment):
                     *PG_TUNING,
                     *("-c", f"max_connections={settings.pg_max_connections}"),
                     *("-c", f"synchronous_commit={'on' if settings.durable_commits else 'off'}"),
+                    *(
+                        arg
+                        for k, v in insight_settings(settings.insight_explain_ms).items()
+                        for arg in ("-c", f"{k}={v}")
+                    ),
                 ]
             )
         )

@@ -35,6 +35,7 @@ from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
 from harness.provision.initdb_cache import InitdbCache, change_password, initdb_argv, run_initdb
+from harness.provision.insight_settings import insight_settings
 from harness.provision.redis_access import admin_credentials, redis_url
 from harness.provision.registry import EnvRecord, ProcessRef, write_private
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
@@ -50,7 +51,6 @@ TEST_TUNING = {
     "max_wal_size": "1GB",
     "wal_level": "minimal",
     "max_wal_senders": "0",
-    "shared_preload_libraries": "pg_stat_statements",
     # segments in the data directory, not /dev/shm/PostgreSQL.*: a crashed server leaves none behind
     "dynamic_shared_memory_type": "mmap",
 }
@@ -228,6 +228,7 @@ class EmbeddedPostgres:
         self.password = password
         self.max_connections = settings.pg_max_connections
         self.durable = settings.durable_commits
+        self.explain_ms = settings.insight_explain_ms
         self.bin = pg_bin_dir()
         death_signal = None if record.persistent else signal.SIGQUIT
         self.child = ChildServer(directory, death_signal, record.markers(directory), unprivileged=True)
@@ -268,6 +269,7 @@ class EmbeddedPostgres:
     async def start(self) -> None:
         settings = {
             **TEST_TUNING,
+            **insight_settings(self.explain_ms),
             "max_connections": str(self.max_connections),
             "synchronous_commit": "on" if self.durable else "off",
         }

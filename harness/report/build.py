@@ -17,6 +17,7 @@ except ModuleNotFoundError as exc:
     raise missing_extra("report", "harness report", exc.name) from None
 from harness.report.baseline import Comparison, compare, load_baseline
 from harness.report.benchmarks import BenchmarkRun, load_benchmarks
+from harness.report.insight import Capture, load_insight
 from harness.report.junit import SuiteResults, load_junit
 from harness.report.locust import LocustRun, load_locust
 from harness.report.mutation import MUTATION_FILE, MutationRun, load_mutation
@@ -39,6 +40,7 @@ class Report:
     locust: list[LocustRun] = field(default_factory=list)
     mutation: MutationRun | None = None
     rehearsal: RehearsalRun | None = None
+    insight: list[Capture] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -68,6 +70,7 @@ class Report:
                 )
         reasons += [f"SLO breached: {breach}" for breach in self.slo_breaches]
         reasons += [f"migration rehearsal: {reason}" for reason in self.rehearsal.failures] if self.rehearsal else []
+        reasons += [f"{c.source}: regressed: {r.describe()}" for c in self.insight for r in c.regressions]
         for c in self.regressions:
             within = f" (95 % interval {interval(c.interval)})" if c.interval else ""
             reasons.append(f"regressed: {c.key}: {ratio(c.value or 0)}{within} against a baseline of "
@@ -83,9 +86,9 @@ class Report:
         return reasons
 
 
-def build_report(run_dir: Path, baseline: Path | None = None) -> Report:
+def build_report(run_dir: Path, baseline: Path | None = None, insight_baseline: Path | None = None) -> Report:
     """Everything `run_dir` holds: `junit*.xml`, `benchmarks.json`, `**/*_stats.csv` from Locust,
-    `mutation.json`, `rehearsal.json`."""
+    `mutation.json`, `rehearsal.json`, `**/insight*.json` (compared with `insight_baseline`'s)."""
     if not run_dir.is_dir():
         raise ConfigurationError(f"{run_dir}: no such run directory")
     report = Report(run_dir)
@@ -106,10 +109,11 @@ def build_report(run_dir: Path, baseline: Path | None = None) -> Report:
         report.mutation = load_mutation(run_dir / MUTATION_FILE)
     if (run_dir / REHEARSAL_FILE).exists():
         report.rehearsal = load_rehearsal(run_dir / REHEARSAL_FILE)
-    if not (report.suites or report.benchmarks or report.locust or report.mutation or report.rehearsal):
+    report.insight = load_insight(run_dir, insight_baseline)
+    if not any((report.suites, report.benchmarks, report.locust, report.mutation, report.rehearsal, report.insight)):
         raise ResultsFileError(
-            f"{run_dir}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv, {MUTATION_FILE} or {REHEARSAL_FILE} "
-            "to report"
+            f"{run_dir}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv, {MUTATION_FILE}, {REHEARSAL_FILE} "
+            "or insight*.json to report"
         )
     report.figures = _figures(report)
     return report

@@ -115,6 +115,9 @@ def test_the_configured_headless_run_measures_every_request_of_the_mix_and_exits
     assert not locust_run.slo.breaches
     assert {(o.type, o.name) for o in locust_run.slo.objectives} == REQUESTS
     assert "locust:locust" in report.figures  # requests/s and percentiles over time, from the history CSV
+    [insight] = report.insight  # what the database did under the load: its own database's statements
+    assert insight.source == "insight-locust.json"
+    assert any(s["calls"] for s in insight.servers[0]["statements"]), insight.servers[0]
 
 
 def test_a_breached_slo_exits_non_zero_and_names_itself(locust: Locust, tmp_path: Path) -> None:

@@ -168,7 +168,8 @@ def test_the_page_is_one_self_contained_file_with_results_ratios_and_figures(rea
 def test_an_empty_run_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(
         ResultsFileError,
-        match=r"no junit\*\.xml, benchmarks\.json, Locust \*_stats\.csv, mutation\.json or rehearsal\.json",
+        match=r"no junit\*\.xml, benchmarks\.json, Locust \*_stats\.csv, mutation\.json, rehearsal\.json "
+        r"or insight\*\.json",
     ):
         build_report(tmp_path)
 
