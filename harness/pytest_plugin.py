@@ -243,7 +243,7 @@ def clone_pool(harness_run: RunState, harness_settings: Settings, pytestconfig: 
     tag = f"{_worker_id(pytestconfig)}{secrets.token_hex(2)}"
     pool = ClonePool(
         harness_run.endpoints.postgres, harness_run.template, tag, harness_settings.clone_pool_size,
-        harness_settings.hang_timeout,
+        harness_settings.hang_timeout, on_handback=pytestconfig.stash[INSIGHT].table_reader(harness_run.endpoints),
     )  # fmt: skip
     pool.start()
     yield pool
@@ -270,24 +270,18 @@ def logins(harness_settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def worker_database(
-    clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str], pytestconfig: pytest.Config
-) -> Iterator[Database]:
+def worker_database(clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str]) -> Iterator[Database]:
     """This worker's own clone, for tests that roll back (the template itself cannot be connected to)."""
     name = clone_pool.take()
     yield Database(name, endpoints.postgres_dsn(name), logins)
-    pytestconfig.stash[INSIGHT].keep_tables(endpoints.postgres_dsn(name))
     clone_pool.release(name)
 
 
 @pytest.fixture
-def fresh_database(
-    clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str], pytestconfig: pytest.Config
-) -> Iterator[Database]:
+def fresh_database(clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str, str]) -> Iterator[Database]:
     """A database of the test's own, cloned from the template ahead of demand and dropped afterwards."""
     name = clone_pool.take()
     yield Database(name, endpoints.postgres_dsn(name), logins)
-    pytestconfig.stash[INSIGHT].keep_tables(endpoints.postgres_dsn(name))
     clone_pool.release(name)
 
 

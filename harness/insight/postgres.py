@@ -93,12 +93,20 @@ async def _in_database(dsn: str, database: str, query: str) -> list[asyncpg.Reco
 async def table_snapshot(dsn: str) -> dict[str, Any]:
     """One database's tables and unused indexes, read before the database goes (a clone is dropped).
     Its OID names it: a clone reused under a new name keeps its OID and its counts, so a later
-    snapshot of one OID replaces the earlier."""
+    snapshot of one OID replaces the earlier. Empty of rows when the database was dropped meanwhile."""
     database = urlsplit(dsn).path.lstrip("/")
-    oid = await _in_database(dsn, database, "SELECT oid FROM pg_database WHERE datname = current_database()")
-    return {"database": database, "oid": oid[0]["oid"] if oid else None,
-            "tables": [dict(r) for r in await _in_database(dsn, database, TABLES)],
-            "indexes": [dict(r) for r in await _in_database(dsn, database, UNUSED_INDEXES)]}  # fmt: skip
+    snapshot: dict[str, Any] = {"database": database, "oid": None, "tables": [], "indexes": []}
+    try:
+        conn = await connect_unseen(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        return snapshot
+    try:
+        snapshot["oid"] = await conn.fetchval("SELECT oid FROM pg_database WHERE datname = current_database()")
+        snapshot["tables"] = [dict(r) for r in await conn.fetch(TABLES)]
+        snapshot["indexes"] = [dict(r) for r in await conn.fetch(UNUSED_INDEXES)]
+    finally:
+        await conn.close()
+    return snapshot
 
 
 async def capture_postgres(

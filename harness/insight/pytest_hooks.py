@@ -1,9 +1,10 @@
 """The pytest side of insight, registered by harness.pytest_plugin: the process that provisions
 (the xdist controller, or a lone session) zeroes the statistics once the servers are ready and
-writes the capture at session end; every process reads its worker clone's tables before the clone
-goes back to the pool (a dropped database takes its table statistics along: a connection per
-test, made only when capturing), and xdist workers
-hand theirs to the controller through `workeroutput`.
+writes the capture at session end; every process's clone pool reads each clone's tables when it is
+handed back, in the pool's thread, off the tests' path (a dropped database takes its table
+statistics along: a connection per clone, made only when capturing; a backend still exiting then
+may not have flushed its last counts), and xdist workers hand theirs to the controller through
+`workeroutput`.
 
 The capture goes beside `--junitxml` (`junit-<name>.xml` → `insight-<name>.json`, the run
 directory of `harness report`); a run without one captures nothing.
@@ -15,7 +16,7 @@ import asyncio
 import json
 import threading
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,21 +63,29 @@ class InsightPlugin:
         self.target = insight_path(config.getoption("xmlpath", None))
         self.start: InsightStart | None = None
         self.snapshots: dict[str, dict[str, Any]] = {}  # by database OID: the latest
+        self.unread: list[str] = []  # clones whose tables could not be read
 
     def begin(self, endpoints: Endpoints) -> None:
         """The run's servers are ready: zero their statistics."""
         if self.target is not None:
             self.start = _run(lambda: start_insight(endpoints.postgres, endpoints.redis))
 
-    def keep_tables(self, dsn: str) -> None:
-        """Read a clone's table statistics before it is reused or dropped."""
+    def table_reader(self, endpoints: Endpoints) -> Callable[[str], Awaitable[None]] | None:
+        """What the clone pool runs, in its own thread, on each clone handed back (before it is reused
+        or dropped: a dropped database takes its table statistics along); None when not capturing."""
         if self.target is None:
-            return
-        try:
-            snapshot = _run(lambda: table_snapshot(dsn))
-            self.snapshots[str(snapshot["oid"])] = snapshot
-        except FAILURES as exc:  # a test that brought the server down: the rest of the capture still counts
-            warnings.warn(f"insight: tables not read ({type(exc).__name__}: {exc})", stacklevel=1)
+            return None
+
+        async def keep_tables(name: str) -> None:
+            try:
+                snapshot = await table_snapshot(endpoints.postgres_dsn(name))
+            except FAILURES as exc:  # a test that brought the server down: the rest of the capture still counts
+                self.unread.append(f"{name} ({type(exc).__name__}: {exc})")
+                return
+            if snapshot["oid"] is not None:
+                self.snapshots[str(snapshot["oid"])] = snapshot
+
+        return keep_tables
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -84,6 +93,8 @@ class InsightPlugin:
         self.snapshots.update(json.loads(getattr(node, "workeroutput", {}).get(WORKER_OUTPUT, "{}")))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.unread:
+            warnings.warn(f"insight: tables not read of {', '.join(self.unread)}", stacklevel=1)
         output = getattr(self.config, "workeroutput", None)
         if output is not None:
             output[WORKER_OUTPUT] = json.dumps(self.snapshots, default=str)

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -46,11 +46,19 @@ SHARED_VACUUM_EVERY = 100
 class ClonePool:
     """Clones of `template` named `<template>_<tag>_<n>`, kept `size` ahead of demand; a clone that
     comes back unwritten is renamed to the next `<n>` and handed out again (`reuse=False`: every
-    clone is dropped after one use). Waits for the pool are hang guards: `hang_timeout` seconds
-    unless a call says otherwise."""
+    clone is dropped after one use). `on_handback(name)` runs in the pool's thread for every clone
+    handed back, before it is judged (insight reads its table statistics there, off the tests' path).
+    Waits for the pool are hang guards: `hang_timeout` seconds unless a call says otherwise."""
 
     def __init__(
-        self, admin_dsn: str, template: str, tag: str, size: int, hang_timeout: float = 120.0, reuse: bool = True
+        self,
+        admin_dsn: str,
+        template: str,
+        tag: str,
+        size: int,
+        hang_timeout: float = 120.0,
+        reuse: bool = True,
+        on_handback: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.admin_dsn = admin_dsn
         self.template = template
@@ -58,6 +66,7 @@ class ClonePool:
         self.size = size
         self.hang_timeout = hang_timeout
         self.reuse = reuse
+        self.on_handback = on_handback
         self._drops = 0
         self.reused = 0  # clones handed back and handed out again (read by tests and benchmarks)
         self._ready: queue.Queue[str] = queue.Queue()
@@ -142,7 +151,7 @@ class ClonePool:
                 if not self._renewals.empty():
                     await self._renew(admin, *self._renewals.get_nowait())
                 elif not self._used.empty():
-                    kept, name = (False, self._used.get_nowait())
+                    kept, name = (False, await self._handed_back(self._used.get_nowait()))
                     if refused is None:
                         kept, name = await self._reclaim(admin, name)
                     if kept:
@@ -159,13 +168,19 @@ class ClonePool:
                 else:
                     self._wake.wait(WAKE_INTERVAL)
                     self._wake.clear()
-            for pending in (self._ready, self._used):
-                while not pending.empty():
-                    doomed.append(pending.get_nowait())
+            while not self._ready.empty():
+                doomed.append(self._ready.get_nowait())
+            while not self._used.empty():
+                doomed.append(await self._handed_back(self._used.get_nowait()))
             while doomed:
                 await self._drop(admin, doomed.popleft())
         finally:
             await admin.close()
+
+    async def _handed_back(self, name: str) -> str:
+        if self.on_handback is not None:
+            await self.on_handback(name)
+        return name
 
     async def _clone(self, admin: asyncpg.Connection, name: str, reusable: bool) -> str:
         await clone_database(admin, self.template, name)
