@@ -1,0 +1,130 @@
+"""What `pg_conn` costs a test through pytest and pytest-asyncio (issue #15, part 3), not only at the
+fixture level (`test_isolation.py`, group `pg-conn`): the fixture's own scheduling on the event loop
+counts too.
+
+    pytest -p no:xdist suites/betterprompts/benchmarks/test_pg_conn_through_pytest.py
+
+Two generated files of 200 async tests run as pytest processes of their own against one
+`harness up --detach` (the external backend, so no run starts servers or builds a template): each
+test runs `SELECT 1` on `pg_conn` (subject), or on a session-scoped connection with no per-test
+fixture (baseline). Both files start with a test taking `pg_conn`, so both pay for the worker's
+connection once. Runs alternate A B, B A; per-test cost, the median pair's (wall_A - wall_B) / 200,
+goes to `extra_info`. Under xdist: one pair of 3-test runs, untimed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from harness.config import Settings
+from suites.betterprompts.benchmarks._support import Side, measure_pair, rounds
+from suites.betterprompts.benchmarks.peers.runs import scratch_directory
+from suites.engine.cli.commands import harness
+from suites.engine.provision.remains import purge
+
+TESTS = 200
+PAIRS = rounds(9, 3)
+INI = """[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = session
+asyncio_default_test_loop_scope = session
+"""
+CONFTEST = """
+import asyncpg
+import pytest_asyncio
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def session_conn(worker_database):
+    conn = await asyncpg.connect(worker_database.dsn)
+    yield conn
+    await conn.close()
+"""
+SUITE = """
+import pytest
+
+
+async def test_first(pg_conn, session_conn):
+    assert await pg_conn.fetchval("SELECT 1") == 1
+
+
+@pytest.mark.parametrize("n", range({tests}))
+async def test_select(n, {fixture}):
+    assert await {fixture}.fetchval("SELECT 1") == 1
+"""
+
+
+@pytest.fixture(scope="module")
+def up_environment(harness_settings: Settings) -> Iterator[dict[str, str]]:
+    """The child runs' environment: the external backend on a `harness up --detach` of their own."""
+    if harness_settings.backend == "external":
+        pytest.skip("`harness up` starts servers; the external backend has none to start")
+    with scratch_directory(harness_settings.state_dir) as scratch:
+        env = {**harness_settings.as_environment(), "HARNESS_STATE_DIR": str(scratch / "state"), "HARNESS_UP_SEED": ""}
+        try:
+            up = harness("up", "--detach", env=env)
+            assert up.returncode == 0, up.stderr
+            urls = harness("env", "--format", "json", env=env)
+            assert urls.returncode == 0, urls.stderr
+            found = json.loads(urls.stdout)
+            yield {**os.environ, **env, "HARNESS_BACKEND": "external",
+                   "TEST_DATABASE_URL": found["DATABASE_URL"], "REDIS_URL": found["REDIS_URL"]}  # fmt: skip
+            assert harness("down", env=env).returncode == 0
+        finally:
+            purge(scratch / "state")
+
+
+def suite(directory: Path, fixture: str, tests: int) -> Path:
+    directory.mkdir()
+    (directory / "pytest.ini").write_text(INI)
+    (directory / "conftest.py").write_text(CONFTEST)
+    (directory / "test_select.py").write_text(SUITE.format(tests=tests, fixture=fixture))
+    return directory
+
+
+def run(directory: Path, environment: dict[str, str], tests: int, timeout: float) -> Callable[[], None]:
+    """One pytest process over `directory`'s suite, without xdist; fails with its output."""
+
+    def once() -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", "."],
+            cwd=directory, env=environment, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if done.returncode != 0 or f"{tests + 1} passed" not in done.stdout:
+            raise AssertionError(
+                f"{directory.name} failed, exit {done.returncode}:\n{(done.stdout + done.stderr)[-3000:]}"
+            )
+
+    return once
+
+
+@pytest.mark.benchmark(group="pg-conn-through-pytest")
+def test_pg_conn_per_test_through_pytest(
+    benchmark: BenchmarkFixture, up_environment: dict[str, str], tmp_path: Path, hang_timeout: float
+) -> None:
+    tests = 3 if benchmark.disabled else TESTS
+    timeout = hang_timeout * (tests + 2)  # a backstop: each test has its own guard
+    measure_pair(
+        benchmark,
+        Side("pg_conn_through_pytest[pg_conn]", tests,
+             run(suite(tmp_path / "pg_conn", "pg_conn", tests), up_environment, tests, timeout)),
+        Side("pg_conn_through_pytest[no_db_fixture]", tests,
+             run(suite(tmp_path / "no_db_fixture", "session_conn", tests), up_environment, tests, timeout)),
+        pairs=1 if benchmark.disabled else PAIRS,
+    )  # fmt: skip
+    paired = benchmark.extra_info["paired"]
+    pairs = list(zip(paired["subject"]["rounds"], paired["baseline"]["rounds"], strict=True))
+    per_test = statistics.median(a - b for a, b in pairs) / tests * 1000
+    benchmark.extra_info.update(
+        tests=tests, per_test_ms=per_test, wall_ratio=statistics.median(a / b for a, b in pairs)
+    )
+    print(f"\npg_conn through pytest: {per_test:.2f} ms per test, median of {len(pairs)} pairs of {tests}-test runs")
