@@ -9,7 +9,8 @@ Two generated files of 200 async tests run as pytest processes of their own agai
 test runs `SELECT 1` on `pg_conn` (subject), or on a session-scoped connection with no per-test
 fixture (baseline). Both files start with a test taking `pg_conn`, so both pay for the worker's
 connection once. Runs alternate A B, B A; per-test cost, the median pair's (wall_A - wall_B) / 200,
-goes to `extra_info`. Under xdist: one pair of 3-test runs, untimed.
+goes to `extra_info`, and the same from the spans of their test loops (start-up and exit left out,
+the noisiest part of a wall on a busy machine). Under xdist: one pair of 3-test runs, untimed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,15 +33,29 @@ from suites.engine.cli.commands import harness
 from suites.engine.provision.remains import purge
 
 TESTS = 200
-PAIRS = rounds(9, 3)
+PAIRS = rounds(15, 3)
 INI = """[pytest]
 asyncio_mode = auto
 asyncio_default_fixture_loop_scope = session
 asyncio_default_test_loop_scope = session
 """
 CONFTEST = """
+import os
+import time
+
 import asyncpg
+import pytest
 import pytest_asyncio
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session):
+    start = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        with open(os.environ["BENCH_SPAN_FILE"], "w") as span:
+            span.write(repr(time.perf_counter() - start))
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -91,20 +106,29 @@ def suite(directory: Path, fixture: str, tests: int) -> Path:
     return directory
 
 
-def run(directory: Path, environment: dict[str, str], tests: int, timeout: float) -> Callable[[], None]:
-    """One pytest process over `directory`'s suite, without xdist; fails with its output."""
+class Run:
+    """Pytest processes over one generated suite, without xdist: each fails with its output, and
+    records the span of its test loop (the wall without start-up and exit, whose noise it escapes)."""
 
-    def once() -> None:
+    def __init__(self, directory: Path, environment: dict[str, str], tests: int, timeout: float) -> None:
+        self.directory, self.tests, self.timeout = directory, tests, timeout
+        self.environment = {**environment, "BENCH_SPAN_FILE": str(directory / "span")}
+        self.spans: list[float] = []
+
+    def __call__(self) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", "."],
-            cwd=directory, env=environment, capture_output=True, text=True, timeout=timeout,
+            cwd=self.directory, env=self.environment, capture_output=True, text=True, timeout=self.timeout,
         )  # fmt: skip
-        if done.returncode != 0 or f"{tests + 1} passed" not in done.stdout:
-            raise AssertionError(
-                f"{directory.name} failed, exit {done.returncode}:\n{(done.stdout + done.stderr)[-3000:]}"
-            )
+        if done.returncode != 0 or f"{self.tests + 1} passed" not in done.stdout:
+            output = (done.stdout + done.stderr)[-3000:]
+            raise AssertionError(f"{self.directory.name} failed, exit {done.returncode}:\n{output}")
+        self.spans.append(float((self.directory / "span").read_text()))
 
-    return once
+
+def per_test_ms(subject: list[float], baseline: list[float], tests: int) -> float:
+    """The median pair's (subject - baseline) / tests, in milliseconds."""
+    return statistics.median(a - b for a, b in zip(subject, baseline, strict=True)) / tests * 1000
 
 
 @pytest.mark.benchmark(group="pg-conn-through-pytest")
@@ -113,18 +137,23 @@ def test_pg_conn_per_test_through_pytest(
 ) -> None:
     tests = 3 if benchmark.disabled else TESTS
     timeout = hang_timeout * (tests + 2)  # a backstop: each test has its own guard
+    subject = Run(suite(tmp_path / "pg_conn", "pg_conn", tests), up_environment, tests, timeout)
+    baseline = Run(suite(tmp_path / "no_db_fixture", "session_conn", tests), up_environment, tests, timeout)
     measure_pair(
         benchmark,
-        Side("pg_conn_through_pytest[pg_conn]", tests,
-             run(suite(tmp_path / "pg_conn", "pg_conn", tests), up_environment, tests, timeout)),
-        Side("pg_conn_through_pytest[no_db_fixture]", tests,
-             run(suite(tmp_path / "no_db_fixture", "session_conn", tests), up_environment, tests, timeout)),
+        Side("pg_conn_through_pytest[pg_conn]", tests, subject),
+        Side("pg_conn_through_pytest[no_db_fixture]", tests, baseline),
         pairs=1 if benchmark.disabled else PAIRS,
-    )  # fmt: skip
-    paired = benchmark.extra_info["paired"]
-    pairs = list(zip(paired["subject"]["rounds"], paired["baseline"]["rounds"], strict=True))
-    per_test = statistics.median(a - b for a, b in pairs) / tests * 1000
-    benchmark.extra_info.update(
-        tests=tests, per_test_ms=per_test, wall_ratio=statistics.median(a / b for a, b in pairs)
     )
-    print(f"\npg_conn through pytest: {per_test:.2f} ms per test, median of {len(pairs)} pairs of {tests}-test runs")
+    paired = benchmark.extra_info["paired"]
+    walls = paired["subject"]["rounds"], paired["baseline"]["rounds"]
+    spans = subject.spans[-len(walls[0]) :], baseline.spans[-len(walls[1]) :]  # the warm-up pair left out
+    benchmark.extra_info.update(
+        tests=tests, per_test_ms_wall=per_test_ms(*walls, tests), per_test_ms_test_loop=per_test_ms(*spans, tests),
+        wall_ratio=statistics.median(a / b for a, b in zip(*walls, strict=True)), test_loop_spans_s=spans,
+    )  # fmt: skip
+    print(
+        f"\npg_conn through pytest, per test: {benchmark.extra_info['per_test_ms_wall']:.2f} ms by the walls, "
+        f"{benchmark.extra_info['per_test_ms_test_loop']:.2f} ms by the test loops "
+        f"(medians of {len(walls[0])} pairs of {tests}-test runs)"
+    )
