@@ -309,8 +309,8 @@ def pg_conn(
 ) -> Iterator[asyncpg.Connection]:
     """A connection to the worker's clone inside a transaction rolled back after the test: the
     worker's one connection when the test runs on the session's event loop, else one of its own.
-    A sync fixture driving the session's loop itself: as an async one, pytest-asyncio would schedule
-    its set-up and its teardown each as a task of their own, as much again as the transaction costs."""
+    A sync fixture driving the session's loop itself: pytest-asyncio would wrap an async one's set-up
+    and teardown, on every test, in tasks, context copies and finalizers of its own."""
     if _test_loop_scope(request) != "session":
         yield request.getfixturevalue("pg_conn_of_its_own")
         return
@@ -327,7 +327,7 @@ async def pg_conn_of_its_own(
     """pg_conn for a test on an event loop of its own: a connection of its own, on that loop."""
     async with worker_connection.lend() as loan:
         yield loan.connection
-    await asyncio.to_thread(_replace_if_written, loan, clone_pool, worker_database.name)
+    _replace_if_written(loan, clone_pool, worker_database.name)  # blocks this test's own loop, and nothing else
 
 
 def _test_loop_scope(request: pytest.FixtureRequest) -> str:
