@@ -32,7 +32,7 @@ from harness.insight.pytest_hooks import InsightPlugin
 from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.redis_databases import claimed_database, database_count
 from harness.isolation.run import prepare_template
-from harness.isolation.worker_connection import TransactionEndedByTest, WorkerConnection
+from harness.isolation.worker_connection import Loan, TransactionEndedByTest, WorkerConnection
 from harness.migrate.logins import dsn_as, load_logins
 from harness.project import find_project_file
 from harness.provision import Endpoints, Environment, Faults, open_environment
@@ -306,20 +306,53 @@ async def worker_connection(worker_database: Database) -> AsyncIterator[WorkerCo
     await holder.close()
 
 
+@pytest.fixture
+def pg_conn(
+    request: pytest.FixtureRequest,
+    worker_connection: WorkerConnection,
+    worker_database: Database,
+    clone_pool: ClonePool,
+) -> Iterator[asyncpg.Connection]:
+    """A connection to the worker's clone inside a transaction rolled back after the test: the
+    worker's one connection when the test runs on the session's event loop, else one of its own.
+    A sync fixture driving the session's loop itself: pytest-asyncio would wrap an async one's set-up
+    and teardown, on every test, in tasks, context copies and finalizers of its own."""
+    if _test_loop_scope(request) != "session":
+        yield request.getfixturevalue("pg_conn_of_its_own")
+        return
+    loan = worker_connection.home.run_until_complete(worker_connection.borrow())
+    yield loan.connection
+    worker_connection.home.run_until_complete(worker_connection.give_back(loan))
+    _replace_if_written(loan, clone_pool, worker_database.name)
+
+
 @pytest_asyncio.fixture
-async def pg_conn(
+async def pg_conn_of_its_own(
     worker_connection: WorkerConnection, worker_database: Database, clone_pool: ClonePool
 ) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to the worker's clone inside a transaction rolled back after the test: the
-    worker's one connection when the test runs on the session's event loop, else one of its own."""
+    """pg_conn for a test on an event loop of its own: a connection of its own, on that loop."""
     async with worker_connection.lend() as loan:
         yield loan.connection
+    _replace_if_written(loan, clone_pool, worker_database.name)  # blocks this test's own loop, and nothing else
+
+
+def _test_loop_scope(request: pytest.FixtureRequest) -> str:
+    """The scope of the event loop pytest-asyncio runs the test on (its `asyncio` marker's
+    `loop_scope`, else `asyncio_default_test_loop_scope`)."""
+    marker = request.node.get_closest_marker("asyncio")
+    scope = (marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")) if marker else None
+    return str(scope or request.config.getini("asyncio_default_test_loop_scope") or "function")
+
+
+def _replace_if_written(loan: Loan, clone_pool: ClonePool, name: str) -> None:
+    """A test that committed (or broke the connection, so that nobody can tell) may have written to
+    the worker's database: replace it, and say so."""
     if loan.ended_by_test or loan.broke:
-        await asyncio.to_thread(clone_pool.renew, worker_database.name)
+        clone_pool.renew(name)
         why = "ended pg_conn's transaction itself" if loan.ended_by_test else "broke pg_conn's connection"
         warnings.warn(
             TransactionEndedByTest(
-                f"the test {why}: what it committed may have reached the worker's database, so {worker_database.name} "
+                f"the test {why}: what it committed may have reached the worker's database, so {name} "
                 "was replaced by a new clone; a test that commits wants fresh_database"
             ),
             stacklevel=1,

@@ -6,6 +6,11 @@ an open one cost a fraction of a millisecond. An asyncpg connection belongs to t
 made on, so the worker's connection serves only tests that run on the loop it was made on (the
 session's); a test on a loop of its own gets a connection of its own, as before.
 
+A loan costs two round trips: BEGIN with a savepoint, and at its end back to the savepoint. The
+ROLLBACK itself waits for the next loan's BEGIN when the test left the transaction holding nothing
+(no xid, no snapshot under READ COMMITTED, no lock of the test's): no horizon is held back, and the
+next test starts a transaction of its own (its own now()). A test that wrote is rolled back at once.
+
 What outlives a rollback is reset before the next test, in the round trip that rolls back: session
 advisory locks, the sequences' currval/lastval, the statements the test PREPAREd in SQL, and
 asyncpg's statement cache when the test wrote (its DDL may have changed what a cached statement
@@ -25,21 +30,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from asyncpg.transaction import Transaction
 
 SAVEPOINT = "harness_pg_conn_loan"  # set after BEGIN: rolling back to it fails once the test ended the transaction
+BEGIN = f"BEGIN; SAVEPOINT {SAVEPOINT}"  # one round trip
 # One round trip at the end of a loan, inside its transaction: back to the savepoint (out of a failed
 # state too), then reset what the rollback will not (neither is transactional). Its last SELECT
-# reports in its command tag ("SELECT <n>") whether the test wrote (bit 1: an xid was assigned) and
-# whether it PREPAREd statements in SQL (bit 2), so the common test costs no second round trip.
+# reports in its command tag ("SELECT <n>") whether the test wrote (bit 1: an xid was assigned),
+# whether it PREPAREd statements in SQL (bit 2) and whether the transaction keeps its snapshot (bit 3:
+# an isolation level above READ COMMITTED), so the common test costs no second round trip.
 END = f"""
 ROLLBACK TO SAVEPOINT {SAVEPOINT};
 SELECT pg_advisory_unlock_all();
 DISCARD SEQUENCES;
 SELECT FROM generate_series(1, (pg_current_xact_id_if_assigned() IS NOT NULL)::int
-                               + 2 * (SELECT count(*) > 0 FROM pg_prepared_statements WHERE from_sql)::int)
+                               + 2 * (SELECT count(*) > 0 FROM pg_prepared_statements WHERE from_sql)::int
+                               + 4 * (current_setting('transaction_isolation') <> 'read committed')::int)
 """
-WROTE, PREPARED = 1, 2
+WROTE, PREPARED, KEEPS_SNAPSHOT = 1, 2, 4
 DEALLOCATE_SQL_PREPARED = """
 DO $$ DECLARE name text; BEGIN
   FOR name IN SELECT p.name FROM pg_prepared_statements p WHERE p.from_sql LOOP
@@ -63,6 +70,7 @@ class LentConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships
     listeners): nothing resets those, so such a connection is not kept for the next test."""
 
     configured = False
+    rollback_pending = False  # a clean loan's transaction, back at its savepoint: the next BEGIN rolls it back
 
     async def set_type_codec(self, *args: Any, **kwargs: Any) -> None:
         self.configured = True
@@ -88,6 +96,22 @@ class LentConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships
         self.configured = True
         await super().add_listener(*args, **kwargs)
 
+    async def begin_loan(self) -> None:
+        """BEGIN and the loan's savepoint in one round trip (asyncpg's own BEGIN would cost one more).
+        The test's `transaction()` blocks nest as savepoints only inside a transaction asyncpg calls
+        its own (its `_top_xact`), so one is recorded there, never started."""
+        await self.execute(f"ROLLBACK; {BEGIN}" if self.rollback_pending else BEGIN)
+        self.rollback_pending = False
+        self._top_xact = self.transaction()
+
+    async def end_loan(self, *, now: bool) -> None:
+        """ROLLBACK, `now` or with the next loan's BEGIN; asyncpg forgets the transaction begin_loan recorded."""
+        self._top_xact = None
+        if now:
+            await self.execute("ROLLBACK")
+        else:
+            self.rollback_pending = True
+
 
 class TransactionEndedByTest(UserWarning):
     """The test ended pg_conn's transaction itself: what it committed reached the worker's database."""
@@ -95,10 +119,11 @@ class TransactionEndedByTest(UserWarning):
 
 @dataclass
 class Loan:
-    """A test's use of a connection: its transaction, and what its end found."""
+    """A test's use of a connection inside a transaction: whose connection (the worker's, kept), and
+    what its end found."""
 
     connection: LentConnection
-    transaction: Transaction
+    kept: bool
     ended_by_test: bool = False  # committed or ended by the test: the database may hold its writes
     broke: bool = False  # the connection broke during the test: whether it committed cannot be told
 
@@ -116,44 +141,45 @@ class WorkerConnection:
     async def lend(self) -> AsyncIterator[Loan]:
         """A connection inside a transaction, rolled back (and the kept connection reset) afterwards;
         the worker's own on its home loop, else a new one closed afterwards."""
-        kept = asyncio.get_running_loop() is self.home
-        loan = await self._begin(kept)
+        loan = await self.borrow()
         try:
             yield loan
         finally:
-            await finish(loan)
-            if not kept or loan.broke or loan.ended_by_test or loan.connection.configured:
-                await discard(loan.connection)  # the next test connects anew (to a replaced database)
-                if kept:
-                    self._conn = None
+            await self.give_back(loan)
+
+    async def borrow(self) -> Loan:
+        """lend's first half, for callers that cannot hold an async context open (a sync fixture)."""
+        if asyncio.get_running_loop() is not self.home:
+            conn = await connect(self.dsn)
+            await conn.begin_loan()
+            return Loan(conn, kept=False)
+        if self._conn is not None:
+            try:
+                await self._conn.begin_loan()
+                return Loan(self._conn, kept=True)
+            except BROKEN:  # since the last test: terminated, or the server restarted
+                await discard(self._conn)
+        self._conn = await connect(self.dsn)
+        await self._conn.begin_loan()
+        return Loan(self._conn, kept=True)
+
+    async def give_back(self, loan: Loan) -> None:
+        """lend's second half: roll back and reset, or discard a connection not fit to keep."""
+        await finish(loan)
+        if not loan.kept or loan.broke or loan.ended_by_test or loan.connection.configured:
+            await discard(loan.connection)  # the next test connects anew (to a replaced database)
+            if loan.kept:
+                self._conn = None
 
     async def close(self) -> None:
         if self._conn is not None:
             await discard(self._conn)
             self._conn = None
 
-    async def _begin(self, kept: bool) -> Loan:
-        if not kept:
-            return await begin(await connect(self.dsn))
-        if self._conn is not None:
-            try:
-                return await begin(self._conn)
-            except BROKEN:  # since the last test: terminated, or the server restarted
-                await discard(self._conn)
-        self._conn = await connect(self.dsn)
-        return await begin(self._conn)
-
 
 async def connect(dsn: str) -> LentConnection:
     conn: LentConnection = await asyncpg.connect(dsn, connection_class=LentConnection)
     return conn
-
-
-async def begin(conn: LentConnection) -> Loan:
-    transaction = conn.transaction()  # asyncpg's: the test's own transaction() blocks nest in it as savepoints
-    await transaction.start()
-    await conn.execute(f"SAVEPOINT {SAVEPOINT}")
-    return Loan(conn, transaction)
 
 
 async def finish(loan: Loan) -> None:
@@ -166,7 +192,7 @@ async def finish(loan: Loan) -> None:
             found = int((await conn.execute(END)).split()[-1])
         except (asyncpg.NoActiveSQLTransactionError, asyncpg.InvalidSavepointSpecificationError):
             loan.ended_by_test = True
-        await loan.transaction.rollback()  # ROLLBACK, and asyncpg's own record of the transaction
+        await conn.end_loan(now=found != 0)  # a transaction that holds nothing can wait for the next BEGIN
         if found & PREPARED:
             await conn.execute(DEALLOCATE_SQL_PREPARED)
         if found & WROTE:

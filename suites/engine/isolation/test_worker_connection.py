@@ -142,3 +142,21 @@ async def test_away_from_its_home_loop_each_loan_has_a_connection_of_its_own(fre
         assert pids[0] != pids[1]
     finally:
         elsewhere.close()
+
+
+async def test_a_loan_that_wrote_nothing_holds_no_xid_or_snapshot_after_it_and_the_next_has_its_own_transaction(
+    worker: WorkerConnection, admin: asyncpg.Connection
+) -> None:
+    held = "SELECT state, backend_xid, backend_xmin FROM pg_stat_activity WHERE pid = $1"
+    async with worker.lend() as loan:
+        pid = await loan.connection.fetchval(PID)
+        started = await loan.connection.fetchval("SELECT now()")
+    assert tuple(await admin.fetchrow(held, pid)) == (
+        "idle in transaction",
+        None,
+        None,
+    )  # rolled back by the next BEGIN
+    async with worker.lend() as loan:
+        assert await loan.connection.fetchval("SELECT now()") > started
+        await loan.connection.execute("CREATE TABLE written (id int)")
+    assert tuple(await admin.fetchrow(held, pid)) == ("idle", None, None)  # a loan that wrote is rolled back at once
