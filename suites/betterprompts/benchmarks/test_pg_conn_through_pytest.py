@@ -1,6 +1,6 @@
 """What `pg_conn` costs a test through pytest and pytest-asyncio (issue #15, part 3), not only at the
-fixture level (`test_isolation.py`, group `pg-conn`): the fixture's own scheduling on the event loop
-counts too.
+fixture level (`test_isolation.py`, groups `pg-conn begin_rollback` and `pg-conn connection_per_test`):
+the fixture's own scheduling on the event loop counts too.
 
     pytest -p no:xdist suites/betterprompts/benchmarks/test_pg_conn_through_pytest.py
 
