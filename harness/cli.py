@@ -572,7 +572,13 @@ def show_mutation(record: Any, notes: list[str]) -> None:
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="a run's directory, e.g. reports/ci")],
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(help="a run's directory, e.g. reports/ci; or several shards' to merge", show_default=False),
+    ],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="where the page goes (default: the one RUN_DIR; needed for several)")
+    ] = None,
     baseline: Annotated[Path | None, typer.Option(help="committed baseline ratios to compare with")] = None,
     check: Annotated[
         bool,
@@ -589,12 +595,16 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Render RUN_DIR/index.html from its JUnit XML, benchmark JSON and Locust CSV."""
+    """Render RUN_DIR/index.html from its JUnit XML, benchmark JSON and Locust CSV; several RUN_DIRS
+    (the shards of `pytest --harness-shard I/N`) merge into one page in --out."""
     from harness import report as reporting  # optional extra: report (matplotlib, jinja2)
     from harness.report.build import interval as interval_text
     from harness.report.build import ratio as ratio_text
 
-    built = reporting.build_report(run_dir, baseline, insight_baseline)
+    if out_dir is None and len(run_dirs) > 1:
+        raise ConfigurationError(f"{len(run_dirs)} run directories merge into one page: name its directory with --out")
+    run_dir = out_dir or run_dirs[0]
+    built = reporting.build_report(run_dir, baseline, run_dirs, insight_baseline)
     page = reporting.write_report(built)
     if save_baseline is not None:
         if built.benchmarks is None:

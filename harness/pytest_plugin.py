@@ -27,7 +27,7 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 
 from harness.config import Settings, exposure_in_pytest
-from harness.errors import USAGE, explain
+from harness.errors import USAGE, ConfigurationError, explain
 from harness.insight.pytest_hooks import InsightPlugin
 from harness.isolation import ClonePool, RunState, prepare_run
 from harness.isolation.redis_databases import claimed_database, database_count
@@ -40,6 +40,7 @@ from harness.provision.databases import create_database, drop_database
 from harness.provision.registry import write_private
 from harness.provision.versions import server_versions
 from harness.query_budget import QueryBudgets
+from harness.sharding import ALGORITHM, DURATIONS_FILE, parse_shard
 from harness.signals import interrupt_on_sigterm
 
 RUN_STATE = pytest.StashKey[RunState]()
@@ -69,6 +70,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kind: dict[str, Any] = {"action": "store_true"} if flag else {}
             escaped = help_text.replace("%", "%%")  # argparse formats help with %
             group.addoption(f"--{name.replace('_', '-')}", dest=f"harness_{name}", default=None, help=escaped, **kind)
+    # not a setting (the group above is exactly the settings): which tests this process collects
+    sharding = parser.getgroup("harness-shard", "harness: the suites split across machines")
+    sharding.addoption(
+        "--harness-shard", dest="harness_shard", default=None, metavar="I/N",
+        help=f"run shard I of N, balanced by the durations in {DURATIONS_FILE} at the rootdir (pytest-split)",
+    )  # fmt: skip
 
 
 def settings_from(config: pytest.Config) -> Settings:
@@ -160,7 +167,9 @@ def pytest_runtestloop(session: pytest.Session) -> None:
         write_private(session.config.stash[HANDOFF], state.to_json())
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    _choose_shard(config)
     config.stash[INSIGHT] = InsightPlugin(config)  # what the database did: zeroed once ready, captured at the end
     config.pluginmanager.register(config.stash[INSIGHT], "harness-insight")
     worker_input = getattr(config, "workerinput", None)
@@ -168,6 +177,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[HANDOFF] = Path(worker_input[WORKER_INPUT])
     elif worker_input is None:
         interrupt_on_sigterm()  # so a terminated run still tears down
+
+
+def _choose_shard(config: pytest.Config) -> None:
+    """`--harness-shard I/N` handed to pytest-split (before its own pytest_configure reads them), on
+    the controller and on every worker alike, so all of them collect the same shard."""
+    text = config.getoption("harness_shard")
+    if text is None:
+        return
+    try:
+        shard = parse_shard(text)
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not hasattr(config.option, "splits"):
+        raise pytest.UsageError("--harness-shard needs pytest-split, which is not installed: pip install pytest-split")
+    config.option.splits, config.option.group = shard.count, shard.index
+    config.option.splitting_algorithm = ALGORITHM
+    if config.option.durations_path == str(Path.cwd() / DURATIONS_FILE):  # pytest-split's default: the cwd
+        config.option.durations_path = str(config.rootpath / DURATIONS_FILE)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

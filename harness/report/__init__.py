@@ -1,6 +1,6 @@
 """`harness report`: one run's results (JUnit XML, pytest-benchmark JSON, Locust CSV, all under
-`reports/<run>/`) read, compared with a committed baseline, and rendered as a self-contained
-`index.html` that shows a reviewer first what got slower."""
+`reports/<run>/`, or the directories of several shards merged) read, compared with a committed
+baseline, and rendered as a self-contained `index.html` that shows a reviewer first what got slower."""
 
 from harness.report.baseline import Baseline, Comparison, compare, load_baseline, save_baseline
 from harness.report.benchmarks import Benchmark, BenchmarkRun, Ratio, load_benchmarks

@@ -158,6 +158,15 @@ def load_benchmarks(path: Path) -> BenchmarkRun:
     )
 
 
+def merge_benchmark_runs(shards: Sequence[BenchmarkRun]) -> BenchmarkRun:
+    """The benchmarks of several shards as one run, described by the first shard's machine and commit.
+    A ratio still compares members measured on one machine only when its group ran in one shard (a
+    paired benchmark always does: both sides are one test)."""
+    first = shards[0]
+    merged = [bench for shard in shards for bench in shard.benchmarks]
+    return BenchmarkRun(merged, first.machine, first.commit, first.environment, first.when)
+
+
 def _benchmarks(entry: dict[str, Any]) -> list[Benchmark]:
     """One benchmark, or a paired one's two sides with statistics of their own rounds."""
     if "paired" not in (entry.get("extra_info") or {}):

@@ -1,8 +1,10 @@
-"""Gather a run directory's results into a Report and render it to `index.html`."""
+"""Gather a run directory's results, or several shards' merged, into a Report and render it to
+`index.html`."""
 
 from __future__ import annotations
 
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +18,9 @@ try:
 except ModuleNotFoundError as exc:
     raise missing_extra("report", "harness report", exc.name) from None
 from harness.report.baseline import Comparison, compare, load_baseline
-from harness.report.benchmarks import BenchmarkRun, load_benchmarks
+from harness.report.benchmarks import BenchmarkRun, load_benchmarks, merge_benchmark_runs
 from harness.report.insight import Capture, load_insight
-from harness.report.junit import SuiteResults, load_junit
+from harness.report.junit import SuiteResults, load_junit, merge_suites
 from harness.report.locust import LocustRun, load_locust
 from harness.report.mutation import MUTATION_FILE, MutationRun, load_mutation
 from harness.report.rehearsal import REHEARSAL_FILE, RehearsalRun, load_rehearsal
@@ -31,7 +33,8 @@ NAMED_FAILURES = 3  # failed tests named per JUnit file in a check's reason
 
 @dataclass
 class Report:
-    run_dir: Path
+    run_dir: Path  # where the page goes
+    sources: list[Path] = field(default_factory=list)  # the run directories read: several for shards merged
     suites: list[SuiteResults] = field(default_factory=list)
     benchmarks: BenchmarkRun | None = None
     comparisons: list[Comparison] = field(default_factory=list)
@@ -86,15 +89,20 @@ class Report:
         return reasons
 
 
-def build_report(run_dir: Path, baseline: Path | None = None, insight_baseline: Path | None = None) -> Report:
-    """Everything `run_dir` holds: `junit*.xml`, `benchmarks.json`, `**/*_stats.csv` from Locust,
-    `mutation.json`, `rehearsal.json`, `**/insight*.json` (compared with `insight_baseline`'s)."""
-    if not run_dir.is_dir():
-        raise ConfigurationError(f"{run_dir}: no such run directory")
-    report = Report(run_dir)
-    report.suites = [load_junit(p) for p in sorted(run_dir.glob("junit*.xml"))]
-    if (run_dir / BENCHMARK_FILE).exists():
-        report.benchmarks = load_benchmarks(run_dir / BENCHMARK_FILE)
+def build_report(
+    run_dir: Path, baseline: Path | None = None, sources: Sequence[Path] = (), insight_baseline: Path | None = None
+) -> Report:
+    """Everything the run directories `sources` (default: `run_dir` alone) hold: `junit*.xml`,
+    `benchmarks.json`, `**/*_stats.csv` from Locust, `mutation.json`, `rehearsal.json`,
+    `**/insight*.json` (compared with `insight_baseline`'s). Shards merge: same-named JUnit files
+    become one suite, benchmarks one run; Locust runs and insight captures are listed side by side."""
+    report = Report(run_dir, list(sources) or [run_dir])
+    for source in report.sources:
+        if not source.is_dir():
+            raise ConfigurationError(f"{source}: no such run directory")
+    report.suites = _suites(report.sources)
+    runs = [load_benchmarks(d / BENCHMARK_FILE) for d in report.sources if (d / BENCHMARK_FILE).exists()]
+    report.benchmarks = merge_benchmark_runs(runs) if runs else None
     if baseline is not None:
         report.baseline_name = str(baseline)
         try:
@@ -104,19 +112,38 @@ def build_report(run_dir: Path, baseline: Path | None = None, insight_baseline: 
         else:
             found = compare(report.benchmarks.ratios(), known) if report.benchmarks else []
             report.comparisons = sorted(found, key=lambda c: STATUS_ORDER.index(c.status))
-    report.locust = [load_locust(p) for p in sorted(run_dir.rglob("*_stats.csv"))]
-    if (run_dir / MUTATION_FILE).exists():
-        report.mutation = load_mutation(run_dir / MUTATION_FILE)
-    if (run_dir / REHEARSAL_FILE).exists():
-        report.rehearsal = load_rehearsal(run_dir / REHEARSAL_FILE)
-    report.insight = load_insight(run_dir, insight_baseline)
+    report.locust = [load_locust(p) for d in report.sources for p in sorted(d.rglob("*_stats.csv"))]
+    if mutation := _single(report.sources, MUTATION_FILE):
+        report.mutation = load_mutation(mutation)
+    if rehearsal := _single(report.sources, REHEARSAL_FILE):
+        report.rehearsal = load_rehearsal(rehearsal)
+    report.insight = [c for d in report.sources for c in load_insight(d, insight_baseline)]
     if not any((report.suites, report.benchmarks, report.locust, report.mutation, report.rehearsal, report.insight)):
+        read = ", ".join(map(str, report.sources))
         raise ResultsFileError(
-            f"{run_dir}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv, {MUTATION_FILE}, {REHEARSAL_FILE} "
+            f"{read}: no junit*.xml, {BENCHMARK_FILE}, Locust *_stats.csv, {MUTATION_FILE}, {REHEARSAL_FILE} "
             "or insight*.json to report"
         )
     report.figures = _figures(report)
     return report
+
+
+def _suites(sources: Sequence[Path]) -> list[SuiteResults]:
+    """One SuiteResults per JUnit file name, merged over the shards that hold it."""
+    by_name: dict[str, list[SuiteResults]] = {}
+    for source in sources:
+        for path in sorted(source.glob("junit*.xml")):
+            by_name.setdefault(path.name, []).append(load_junit(path))
+    return [merge_suites(by_name[name]) for name in sorted(by_name)]
+
+
+def _single(sources: Sequence[Path], name: str) -> Path | None:
+    """The one `name` among the run directories: a whole-run result that shards cannot split."""
+    found = [d / name for d in sources if (d / name).exists()]
+    if len(found) > 1:
+        raise ResultsFileError(f"{name} is in {len(found)} run directories ({', '.join(map(str, found))}): "
+                               "report them one at a time")  # fmt: skip
+    return found[0] if found else None
 
 
 def _figures(report: Report) -> dict[str, str]:
@@ -137,6 +164,7 @@ def write_report(report: Report) -> Path:
     environment.filters["interval"] = interval
     ratios = {ratio.key: ratio for ratio in report.benchmarks.ratios()} if report.benchmarks else {}
     page = environment.get_template("page.html.j2").render(r=report, ratios=ratios, python=platform.python_version())
+    report.run_dir.mkdir(parents=True, exist_ok=True)  # a merged page's own directory
     target = report.run_dir / "index.html"
     target.write_text(page)
     return target

@@ -206,3 +206,18 @@ async def test_a_refusal_no_retry_can_change_fails_the_wait_at_once(endpoints: E
         await wait_for(check, server, timeout=30)
     assert f"{server} refused us: {expected}" in str(refused.value)
     assert "timed out" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("shard", "says"),
+    [("3/2", "I must be from 1 to N"), ("0/2", "I must be from 1 to N"), ("x", "expected I/N")],
+)
+def test_a_bad_shard_stops_a_pytest_session_with_one_line_before_any_server(
+    tmp_path: Path, shard: str, says: str
+) -> None:
+    result = pytest_run(tmp_path, f"--harness-shard={shard}", env={})
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    [line] = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert line.startswith(f"ERROR: --harness-shard {shard}:"), line
+    assert says in line, line
+    assert not (tmp_path / "state").exists()
