@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import importlib.util
 import os
 import pwd
@@ -41,6 +42,10 @@ from harness.provision.registry import EnvRecord, ProcessRef, write_private
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
 UNPRIVILEGED_USER = "nobody"
+# Ports a server tries: `free_port` finds a port free a moment before the server binds it, and on a
+# busy machine another process (a parallel run's server, a client's ephemeral port) can take it
+# in between; the server then exits "Address already in use" and starts again on another.
+PORT_ATTEMPTS = 3
 PR_SET_PDEATHSIG = 1
 SUPERUSER = "postgres"
 TEST_TUNING = {
@@ -123,6 +128,10 @@ def _prepare_child(uid: int | None, gid: int | None, death_signal: signal.Signal
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
 
 
+class PortTaken(ProvisionError):
+    """A server exited at start because another process holds its port."""
+
+
 class ChildServer:
     """One server process: spawned with the right user, death signal and markers, stopped by signal.
 
@@ -130,9 +139,15 @@ class ChildServer:
     must be one the server does not ignore: postgres handles SIGQUIT as an immediate shutdown."""
 
     def __init__(
-        self, directory: Path, death_signal: signal.Signals | None, markers: dict[str, str], unprivileged: bool
+        self,
+        directory: Path,
+        death_signal: signal.Signals | None,
+        markers: dict[str, str],
+        unprivileged: bool,
+        collector: Path | None = None,
     ) -> None:
         self.directory = directory
+        self.collector = collector  # where the server's own logging collector writes, once it started one
         self.death_signal = death_signal
         self.markers = markers
         self.uid: int | None = None
@@ -157,6 +172,7 @@ class ChildServer:
     def spawn(self, argv: list[str], log: Path) -> ProcessRef:
         """Start `argv` in its own session (Ctrl-C at a terminal must not reach it directly)."""
         with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as out:
+            self.log_start = out.seek(0, os.SEEK_END)  # what this start writes to the log comes after
             self.process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
@@ -212,11 +228,41 @@ class ChildServer:
 
         async def check() -> bool:
             if not self.running():
-                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                raise ProvisionError(f"{what} exited while starting; its log ({log}) ends:\n{tail}")
+                source, tail = self._log_tail(log)
+                failure = PortTaken if "Address already in use" in tail else ProvisionError
+                raise failure(f"{what} exited while starting; its log ({source}) ends:\n{tail}")
             return await answers()
 
         await wait_for(check, what, timeout=60)
+
+    def _log_tail(self, log: Path) -> tuple[Path, str]:
+        """What this start wrote: `log` from the spawn on, or, when the server handed its output to
+        its logging collector, the newest of the collector's text files (its jsonlog twin ends .json)."""
+        written = sorted(
+            (p for p in self.collector.iterdir() if p.suffix != ".json"), key=lambda p: p.stat().st_mtime
+        ) if self.collector and self.collector.is_dir() else []  # fmt: skip
+        source, start = (written[-1], 0) if written else (log, self.log_start)
+        with contextlib.suppress(FileNotFoundError), source.open("rb") as file:
+            file.seek(start)
+            return source, file.read().decode(errors="replace")[-2000:]
+        return source, ""
+
+    async def serve(
+        self, argv_for: Callable[[int], list[str]], port: int, answers: Callable[[int], Awaitable[bool]], what: str,
+        log: Path,
+    ) -> int:  # fmt: skip
+        """Spawn `argv_for(port)` and wait until `answers(port)`; on another port when this one was
+        taken meanwhile (PORT_ATTEMPTS in all). The port it serves on."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.spawn(argv_for(port), log)
+            try:
+                await self.wait_serving(functools.partial(answers, port), f"{what} on port {port}", log)
+                return port
+            except PortTaken:
+                if attempt == PORT_ATTEMPTS:
+                    raise
+                port = free_port()
+        raise AssertionError("unreachable")  # the loop returns or raises
 
 
 class EmbeddedPostgres:
@@ -231,7 +277,9 @@ class EmbeddedPostgres:
         self.explain_ms = settings.insight_explain_ms
         self.bin = pg_bin_dir()
         death_signal = None if record.persistent else signal.SIGQUIT
-        self.child = ChildServer(directory, death_signal, record.markers(directory), unprivileged=True)
+        self.child = ChildServer(
+            directory, death_signal, record.markers(directory), unprivileged=True, collector=directory / "data" / "log"
+        )
         self.log = directory / "postgres.log"
         self.initial_password = password  # the superuser's until start: the cache's when copied from it
         self.hang_timeout = settings.hang_timeout
@@ -245,7 +293,10 @@ class EmbeddedPostgres:
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/postgres"
+        return self._dsn(self.port)
+
+    def _dsn(self, port: int) -> str:
+        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{port}/postgres"
 
     def initialize(self) -> None:
         """The data directory: a copy of the cache's (its superuser password changed on start), or initdb's."""
@@ -273,15 +324,21 @@ class EmbeddedPostgres:
             "max_connections": str(self.max_connections),
             "synchronous_commit": "on" if self.durable else "off",
         }
-        argv = [str(self.bin / "postgres"), "-D", str(self.directory / "data"), "-p", str(self.port),
-                "-k", str(self.directory)]  # fmt: skip
-        for key, value in settings.items():
-            argv += ["-c", f"{key}={value}"]
-        self.child.spawn(argv, self.log)
-        initial = self.dsn.replace(f":{self.password}@", f":{self.initial_password}@", 1)
-        await self.child.wait_serving(lambda: postgres_answers(initial), f"postgres on port {self.port}", self.log)
+
+        def argv(port: int) -> list[str]:
+            args = [str(self.bin / "postgres"), "-D", str(self.directory / "data"), "-p", str(port),
+                    "-k", str(self.directory)]  # fmt: skip
+            return args + [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
+
+        def initial(port: int) -> str:
+            return self._dsn(port).replace(f":{self.password}@", f":{self.initial_password}@", 1)
+
+        self.port = await self.child.serve(
+            argv, self.port, lambda port: postgres_answers(initial(port)), "postgres", self.log
+        )
+        initial_dsn = initial(self.port)
         if self.initial_password != self.password:
-            await change_password(initial, SUPERUSER, self.password, self.hang_timeout)
+            await change_password(initial_dsn, SUPERUSER, self.password, self.hang_timeout)
             self.initial_password = self.password
 
     async def stop(self, immediate: bool) -> None:
@@ -325,12 +382,14 @@ class EmbeddedRedis:
         argv = [binary] + ([str(self.child.private_copy(self.config, "redis.conf"))] if self.config else [])
         argv += ["--aclfile", str(self.child.private_copy(self.acl, "users.acl"))] if self.acl else []
         # no retitling: a retitled redis-server overwrites its environment, where its markers are
-        argv += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data),
+        argv += ["--bind", "127.0.0.1", "--dir", str(self.data),
                  "--unixsocket", str(self.directory / "redis.sock"), "--unixsocketperm", "700",
                  "--daemonize", "no", "--supervised", "no", "--logfile", "", "--pidfile", "",
                  "--set-proc-title", "no"]  # fmt: skip
-        self.child.spawn(argv, self.log)
-        await self.child.wait_serving(lambda: redis_answers(self.url), f"redis on port {self.port}", self.log)
+        self.port = await self.child.serve(
+            lambda port: [*argv, "--port", str(port)], self.port,
+            lambda port: redis_answers(redis_url("127.0.0.1", port, self.credentials)), "redis", self.log,
+        )  # fmt: skip
 
     async def stop(self, immediate: bool) -> None:
         await self.child.signal_and_wait(signal.SIGKILL if immediate else signal.SIGTERM)
@@ -359,7 +418,6 @@ class EmbeddedEnvironment(Environment):
         _check_traversable(directory)
         postgres = EmbeddedPostgres(directory, free_port(), new_password(), record, settings)
         redis = EmbeddedRedis(directory, free_port(), settings, record)
-        env = cls(directory, record, postgres, redis)
         postgres.child.own(directory)  # sockets and logs are written there by the unprivileged user
         try:
             initdb = asyncio.create_task(asyncio.to_thread(postgres.initialize))
@@ -367,9 +425,10 @@ class EmbeddedEnvironment(Environment):
             await initdb
             await asyncio.gather(postgres.start(), redis_started)
         except BaseException:
-            await env.stop_servers()
+            await cls(directory, record, postgres, redis).stop_servers()
             raise
-        finally:
+        finally:  # the endpoints once started: a server whose port was taken moved to another
+            env = cls(directory, record, postgres, redis)
             record.processes = [c.ref for c in (postgres.child, redis.child) if c.ref is not None]
             record.endpoints = env.endpoints.to_json()
             record.save(directory)

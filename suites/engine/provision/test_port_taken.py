@@ -1,0 +1,64 @@
+"""A port `free_port` found free can be taken before the server binds it (a parallel run's server,
+a client's ephemeral port): the embedded servers then start on another, and the endpoints say
+which. Here a listening socket of the test's own takes the first port each server is given."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from harness.config import Settings
+from harness.errors import ProvisionError
+from harness.provision import embedded as embedded_backend
+from harness.provision import open_environment
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def embedded(settings: Settings) -> Settings:
+    if settings.backend != "embedded":
+        pytest.skip("the embedded backend chooses its own ports")
+    return settings
+
+
+async def test_servers_whose_port_was_taken_start_on_another(
+    isolated_settings: Settings, taken_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = iter([taken_port, taken_port])  # postgres's and redis's first port
+    real = embedded_backend.free_port
+    monkeypatch.setattr(embedded_backend, "free_port", lambda: next(first, None) or real())
+    env = await open_environment(embedded(isolated_settings))
+    try:
+        pg_port, redis_port = urlsplit(env.endpoints.postgres).port, urlsplit(env.endpoints.redis).port
+        assert taken_port not in (pg_port, redis_port)
+        conn = await asyncpg.connect(env.endpoints.postgres)
+        try:
+            assert await conn.fetchval("SHOW port") == str(pg_port)
+        finally:
+            await conn.close()
+        client = aioredis.from_url(env.endpoints.redis)
+        try:
+            assert (await client.config_get("port"))["port"] == str(redis_port)
+        finally:
+            await client.aclose()
+    finally:
+        await env.close()
+
+
+async def test_a_port_taken_at_every_attempt_fails_with_the_servers_log(
+    isolated_settings: Settings, taken_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded_backend, "free_port", lambda: taken_port)
+    with pytest.raises(ProvisionError, match=f"(?s)on port {taken_port} exited while starting.*Address already in use"):
+        await open_environment(embedded(isolated_settings))
