@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import functools
 import importlib.util
 import os
@@ -24,6 +25,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -46,6 +48,7 @@ UNPRIVILEGED_USER = "nobody"
 # busy machine another process (a parallel run's server, a client's ephemeral port) can take it
 # in between; the server then exits "Address already in use" and starts again on another.
 PORT_ATTEMPTS = 3
+COLLECTOR_GRACE = 2.0  # seconds a failed start's message may take to reach the collector's file
 PR_SET_PDEATHSIG = 1
 SUPERUSER = "postgres"
 TEST_TUNING = {
@@ -65,6 +68,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def port_taken(port: int) -> bool:
+    """Whether another process holds `port` on loopback now: asked of the kernel, not read from a log
+    (postgres writes its bind error through its logging collector, which may not have written yet)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
 
 
 def pg_bin_dir() -> Path:
@@ -128,8 +142,8 @@ def _prepare_child(uid: int | None, gid: int | None, death_signal: signal.Signal
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
 
 
-class PortTaken(ProvisionError):
-    """A server exited at start because another process holds its port."""
+class ServerExited(ProvisionError):
+    """A server exited while starting."""
 
 
 class ChildServer:
@@ -228,16 +242,24 @@ class ChildServer:
 
         async def check() -> bool:
             if not self.running():
-                source, tail = self._log_tail(log)
-                failure = PortTaken if "Address already in use" in tail else ProvisionError
-                raise failure(f"{what} exited while starting; its log ({source}) ends:\n{tail}")
+                source, tail = await self._log_tail(log)
+                raise ServerExited(f"{what} exited while starting; its log ({source}) ends:\n{tail}")
             return await answers()
 
         await wait_for(check, what, timeout=60)
 
-    def _log_tail(self, log: Path) -> tuple[Path, str]:
+    async def _log_tail(self, log: Path) -> tuple[Path, str]:
         """What this start wrote: `log` from the spawn on, or, when the server handed its output to
-        its logging collector, the newest of the collector's text files (its jsonlog twin ends .json)."""
+        its logging collector, the newest of the collector's text files (its jsonlog twin ends .json),
+        given the collector, which outlives the server by a moment, up to COLLECTOR_GRACE to write."""
+        deadline = time.monotonic() + COLLECTOR_GRACE
+        while True:
+            source, tail = self._written(log)
+            if tail or source == log or time.monotonic() > deadline:
+                return source, tail
+            await asyncio.sleep(0.05)
+
+    def _written(self, log: Path) -> tuple[Path, str]:
         written = sorted(
             (p for p in self.collector.iterdir() if p.suffix != ".json"), key=lambda p: p.stat().st_mtime
         ) if self.collector and self.collector.is_dir() else []  # fmt: skip
@@ -258,9 +280,11 @@ class ChildServer:
             try:
                 await self.wait_serving(functools.partial(answers, port), f"{what} on port {port}", log)
                 return port
-            except PortTaken:
-                if attempt == PORT_ATTEMPTS:
+            except ServerExited as exc:
+                if not port_taken(port):
                     raise
+                if attempt == PORT_ATTEMPTS:
+                    raise ProvisionError(f"port {port} is taken by another process; {exc}") from None
                 port = free_port()
         raise AssertionError("unreachable")  # the loop returns or raises
 

@@ -60,5 +60,8 @@ async def test_a_port_taken_at_every_attempt_fails_with_the_servers_log(
     isolated_settings: Settings, taken_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(embedded_backend, "free_port", lambda: taken_port)
-    with pytest.raises(ProvisionError, match=f"(?s)on port {taken_port} exited while starting.*Address already in use"):
+    with pytest.raises(
+        ProvisionError,
+        match=f"^port {taken_port} is taken by another process; .* on port {taken_port} exited while starting",
+    ):
         await open_environment(embedded(isolated_settings))
