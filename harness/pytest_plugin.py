@@ -190,7 +190,7 @@ def _choose_shard(config: pytest.Config) -> None:
     except ConfigurationError as exc:
         raise pytest.UsageError(str(exc)) from None
     if not hasattr(config.option, "splits"):
-        raise pytest.UsageError("--harness-shard needs pytest-split, which is not installed: pip install pytest-split")
+        raise pytest.UsageError("--harness-shard needs the shard extra (pytest-split): pip install 'harness-db[shard]'")
     config.option.splits, config.option.group = shard.count, shard.index
     config.option.splitting_algorithm = ALGORITHM
     if config.option.durations_path == str(Path.cwd() / DURATIONS_FILE):  # pytest-split's default: the cwd

@@ -6,7 +6,7 @@
 # failure; removes everything it made. Extra arguments go to pytest.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-EXTRAS=docker,lint,report
+EXTRAS=docker,lint,report,shard
 TEST_TOOLS=("pytest-xdist>=3.5" "pytest-timeout>=2.3" "pytest-benchmark>=4")
 
 label=engine-alone gc_dir=.
