@@ -66,11 +66,14 @@ class TableReads:
     def rows(self) -> int:
         return self.seq_rows + self.index_rows
 
-    def minus(self, before: TableReads) -> TableReads:
+    def plus(self, other: TableReads, sign: int = 1) -> TableReads:
         return TableReads(
-            self.table, self.seq_scans - before.seq_scans, self.seq_rows - before.seq_rows,
-            self.index_scans - before.index_scans, self.index_rows - before.index_rows,
+            self.table, self.seq_scans + sign * other.seq_scans, self.seq_rows + sign * other.seq_rows,
+            self.index_scans + sign * other.index_scans, self.index_rows + sign * other.index_rows,
         )  # fmt: skip
+
+    def minus(self, other: TableReads) -> TableReads:
+        return self.plus(other, -1)
 
     def describe(self) -> str:
         parts = []
@@ -140,11 +143,7 @@ class QueryBudget:
         for conn, before in zip(self.connections, self._before, strict=True):
             for table, after in (await _reads(conn)).items():
                 read = after.minus(before.get(table, TableReads(table)))
-                seen = totals.get(table, TableReads(table))
-                totals[table] = TableReads(
-                    table, seen.seq_scans + read.seq_scans, seen.seq_rows + read.seq_rows,
-                    seen.index_scans + read.index_scans, seen.index_rows + read.index_rows,
-                )  # fmt: skip
+                totals[table] = totals.get(table, TableReads(table)).plus(read)
         self.spent.tables = sorted((t for t in totals.values() if t.seq_scans or t.index_scans),
                                    key=lambda t: (-t.rows, t.table))  # fmt: skip
         overspent = self.overspent()

@@ -70,6 +70,13 @@ class LentConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships
     listeners): nothing resets those, so such a connection is not kept for the next test."""
 
     configured = False
+    query_loggers: frozenset[Any] = frozenset()  # the test's, still added: a query budget removes its own
+
+    @property
+    def left_configured(self) -> bool:
+        """Whether the test left something on the connection that would reach the next test."""
+        return self.configured or bool(self.query_loggers)
+
     rollback_pending = False  # a clean loan's transaction, back at its savepoint: the next BEGIN rolls it back
 
     async def set_type_codec(self, *args: Any, **kwargs: Any) -> None:
@@ -80,9 +87,13 @@ class LentConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships
         self.configured = True
         await super().set_builtin_type_codec(*args, **kwargs)
 
-    def add_query_logger(self, *args: Any, **kwargs: Any) -> None:
-        self.configured = True
-        super().add_query_logger(*args, **kwargs)
+    def add_query_logger(self, callback: Any) -> None:
+        self.query_loggers |= {callback}
+        super().add_query_logger(callback)
+
+    def remove_query_logger(self, callback: Any) -> None:
+        self.query_loggers -= {callback}
+        super().remove_query_logger(callback)
 
     def add_termination_listener(self, *args: Any, **kwargs: Any) -> None:
         self.configured = True
@@ -166,7 +177,7 @@ class WorkerConnection:
     async def give_back(self, loan: Loan) -> None:
         """lend's second half: roll back and reset, or discard a connection not fit to keep."""
         await finish(loan)
-        if not loan.kept or loan.broke or loan.ended_by_test or loan.connection.configured:
+        if not loan.kept or loan.broke or loan.ended_by_test or loan.connection.left_configured:
             await discard(loan.connection)  # the next test connects anew (to a replaced database)
             if loan.kept:
                 self._conn = None

@@ -275,7 +275,7 @@ class ChildServer:
     ) -> int:  # fmt: skip
         """Spawn `argv_for(port)` and wait until `answers(port)`; on another port when this one was
         taken meanwhile (PORT_ATTEMPTS in all). The port it serves on."""
-        for attempt in range(1, PORT_ATTEMPTS + 1):
+        for _ in range(PORT_ATTEMPTS):
             self.spawn(argv_for(port), log)
             try:
                 await self.wait_serving(functools.partial(answers, port), f"{what} on port {port}", log)
@@ -283,10 +283,8 @@ class ChildServer:
             except ServerExited as exc:
                 if not port_taken(port):
                     raise
-                if attempt == PORT_ATTEMPTS:
-                    raise ProvisionError(f"port {port} is taken by another process; {exc}") from None
-                port = free_port()
-        raise AssertionError("unreachable")  # the loop returns or raises
+                failure, taken, port = exc, port, free_port()
+        raise ProvisionError(f"port {taken} is taken by another process; {failure}") from None
 
 
 class EmbeddedPostgres:

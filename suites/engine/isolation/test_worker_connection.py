@@ -108,6 +108,23 @@ async def test_a_connection_configured_by_a_test_is_not_kept(worker: WorkerConne
         assert await loan.connection.fetchval("SELECT '{\"a\": 1}'::json") == '{"a": 1}'
 
 
+async def test_a_query_logger_the_test_removed_leaves_the_connection_kept_one_left_does_not(
+    worker: WorkerConnection,
+) -> None:
+    def logger(record: object) -> None:
+        pass
+
+    async with worker.lend() as loan:
+        first = await loan.connection.fetchval(PID)
+        loan.connection.add_query_logger(logger)  # as a query budget does around its block
+        loan.connection.remove_query_logger(logger)
+    async with worker.lend() as loan:
+        assert await loan.connection.fetchval(PID) == first
+        loan.connection.add_query_logger(logger)  # left behind: it would see the next test's statements
+    async with worker.lend() as loan:
+        assert await loan.connection.fetchval(PID) != first
+
+
 async def test_a_connection_terminated_between_loans_is_replaced_on_the_next(
     worker: WorkerConnection, admin: asyncpg.Connection
 ) -> None:
