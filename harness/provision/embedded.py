@@ -306,6 +306,7 @@ class EmbeddedPostgres:
         self.initial_password = password  # the superuser's until start: the cache's when copied from it
         self.hang_timeout = settings.hang_timeout
         self.cache = None if settings.initdb_cache is None else self._cache(settings.initdb_cache)
+        self.extra_settings: dict[str, str] = {}  # over the test tuning: replication's (harness.provision.replica)
 
     def _cache(self, root: Path) -> InitdbCache:
         uid, gid = self.child.uid, self.child.gid
@@ -345,6 +346,7 @@ class EmbeddedPostgres:
             **insight_settings(self.explain_ms),
             "max_connections": str(self.max_connections),
             "synchronous_commit": "on" if self.durable else "off",
+            **self.extra_settings,
         }
 
         def argv(port: int) -> list[str]:
