@@ -141,19 +141,16 @@ async def _wait_streaming(primary_dsn: str, synchronous: bool, timeout: float) -
         await conn.close()
 
 
-async def replication_lag(primary_dsn: str, timeout: float = 30.0) -> Lag:
-    """The replica's lag now, in WAL bytes not yet replayed and in replay time."""
-    conn = await asyncpg.connect(primary_dsn, timeout=timeout)
-    try:
-        row = await conn.fetchrow(
-            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS bytes,"
-            " extract(epoch FROM replay_lag)::float8 AS seconds"
-            " FROM pg_stat_replication WHERE state = 'streaming' LIMIT 1"
-        )
-    finally:
-        await conn.close()
+async def replication_lag(primary: asyncpg.Connection) -> Lag:
+    """The replica's lag now, in WAL bytes not yet replayed and in replay time, asked of a
+    connection to the primary (a sampler keeps one open)."""
+    row = await primary.fetchrow(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS bytes,"
+        " extract(epoch FROM replay_lag)::float8 AS seconds"
+        " FROM pg_stat_replication WHERE state = 'streaming' LIMIT 1"
+    )
     if row is None:
-        raise ProvisionError(f"no replica streams from {redact(primary_dsn)}")
+        raise ProvisionError("no replica streams from this primary")
     return Lag(int(row["bytes"] or 0), row["seconds"])
 
 
