@@ -40,7 +40,7 @@ from harness.provision.faults import Faults
 from harness.provision.initdb_cache import InitdbCache, change_password, initdb_argv, run_initdb
 from harness.provision.insight_settings import insight_settings
 from harness.provision.redis_access import admin_credentials, redis_url
-from harness.provision.registry import EnvRecord, ProcessRef, write_private
+from harness.provision.registry import EnvRecord, ProcessRef, kill_process_group, write_private
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
 UNPRIVILEGED_USER = "nobody"
@@ -476,3 +476,5 @@ class EmbeddedEnvironment(Environment):
         checkpoint, no Redis save); a persistent one's stop cleanly."""
         immediate = not self.persistent
         await asyncio.gather(self.postgres.stop(immediate), self.redis.stop(immediate))
+        for ref in self.record.processes:  # any other server recorded for it: a replica
+            await asyncio.to_thread(kill_process_group, ref)
