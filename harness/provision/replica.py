@@ -38,6 +38,12 @@ REPLICATION_SETTINGS = {"wal_level": "replica", "max_wal_senders": "4", "hot_sta
 # the docker primary admits replication from loopback only (initdb's default): the replica is elsewhere
 REPLICATION_HBA = "host replication all all scram-sha-256"
 REPLICA_DIR = "replica"
+# the first streaming replica's lag, asked of its primary: (bytes not yet replayed, replay_lag seconds)
+LAG_SQL = (
+    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS bytes,"
+    " extract(epoch FROM replay_lag)::float8 AS seconds"
+    " FROM pg_stat_replication WHERE state = 'streaming' LIMIT 1"
+)
 POLL_SECONDS = 0.001  # time-to-visible polls this often: its figure is milliseconds
 
 
@@ -144,11 +150,7 @@ async def _wait_streaming(primary_dsn: str, synchronous: bool, timeout: float) -
 async def replication_lag(primary: asyncpg.Connection) -> Lag:
     """The replica's lag now, in WAL bytes not yet replayed and in replay time, asked of a
     connection to the primary (a sampler keeps one open)."""
-    row = await primary.fetchrow(
-        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS bytes,"
-        " extract(epoch FROM replay_lag)::float8 AS seconds"
-        " FROM pg_stat_replication WHERE state = 'streaming' LIMIT 1"
-    )
+    row = await primary.fetchrow(LAG_SQL)
     if row is None:
         raise ProvisionError("no replica streams from this primary")
     return Lag(int(row["bytes"] or 0), row["seconds"])
