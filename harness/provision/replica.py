@@ -84,9 +84,16 @@ class Replica(ABC):
         await self.promote()
         return time.perf_counter() - started
 
-    @abstractmethod
     async def stop(self) -> None:
-        """Stop and remove the replica (its record entry too); the primary runs on."""
+        """Stop and remove the replica (its record entry too); the primary runs on, no longer
+        waiting for a synchronous standby (its commits would wait forever). Idempotent."""
+        if self.synchronous:
+            await _make_asynchronous(self.env.endpoints.postgres, self.timeout)
+        await self._remove()
+
+    @abstractmethod
+    async def _remove(self) -> None:
+        """Stop the replica's server and take it out of the environment's record."""
 
     async def __aenter__(self) -> Replica:
         return self
@@ -147,6 +154,21 @@ async def _wait_streaming(primary_dsn: str, synchronous: bool, timeout: float) -
         await conn.close()
 
 
+async def _make_asynchronous(primary_dsn: str, timeout: float) -> None:
+    """Undo `_wait_streaming`'s synchronous settings on a primary that still runs (after a failover
+    it is gone, and there is nothing to undo)."""
+    try:
+        conn = await asyncpg.connect(primary_dsn, timeout=timeout)
+    except (OSError, TimeoutError, asyncpg.PostgresError):
+        return
+    try:
+        await conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
+        await conn.execute("ALTER ROLE ALL RESET synchronous_commit")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+
+
 async def replication_lag(primary: asyncpg.Connection) -> Lag:
     """The replica's lag now, in WAL bytes not yet replayed and in replay time, asked of a
     connection to the primary (a sampler keeps one open)."""
@@ -175,7 +197,7 @@ class ProcessReplica(Replica):
         super().__init__(env, server.dsn, synchronous, timeout)
         self.server = server
 
-    async def stop(self) -> None:
+    async def _remove(self) -> None:
         ref = self.server.child.ref
         await self.server.stop(immediate=True)
         if ref in self.env.record.processes:
@@ -197,6 +219,8 @@ async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchron
         if primary.port != port:
             raise ProvisionError(f"the primary came back on port {primary.port}, not {port}: its endpoints are stale")
     directory = env.directory / REPLICA_DIR
+    if directory.exists():
+        raise ProvisionError(f"environment {env.directory.name} has a replica already: one replica per environment")
     directory.mkdir(mode=0o700)
     server = EmbeddedPostgres(directory, free_port(), primary.password, env.record, settings)
     server.cache = None  # its data comes from the primary, not from initdb
@@ -233,7 +257,7 @@ class ContainerReplica(Replica):
         super().__init__(env, dsn, synchronous, timeout)
         self.container_id = container_id
 
-    async def stop(self) -> None:
+    async def _remove(self) -> None:
         from harness.provision.containers import remove_containers  # start-up: redis (the backends)
 
         await asyncio.to_thread(remove_containers, [self.container_id])
@@ -271,6 +295,9 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     )
     from harness.provision.embedded import free_port  # start-up: redis (the backends)
 
+    data = env.directory / f"{REPLICA_DIR}-pgdata"
+    if data.exists():
+        raise ProvisionError(f"environment {env.directory.name} has a replica already: one replica per environment")
     primary = env.postgres.container
     await asyncio.to_thread(_admit_replication, primary)
     conn = await asyncpg.connect(env.endpoints.postgres, timeout=settings.hang_timeout)
@@ -281,7 +308,6 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     await asyncio.to_thread(primary.reload)
     primary_host = primary.attrs["NetworkSettings"]["IPAddress"]
     password = urlsplit(env.endpoints.postgres).password or ""
-    data = env.directory / f"{REPLICA_DIR}-pgdata"
     data.mkdir(mode=0o700)
     port = free_port()
     container = (

@@ -92,3 +92,20 @@ async def test_with_asynchronous_replication_failover_shows_what_acknowledged_wr
         f"{env.endpoints.backend} async failover: {seconds * 1000:.0f} ms,"
         f" {len(acknowledged)} acknowledged, {len(lost)} lost (a race: any number is possible)"
     )
+
+
+async def test_a_stopped_synchronous_replica_leaves_the_primary_taking_writes(
+    replicated_environment: Replicated, hang_guards: HangGuards
+) -> None:
+    async with replicated_environment(True) as env:
+        await env.replica.stop()  # else every commit would wait for a standby that is gone
+        primary = await asyncpg.connect(env.database.dsn)
+        try:
+            async with asyncio.timeout(hang_guards.seconds):
+                await primary.execute(
+                    "INSERT INTO auth.users (email, username, password_hash) VALUES ('alone@example.com', 'alone', $1)",
+                    HASH,
+                )
+            assert await primary.fetchval("SHOW synchronous_commit") != "remote_apply"
+        finally:
+            await primary.close()

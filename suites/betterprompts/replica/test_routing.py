@@ -11,7 +11,9 @@ import asyncpg
 import pytest
 
 from betterprompts_db.data.postgres import DataLayer
-from harness.provision.replica import time_to_visible
+from harness.config import Settings
+from harness.errors import ProvisionError
+from harness.provision.replica import start_replica, time_to_visible
 from harness.pytest_plugin import ReplicatedEnvironment
 from suites.betterprompts.replica.conftest import HASH
 
@@ -87,3 +89,10 @@ async def test_the_replica_refuses_writes(routed: DataLayer, pg_replica: Replica
     with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
         async with routed.db.transaction(readonly=True):  # on the replica: a write fails there too
             await routed.db.execute("auth.users", "DELETE FROM auth.users")
+
+
+async def test_a_second_replica_of_one_environment_is_refused_by_name(
+    pg_replica: ReplicatedEnvironment, harness_settings: Settings
+) -> None:
+    with pytest.raises(ProvisionError, match="has a replica already"):
+        await start_replica(pg_replica.replica.env, harness_settings)
