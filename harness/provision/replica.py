@@ -206,7 +206,7 @@ class ProcessReplica(Replica):
 
 
 async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchronous: bool) -> Replica:
-    from harness.provision.embedded import EmbeddedPostgres, free_port  # start-up: redis (the backends)
+    from harness.provision.embedded import SUPERUSER, EmbeddedPostgres, free_port  # start-up: redis (the backends)
 
     primary = env.postgres
     if primary.extra_settings != REPLICATION_SETTINGS:
@@ -229,7 +229,7 @@ async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchron
     data = directory / "data"
     data.mkdir(mode=0o700)
     server.child.own(data)
-    argv = [str(server.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+    argv = [str(server.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
             "-D", str(data), "-R", "-X", "stream", "-c", "fast", "--no-sync"]  # fmt: skip
     result = await asyncio.to_thread(
         subprocess.run, argv, capture_output=True, text=True, check=False, preexec_fn=server._prepare_initdb,
@@ -237,17 +237,15 @@ async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchron
     )  # fmt: skip
     if result.returncode != 0:
         raise ProvisionError(f"pg_basebackup from port {primary.port} failed: {result.stderr.strip()}")
-    replica = ProcessReplica(env, server, synchronous, settings.hang_timeout)
     try:
         await server.start()
     except BaseException:
-        await replica.stop()
+        await server.stop(immediate=True)
         raise
-    finally:
-        if server.child.ref is not None:
-            env.record.processes.append(server.child.ref)
-            env.record.save(env.directory)
-    return replica
+    if server.child.ref is not None:  # it started, so it has one
+        env.record.processes.append(server.child.ref)
+    env.record.save(env.directory)
+    return ProcessReplica(env, server, synchronous, settings.hang_timeout)  # its DSN: the port it serves on
 
 
 class ContainerReplica(Replica):
