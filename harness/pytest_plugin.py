@@ -9,7 +9,9 @@ the worker's own clone inside a transaction that is rolled back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import secrets
 import shutil
 import tempfile
@@ -17,6 +19,7 @@ import threading
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import Future, wait
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +41,7 @@ from harness.project import find_project_file
 from harness.provision import Endpoints, Environment, Faults, open_environment
 from harness.provision.databases import create_database, drop_database
 from harness.provision.registry import write_private
+from harness.provision.replica import Replica, start_replica
 from harness.provision.versions import server_versions
 from harness.query_budget import QueryBudgets
 from harness.sharding import ALGORITHM, DURATIONS_FILE, parse_shard
@@ -442,8 +446,9 @@ class PrivateEnvironment:
     database: Database
 
 
-@pytest_asyncio.fixture
-async def private_environment(harness_settings: Settings) -> AsyncIterator[PrivateEnvironment]:
+@asynccontextmanager
+async def _own_environment(harness_settings: Settings) -> AsyncIterator[tuple[Environment, PrivateEnvironment]]:
+    """Servers of the caller's own with a database cloned from the template, closed on the way out."""
     if harness_settings.backend == "external":
         pytest.skip("the external backend cannot start servers of the test's own")
     settings = harness_settings.model_copy(update={"reuse": False, "keep": False, "durable_commits": True})
@@ -457,9 +462,55 @@ async def private_environment(harness_settings: Settings) -> AsyncIterator[Priva
         finally:
             await admin.close()
         logins = load_logins(settings.postgres_logins)
-        yield PrivateEnvironment(env.endpoints, env.faults, Database(name, env.endpoints.postgres_dsn(name), logins))
+        database = Database(name, env.endpoints.postgres_dsn(name), logins)
+        yield env, PrivateEnvironment(env.endpoints, env.faults, database)
     finally:
         await env.close()
+
+
+@pytest_asyncio.fixture
+async def private_environment(harness_settings: Settings) -> AsyncIterator[PrivateEnvironment]:
+    async with _own_environment(harness_settings) as (_, private):
+        yield private
+
+
+@dataclass(frozen=True)
+class ReplicatedEnvironment(PrivateEnvironment):
+    """A PrivateEnvironment whose primary streams to `replica`; `endpoints.replica` is its DSN and
+    `replica_database` the private database as the replica serves it."""
+
+    replica: Replica
+    replica_database: Database
+
+
+@asynccontextmanager
+async def _replicated(harness_settings: Settings, synchronous: bool) -> AsyncIterator[ReplicatedEnvironment]:
+    async with (
+        _own_environment(harness_settings) as (env, private),
+        await start_replica(env, harness_settings, synchronous=synchronous) as replica,
+    ):
+        database = private.database
+        yield ReplicatedEnvironment(
+            dataclasses.replace(private.endpoints, replica=replica.dsn), private.faults, database, replica,
+            Database(database.name, replica.postgres_dsn(database.name), database.logins),
+        )  # fmt: skip
+
+
+@pytest.fixture
+def replicated_environment(
+    harness_settings: Settings,
+) -> Callable[[bool], contextlib.AbstractAsyncContextManager[ReplicatedEnvironment]]:
+    """`async with replicated_environment(synchronous) as env:` a primary and its streaming replica
+    of the test's own, for faults that end the primary (failover)."""
+    return functools.partial(_replicated, harness_settings)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def pg_replica(harness_settings: Settings) -> AsyncIterator[ReplicatedEnvironment]:
+    """A primary and its asynchronous replica of this worker's own, shared by the session's tests
+    that ask for it: opt-in, so a run that does not pays nothing."""
+    async with _replicated(harness_settings, synchronous=False) as env:
+        yield env
 
 
 @pytest.fixture

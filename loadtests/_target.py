@@ -8,6 +8,10 @@ the application role, bp_app, as the services do: LOADTEST_APP_DATABASE_URL when
 same database with bp_app's development password from the logins file
 (`Settings.postgres_logins`, schema/postgres/logins.toml). Redis is bp_app too, with its
 development password from the keyspace contract.
+
+LOADTEST_REPLICA_DATABASE_URL, when set, is a streaming replica of that database (its admin DSN,
+as `harness.provision.replica` gives it): the mix's reads log in there as bp_app, as the data
+layer routes them, and the run samples the replica's lag on the primary.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from harness.provision.endpoints import redact, with_credentials
 ROOT = Path(__file__).resolve().parents[1]
 APP_ROLE = "bp_app"  # the Postgres role and the Redis ACL user the requests run as
 APP_DATABASE_URL = "LOADTEST_APP_DATABASE_URL"
+REPLICA_DATABASE_URL = "LOADTEST_REPLICA_DATABASE_URL"
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,16 @@ class Target:
     app_dsn: str  # the application's login, bp_app: every request of the mix
     redis_url: str  # as bp_app, with its development password from the keyspace contract
     keyspace: Keyspace
+    replica_app_dsn: str | None = None  # bp_app on the replica, where the mix's reads go when set
 
     def __repr__(self) -> str:  # a failed assertion or a log line shows this: never the passwords
         return f"Target({self})"
 
     def __str__(self) -> str:
+        reads = f", reads as {redact(self.replica_app_dsn)}" if self.replica_app_dsn else ""
         return (
-            f"postgres {redact(self.postgres_dsn)}, requests as {redact(self.app_dsn)}, redis {redact(self.redis_url)}"
+            f"postgres {redact(self.postgres_dsn)}, requests as {redact(self.app_dsn)}{reads},"
+            f" redis {redact(self.redis_url)}"
         )
 
 
@@ -59,15 +67,19 @@ def resolve_target(settings: Settings | None = None, environ: Mapping[str, str] 
     app_dsn = environ.get(APP_DATABASE_URL) or app_login(dsn, ROOT / settings.postgres_logins)
     if problem := url_problem(app_dsn, POSTGRES_SCHEMES):  # a URL, so that logs can redact its password
         raise ConfigurationError(f"{APP_DATABASE_URL}: {problem}")
-    for variable, url in (("TEST_DATABASE_URL", dsn), (APP_DATABASE_URL, app_dsn)):
-        for host in str(conninfo_to_dict(url).get("host") or "").split(","):
+    replica = environ.get(REPLICA_DATABASE_URL)
+    if replica and (problem := url_problem(replica, POSTGRES_SCHEMES)):
+        raise ConfigurationError(f"{REPLICA_DATABASE_URL}: {problem}")
+    replica_app = app_login(replica, ROOT / settings.postgres_logins) if replica else None
+    for variable, url in (("TEST_DATABASE_URL", dsn), (APP_DATABASE_URL, app_dsn), (REPLICA_DATABASE_URL, replica)):
+        for host in str(conninfo_to_dict(url).get("host") or "").split(",") if url else []:
             _require_loopback(variable, host)
     parts = urlsplit(redis_url)
     if parts.scheme != "unix":
         _require_loopback("REDIS_URL", parts.hostname or "")
     keyspace = load_keyspace(ROOT / settings.redis_keyspace)
     password = keyspace.users[APP_ROLE].dev_password
-    return Target(dsn, app_dsn, with_credentials(redis_url, APP_ROLE, password), keyspace)
+    return Target(dsn, app_dsn, with_credentials(redis_url, APP_ROLE, password), keyspace, replica_app)
 
 
 def app_login(dsn: str, logins_file: Path) -> str:

@@ -59,9 +59,12 @@ class Clients:
     postgres: Postgres
     redis: AppRedis
     world: World
+    reads: Postgres  # the replica's pool when there is one (LOADTEST_REPLICA_DATABASE_URL), else `postgres`
 
     def close(self) -> None:
         self.postgres.close()
+        if self.reads is not self.postgres:
+            self.reads.close()
         self.redis.close()
 
 
@@ -85,7 +88,12 @@ def process_clients(environment: Environment) -> Clients:
                 world = load_world(admin)
             postgres = Postgres(target.app_dsn, max_size=options.pg_pool_size, timeout=options.request_timeout)
             logger.info("postgres requests log in as %s", postgres.login())
-            _clients = Clients(postgres, AppRedis(target.redis_url, target.keyspace, options.request_timeout), world)
+            reads = postgres
+            if target.replica_app_dsn:
+                reads = Postgres(target.replica_app_dsn, max_size=options.pg_pool_size, timeout=options.request_timeout)
+                logger.info("postgres reads go to the replica as %s", reads.login())
+            redis = AppRedis(target.redis_url, target.keyspace, options.request_timeout)
+            _clients = Clients(postgres, redis, world, reads)
         return _clients
 
 
@@ -103,6 +111,7 @@ class AppUser(User):
     def on_start(self) -> None:
         clients = process_clients(self.environment)
         self.pg, self.redis, self.world = clients.postgres, clients.redis, clients.world
+        self.reads = clients.reads
         self.rng = random.Random()
         self.user_id = self.rng.choice(self.world.user_ids)
         self.cursor: Cursor | None = None
@@ -117,11 +126,11 @@ class AppUser(User):
     def read_history_page(self) -> None:
         """The next page of the user's history (keyset); back to the first after the last."""
         with measured(self.environment, "pg", "history page"):
-            self.cursor = self.pg.history_page(self.user_id, self.cursor)
+            self.cursor = self.reads.history_page(self.user_id, self.cursor)
 
     def search_similar(self) -> None:
         with measured(self.environment, "pg", "similarity search"):
-            self.pg.similar(self.user_id, self.rng.choice(self.world.vectors))
+            self.reads.similar(self.user_id, self.rng.choice(self.world.vectors))
 
     def record_enhancement(self) -> None:
         rng, world = self.rng, self.world

@@ -8,6 +8,9 @@ sets it up:
                              with its development password from schema/postgres/logins.toml);
                              an environment variable, not an option, so the password stays out of `ps`
   REDIS_URL                  the Redis server; the users log in as its ACL user bp_app
+  LOADTEST_REPLICA_DATABASE_URL  optional: a streaming replica of that database (admin DSN); the
+                             mix's reads (history page, similarity search) go there as bp_app, and
+                             the replica's lag is sampled during the run (PREFIX_replica_lag.json)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from harness.config import Settings
 from harness.insight import InsightStart, capture_insight, start_insight, write_insight
 from loadtests._dataset import ensure_dataset
 from loadtests._pg import REQUEST_TIMEOUT
+from loadtests._replica_lag import LagSampler
 from loadtests._shapes import SHAPES
 from loadtests._slo import MAX_FAILURE_RATIO, fewest_requests, unmeasured, verdict, with_overrides
 from loadtests._target import resolve_target
@@ -102,12 +106,27 @@ def prepare(environment: Environment, **_: Any) -> None:
     if environment.shape_class is not None:
         environment.shape_class.runner = environment.runner
     logger.info(ensure_dataset(target.postgres_dsn, options.seed_profile, options.seed_scale))
+    if target.replica_app_dsn:
+        lag.append(LagSampler(target.postgres_dsn))
     if options.csv_prefix:  # what the database does under the load, zeroed now that the data is in
         database = urlsplit(target.postgres_dsn).path.lstrip("/")  # its own only: a suite may share the server
         insight.append(asyncio.run(start_insight(target.postgres_dsn, Settings().external_redis_url() or "", database)))
 
 
 insight: list[InsightStart] = []
+lag: list[LagSampler] = []  # the master's (or only process's) sampler, when the reads go to a replica
+
+
+def start_lag_sampling(**_: Any) -> None:
+    for sampler in lag:
+        sampler.start()
+
+
+def report_lag(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    for sampler in lag:
+        sampler.stop()
+        sampler.report(options.csv_prefix if options else None)
 
 
 def write_insight_capture(environment: Environment, **_: Any) -> None:
@@ -196,6 +215,8 @@ def quiet_abandoned_transactions(**_: Any) -> None:
 events.init_command_line_parser.add_listener(add_options)
 events.init.add_listener(prepare)
 events.test_start.add_listener(stop_once_measured)
+events.test_start.add_listener(start_lag_sampling)
+events.quitting.add_listener(report_lag)
 events.quitting.add_listener(judge)
 events.quitting.add_listener(write_final_stats)
 events.quitting.add_listener(write_insight_capture)

@@ -40,7 +40,7 @@ from harness.provision.faults import Faults
 from harness.provision.initdb_cache import InitdbCache, change_password, initdb_argv, run_initdb
 from harness.provision.insight_settings import insight_settings
 from harness.provision.redis_access import admin_credentials, redis_url
-from harness.provision.registry import EnvRecord, ProcessRef, write_private
+from harness.provision.registry import EnvRecord, ProcessRef, kill_process_group, write_private
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
 UNPRIVILEGED_USER = "nobody"
@@ -306,6 +306,7 @@ class EmbeddedPostgres:
         self.initial_password = password  # the superuser's until start: the cache's when copied from it
         self.hang_timeout = settings.hang_timeout
         self.cache = None if settings.initdb_cache is None else self._cache(settings.initdb_cache)
+        self.extra_settings: dict[str, str] = {}  # over the test tuning: replication's (harness.provision.replica)
 
     def _cache(self, root: Path) -> InitdbCache:
         uid, gid = self.child.uid, self.child.gid
@@ -345,6 +346,7 @@ class EmbeddedPostgres:
             **insight_settings(self.explain_ms),
             "max_connections": str(self.max_connections),
             "synchronous_commit": "on" if self.durable else "off",
+            **self.extra_settings,
         }
 
         def argv(port: int) -> list[str]:
@@ -474,3 +476,5 @@ class EmbeddedEnvironment(Environment):
         checkpoint, no Redis save); a persistent one's stop cleanly."""
         immediate = not self.persistent
         await asyncio.gather(self.postgres.stop(immediate), self.redis.stop(immediate))
+        for ref in self.record.processes:  # any other server recorded for it: a replica
+            await asyncio.to_thread(kill_process_group, ref)

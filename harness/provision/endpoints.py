@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from harness.errors import ProvisionError
+
 
 def redact(url: str) -> str:
     """The URL with its passwords replaced, for logs and messages: the one after the user name and
@@ -41,11 +43,13 @@ def with_database(dsn: str, database: str) -> str:
 
 @dataclass(frozen=True)
 class Endpoints:
-    """A running Postgres and Redis: admin DSN (a role that may create databases) and Redis URL."""
+    """A running Postgres and Redis: admin DSN (a role that may create databases) and Redis URL;
+    `replica`: a streaming replica's admin DSN, when one was started (harness.provision.replica)."""
 
     postgres: str
     redis: str
     backend: str
+    replica: str | None = None
 
     def postgres_dsn(self, database: str) -> str:
         return with_database(self.postgres, database)
@@ -60,8 +64,18 @@ class Endpoints:
     def from_json(cls, text: str) -> Endpoints:
         return cls(**json.loads(text))
 
+    def replica_dsn(self, database: str) -> str:
+        if self.replica is None:
+            raise ProvisionError("these endpoints have no replica: start one with harness.provision.replica")
+        return with_database(self.replica, database)
+
     def describe(self) -> str:
-        return f"postgres {redact(self.postgres)}  redis {redact(self.redis)}  ({self.backend})"
+        replica = f"  replica {redact(self.replica)}" if self.replica else ""
+        return f"postgres {redact(self.postgres)}{replica}  redis {redact(self.redis)}  ({self.backend})"
 
     def __repr__(self) -> str:  # a failed assertion or a log line shows this: never the passwords
-        return f"Endpoints(postgres={redact(self.postgres)!r}, redis={redact(self.redis)!r}, backend={self.backend!r})"
+        replica = f", replica={redact(self.replica)!r}" if self.replica else ""
+        return (
+            f"Endpoints(postgres={redact(self.postgres)!r}{replica}, redis={redact(self.redis)!r},"
+            f" backend={self.backend!r})"
+        )

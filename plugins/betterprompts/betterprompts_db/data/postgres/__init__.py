@@ -32,8 +32,11 @@ class DataLayer:
         await self.db.close()
 
 
-async def connect(dsn: str, pool: PoolSettings | None = None, auth: AuthPolicy | None = None) -> DataLayer:
-    db = await Database.connect(dsn, pool)
+async def connect(
+    dsn: str, pool: PoolSettings | None = None, auth: AuthPolicy | None = None, replica_dsn: str | None = None
+) -> DataLayer:
+    """The data layer on `dsn`; with `replica_dsn`, its reads routed there (Database's docstring)."""
+    db = await Database.connect(dsn, pool, replica_dsn)
     repos = Repositories(db)
     await repos.configure(db)
     analytics = AnalyticsService(db)

@@ -4,6 +4,14 @@
 block (in this task) runs on the unit's connection; a nested `db.transaction()` is a savepoint.
 The acting user is set for row-level security with `set_config('app.user_id', …, true)`, so it
 ends with the transaction.
+
+Read routing: given a replica DSN, the Database keeps a second pool there, and reads go to it:
+`transaction(readonly=True)` and the `read*` statements outside a unit of work (the repositories'
+`find`, `get`, `list`). Writes, and every statement inside a read-write unit of work, go to the
+primary. A replica lags (asynchronous replication: by milliseconds, more under load), so a caller
+that must see its own write (read-your-writes) reads inside the writing transaction or within
+`db.on_primary()`; synchronous replication with `remote_apply` makes a committed write visible on
+the replica before the commit returns.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -61,6 +69,7 @@ class UnitOfWork:
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("harness_unit_of_work", default=None)
+_reads_on_primary: ContextVar[bool] = ContextVar("harness_reads_on_primary", default=False)
 
 
 # Fixed statements: the caller's isolation only picks one, it never becomes SQL text.
@@ -99,28 +108,41 @@ async def _quietly(conn: asyncpg.Connection, statement: str) -> None:
 class Database:
     """Owns the pool. Use `Database.connect(dsn)`; close with `await db.close()`."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: PoolSettings) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: PoolSettings, replica: asyncpg.Pool | None = None) -> None:
         self.pool = pool
         self.settings = settings
+        self.replica = replica  # where reads go, when there is one (the module's docstring)
 
     @classmethod
-    async def connect(cls, dsn: str, settings: PoolSettings | None = None) -> Database:
+    async def connect(cls, dsn: str, settings: PoolSettings | None = None, replica_dsn: str | None = None) -> Database:
+        """A pool on `dsn` and, with `replica_dsn`, one of the same settings on the replica for reads."""
         settings = settings or PoolSettings()
-        with translated("connecting"):
-            pool = await asyncpg.create_pool(
-                dsn,
-                min_size=settings.min_size,
-                max_size=settings.max_size,
-                command_timeout=settings.command_timeout,
-                max_inactive_connection_lifetime=settings.max_inactive_connection_lifetime,
-                server_settings={"statement_timeout": str(settings.statement_timeout_ms),
-                                 "application_name": "betterprompts_db.data"},
-                init=register_codecs,
-            )  # fmt: skip
-        return cls(pool, settings)
+        pool = await _create_pool(dsn, settings)
+        try:
+            replica = None if replica_dsn is None else await _create_pool(replica_dsn, settings)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool, settings, replica)
 
     async def close(self) -> None:
         await self.pool.close()
+        if self.replica is not None:
+            await self.replica.close()
+
+    @contextlib.contextmanager
+    def on_primary(self) -> Iterator[None]:
+        """Reads in the block (in this task) go to the primary: for a caller that must see its own
+        write when the replica may not have replayed it yet."""
+        token = _reads_on_primary.set(True)
+        try:
+            yield
+        finally:
+            _reads_on_primary.reset(token)
+
+    def _reads(self) -> asyncpg.Pool:
+        """The pool a read outside a read-write unit of work uses."""
+        return self.pool if self.replica is None or _reads_on_primary.get() else self.replica
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
@@ -129,16 +151,16 @@ class Database:
         if uow is not None:
             yield uow.connection
             return
-        async with self._acquire() as conn:
+        async with self._acquire(self.pool) as conn:
             yield conn
 
-    async def _checkout(self) -> asyncpg.Connection:
-        if self.pool.get_idle_size():
+    async def _checkout(self, pool: asyncpg.Pool) -> asyncpg.Connection:
+        if pool.get_idle_size():
             # a connected, idle connection is handed over at once: skip the deadline, whose
             # wait_for costs a task per call on the hot path
-            return await self.pool.acquire()
+            return await pool.acquire()
         try:
-            return await self.pool.acquire(timeout=self.settings.acquire_timeout)
+            return await pool.acquire(timeout=self.settings.acquire_timeout)
         except TimeoutError:
             raise PoolExhausted(
                 f"no connection became free within {self.settings.acquire_timeout:g}s "
@@ -151,30 +173,31 @@ class Database:
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
             raise Unavailable(f"cannot open a connection: {exc}") from exc
 
-    async def _checkin(self, conn: asyncpg.Connection) -> None:
+    async def _checkin(self, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
         """Back to the pool. A connection that cannot be reset (its server paused or gone) is
         dropped by the pool itself; the caller keeps its own error rather than the reset's."""
         with contextlib.suppress(TimeoutError, *DROPPED, asyncpg.PostgresError):
-            await self.pool.release(conn)
+            await pool.release(conn)
 
     @asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        conn = await self._checkout()
+    async def _acquire(self, pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self._checkout(pool)
         try:
             yield conn
         except Unavailable:
             # the server cut this connection, so it likely cut its idle siblings too: have the pool
             # replace them all on their next acquire instead of failing each caller once
-            await self.pool.expire_connections()
+            await pool.expire_connections()
             raise
         finally:
-            await self._checkin(conn)
+            await self._checkin(pool, conn)
 
     @asynccontextmanager
     async def transaction(
         self, user_id: UUID | str | None = None, isolation: Isolation = "read_committed", readonly: bool = False
     ) -> AsyncIterator[UnitOfWork]:
         """A transaction for `user_id`; nested, a savepoint that rolls back only its own part.
+        `readonly` (outermost): on the replica when there is one, unless within `on_primary()`.
 
         Statements of its own rather than asyncpg's Transaction: BEGIN and the acting user travel
         in one round trip, which is a fifth of a short unit of work's (BEGIN, three statements,
@@ -199,7 +222,7 @@ class Database:
             finally:
                 outer.depth -= 1
             return
-        async with self._acquire() as conn:
+        async with self._acquire(self._reads() if readonly else self.pool) as conn:
             with translated("transaction"):
                 await conn.execute(begin)
                 uow = UnitOfWork(conn, acting)
@@ -240,7 +263,7 @@ class Database:
         """`SELECT 1` through the pool within `deadline` seconds."""
         started = time.perf_counter()
         try:
-            async with self._acquire() as conn:
+            async with self._acquire(self.pool) as conn:
                 await conn.fetchval("SELECT 1", timeout=deadline)
         except Exception as exc:  # health reports any failure instead of raising it
             return Health(False, (time.perf_counter() - started) * 1000, f"{type(exc).__name__}: {exc}")
@@ -261,9 +284,11 @@ class Database:
 
     # Single statements on the current unit of work (or a pooled connection); `what` names the
     # table or operation in any error. No context-manager layers here: this is every call's path.
-    async def _run(self, what: str, call: str, sql: str, args: tuple[Any, ...]) -> Any:
+    # `read*` are reads a replica may serve (outside a unit of work; inside one, its connection).
+    async def _run(self, what: str, call: str, sql: str, args: tuple[Any, ...], read: bool = False) -> Any:
         uow = _current.get()
-        conn = uow.connection if uow is not None else await self._checkout()
+        pool = self._reads() if read else self.pool
+        conn = uow.connection if uow is not None else await self._checkout(pool)
         try:
             return await getattr(conn, call)(sql, *args)
         except Exception as exc:
@@ -271,11 +296,11 @@ class Database:
             if mapped is None:
                 raise
             if uow is None and isinstance(mapped, Unavailable):
-                await self.pool.expire_connections()  # its idle siblings were likely cut too
+                await pool.expire_connections()  # its idle siblings were likely cut too
             raise mapped from exc
         finally:
             if uow is None:
-                await self._checkin(conn)
+                await self._checkin(pool, conn)
 
     async def execute(self, what: str, sql: str, *args: Any) -> str:
         result: str = await self._run(what, "execute", sql, args)
@@ -291,3 +316,25 @@ class Database:
 
     async def fetchval(self, what: str, sql: str, *args: Any) -> Any:
         return await self._run(what, "fetchval", sql, args)
+
+    async def read(self, what: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await self._run(what, "fetch", sql, args, read=True)
+        return rows
+
+    async def read_row(self, what: str, sql: str, *args: Any) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self._run(what, "fetchrow", sql, args, read=True)
+        return row
+
+
+async def _create_pool(dsn: str, settings: PoolSettings) -> asyncpg.Pool:
+    with translated("connecting"):
+        return await asyncpg.create_pool(
+            dsn,
+            min_size=settings.min_size,
+            max_size=settings.max_size,
+            command_timeout=settings.command_timeout,
+            max_inactive_connection_lifetime=settings.max_inactive_connection_lifetime,
+            server_settings={"statement_timeout": str(settings.statement_timeout_ms),
+                             "application_name": "betterprompts_db.data"},
+            init=register_codecs,
+        )  # fmt: skip

@@ -120,7 +120,7 @@ class Repository(Generic[R]):
 
     async def find(self, id: UUID | str) -> R | None:
         key = as_uuid("id", id)
-        row = await self.db.fetchrow(self.table, self._get, key)
+        row = await self.db.read_row(self.table, self._get, key)
         return None if row is None else self._row(row)
 
     async def lock(self, id: UUID | str) -> R:
@@ -160,7 +160,7 @@ class Repository(Generic[R]):
             names += ["after", "after"]
         sql = list_sql(self.table, tuple(equal), null, after is not None)
         try:
-            rows = await self.db.fetch(self.table, sql, *args, limit + 1)
+            rows = await self.db.read(self.table, sql, *args, limit + 1)
         except InvalidInput as exc:
             raise self._named(exc, [*names, "limit"], [*args, limit]) from exc
         items = [self._row(r) for r in rows[:limit]]
