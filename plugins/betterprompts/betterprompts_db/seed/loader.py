@@ -101,23 +101,32 @@ async def load_dataset(
         else:
             await refuse_another_world(conn, dataset.table("prompts.history"))
         await create_history_partitions(conn, dataset.world.history_month_starts())
-        if await all_empty(conn, [t.qualified for t in dataset.tables] + [d.table for d in TAKEN_OVER.values() if d]):
+        if await all_empty(conn, await seeded_tables(conn)):
             return await bulk_load(conn, dataset.tables, on_loaded)
         return await load_tables(dsn, dataset.tables, on_loaded)
     finally:
         await conn.close()  # and with it the advisory lock
 
 
-async def empty_seeded_tables(conn: asyncpg.Connection) -> None:
-    """TRUNCATE every table of the BetterPrompts schemas (not harness's version table)."""
-    tables = await conn.fetchval(
-        """SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY n.nspname, c.relname)
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition""",
-        SEEDED_SCHEMAS,
+async def seeded_tables(conn: asyncpg.Connection) -> list[str]:
+    """Every table of the BetterPrompts schemas (not harness's version table), partitions as their parent."""
+    return list(
+        await conn.fetchval(
+            """SELECT array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition""",
+            SEEDED_SCHEMAS,
+        )
+        or []
     )
+
+
+async def empty_seeded_tables(conn: asyncpg.Connection) -> None:
+    """TRUNCATE every seeded table. In the transaction that then loads them, it also spares the COPYs
+    writing WAL under wal_level = minimal (the embedded backend's): the new files are synced at commit."""
+    tables = await seeded_tables(conn)
     if tables:
-        await conn.execute(f"TRUNCATE {tables} CASCADE")
+        await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
 
 async def refuse_another_world(conn: asyncpg.Connection, history: Table[Any]) -> None:
@@ -210,6 +219,7 @@ async def bulk_load(
     loads: dict[str, TableLoad] = {}
     try:
         async with conn.transaction():
+            await empty_seeded_tables(conn)
             rebuild = {t.qualified: await drop_secondary_indexes(conn, t.qualified) for t in tables}
             may_skip = await conn.fetchval("SELECT has_parameter_privilege('session_replication_role', 'SET')")
             for table in tables:
