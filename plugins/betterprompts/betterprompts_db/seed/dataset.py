@@ -128,7 +128,7 @@ class Dataset:
         return next(t for t in self.tables if t.qualified == qualified)
 
     def history_sample(self) -> list[HistoryEntry]:
-        rows = self.table("prompts.history").rows
+        rows = next((t.rows for t in self.tables if t.qualified == "prompts.history"), [])
         return [rows[n] for n in sorted({0, len(rows) // 2, len(rows) - 1})] if rows else []
 
     def batches(self) -> Iterator[Table[Any]]:
