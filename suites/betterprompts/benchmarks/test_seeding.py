@@ -25,6 +25,8 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -39,6 +41,8 @@ from harness.provision import Endpoints
 from harness.provision.databases import create_database, drop_database
 from harness.provision.embedded import pg_bin_dir
 from suites.betterprompts.benchmarks._support import QUICK, rounds
+
+pytestmark = pytest.mark.timeout(3600)  # `large` takes minutes; each seed guards nothing else
 
 SMOKE_SCALE = 0.01
 PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # accounts, tellers, branches
@@ -154,7 +158,9 @@ def runs(pytestconfig: pytest.Config, harness_run: RunState, harness_settings: S
         loop.close()
 
 
-def paired(subject: str, subject_ops: int, subject_rounds: list[float], baseline: str, runs: Runs) -> dict[str, dict]:
+def paired(
+    subject: str, subject_ops: int, subject_rounds: list[float], baseline: str, runs: Runs
+) -> dict[str, dict[str, Any]]:
     return {
         "subject": {"name": subject, "ops_per_round": subject_ops, "rounds": subject_rounds},
         "baseline": {"name": baseline, "ops_per_round": runs.pgbench_rows, "rounds": runs.pgbench},
@@ -220,3 +226,64 @@ def test_seeding_index_builds(benchmark: BenchmarkFixture, runs: Runs) -> None:
                          "rounds": [sum(b.values()) for b in runs.bare]},
         },
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    """One `harness seed` process: rows it inserted, its own seconds for them, its peak memory."""
+
+    rows: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+def seed_in_a_process(dsn: str, profile: str, seeds_dir: Path, scratch: Path) -> ProfileRun:
+    """`harness seed --profile P` in a process of its own, so its ru_maxrss is the seeder's alone
+    (bcrypt at its cheapest: the cost measured is the rows')."""
+    out, err = scratch / f"{profile}.out", scratch / f"{profile}.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("harness")), "seed", "--profile", profile, "--dsn", dsn,
+             "--seeds", str(seeds_dir)],
+            stdout=stdout, stderr=stderr, env={**os.environ, "HARNESS_BCRYPT_COST": "4"},
+        )  # fmt: skip
+        _, status, usage = os.wait4(process.pid, 0)  # the child's own rusage, not every child's
+        process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, err.read_text()
+    found = re.search(r": (\d+) rows inserted in ([\d.]+) s", out.read_text())
+    assert found, out.read_text()
+    return ProfileRun(int(found[1]), float(found[2]), usage.ru_maxrss / 1024)  # KiB on Linux
+
+
+@pytest.mark.skipif(QUICK, reason="`large` takes minutes: the full pass (make bench) runs it, not the quick one")
+@pytest.mark.benchmark(group="seeding-profiles")
+def test_seeding_profiles(benchmark: BenchmarkFixture, runs: Runs, tmp_path: Path) -> None:
+    """Every profile seeded by `harness seed` into a fresh database: rows/s and peak memory of each
+    (extra_info), and `large`'s rows/s against `load`'s as the ratio (1.0: cost grows linearly).
+    Untimed (xdist), minimal and demo only."""
+    profiles = PROFILES[:2] if benchmark.disabled else PROFILES
+    measured: dict[str, ProfileRun] = {}
+
+    def seed_each() -> None:
+        for profile in profiles:
+            target = runs.databases.create()
+            measured[profile] = seed_in_a_process(target, profile, runs.settings.seeds_dir, tmp_path)
+
+    benchmark.pedantic(seed_each, rounds=1, iterations=1)
+    benchmark.extra_info["profiles"] = {
+        name: {"rows": run.rows, "seconds": run.seconds, "rows_per_second": round(run.rows_per_second),
+               "peak_rss_mb": round(run.peak_rss_mb)}
+        for name, run in measured.items()
+    }  # fmt: skip
+    if "large" in measured:
+        large, load = measured["large"], measured["load"]
+        assert large.rows > 9 * load.rows
+        assert large.peak_rss_mb < 5 * load.peak_rss_mb  # ten times the rows, made in batches
+        benchmark.extra_info["paired"] = {
+            "subject": {"name": "test_seeding_profiles[large]", "ops_per_round": large.rows, "rounds": [large.seconds]},
+            "baseline": {"name": "test_seeding_profiles[load]", "ops_per_round": load.rows, "rounds": [load.seconds]},
+        }
