@@ -30,7 +30,9 @@ from harness.provision.endpoints import redact
 
 SEEDED_SCHEMAS = ["auth", "prompts", "analytics"]
 LOCK_KEY = 0x6878_5EED  # pg_advisory_lock key shared by every seeder
-BUILD_MEMORY = "1GB"  # maintenance_work_mem for rebuilt indexes: the HNSW graph must fit to build fast
+# maintenance_work_mem for the indexes built after a bulk load: the HNSW graph (about the table's
+# size again) must fit to build fast; beyond it pgvector goes on building on disk, many times slower
+BUILD_MEMORY_MB = (1024, 6144)  # at least, at most
 
 SECONDARY_INDEXES = """
 SELECT format('%I.%I', n.nspname, i.relname), pg_get_indexdef(i.oid)
@@ -179,9 +181,10 @@ class Loader:
                     role = wanted
                 await self.copy(batch, load, batch.rows, derived or ())
             await conn.execute("SET LOCAL session_replication_role = origin")
-            await conn.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
             self.say_loaded()
             for table, indexes in rebuild.items():
+                if indexes:
+                    await conn.execute(f"SET LOCAL maintenance_work_mem = '{await build_memory_mb(conn, table)}MB'")
                 builds = {}
                 for name, definition in indexes:
                     started = time.perf_counter()
@@ -205,6 +208,13 @@ class Loader:
     def say_loaded(self) -> None:
         for table, load in self.loads.items():
             self.say(f"{table}: {load.inserted:,} rows in {load.seconds:.1f} s")
+
+
+async def build_memory_mb(conn: asyncpg.Connection, table: str) -> int:
+    """One and a half times the table's size, within BUILD_MEMORY_MB."""
+    size = int(await conn.fetchval("SELECT pg_table_size($1::regclass)", table))
+    low, high = BUILD_MEMORY_MB
+    return min(high, max(low, size * 3 // 2 // 2**20))
 
 
 async def copy_rows(conn: asyncpg.Connection, table: str, columns: Sequence[str], records: Iterable[Any]) -> None:
