@@ -1,14 +1,14 @@
 """Seeding speed, beside PostgreSQL's own tools on the same server, measured side by side in one run:
 
 * seeding (`load` profile, end to end) against `pgbench -i` (group `seeding`);
-* the same seed's load with its secondary indexes deferred (COPY, with the foreign-key checks and
-  the triggers the seed writes itself skipped) against `pgbench -i` (group `seeding-deferred`),
-  and generating and loading together, which is in extra_info;
+* the same seed's load with its secondary indexes deferred (its COPYs, with the foreign-key checks
+  and the triggers the seed writes itself skipped: all but making the rows and building the
+  indexes) against `pgbench -i` (group `seeding-deferred`); with the making, in extra_info;
 * the seed's index builds against a bare `CREATE INDEX` of each same index on the same rows, with
   the server's default settings (group `seeding-index-builds`; each index's ratio in extra_info).
 
-Seeds and pgbench runs alternate (S B, B S, …). Run as its own invocation (pytest-benchmark does not
-time under xdist):
+One seed and one pgbench run, back to back (the bare HNSW build alone takes minutes). Run as its
+own invocation (pytest-benchmark does not time under xdist):
     pytest suites/betterprompts/benchmarks/test_seeding.py
 Under `pytest -n auto` it runs once, untimed, at a tiny scale as a smoke test. The profiles' cost
 and peak memory (`large` too: minutes) are measured in the full pass only.
@@ -106,12 +106,12 @@ async def bare_index_builds(dsn: str, indexes: list[str]) -> dict[str, float]:
 
 @dataclass
 class Runs:
-    """Pairs of a `load` seed and a `pgbench -i` at about its row count, in alternating order, and
-    the bare builds of the seed's indexes on each seeded database."""
+    """A `load` seed and a `pgbench -i` at about its row count, back to back, and the bare builds of
+    the seed's indexes on the seeded database. One pair: the bare HNSW build (the server's default
+    maintenance_work_mem) takes minutes."""
 
     scale: float
     pgbench_scale: int
-    pairs: int
     databases: Databases
     settings: Settings
     seeds: list[SeedReport] = field(default_factory=list)
@@ -120,10 +120,9 @@ class Runs:
 
     def ensure(self) -> None:
         """Measure once; every test of the module reads the same runs."""
-        for n in range(self.pairs - len(self.seeds)):
-            sides = [self.seed, self.pgbench_round]
-            for side in sides if n % 2 == 0 else sides[::-1]:
-                side()
+        if not self.seeds:
+            self.seed()
+            self.pgbench_round()
 
     def seed(self) -> None:
         target = self.databases.create()
@@ -150,7 +149,7 @@ def runs(pytestconfig: pytest.Config, harness_run: RunState, harness_settings: S
     loop = asyncio.new_event_loop()
     databases = Databases(loop, harness_run.endpoints, harness_run.template)
     scale = SMOKE_SCALE if untimed else rounds(1.0, 0.05)
-    made = Runs(scale, 1 if untimed else rounds(6, 1), 1 if untimed else rounds(2, 1), databases, harness_settings)
+    made = Runs(scale, 1 if untimed else rounds(6, 1), databases, harness_settings)
     try:
         yield made
     finally:
