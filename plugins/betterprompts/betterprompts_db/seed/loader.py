@@ -112,13 +112,14 @@ async def load_dataset(dsn: str, source: Source, clean: bool = False, say: Say |
         await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
         if clean:
             await empty_seeded_tables(conn)
-        else:
+        bulk = await all_empty(conn, await seeded_tables(conn))
+        if not bulk:
             await refuse_another_world(conn, source.history_sample())
         await create_history_partitions(conn, source.world.history_month_starts())
         await register_codecs(conn)  # the records hold JSON as Python objects and vectors as arrays
         loader = Loader(conn, say or (lambda line: None))
         try:
-            if await all_empty(conn, await seeded_tables(conn)):
+            if bulk:
                 await loader.bulk(source.batches())
             else:
                 await loader.incremental(source.batches())
