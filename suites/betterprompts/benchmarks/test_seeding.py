@@ -1,16 +1,32 @@
-"""Seeding speed: the `load` profile's rows per second, beside `pgbench -i` on the same server.
+"""Seeding speed, beside PostgreSQL's own tools on the same server, measured side by side in one run:
 
-Run as its own invocation (pytest-benchmark does not time under xdist):
+* seeding (`load` profile, end to end) against `pgbench -i` (group `seeding`);
+* the same seed's load with its secondary indexes deferred (its COPYs, with the foreign-key checks
+  and the triggers the seed writes itself skipped: all but making the rows and building the
+  indexes) against `pgbench -i` (group `seeding-deferred`); with the making, in extra_info;
+* the seed's index builds against a bare `CREATE INDEX` of each same index on the same rows, with
+  the server's default settings (group `seeding-index-builds`; each index's ratio in extra_info).
+
+One seed and one pgbench run, back to back (the bare HNSW build alone takes minutes). Run as its
+own invocation (pytest-benchmark does not time under xdist):
     pytest suites/betterprompts/benchmarks/test_seeding.py
-Under `pytest -n auto` it runs once, untimed, at a tiny scale as a smoke test.
+Under `pytest -n auto` it runs once, untimed, at a tiny scale as a smoke test. The profiles' cost
+and peak memory (`large` too: minutes) are measured in the full pass only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import secrets
 import subprocess
+import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -24,10 +40,13 @@ from harness.plugins import plugin_settings
 from harness.provision import Endpoints
 from harness.provision.databases import create_database, drop_database
 from harness.provision.embedded import pg_bin_dir
-from suites.betterprompts.benchmarks._support import rounds
+from suites.betterprompts.benchmarks._support import QUICK, rounds
+
+pytestmark = pytest.mark.timeout(3600)  # `large` takes minutes; each seed guards nothing else
 
 SMOKE_SCALE = 0.01
 PGBENCH_ROWS_PER_SCALE = 100_000 + 10 + 1  # accounts, tellers, branches
+PROFILES = ("minimal", "demo", "load", "large")
 
 
 class Databases:
@@ -61,50 +80,209 @@ class Databases:
         self.loop.run_until_complete(execute())
 
 
-@pytest.fixture
-def databases(loop: asyncio.AbstractEventLoop, harness_run: RunState) -> Iterator[Databases]:
-    made = Databases(loop, harness_run.endpoints, harness_run.template)
-    yield made
-    made.drop_all()
-
-
 def pgbench_initialise(dsn: str, scale: int) -> None:
     """`pgbench -i -s scale`: client-side generation, COPY, vacuum, primary keys."""
     subprocess.run([str(pg_bin_dir() / "pgbench"), "-i", "-q", "-s", str(scale), dsn], check=True, capture_output=True)
 
 
+async def bare_index_builds(dsn: str, indexes: list[str]) -> dict[str, float]:
+    """Seconds of a plain `CREATE INDEX` of each of `indexes` (under another name) on the rows they
+    index, with the server's default settings; each copy is dropped after."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        seconds = {}
+        for index in indexes:
+            definition = await conn.fetchval("SELECT pg_get_indexdef($1::regclass)", index)
+            short = index.split(".")[-1]
+            bare = re.sub(rf"^CREATE (UNIQUE )?INDEX {short} ON (ONLY )?", r"CREATE \1INDEX bare_copy ON ", definition)
+            started = time.perf_counter()
+            await conn.execute(bare)
+            seconds[index] = time.perf_counter() - started
+            await conn.execute(f"DROP INDEX {index.split('.')[0]}.bare_copy")
+        return seconds
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Runs:
+    """A `load` seed and a `pgbench -i` at about its row count, back to back, and the bare builds of
+    the seed's indexes on the seeded database. One pair: the bare HNSW build (the server's default
+    maintenance_work_mem) takes minutes."""
+
+    scale: float
+    pgbench_scale: int
+    databases: Databases
+    settings: Settings
+    seeds: list[SeedReport] = field(default_factory=list)
+    pgbench: list[float] = field(default_factory=list)
+    bare: list[dict[str, float]] = field(default_factory=list)
+
+    def ensure(self) -> None:
+        """Measure once; every test of the module reads the same runs."""
+        if not self.seeds:
+            self.seed()
+            self.pgbench_round()
+
+    def seed(self) -> None:
+        target = self.databases.create()
+        cost = plugin_settings(self.settings, BetterPromptsSettings).bcrypt_cost
+        loading = seed(target, "load", scale=self.scale, seeds_dir=self.settings.seeds_dir, bcrypt_cost=cost)
+        report = self.databases.loop.run_until_complete(loading)
+        self.seeds.append(report)
+        self.bare.append(self.databases.loop.run_until_complete(bare_index_builds(target, list(report.index_builds))))
+
+    def pgbench_round(self) -> None:
+        target = self.databases.create()
+        started = time.perf_counter()
+        pgbench_initialise(target, self.pgbench_scale)
+        self.pgbench.append(time.perf_counter() - started)
+
+    @property
+    def pgbench_rows(self) -> int:
+        return self.pgbench_scale * PGBENCH_ROWS_PER_SCALE
+
+
+@pytest.fixture(scope="module")
+def runs(pytestconfig: pytest.Config, harness_run: RunState, harness_settings: Settings) -> Iterator[Runs]:
+    untimed = hasattr(pytestconfig, "workerinput") or pytestconfig.getoption("benchmark_disable")
+    loop = asyncio.new_event_loop()
+    databases = Databases(loop, harness_run.endpoints, harness_run.template)
+    scale = SMOKE_SCALE if untimed else rounds(1.0, 0.05)
+    made = Runs(scale, 1 if untimed else rounds(6, 1), databases, harness_settings)
+    try:
+        yield made
+    finally:
+        databases.drop_all()
+        loop.close()
+
+
+def paired(
+    subject: str, subject_ops: int, subject_rounds: list[float], baseline: str, runs: Runs
+) -> dict[str, dict[str, Any]]:
+    return {
+        "subject": {"name": subject, "ops_per_round": subject_ops, "rounds": subject_rounds},
+        "baseline": {"name": baseline, "ops_per_round": runs.pgbench_rows, "rounds": runs.pgbench},
+    }
+
+
 @pytest.mark.benchmark(group="seeding")
-def test_seeding_the_load_profile(
-    benchmark: BenchmarkFixture, databases: Databases, loop: asyncio.AbstractEventLoop, harness_settings: Settings
-) -> None:
-    scale = SMOKE_SCALE if benchmark.disabled else rounds(1.0, 0.05)
-    reports: list[SeedReport] = []
-
-    def load() -> None:
-        target = databases.create()
-        cost = plugin_settings(harness_settings, BetterPromptsSettings).bcrypt_cost
-        loading = seed(target, "load", scale=scale, seeds_dir=harness_settings.seeds_dir, bcrypt_cost=cost)
-        reports.append(loop.run_until_complete(loading))
-
-    benchmark.pedantic(load, rounds=1, iterations=1)
-    report = reports[-1]
+def test_seeding_the_load_profile(benchmark: BenchmarkFixture, runs: Runs) -> None:
+    benchmark.pedantic(runs.ensure, rounds=1, iterations=1)
+    report = runs.seeds[-1]
     assert report.inserted == report.expected
-    embeddings = report.tables["prompts.embeddings"]
     benchmark.extra_info.update(
-        {
-            "role": "subject",
-            "ops_per_round": report.rows_inserted,
-            "profile": f"load x{scale:g}",
-            "generate_seconds": round(report.generate_seconds, 2),
-            "load_seconds": round(report.load_seconds, 2),
-            "embeddings_seconds": round(embeddings.seconds, 2),  # the HNSW build is most of it
+        profile=f"load x{runs.scale:g}",
+        pgbench_scale=runs.pgbench_scale,
+        generate_seconds=round(report.generate_seconds, 2),
+        load_seconds=round(report.load_seconds, 2),
+        index_seconds=round(sum(report.index_builds.values()), 2),
+        paired=paired(
+            "test_seeding_the_load_profile", report.rows_inserted,
+            [r.generate_seconds + r.load_seconds for r in runs.seeds], "test_pgbench_initialise", runs,
+        ),
+    )  # fmt: skip
+
+
+@pytest.mark.benchmark(group="seeding-deferred")
+def test_seeding_the_load_profile_indexes_deferred(benchmark: BenchmarkFixture, runs: Runs) -> None:
+    """The load phase (COPY into tables without their secondary indexes) against pgbench's whole
+    `-i`; generating the rows first is extra_info (`with_generation_ratio`): Python draws every value."""
+    benchmark.pedantic(runs.ensure, rounds=1, iterations=1)
+    report = runs.seeds[-1]
+    copying = [r.load_seconds - sum(r.index_builds.values()) for r in runs.seeds]
+    assert report.index_builds, "a bulk load into an empty database builds its secondary indexes last"
+    assert all(seconds > 0 for seconds in copying)
+    rows_per_second = report.rows_inserted / copying[-1]
+    benchmark.extra_info.update(
+        profile=f"load x{runs.scale:g}",
+        copy_rows_per_second=round(rows_per_second),
+        with_generation_rows_per_second=round(report.rows_inserted / report.deferred_seconds),
+        with_generation_ratio=round(
+            report.rows_inserted / report.deferred_seconds / (runs.pgbench_rows / runs.pgbench[-1]), 4
+        ),
+        paired=paired(
+            "test_seeding_the_load_profile_indexes_deferred", report.rows_inserted, copying,
+            "test_pgbench_initialise", runs,
+        ),
+    )  # fmt: skip
+
+
+@pytest.mark.benchmark(group="seeding-index-builds")
+def test_seeding_index_builds(benchmark: BenchmarkFixture, runs: Runs) -> None:
+    """Every index the seed built after its load, against a bare CREATE INDEX of it on the same rows:
+    the same work, only maintenance_work_mem may differ. Per index in extra_info (`index_ratios`)."""
+    benchmark.pedantic(runs.ensure, rounds=1, iterations=1)
+    builds = runs.seeds[-1].index_builds
+    assert set(runs.bare[-1]) == set(builds)
+    benchmark.extra_info.update(
+        index_seconds={name: round(s, 3) for name, s in builds.items()},
+        index_ratios={name: round(runs.bare[-1][name] / s, 3) for name, s in builds.items()},
+        paired={
+            "subject": {"name": "test_seeding_index_builds[seed]", "ops_per_round": len(builds),
+                        "rounds": [sum(r.index_builds.values()) for r in runs.seeds]},
+            "baseline": {"name": "test_seeding_index_builds[bare]", "ops_per_round": len(builds),
+                         "rounds": [sum(b.values()) for b in runs.bare]},
+        },
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    """One `harness seed` process: rows it inserted, its own seconds for them, its peak memory."""
+
+    rows: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds
+
+
+def seed_in_a_process(dsn: str, profile: str, seeds_dir: Path, scratch: Path) -> ProfileRun:
+    """`harness seed --profile P` in a process of its own, so its ru_maxrss is the seeder's alone
+    (bcrypt at its cheapest: the cost measured is the rows')."""
+    out, err = scratch / f"{profile}.out", scratch / f"{profile}.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("harness")), "seed", "--profile", profile, "--dsn", dsn,
+             "--seeds", str(seeds_dir)],
+            stdout=stdout, stderr=stderr, env={**os.environ, "HARNESS_BCRYPT_COST": "4"},
+        )  # fmt: skip
+        _, status, usage = os.wait4(process.pid, 0)  # the child's own rusage, not every child's
+        process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, err.read_text()
+    found = re.search(r": (\d+) rows inserted in ([\d.]+) s", out.read_text())
+    assert found, out.read_text()
+    return ProfileRun(int(found[1]), float(found[2]), usage.ru_maxrss / 1024)  # KiB on Linux
+
+
+@pytest.mark.skipif(QUICK, reason="`large` takes minutes: the full pass (make bench) runs it, not the quick one")
+@pytest.mark.benchmark(group="seeding-profiles")
+def test_seeding_profiles(benchmark: BenchmarkFixture, runs: Runs, tmp_path: Path) -> None:
+    """Every profile seeded by `harness seed` into a fresh database: rows/s and peak memory of each
+    (extra_info), and `large`'s rows/s against `load`'s as the ratio (1.0: cost grows linearly).
+    Untimed (xdist), minimal and demo only."""
+    profiles = PROFILES[:2] if benchmark.disabled else PROFILES
+    measured: dict[str, ProfileRun] = {}
+
+    def seed_each() -> None:
+        for profile in profiles:
+            target = runs.databases.create()
+            measured[profile] = seed_in_a_process(target, profile, runs.settings.seeds_dir, tmp_path)
+
+    benchmark.pedantic(seed_each, rounds=1, iterations=1)
+    benchmark.extra_info["profiles"] = {
+        name: {"rows": run.rows, "seconds": run.seconds, "rows_per_second": round(run.rows_per_second),
+               "peak_rss_mb": round(run.peak_rss_mb)}
+        for name, run in measured.items()
+    }  # fmt: skip
+    if "large" in measured:
+        large, load = measured["large"], measured["load"]
+        assert large.rows > 9 * load.rows
+        assert large.peak_rss_mb < 5 * load.peak_rss_mb  # ten times the rows, made in batches
+        benchmark.extra_info["paired"] = {
+            "subject": {"name": "test_seeding_profiles[large]", "ops_per_round": large.rows, "rounds": [large.seconds]},
+            "baseline": {"name": "test_seeding_profiles[load]", "ops_per_round": load.rows, "rounds": [load.seconds]},
         }
-    )
-
-
-@pytest.mark.benchmark(group="seeding")
-def test_pgbench_initialise(benchmark: BenchmarkFixture, databases: Databases) -> None:
-    """The baseline: pgbench's own loader at about the load profile's row count."""
-    scale = 1 if benchmark.disabled else rounds(6, 1)
-    benchmark.extra_info.update(role="baseline", ops_per_round=scale * PGBENCH_ROWS_PER_SCALE, pgbench_scale=scale)
-    benchmark.pedantic(lambda: pgbench_initialise(databases.create(), scale), rounds=1, iterations=1)

@@ -41,11 +41,14 @@ async def test_up_detached_gives_a_migrated_database_until_down(state_env: dict[
     assert not any(ref.alive() for record in records for ref in record.processes)
 
 
-def test_seed_shows_its_progress_a_line_per_table_on_stderr(fresh_database: Database) -> None:
+def test_seed_shows_its_progress_a_line_per_batch_and_per_table_on_stderr(fresh_database: Database) -> None:
     result = harness("seed", "--profile", "minimal", "--dsn", fresh_database.dsn, env={"HARNESS_BCRYPT_COST": "4"})
     assert result.returncode == 0, result.stderr
     progress = [line for line in result.stderr.splitlines() if line.startswith("seed: ")]
-    assert re.fullmatch(r"seed: minimal x1: [\d,]+ rows generated in [\d.]+ s; loading (\d+) tables", progress[0])
-    tables = {line.split(":")[1].strip() for line in progress[1:]}
+    assert re.fullmatch(r"seed: minimal x1: [\d,]+ history rows, made and loaded [\d,]+ at a time", progress[0])
+    assert re.fullmatch(r"seed: history: [\d,]+ rows made; [\d,]+ rows of all tables loaded in [\d.]+ s", progress[1])
+    loaded = [line for line in progress if re.fullmatch(r"seed: \w+\.\w+: [\d,]+ rows in [\d.]+ s", line)]
+    tables = {line.split(":")[1].strip() for line in loaded}
     assert {"auth.users", "prompts.history", "prompts.embeddings"} <= tables
-    assert len(tables) == len(progress) - 1 == int(progress[0].rsplit(" ", 2)[1])
+    assert len(tables) == len(loaded)  # a line per table, after the batches
+    assert any(re.fullmatch(r"seed: prompts\.embeddings: indexes built in [\d.]+ s \(.*\)", line) for line in progress)

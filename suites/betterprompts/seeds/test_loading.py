@@ -133,6 +133,9 @@ def test_full_scale_profiles_reach_their_documented_sizes(seeds_dir: Path) -> No
     assert load.users >= 10_000
     assert load.history >= 200_000
     assert load.history * load.embedded_history >= 100_000
+    _, large = load_profile(seeds_dir, "large")
+    assert large.history >= 2_000_000
+    assert large.history * large.embedded_history >= 1_000_000
     demo = build_dataset(seeds_dir, "demo", cost=COST).counts()
     assert 45 <= demo["auth.users"] <= 60
     assert 1500 <= demo["prompts.history"] <= 2500
@@ -146,7 +149,7 @@ async def test_seeding_an_unmigrated_database_names_the_missing_table(
 
 
 def test_an_unknown_profile_is_refused_with_the_known_ones(seeds_dir: Path) -> None:
-    with pytest.raises(UnknownProfile, match=r"no profile 'huge'.*demo, load, minimal"):
+    with pytest.raises(UnknownProfile, match=r"no profile 'huge'.*demo, large, load, minimal"):
         build_dataset(seeds_dir, "huge", cost=COST)
 
 

@@ -1,7 +1,7 @@
-"""Seeds: deterministic BetterPrompts worlds (profiles minimal, demo, load) generated from seeds/ and
-loaded by COPY, incrementally or after a clean."""
+"""Seeds: deterministic BetterPrompts worlds (profiles minimal, demo, load, large) generated from seeds/ and
+made batch by batch and loaded by COPY, in bulk into an empty database or incrementally."""
 
-from betterprompts_db.seed.dataset import Dataset, Table, build_dataset
+from betterprompts_db.seed.dataset import Dataset, Table, WorldWriter, build_dataset
 from betterprompts_db.seed.errors import SeedConflict, SeedError, SeedFileError, UnknownProfile
 from betterprompts_db.seed.loader import SEEDED_SCHEMAS, TableLoad, load_dataset
 from betterprompts_db.seed.passwords import bcrypt_cost, hash_password, verify_password
@@ -22,6 +22,7 @@ __all__ = [
     "TableLoad",
     "UnknownProfile",
     "World",
+    "WorldWriter",
     "bcrypt_cost",
     "build_dataset",
     "hash_password",

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 import statistics
+from array import array
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID
@@ -18,14 +20,12 @@ from uuid import UUID
 from betterprompts_db.data.postgres.records import (
     ApiMetric,
     DailyStats,
-    HistoryEntry,
-    IPAddress,
+    SavedPrompt,
     TechniqueEffectiveness,
     UserActivity,
 )
 from betterprompts_db.seed.history import History, intent_of, milliseconds
 from betterprompts_db.seed.ids import stable_uuid
-from betterprompts_db.seed.library import Library
 from betterprompts_db.seed.people import Person
 from betterprompts_db.seed.profiles import Profile, World
 from betterprompts_db.seed.reference import Vocabulary
@@ -34,133 +34,162 @@ STATUSES = ((200, None), (400, "invalid request body"), (429, "rate limit exceed
 
 
 @dataclass
-class Analytics:
-    api_metrics: list[ApiMetric] = field(default_factory=list)
-    user_activity: list[UserActivity] = field(default_factory=list)
-    technique_effectiveness: list[TechniqueEffectiveness] = field(default_factory=list)
-    daily_stats: list[DailyStats] = field(default_factory=list)
-    reads_per_day: Counter[dt.date] = field(default_factory=Counter)  # API calls that enhance nothing
-    errors_per_day: Counter[dt.date] = field(default_factory=Counter)
+class Cell:
+    """One (technique, intent, day) of technique effectiveness, as history adds to it."""
+
+    total: int = 0
+    scores: list[int] = field(default_factory=list)
+    times: array[int] = field(default_factory=lambda: array("l"))
 
 
-def build_analytics(
-    world: World, profile: Profile, words: Vocabulary, users: list[Person], history: History, library: Library
-) -> Analytics:
-    analytics = Analytics()
-    api_metrics(world, words, history, analytics)
-    user_activity(world, profile, users, history, library, analytics)
-    technique_effectiveness(world, history, analytics)
-    daily_stats(world, users, history, analytics)
-    return analytics
+@dataclass
+class Day:
+    """One day of daily stats, as history adds to it."""
+
+    requests: int = 0
+    users: set[UUID] = field(default_factory=set)
+    milliseconds: int = 0
+    techniques: Counter[str] = field(default_factory=Counter)
+    intents: Counter[str] = field(default_factory=Counter)
+    hours: Counter[int] = field(default_factory=Counter)
 
 
-def api_metrics(world: World, words: Vocabulary, history: History, analytics: Analytics) -> None:
-    """One POST per API enhancement, and now and then a read."""
-    rng = random.Random(f"{world.random_seed}:api_metrics")
-    for row, key in zip(history.rows, history.api_keys, strict=True):
-        if key is None:
-            continue
-        calls = [("/api/v1/enhance", "POST", row.created_at)]
-        if rng.random() < 0.15:
-            calls.append((rng.choice(words.api_endpoints), "GET", row.created_at + dt.timedelta(seconds=30)))
-        for endpoint, method, at in calls:
-            status, message = rng.choices(STATUSES, (94, 2, 3, 1))[0]
-            ok = status < 400
-            analytics.reads_per_day[at.date()] += method == "GET"
-            analytics.errors_per_day[at.date()] += status >= 500
-            analytics.api_metrics.append(
-                ApiMetric(
-                    id=stable_uuid(world.random_seed, "api_metric", row.id, endpoint, method), api_key_id=key.id,
-                    endpoint=endpoint, method=method, status_code=status,
-                    response_time_ms=float(milliseconds(row) + rng.randrange(5, 60) if ok else rng.randrange(2, 40)),
-                    request_size_bytes=len(row.original_input) + 180 if method == "POST" else 0,
-                    response_size_bytes=len(row.enhanced_output) + 320 if ok else 64, error_message=message,
-                    created_at=at, updated_at=at,
+class AnalyticsWriter:
+    """Analytics of each batch of history as it is written, each kind from a random stream of its
+    own drawn in history order; the roll-ups keep counts (and processing times, for the p95) only."""
+
+    def __init__(self, world: World, profile: Profile, words: Vocabulary, users: list[Person]) -> None:
+        self.world, self.profile, self.words, self.users = world, profile, words, users
+        self.metrics_rng = random.Random(f"{world.random_seed}:api_metrics")
+        self.activity_rng = random.Random(f"{world.random_seed}:user_activity")
+        self.sessions = {s.id: (s.ip_address, s.user_agent) for u in users for s in u.sessions}
+        self.reads_per_day: Counter[dt.date] = Counter()  # API calls that enhance nothing
+        self.errors_per_day: Counter[dt.date] = Counter()
+        self.cells: dict[tuple[str, str, dt.date], Cell] = defaultdict(Cell)
+        self.days: dict[dt.date, Day] = defaultdict(Day)
+
+    def api_metrics(self, history: History) -> list[ApiMetric]:
+        """One POST per API enhancement, and now and then a read; each key counts its uses."""
+        world, rng = self.world, self.metrics_rng
+        metrics = []
+        for row, key in zip(history.rows, history.api_keys, strict=True):
+            if key is None:
+                continue
+            calls = [("/api/v1/enhance", "POST", row.created_at)]
+            if rng.random() < 0.15:
+                calls.append((rng.choice(self.words.api_endpoints), "GET", row.created_at + dt.timedelta(seconds=30)))
+            for endpoint, method, at in calls:
+                status, message = rng.choices(STATUSES, (94, 2, 3, 1))[0]
+                ok = status < 400
+                response_ms = milliseconds(row) + rng.randrange(5, 60) if ok else rng.randrange(2, 40)
+                self.reads_per_day[at.date()] += method == "GET"
+                self.errors_per_day[at.date()] += status >= 500
+                metrics.append(
+                    ApiMetric(
+                        id=stable_uuid(world.random_seed, "api_metric", row.id, endpoint, method), api_key_id=key.id,
+                        endpoint=endpoint, method=method, status_code=status,
+                        response_time_ms=float(response_ms),
+                        request_size_bytes=len(row.original_input) + 180 if method == "POST" else 0,
+                        response_size_bytes=len(row.enhanced_output) + 320 if ok else 64, error_message=message,
+                        created_at=at, updated_at=at,
+                    )
+                )  # fmt: skip
+                key.usage_count += 1
+                key.last_used_at = key.updated_at = max(at, key.last_used_at or at)
+        return metrics
+
+    def activity(self, kind: str, user_id: UUID, data: Mapping[str, object], session_id: UUID | None,
+                 at: dt.datetime) -> UserActivity:  # fmt: skip
+        ip, agent = self.sessions.get(session_id, (None, None)) if session_id else (None, None)
+        activity_id = stable_uuid(self.world.random_seed, "activity", kind, user_id, data.get("ref", session_id), at)
+        return UserActivity(
+            id=activity_id, user_id=user_id, activity_type=kind, data=dict(data), session_id=session_id, ip_address=ip,
+            user_agent=agent, created_at=at, updated_at=at,
+        )  # fmt: skip
+
+    def account_activity(self) -> list[UserActivity]:
+        """Logins, logouts and settings changes of every user."""
+        rows = []
+        for user in self.users:
+            for session in user.sessions:
+                rows.append(self.activity("login", user.id, {"method": "password"}, session.id, session.created_at))
+                if session.revoked_at is not None:
+                    rows.append(self.activity("logout", user.id, {}, session.id, session.revoked_at))
+            if user.preferences is not None:
+                ref = {"ref": str(user.preferences.id)}
+                rows.append(self.activity("settings_change", user.id, ref, None, user.preferences.created_at))
+        return rows
+
+    def request_activity(self, history: History, saved: list[SavedPrompt]) -> list[UserActivity]:
+        """Enhancements (a share of them) with their feedback, and prompts saved, of a batch."""
+        rows = []
+        for row in history.rows:
+            if row.user_id is None or self.activity_rng.random() >= self.profile.activity_share:
+                continue
+            ref: dict[str, object] = {"ref": str(row.id), "intent": row.intent}
+            rows.append(self.activity("enhance", row.user_id, ref, row.session_id, row.created_at))
+            if row.feedback_score is not None:
+                data = ref | {"score": row.feedback_score}
+                rows.append(self.activity("feedback", row.user_id, data, row.session_id, row.updated_at))
+        rows += [self.activity("save_prompt", s.user_id, {"ref": str(s.id)}, None, s.created_at) for s in saved]
+        return rows
+
+    def count(self, history: History) -> None:
+        """Add a batch to the roll-ups."""
+        for row in history.rows:
+            intent, ms = intent_of(row), milliseconds(row)
+            for technique in row.techniques_used:
+                cell = self.cells[technique, intent, row.created_at.date()]
+                cell.total += 1
+                cell.times.append(ms)
+                if row.feedback_score is not None:
+                    cell.scores.append(row.feedback_score)
+            day = self.days[row.created_at.date()]
+            day.requests += 1
+            if row.user_id is not None:
+                day.users.add(row.user_id)
+            day.milliseconds += ms
+            day.techniques.update(row.techniques_used)
+            day.intents[intent] += 1
+            day.hours[row.created_at.hour] += 1
+
+    def technique_effectiveness(self) -> list[TechniqueEffectiveness]:
+        rows = []
+        for (technique, intent, day), cell in sorted(self.cells.items()):
+            scores, times = cell.scores, sorted(cell.times)
+            closed = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+            rows.append(
+                TechniqueEffectiveness(
+                    id=stable_uuid(self.world.random_seed, "effectiveness", technique, intent, day),
+                    technique=technique, intent=intent, day=day, success_count=sum(score >= 4 for score in scores),
+                    total_count=cell.total,
+                    avg_feedback_score=Decimal(statistics.fmean(scores)).quantize(Decimal("0.01")) if scores else None,
+                    avg_processing_time_ms=round(statistics.fmean(times), 1),
+                    p95_processing_time_ms=float(times[min(len(times) - 1, int(len(times) * 0.95))]),
+                    created_at=closed, updated_at=closed,
                 )
             )  # fmt: skip
-            key.usage_count += 1
-            key.last_used_at = key.updated_at = max(at, key.last_used_at or at)
+        return rows
 
-
-def user_activity(
-    world: World, profile: Profile, users: list[Person], history: History, library: Library, analytics: Analytics
-) -> None:
-    rng = random.Random(f"{world.random_seed}:user_activity")
-    rows = analytics.user_activity
-    sessions: dict[UUID | None, tuple[IPAddress | None, str | None]] = {}
-
-    def add(kind: str, user_id: UUID, data: dict[str, object], session_id: UUID | None, at: dt.datetime) -> None:
-        ip, agent = sessions.get(session_id, (None, None))
-        activity_id = stable_uuid(world.random_seed, "activity", kind, user_id, data.get("ref", session_id), at)
-        rows.append(
-            UserActivity(
-                id=activity_id, user_id=user_id, activity_type=kind, data=data, session_id=session_id, ip_address=ip,
-                user_agent=agent, created_at=at, updated_at=at,
-            )
-        )  # fmt: skip
-
-    for user in users:
-        for session in user.sessions:
-            sessions[session.id] = (session.ip_address, session.user_agent)
-            add("login", user.id, {"method": "password"}, session.id, session.created_at)
-            if session.revoked_at is not None:
-                add("logout", user.id, {}, session.id, session.revoked_at)
-        if user.preferences is not None:
-            add("settings_change", user.id, {"ref": str(user.preferences.id)}, None, user.preferences.created_at)
-    for row in history.rows:
-        if row.user_id is None or rng.random() >= profile.activity_share:
-            continue
-        ref: dict[str, object] = {"ref": str(row.id), "intent": row.intent}
-        add("enhance", row.user_id, ref, row.session_id, row.created_at)
-        if row.feedback_score is not None:
-            add("feedback", row.user_id, ref | {"score": row.feedback_score}, row.session_id, row.updated_at)
-    for saved in library.saved_prompts:
-        add("save_prompt", saved.user_id, {"ref": str(saved.id)}, None, saved.created_at)
-
-
-def technique_effectiveness(world: World, history: History, analytics: Analytics) -> None:
-    cells: dict[tuple[str, str, dt.date], list[tuple[int | None, int]]] = defaultdict(list)
-    for row in history.rows:
-        for technique in row.techniques_used:
-            cells[technique, intent_of(row), row.created_at.date()].append((row.feedback_score, milliseconds(row)))
-    for (technique, intent, day), outcomes in sorted(cells.items()):
-        scores = [score for score, _ in outcomes if score is not None]
-        times = sorted(ms for _, ms in outcomes)
-        closed = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
-        analytics.technique_effectiveness.append(
-            TechniqueEffectiveness(
-                id=stable_uuid(world.random_seed, "effectiveness", technique, intent, day), technique=technique,
-                intent=intent, day=day, success_count=sum(score >= 4 for score in scores), total_count=len(outcomes),
-                avg_feedback_score=Decimal(statistics.fmean(scores)).quantize(Decimal("0.01")) if scores else None,
-                avg_processing_time_ms=round(statistics.fmean(times), 1),
-                p95_processing_time_ms=float(times[min(len(times) - 1, int(len(times) * 0.95))]),
-                created_at=closed, updated_at=closed,
-            )
-        )  # fmt: skip
-
-
-def daily_stats(world: World, users: list[Person], history: History, analytics: Analytics) -> None:
-    """One row per day of the history window; requests are enhancements plus the API's reads."""
-    by_day: dict[dt.date, list[HistoryEntry]] = defaultdict(list)
-    for row in history.rows:
-        by_day[row.created_at.date()].append(row)
-    new_users = Counter(user.created_at.date() for user in users)
-    day = world.history_start.date()
-    while day < world.epoch.date():
-        rows = by_day.get(day, [])
-        closed = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
-        analytics.daily_stats.append(
-            DailyStats(
-                id=stable_uuid(world.random_seed, "daily_stats", day), day=day,
-                total_requests=len(rows) + analytics.reads_per_day[day],
-                unique_users=len({r.user_id for r in rows if r.user_id is not None}), new_users=new_users[day],
-                total_enhancements=len(rows),
-                avg_response_time_ms=round(statistics.fmean(milliseconds(r) for r in rows), 1) if rows else None,
-                error_count=analytics.errors_per_day[day],
-                technique_breakdown=dict(sorted(Counter(t for r in rows for t in r.techniques_used).items())),
-                intent_breakdown=dict(sorted(Counter(intent_of(r) for r in rows).items())),
-                hourly_breakdown={f"{h:02d}": c for h, c in sorted(Counter(r.created_at.hour for r in rows).items())},
-                created_at=closed, updated_at=closed,
-            )
-        )  # fmt: skip
-        day += dt.timedelta(days=1)
+    def daily_stats(self) -> list[DailyStats]:
+        """One row per day of the history window; requests are enhancements plus the API's reads."""
+        new_users = Counter(user.created_at.date() for user in self.users)
+        rows = []
+        day = self.world.history_start.date()
+        while day < self.world.epoch.date():
+            seen = self.days.get(day, Day())
+            closed = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+            rows.append(
+                DailyStats(
+                    id=stable_uuid(self.world.random_seed, "daily_stats", day), day=day,
+                    total_requests=seen.requests + self.reads_per_day[day], unique_users=len(seen.users),
+                    new_users=new_users[day], total_enhancements=seen.requests,
+                    avg_response_time_ms=round(seen.milliseconds / seen.requests, 1) if seen.requests else None,
+                    error_count=self.errors_per_day[day], technique_breakdown=dict(sorted(seen.techniques.items())),
+                    intent_breakdown=dict(sorted(seen.intents.items())),
+                    hourly_breakdown={f"{h:02d}": c for h, c in sorted(seen.hours.items())},
+                    created_at=closed, updated_at=closed,
+                )
+            )  # fmt: skip
+            day += dt.timedelta(days=1)
+        return rows

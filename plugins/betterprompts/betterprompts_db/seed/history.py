@@ -1,8 +1,9 @@
 """Prompt history: who asked what, when, which techniques answered, and how the user rated it.
 
 Rows are drawn in chunks, each chunk from a random stream of its own, so generation is cheap and
-reproducible. Heavy users get most of the traffic (long-tailed activity), traffic grows towards
-the epoch, and ratings follow each technique's effectiveness.
+reproducible, and any range of rows can be drawn alone: the world is written in batches of them.
+Heavy users get most of the traffic (long-tailed activity), traffic grows towards the epoch, and
+ratings follow each technique's effectiveness.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import itertools
 import random
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from betterprompts_db.data.postgres.records import ApiKey, HistoryEntry
@@ -27,10 +29,12 @@ API_SHARE = 0.35  # of the requests of a user holding an active API key
 
 @dataclass
 class History:
+    """A batch of consecutive history rows."""
+
     rows: list[HistoryEntry]  # every one with an intent and a processing time
     clusters: list[int]  # embedding cluster of each row: intent and subject group
     api_keys: list[ApiKey | None]  # the key each API request came with
-    embedded: list[int]  # indexes of the rows that get an embedding
+    embedded: list[int]  # indexes (in `rows`) of the rows that get an embedding
 
 
 class HistoryWriter:
@@ -51,17 +55,27 @@ class HistoryWriter:
         self.start = world.history_start
         self.span = world.epoch - self.start
 
-    def write(self) -> History:
+    def batches(self, size: int) -> Iterator[History]:
+        """The profile's history in batches of `size` rows (a multiple of CHUNK)."""
+        for start in range(0, self.profile.history, size):
+            yield self.write(start, min(start + size, self.profile.history))
+
+    def write(self, start: int, stop: int) -> History:
+        """Rows `start` to `stop`; `start` starts a chunk."""
         history = History([], [], [], [])
         rng = random.Random()
         share = self.profile.embedded_history
-        for n in range(self.profile.history):
+        for n in range(start, stop):
             if n % CHUNK == 0:
                 rng = random.Random(f"{self.world.random_seed}:history:{n // CHUNK}")
             self.add(rng, n, history)
             if int((n + 1) * share) > int(n * share):
-                history.embedded.append(n)
+                history.embedded.append(n - start)
         return history
+
+    def sample(self, numbers: Iterable[int]) -> list[HistoryEntry]:
+        """Rows by number, each drawn from its chunk's start."""
+        return [self.write(n - n % CHUNK, n + 1).rows[-1] for n in numbers]
 
     def add(self, rng: random.Random, n: int, history: History) -> None:
         world = self.world

@@ -1,34 +1,38 @@
-"""Loading a dataset: COPY per table, only the rows whose stable ids are missing.
+"""Loading a world: COPY (binary) batch by batch, only the rows whose stable ids are missing.
 
-Tables load in parallel on a few connections, each as soon as the tables it references are in,
-each in one transaction (a failed load leaves whole tables, and the next run adds the rest). A
-session advisory lock serialises seeders of one database. Into an empty table that receives many
-rows, secondary indexes are dropped and rebuilt after the COPY (in the same transaction): a
-bulk build is faster than row-by-row maintenance, above all for the HNSW index.
+A session advisory lock serialises seeders of one database. Into an empty database (the usual
+case: a fresh clone, or after `clean`) the bulk load runs in one transaction: the tables truncated
+(under wal_level = minimal their COPYs then write no WAL), secondary indexes dropped first and
+built after every COPY (a bulk build beats row-by-row maintenance, above all for HNSW), and, where
+the role may, foreign-key checks and the insert triggers the seed writes itself (TAKEN_OVER)
+skipped by `session_replication_role = replica`. A failed bulk load leaves nothing. Otherwise each
+batch loads incrementally in a transaction of its own, with every check and trigger, after the
+rows it references (a failed load leaves whole batches, and the next run adds the rest).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
 from betterprompts_db.data.postgres.codecs import register_codecs
-from betterprompts_db.seed.dataset import Dataset, Table
+from betterprompts_db.data.postgres.records import HistoryEntry
+from betterprompts_db.seed.dataset import Table
 from betterprompts_db.seed.errors import SeedConflict, SeedError
+from betterprompts_db.seed.profiles import World
 from harness.provision.endpoints import redact
 
 SEEDED_SCHEMAS = ["auth", "prompts", "analytics"]
 LOCK_KEY = 0x6878_5EED  # pg_advisory_lock key shared by every seeder
-CONNECTIONS = 3
-DEFER_INDEXES_FROM = 1_000  # rows into an empty table
-BUILD_MEMORY = "1GB"  # maintenance_work_mem for rebuilt indexes: the HNSW graph must fit to build fast
+# maintenance_work_mem for the indexes built after a bulk load: the HNSW graph (about the table's
+# size again) must fit to build fast; beyond it pgvector goes on building on disk, many times slower
+BUILD_MEMORY_MB = (1024, 6144)  # at least, at most
 
 SECONDARY_INDEXES = """
 SELECT format('%I.%I', n.nspname, i.relname), pg_get_indexdef(i.oid)
@@ -36,27 +40,71 @@ FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
 JOIN pg_namespace n ON n.oid = i.relnamespace
-WHERE x.indrelid = $1::regclass AND t.relkind = 'r'
+WHERE x.indrelid = $1::regclass AND t.relkind IN ('r', 'p')
   AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.oid)
 ORDER BY i.relname
 """
 
 
-@dataclass(frozen=True)
+INSERT_TRIGGERS = """
+SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgtype & 4 <> 0
+"""  # 4: TRIGGER_TYPE_INSERT; the internal ones are the foreign keys' checks
+
+
+@dataclass
 class TableLoad:
-    """What loading one table did: rows inserted, and seconds from its connection to its commit."""
+    """What loading one table did: rows generated and inserted, seconds generating them and loading
+    them (COPY, and looking up the ids present), and the seconds of each secondary index built after
+    a bulk load, by index name."""
 
-    inserted: int
-    seconds: float
+    inserted: int = 0
+    seconds: float = 0.0
+    generated: int = 0
+    generate_seconds: float = 0.0
+    index_builds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def index_seconds(self) -> float:
+        return sum(self.index_builds.values())
 
 
-OnLoaded = Callable[[str, TableLoad], None]  # called as each table commits, for progress
+@dataclass(frozen=True)
+class Derived:
+    """Rows a trigger would write for each row inserted, which a bulk load writes itself."""
+
+    table: str
+    columns: tuple[str, ...]
+    of: Callable[[Any], tuple[Any, ...]]
 
 
-async def load_dataset(
-    dsn: str, dataset: Dataset, clean: bool = False, on_loaded: OnLoaded | None = None
-) -> dict[str, TableLoad]:
-    """Load `dataset` into the database at `dsn`, table by table."""
+# insert triggers whose work the seed does itself: history_track_request_id registers each request
+# id; saved_prompts_fill_history_created_at fills a column the seed always gives
+TAKEN_OVER: dict[str, Derived | None] = {
+    "history_track_request_id": Derived(
+        "prompts.history_request_ids",
+        ("request_id", "history_id", "created_at"),
+        attrgetter("request_id", "id", "created_at"),
+    ),
+    "saved_prompts_fill_history_created_at": None,
+}
+
+
+Say = Callable[[str], None]  # progress lines
+
+
+class Source(Protocol):
+    """A world to load: a WorldWriter (batches made as they load) or a Dataset (whole, in memory)."""
+
+    @property
+    def world(self) -> World: ...
+
+    def history_sample(self) -> list[HistoryEntry]: ...
+
+    def batches(self) -> Iterator[Table[Any]]: ...
+
+
+async def load_dataset(dsn: str, source: Source, clean: bool = False, say: Say | None = None) -> dict[str, TableLoad]:
+    """Load `source` into the database at `dsn`; what each table received, by table."""
     conn = await asyncpg.connect(dsn)
     try:
         if await conn.fetchval("SELECT to_regclass('prompts.history')") is None:
@@ -64,31 +112,142 @@ async def load_dataset(
         await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
         if clean:
             await empty_seeded_tables(conn)
-        else:
-            await refuse_another_world(conn, dataset.table("prompts.history"))
-        await create_history_partitions(conn, dataset.world.history_month_starts())
-        return await load_tables(dsn, dataset.tables, on_loaded)
+        bulk = await all_empty(conn, await seeded_tables(conn))
+        if not bulk:
+            await refuse_another_world(conn, source.history_sample())
+        await create_history_partitions(conn, source.world.history_month_starts())
+        await register_codecs(conn)  # the records hold JSON as Python objects and vectors as arrays
+        loader = Loader(conn, say or (lambda line: None))
+        try:
+            if bulk:
+                await loader.bulk(source.batches())
+            else:
+                await loader.incremental(source.batches())
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            table = f"{exc.schema_name}.{exc.table_name}" if exc.table_name else "a seeded table"
+            raise SeedConflict(f"{table}: {exc.constraint_name or ''}: {exc.detail or exc}") from exc
+        return loader.loads
     finally:
         await conn.close()  # and with it the advisory lock
 
 
-async def empty_seeded_tables(conn: asyncpg.Connection) -> None:
-    """TRUNCATE every table of the BetterPrompts schemas (not harness's version table)."""
-    tables = await conn.fetchval(
-        """SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY n.nspname, c.relname)
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition""",
-        SEEDED_SCHEMAS,
+class Loader:
+    """Loads batches on one connection, tallying each table's load and saying how far it got."""
+
+    def __init__(self, conn: asyncpg.Connection, say: Say) -> None:
+        self.conn, self.say = conn, say
+        self.loads: dict[str, TableLoad] = {}
+        self.started = time.perf_counter()
+
+    def timed(self, batches: Iterator[Table[Any]]) -> Iterator[tuple[Table[Any], TableLoad]]:
+        """Each batch with its table's tally, the seconds spent making it counted there."""
+        while True:
+            started = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
+                return
+            load = self.loads.setdefault(batch.qualified, TableLoad())
+            load.generated += len(batch.rows)
+            load.generate_seconds += time.perf_counter() - started
+            yield batch, load
+
+    async def copy(self, batch: Table[Any], load: TableLoad, rows: Sequence[Any], derived: Iterable[Derived]) -> None:
+        started = time.perf_counter()
+        await copy_rows(self.conn, batch.qualified, batch.columns, map(attrgetter(*batch.columns), rows))
+        for extra in derived:
+            await copy_rows(self.conn, extra.table, extra.columns, map(extra.of, rows))
+        load.inserted += len(rows)
+        load.seconds += time.perf_counter() - started
+        if batch.qualified == "prompts.history":
+            inserted = sum(t.inserted for t in self.loads.values())
+            self.say(f"history: {load.generated:,} rows made; {inserted:,} rows of all tables loaded "
+                     f"in {time.perf_counter() - self.started:.1f} s")  # fmt: skip
+
+    async def bulk(self, batches: Iterator[Table[Any]]) -> None:
+        """Every batch into the empty database in one transaction, secondary indexes built last."""
+        conn = self.conn
+        async with conn.transaction():
+            await empty_seeded_tables(conn)
+            rebuild = {table: await drop_secondary_indexes(conn, table) for table in await seeded_tables(conn)}
+            may_skip = await conn.fetchval("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+            modes: dict[str, list[Derived] | None] = {}
+            role = "origin"
+            for batch, load in self.timed(batches):
+                if batch.qualified not in modes:
+                    modes[batch.qualified] = await taken_over(conn, batch.qualified) if may_skip else None
+                derived = modes[batch.qualified]
+                wanted = "origin" if derived is None else "replica"  # replica: no FK checks, no triggers
+                if wanted != role:
+                    await conn.execute(f"SET LOCAL session_replication_role = {wanted}")
+                    role = wanted
+                await self.copy(batch, load, batch.rows, derived or ())
+            await conn.execute("SET LOCAL session_replication_role = origin")
+            self.say_loaded()
+            for table, indexes in rebuild.items():
+                if indexes:
+                    await conn.execute(f"SET LOCAL maintenance_work_mem = '{await build_memory_mb(conn, table)}MB'")
+                builds = {}
+                for name, definition in indexes:
+                    started = time.perf_counter()
+                    await conn.execute(definition)
+                    builds[name] = time.perf_counter() - started
+                if builds:
+                    self.loads.setdefault(table, TableLoad()).index_builds = builds
+                    total = ", ".join(f"{name.split('.')[-1]} {s:.1f} s" for name, s in builds.items())
+                    self.say(f"{table}: indexes built in {sum(builds.values()):.1f} s ({total})")
+
+    async def incremental(self, batches: Iterator[Table[Any]]) -> None:
+        """Each batch's missing rows, in a transaction of its own, with every check and trigger."""
+        for batch, load in self.timed(batches):
+            async with self.conn.transaction():
+                found = await self.conn.fetch(f"SELECT id FROM {batch.qualified} WHERE id = ANY($1::uuid[])",
+                                              [row.id for row in batch.rows])  # fmt: skip
+                present = {record[0] for record in found}
+                await self.copy(batch, load, [row for row in batch.rows if row.id not in present], ())
+        self.say_loaded()
+
+    def say_loaded(self) -> None:
+        for table, load in self.loads.items():
+            self.say(f"{table}: {load.inserted:,} rows in {load.seconds:.1f} s")
+
+
+async def build_memory_mb(conn: asyncpg.Connection, table: str) -> int:
+    """One and a half times the table's size, within BUILD_MEMORY_MB."""
+    size = int(await conn.fetchval("SELECT pg_table_size($1::regclass)", table))
+    low, high = BUILD_MEMORY_MB
+    return min(high, max(low, size * 3 // 2 // 2**20))
+
+
+async def copy_rows(conn: asyncpg.Connection, table: str, columns: Sequence[str], records: Iterable[Any]) -> None:
+    schema, name = table.split(".")
+    await conn.copy_records_to_table(name, schema_name=schema, columns=list(columns), records=records)
+
+
+async def seeded_tables(conn: asyncpg.Connection) -> list[str]:
+    """Every table of the BetterPrompts schemas (not harness's version table), partitions as their parent."""
+    return list(
+        await conn.fetchval(
+            """SELECT array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY n.nspname, c.relname)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p') AND NOT c.relispartition""",
+            SEEDED_SCHEMAS,
+        )
+        or []
     )
+
+
+async def empty_seeded_tables(conn: asyncpg.Connection) -> None:
+    """TRUNCATE every seeded table. In the transaction that then loads them, it also spares the COPYs
+    writing WAL under wal_level = minimal (the embedded backend's): the new files are synced at commit."""
+    tables = await seeded_tables(conn)
     if tables:
-        await conn.execute(f"TRUNCATE {tables} CASCADE")
+        await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
 
-async def refuse_another_world(conn: asyncpg.Connection, history: Table[Any]) -> None:
+async def refuse_another_world(conn: asyncpg.Connection, sample: list[HistoryEntry]) -> None:
     """Rows are found by id; ids are positional, so another profile's (or scale's) history row with
     our id would be silently kept and clash later. Compare a few rows up front instead."""
     columns = ("id", "user_id", "created_at", "original_input")
-    sample = [history.rows[n] for n in {0, len(history.rows) // 2, len(history.rows) - 1}] if history.rows else []
     ours = {attrgetter(*columns)(row) for row in sample}
     found = await conn.fetch(
         f"SELECT {', '.join(columns)} FROM prompts.history WHERE id = ANY($1::uuid[])", [row.id for row in sample]
@@ -96,6 +255,11 @@ async def refuse_another_world(conn: asyncpg.Connection, history: Table[Any]) ->
     theirs = {tuple(record) for record in found}
     if theirs - ours:
         raise SeedConflict("prompts.history holds rows of another profile or scale under the same ids: seed with clean")
+
+
+async def all_empty(conn: asyncpg.Connection, tables: list[str]) -> bool:
+    exists = " OR ".join(f"EXISTS (SELECT FROM {name})" for name in tables)
+    return not tables or not await conn.fetchval(f"SELECT {exists}")
 
 
 async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.date]) -> None:
@@ -107,66 +271,19 @@ async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.da
             continue  # rows of this month sit in history_default; seeded ones will join them
 
 
-async def load_tables(
-    dsn: str, tables: tuple[Table[Any], ...], on_loaded: OnLoaded | None = None
-) -> dict[str, TableLoad]:
-    """Each table on its own connection (at most CONNECTIONS at once), after the tables it references."""
-    loaded = {t.qualified: asyncio.Event() for t in tables}
-    slots = asyncio.Semaphore(CONNECTIONS)
-    done: dict[str, TableLoad] = {}
-
-    async def load(table: Table[Any]) -> None:
-        for dependency in table.depends_on:
-            await loaded[dependency].wait()
-        async with slots:
-            started = time.perf_counter()
-            conn = await asyncpg.connect(dsn)
-            try:
-                inserted = await load_table(conn, table)
-            finally:
-                await conn.close()
-            done[table.qualified] = TableLoad(inserted, time.perf_counter() - started)
-        loaded[table.qualified].set()
-        if on_loaded is not None:
-            on_loaded(table.qualified, done[table.qualified])
-
-    async with asyncio.TaskGroup() as group:
-        for table in tables:
-            group.create_task(load(table))
-    return {t.qualified: done[t.qualified] for t in tables}
+async def taken_over(conn: asyncpg.Connection, table: str) -> list[Derived] | None:
+    """What the seed must write for `table`'s insert triggers to be skipped; None when one of them
+    is not the seed's to take over (the table then loads with every trigger and check)."""
+    triggers = [record[0] for record in await conn.fetch(INSERT_TRIGGERS, table)]
+    if any(name not in TAKEN_OVER for name in triggers):
+        return None
+    return [derived for name in triggers if (derived := TAKEN_OVER[name]) is not None]
 
 
-async def load_table(conn: asyncpg.Connection, table: Table[Any]) -> int:
-    """COPY the table's records missing by id, each as the tuple of its columns (the record's fields)."""
-    await register_codecs(conn)  # the records hold JSON as Python objects and vectors as arrays
-    try:
-        async with conn.transaction():
-            rows = table.rows
-            rebuild: list[str] = []
-            if await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table.qualified})"):
-                found = await conn.fetch(f"SELECT id FROM {table.qualified} WHERE id = ANY($1::uuid[])",
-                                         [row.id for row in rows])  # fmt: skip
-                present = {record[0] for record in found}
-                rows = [row for row in rows if row.id not in present]
-            elif len(rows) >= DEFER_INDEXES_FROM:
-                rebuild = await drop_secondary_indexes(conn, table.qualified)
-            if rows:
-                await conn.copy_records_to_table(
-                    table.name, schema_name=table.schema, columns=table.columns,
-                    records=map(attrgetter(*table.columns), rows),
-                )  # fmt: skip
-            if rebuild:
-                await conn.execute(f"SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'")
-                for definition in rebuild:
-                    await conn.execute(definition)
-            return len(rows)
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        raise SeedConflict(f"{table.qualified}: {exc.constraint_name or ''}: {exc.detail or exc}") from exc
-
-
-async def drop_secondary_indexes(conn: asyncpg.Connection, table: str) -> list[str]:
-    """Drop `table`'s indexes that back no constraint; return the statements that recreate them."""
+async def drop_secondary_indexes(conn: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
+    """Drop `table`'s indexes that back no constraint; return each one's name and the statement
+    that recreates it (on a partitioned table, with its partitions' indexes)."""
     indexes = await conn.fetch(SECONDARY_INDEXES, table)
     for name, _ in indexes:
         await conn.execute(f"DROP INDEX {name}")
-    return [definition for _, definition in indexes]
+    return [(name, definition.replace(" ON ONLY ", " ON ", 1)) for name, definition in indexes]

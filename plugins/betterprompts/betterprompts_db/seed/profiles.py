@@ -13,7 +13,7 @@ from betterprompts_db.seed.reference import read_toml
 from harness.errors import ConfigurationError
 
 PROFILES_FILE = "profiles.toml"
-MAX_SCALE = 100  # the load profile at 100 is 20M history rows, generated in memory before loading
+MAX_SCALE = 100  # the load profile at 100 is 20M history rows (made in batches: minutes per million)
 
 
 @dataclass(frozen=True)

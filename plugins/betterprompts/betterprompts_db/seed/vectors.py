@@ -36,14 +36,21 @@ class ClusterSpace:
         self.centroids = normalised(normalised(raw) + shared)
         self.spreads = rng.uniform(*SPREAD, size=clusters).astype(np.float32)
 
-    def points(self, stream: int, clusters: Sequence[int]) -> Matrix:
-        """Unit vectors for `clusters` (one per entry); `stream` keeps sources' noise independent."""
+    def points(self, stream: int, clusters: Sequence[int], offset: int = 0) -> Matrix:
+        """Unit vectors for `clusters` (one per entry) at positions `offset` onwards of `stream`, which
+        keeps sources' noise independent: position p's vector is the same whichever batch holds it."""
         labels = np.asarray(clusters, dtype=np.int64)
         out = np.empty((len(labels), self.dimension), dtype=np.float32)
-        for start in range(0, len(labels), CHUNK):
-            part = labels[start : start + CHUNK]
-            rng = np.random.default_rng([self.seed, 1, stream, start // CHUNK])
-            noise = rng.standard_normal((len(part), self.dimension), dtype=np.float32)
+        position, end = offset, offset + len(labels)
+        while position < end:
+            chunk_start = position - position % CHUNK
+            stop = min(chunk_start + CHUNK, end)
+            rng = np.random.default_rng([self.seed, 1, stream, chunk_start // CHUNK])
+            noise = rng.standard_normal((stop - chunk_start, self.dimension), dtype=np.float32)[
+                position - chunk_start :
+            ]
+            part = labels[position - offset : stop - offset]
             noise *= (self.spreads[part] / np.sqrt(np.float32(self.dimension)))[:, None]
-            out[start : start + len(part)] = normalised(self.centroids[part] + noise)
+            out[position - offset : stop - offset] = normalised(self.centroids[part] + noise)
+            position = stop
         return out
