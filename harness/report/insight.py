@@ -9,10 +9,13 @@ the steadier witness: an index dropped turns 4 blocks a call into the whole tabl
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pglast.parser
 
 from harness.errors import ResultsFileError
 
@@ -21,6 +24,7 @@ MIN_MEAN_MS = 1.0
 MIN_BLOCKS = 8.0
 LARGE_SEQ_READ = 10_000  # rows a table's sequential scans read before it is listed
 SHOWN = 10
+PLAN_CONDITIONS = ("Index Cond", "Filter", "Hash Cond", "Join Filter", "Recheck Cond", "Sort Key")
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class Capture:
         """The statements of most total time, each with the slowest plan auto_explain caught of it."""
         plans: dict[str, dict[str, Any]] = {}
         for plan in server.get("plans", []):
-            plans.setdefault(_normalise(plan["query"]), plan)
+            plans.setdefault(_as_counted(plan["query"]), plan)
         return [(s, plans.get(s["query"])) for s in server.get("statements", [])[:SHOWN]]
 
     def seq_scanned(self, server: dict[str, Any]) -> list[tuple[dict[str, Any], list[str]]]:
@@ -78,7 +82,30 @@ class Capture:
         return sorted((i for i in server.get("indexes", []) if i["idx_scan"] == 0), key=lambda i: i["name"])
 
 
-def _normalise(query: str) -> str:
+def plan_tree(node: dict[str, Any], depth: int = 0) -> list[str]:
+    """An auto_explain JSON plan as EXPLAIN's text reads, one line a node, indented by depth: what
+    ran on which relation, its actual rows and loops, and the blocks it touched."""
+    what = str(node.get("Node Type", "?"))
+    if on := node.get("Relation Name") or node.get("Function Name"):
+        what += f" on {on}"
+    if node.get("Index Name"):
+        what += f" using {node['Index Name']}"
+    figures = [f"rows={node['Actual Rows']:g}" if "Actual Rows" in node else "",
+               f"loops={node['Actual Loops']}" if "Actual Loops" in node else "",
+               f"shared hit={node.get('Shared Hit Blocks', 0)} read={node.get('Shared Read Blocks', 0)}"]  # fmt: skip
+    condition = next((f"{key}: {node[key]}" for key in PLAN_CONDITIONS if key in node), "")
+    line = "  " * depth + ("-> " if depth else "") + what + f"  ({' '.join(f for f in figures if f)})"
+    lines = [line + (f"  {condition}" if condition else "")]
+    for child in node.get("Plans", []):
+        lines += plan_tree(child, depth + 1)
+    return lines
+
+
+def _as_counted(query: str) -> str:
+    """A caught plan's text as pg_stat_statements counts its statement: constants as $n
+    (libpg_query's normalize follows the same rules), whitespace collapsed."""
+    with contextlib.suppress(pglast.parser.ParseError):  # a text libpg_query cannot read is matched as it stands
+        query = pglast.parser.normalize(query)
     return " ".join(query.split())
 
 
