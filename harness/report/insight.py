@@ -2,8 +2,14 @@
 baseline run's: a statement, matched by its normalised text, whose mean time or shared blocks
 per call grew beyond the tolerance is a regression in the verdict.
 
+The growth tolerated is TOLERANCE unless the baseline file says otherwise: a committed baseline of
+a short, noisy run (scripts/bench.sh --quick's Locust run) carries its own, as
+`"tolerances": {"mean time": 3.0, "shared blocks per call": 1.0}` beside the capture.
+
 Small statements are left out of the comparison (a 0.02 ms statement's mean doubles on a busy
-machine): a mean must reach MIN_MEAN_MS, blocks per call MIN_BLOCKS, on either side. Blocks are
+machine): a mean must reach MIN_MEAN_MS, blocks per call MIN_BLOCKS, on either side, and both
+sides must have MIN_CALLS calls (a function's first calls read the catalog: 7 calls of one took
+255 blocks each where 35 took 71, and one slow call is a mean of two calls' luck). Blocks are
 the steadier witness: an index dropped turns 4 blocks a call into the whole table's.
 """
 
@@ -20,8 +26,10 @@ import pglast.parser
 from harness.errors import ResultsFileError
 
 TOLERANCE = 0.5  # growth allowed: +50 %
+MEASURES = ("mean time", "shared blocks per call")
 MIN_MEAN_MS = 1.0
 MIN_BLOCKS = 8.0
+MIN_CALLS = 10
 LARGE_SEQ_READ = 10_000  # rows a table's sequential scans read before it is listed
 SHOWN = 10
 PLAN_CONDITIONS = ("Index Cond", "Filter", "Hash Cond", "Join Filter", "Recheck Cond", "Sort Key")
@@ -30,9 +38,10 @@ PLAN_CONDITIONS = ("Index Cond", "Filter", "Hash Cond", "Join Filter", "Recheck 
 @dataclass(frozen=True)
 class StatementChange:
     query: str
-    what: str  # "mean time" or "shared blocks per call"
+    what: str  # one of MEASURES
     value: float
     baseline: float
+    tolerance: float = TOLERANCE
 
     @property
     def growth(self) -> float:
@@ -41,7 +50,7 @@ class StatementChange:
     def describe(self) -> str:
         unit = " ms" if self.what == "mean time" else ""
         return (f"{self.what} {self.baseline:.4g}{unit} → {self.value:.4g}{unit} ({self.growth:+.0%}, tolerance "
-                f"{TOLERANCE:.0%}): {self.query[:160]}")  # fmt: skip
+                f"{self.tolerance:.0%}): {self.query[:160]}")  # fmt: skip
 
 
 @dataclass
@@ -121,6 +130,7 @@ def read_capture(path: Path, source: str) -> Capture:
         document = json.loads(path.read_text())
         if not isinstance(document, dict) or "postgres" not in document:
             raise ValueError("no postgres captures")
+        tolerances(document)
     except (OSError, ValueError) as exc:
         raise ResultsFileError(f"{path}: not an insight file ({type(exc).__name__}: {exc})") from None
     return Capture(source, document)
@@ -139,21 +149,33 @@ def load_insight(run_dir: Path, baseline: Path | None = None) -> list[Capture]:
     return captures
 
 
+def tolerances(baseline: dict[str, Any]) -> dict[str, float]:
+    """The growth tolerated per measure: TOLERANCE, or what the baseline's `tolerances` says."""
+    given = baseline.get("tolerances", {})
+    if not isinstance(given, dict) or not set(given) <= set(MEASURES):
+        raise ValueError(f"tolerances must map some of {', '.join(MEASURES)} to a growth, not {given!r}")
+    if not all(isinstance(v, int | float) and v >= 0 for v in given.values()):
+        raise ValueError(f"a tolerance is a growth of 0 or more (0.5: +50 %), not {given!r}")
+    return dict.fromkeys(MEASURES, TOLERANCE) | {k: float(v) for k, v in given.items()}
+
+
 def regressions(run: dict[str, Any], baseline: dict[str, Any]) -> list[StatementChange]:
-    """Statements of each server (in order) whose mean time or blocks per call grew beyond TOLERANCE."""
+    """Statements of each server (in order) whose mean time or blocks per call grew beyond the
+    baseline's tolerances."""
+    allowed = tolerances(baseline)
     found = []
     for now, before in zip(run.get("postgres", []), baseline.get("postgres", []), strict=False):
         known = {s["query"]: s for s in before.get("statements", [])}
         for statement in now.get("statements", []):
             old = known.get(statement["query"])
-            if old is None or not statement["calls"] or not old["calls"]:
+            if old is None or min(statement["calls"], old["calls"]) < MIN_CALLS:
                 continue
             for what, value, was, floor in (
                 ("mean time", statement["mean_ms"], old["mean_ms"], MIN_MEAN_MS),
                 ("shared blocks per call", _blocks(statement), _blocks(old), MIN_BLOCKS),
             ):
-                if max(value, was) >= floor and value > was * (1 + TOLERANCE):
-                    found.append(StatementChange(statement["query"], what, value, was))
+                if max(value, was) >= floor and value > was * (1 + allowed[what]):
+                    found.append(StatementChange(statement["query"], what, value, was, allowed[what]))
     return found
 
 

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from harness.errors import ResultsFileError
 from harness.insight import InsightStart, capture_insight, start_insight, write_insight
 from harness.provision.waiting import wait_for
 from harness.pytest_plugin import PrivateEnvironment
@@ -203,3 +204,22 @@ def test_a_pytest_run_writes_insight_beside_its_junit_with_its_clones_tables(
     [table] = [t for t in server["tables"] if t["name"] == "public.scanned"]
     assert table["seq_tup_read"] >= 20_000
     assert "SELECT count(*) FROM scanned WHERE g > $1" in {s["query"] for s in server["statements"]}
+
+
+def capture_of(mean_ms: float, **extra: Any) -> dict[str, Any]:
+    statement = {"query": BY_ID, "calls": 10, "total_ms": 10 * mean_ms, "mean_ms": mean_ms, "stddev_ms": 0.0,
+                 "rows": 10, "shared_blks_hit": 40, "shared_blks_read": 0, "temp_blks_read": 0,
+                 "temp_blks_written": 0}  # fmt: skip
+    return {"version": 1, "postgres": [{"statements": [statement]}], "redis": {}, **extra}
+
+
+def test_a_baseline_carries_its_own_tolerances_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    twice_as_slow = capture_of(6.0)
+    [change] = regressions(twice_as_slow, capture_of(3.0))
+    assert (change.what, change.tolerance) == ("mean time", 0.5)
+    assert not regressions(twice_as_slow, capture_of(3.0, tolerances={"mean time": 1.5}))
+    assert regressions(capture_of(9.0), capture_of(3.0, tolerances={"mean time": 1.5}))
+    write_insight(twice_as_slow, tmp_path / "run" / "insight.json")
+    write_insight(capture_of(3.0, tolerances={"mean": 1.5}), tmp_path / "baseline.json")
+    with pytest.raises(ResultsFileError, match=r"baseline\.json: not an insight file .*tolerances must map some of"):
+        build_report(tmp_path / "run", insight_baseline=tmp_path / "baseline.json")
