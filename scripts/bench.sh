@@ -2,7 +2,9 @@
 # Benchmarks, a headless Locust run with its SLOs, and `harness report`, all into reports/<run>/.
 #   scripts/bench.sh [RUN] [--quick] [--check]
 # --quick: HARNESS_BENCH_QUICK=1 (fewer rounds, 10k vectors, a short Locust run), compared with
-# reports/baselines/quick.json; otherwise the full pass against reports/baselines/full.json.
+# reports/baselines/quick.json; otherwise the full pass against reports/baselines/full.json. What
+# the database did (insight*.json) is compared with reports/baselines/insight-quick/ (or
+# insight-full/, when there is one): a run directory's captures, each with its tolerances.
 # --check: exit 1 when a ratio regressed beyond its tolerance (CI). Every step runs; the exit
 # status is the first failure's.
 set -uo pipefail
@@ -27,10 +29,12 @@ if [ $quick = 1 ]; then
 	# 20 s of 4 users gives ~30 requests a name: their p95 is the second slowest, one scheduler stall
 	# on a shared machine. The quick pass enforces the failure ratio and reports the p95s; the full
 	# pass judges them, and the same-run ratios catch a slower data layer either way.
-	baseline=reports/baselines/quick.json locust_args=(-u 4 -t 20s --seed-scale 0.1 --slo-latency report)
+	baseline=reports/baselines/quick.json insight_baseline=reports/baselines/insight-quick locust_args=(-u 4 -t 20s --seed-scale 0.1 --slo-latency report)
 else
-	baseline=reports/baselines/full.json locust_args=(-u 16 -t 2m)
+	baseline=reports/baselines/full.json insight_baseline=reports/baselines/insight-full locust_args=(-u 16 -t 2m)
 fi
+insight=()
+[ -d "$insight_baseline" ] && insight=(--insight-baseline "$insight_baseline")
 
 echo "== benchmarks (pytest-benchmark, one process: it does not time under xdist)"
 $bin/pytest suites/betterprompts/benchmarks -p no:xdist -o timeout=1800 --benchmark-json="$out/benchmarks.json" \
@@ -45,7 +49,7 @@ fi
 $bin/harness down >/dev/null || note $?
 
 echo "== report"
-if ! $bin/harness report "$out" --baseline "$baseline" "${check[@]}" 2>"$out/check.txt"; then
+if ! $bin/harness report "$out" --baseline "$baseline" "${insight[@]}" "${check[@]}" 2>"$out/check.txt"; then
 	cat "$out/check.txt" >&2
 	# A ratio is measured once more before it fails the run, as a mutant's survival is confirmed: a
 	# busy machine can slow one side of a pair for a moment (two runs at once once put a Redis ratio
@@ -72,7 +76,7 @@ if ! $bin/harness report "$out" --baseline "$baseline" "${check[@]}" 2>"$out/che
 			json.dump(run, open(f"{out}/benchmarks.json", "w"), indent=1)
 		EOF
 		rm -f "$out/confirm.json"
-		$bin/harness report "$out" --baseline "$baseline" "${check[@]}" || note $?
+		$bin/harness report "$out" --baseline "$baseline" "${insight[@]}" "${check[@]}" || note $?
 	else
 		note 1
 	fi

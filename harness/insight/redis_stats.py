@@ -8,6 +8,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 SLOWLOG_ENTRIES = 50
+# what `reset_redis` sends once the counts are zeroed: the capture's own, not the run's
+RESET_COMMANDS = {"config|resetstat", "slowlog|reset", "latency|reset"}
 
 
 async def reset_redis(url: str) -> None:
@@ -39,6 +41,7 @@ async def capture_redis(url: str) -> dict[str, Any]:
          "usec_per_call": float(v["usec_per_call"]), "failed_calls": int(v.get("failed_calls", 0)),
          "rejected_calls": int(v.get("rejected_calls", 0))}
         for name, v in stats.items()
+        if name.removeprefix("cmdstat_") not in RESET_COMMANDS
     ]  # fmt: skip
     return {
         "commands": sorted(commands, key=lambda c: -c["usec"]),

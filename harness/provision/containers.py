@@ -2,7 +2,10 @@
 
 Containers carry the environment's id and owner in labels, so `harness gc` removes what a killed
 run left even with Ryuk disabled (no image can be pulled on our machines, Ryuk's included). Host
-ports are fixed at creation so a restarted container answers where it did before.
+ports are fixed at creation so a restarted container answers where it did before: docker's own
+choice (host port 0) is made anew at every start, so a fault's restart would move the server. A
+port `free_port` chose can be taken before docker binds it (another run's server); docker then
+refuses to start the container, which is made again on another port (`_start_published`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.extras import missing_extra
-from harness.provision.embedded import free_port, new_password
+from harness.provision.embedded import PORT_ATTEMPTS, free_port, new_password
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
@@ -42,6 +45,8 @@ PG_DATA = "/var/lib/postgresql/data"
 REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
 REDIS_ACL_IN_CONTAINER = "/usr/local/etc/redis/users.acl"  # where redis.conf's aclfile points
 PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off"]
+# how the engine refuses a published port another holds: its own allocator, or docker-proxy's bind
+PORT_TAKEN = ("port is already allocated", "address already in use")
 
 
 def docker_client() -> Any:
@@ -142,9 +147,37 @@ def _create(image: str, port: int, container_port: int, labels: dict[str, str], 
     from testcontainers.core.container import DockerContainer  # optional extra: docker (testcontainers)
 
     container = DockerContainer(image).with_kwargs(labels=labels, stop_signal=stop_signal, shm_size="256m")
-    # the docker SDK binds (host address, port); testcontainers' with_bind_ports takes the port only
-    container.ports[f"{container_port}/tcp"] = (_publish_address(), port)  # type: ignore[assignment]
+    _publish(container, container_port, port)
     return container
+
+
+def _publish(container: Any, container_port: int, port: int) -> None:
+    # the docker SDK binds (host address, port); testcontainers' with_bind_ports takes the port only
+    container.ports[f"{container_port}/tcp"] = (_publish_address(), port)
+
+
+def _published_port(container: Any, container_port: int) -> int:
+    return int(container.ports[f"{container_port}/tcp"][1])
+
+
+def _start_published(container: Any, container_port: int) -> None:
+    """Start `container`; when docker finds its host port taken, remove what it created and start it
+    on another port, PORT_ATTEMPTS in all (`_published_port` says which)."""
+    for _ in range(PORT_ATTEMPTS):
+        try:
+            container.start()
+            return
+        except Exception as exc:  # the SDK's APIError; testcontainers created the container before starting it
+            if container._container is not None:
+                remove_containers([container._container.id])
+                container._container = None
+            if not any(reason in str(exc) for reason in PORT_TAKEN):
+                raise
+            taken, failure = _published_port(container, container_port), exc
+            _publish(container, container_port, free_port())
+    raise ProvisionError(
+        f"host port {taken} was taken before docker bound it, {PORT_ATTEMPTS} ports in a row: {failure}"
+    )
 
 
 class DockerEnvironment(Environment):
@@ -198,15 +231,15 @@ class DockerEnvironment(Environment):
         protected = "yes" if settings.redis_acl.is_file() else "no"
         redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
 
-        async def launch(container: Any) -> Any:
-            await asyncio.to_thread(container.start)
+        async def launch(container: Any, container_port: int) -> Any:
+            await asyncio.to_thread(_start_published, container, container_port)
             record.containers.append(container.get_container_id())  # as soon as it exists, for gc
             record.save(directory)
             return container.get_wrapped_container()
 
         try:
             # both at once; each is recorded as it starts, and removed below if the other fails
-            launched = await asyncio.gather(launch(pg), launch(redis), return_exceptions=True)
+            launched = await asyncio.gather(launch(pg, 5432), launch(redis, 6379), return_exceptions=True)
             for outcome in launched:
                 if isinstance(outcome, BaseException):
                     raise outcome
@@ -214,6 +247,7 @@ class DockerEnvironment(Environment):
             record.containers = [pg.get_container_id(), redis.get_container_id()]  # the order attach reads
             record.save(directory)
             host = _published_host(pg)
+            pg_port, redis_port = _published_port(pg, 5432), _published_port(redis, 6379)
             endpoints = Endpoints(
                 postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
                 redis=redis_url(host, redis_port, admin_credentials(settings)),

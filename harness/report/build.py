@@ -19,7 +19,7 @@ except ModuleNotFoundError as exc:
     raise missing_extra("report", "harness report", exc.name) from None
 from harness.report.baseline import Comparison, compare, load_baseline
 from harness.report.benchmarks import BenchmarkRun, load_benchmarks, merge_benchmark_runs
-from harness.report.insight import Capture, load_insight
+from harness.report.insight import Capture, load_insight, plan_tree
 from harness.report.junit import SuiteResults, load_junit, merge_suites
 from harness.report.locust import LocustRun, load_locust
 from harness.report.mutation import MUTATION_FILE, MutationRun, load_mutation
@@ -162,6 +162,7 @@ def write_report(report: Report) -> Path:
     environment.filters["duration"] = duration
     environment.filters["ratio"] = ratio
     environment.filters["interval"] = interval
+    environment.filters["plan_tree"] = plan_tree
     ratios = {ratio.key: ratio for ratio in report.benchmarks.ratios()} if report.benchmarks else {}
     page = environment.get_template("page.html.j2").render(r=report, ratios=ratios, python=platform.python_version())
     report.run_dir.mkdir(parents=True, exist_ok=True)  # a merged page's own directory

@@ -2,33 +2,46 @@
 baseline run's: a statement, matched by its normalised text, whose mean time or shared blocks
 per call grew beyond the tolerance is a regression in the verdict.
 
+The growth tolerated is TOLERANCE unless the baseline file says otherwise: a committed baseline of
+a short, noisy run (scripts/bench.sh --quick's Locust run) carries its own, as
+`"tolerances": {"mean time": 3.0, "shared blocks per call": 1.0}` beside the capture.
+
 Small statements are left out of the comparison (a 0.02 ms statement's mean doubles on a busy
-machine): a mean must reach MIN_MEAN_MS, blocks per call MIN_BLOCKS, on either side. Blocks are
+machine): a mean must reach MIN_MEAN_MS, blocks per call MIN_BLOCKS, on either side, and both
+sides must have MIN_CALLS calls (a function's first calls read the catalog: 7 calls of one took
+255 blocks each where 35 took 71, and one slow call is a mean of two calls' luck). Blocks are
 the steadier witness: an index dropped turns 4 blocks a call into the whole table's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pglast.parser
+
 from harness.errors import ResultsFileError
 
 TOLERANCE = 0.5  # growth allowed: +50 %
+MEASURES = ("mean time", "shared blocks per call")
 MIN_MEAN_MS = 1.0
 MIN_BLOCKS = 8.0
+MIN_CALLS = 10
 LARGE_SEQ_READ = 10_000  # rows a table's sequential scans read before it is listed
 SHOWN = 10
+PLAN_CONDITIONS = ("Index Cond", "Filter", "Hash Cond", "Join Filter", "Recheck Cond", "Sort Key")
 
 
 @dataclass(frozen=True)
 class StatementChange:
     query: str
-    what: str  # "mean time" or "shared blocks per call"
+    what: str  # one of MEASURES
     value: float
     baseline: float
+    tolerance: float = TOLERANCE
 
     @property
     def growth(self) -> float:
@@ -37,7 +50,7 @@ class StatementChange:
     def describe(self) -> str:
         unit = " ms" if self.what == "mean time" else ""
         return (f"{self.what} {self.baseline:.4g}{unit} → {self.value:.4g}{unit} ({self.growth:+.0%}, tolerance "
-                f"{TOLERANCE:.0%}): {self.query[:160]}")  # fmt: skip
+                f"{self.tolerance:.0%}): {self.query[:160]}")  # fmt: skip
 
 
 @dataclass
@@ -59,7 +72,7 @@ class Capture:
         """The statements of most total time, each with the slowest plan auto_explain caught of it."""
         plans: dict[str, dict[str, Any]] = {}
         for plan in server.get("plans", []):
-            plans.setdefault(_normalise(plan["query"]), plan)
+            plans.setdefault(_as_counted(plan["query"]), plan)
         return [(s, plans.get(s["query"])) for s in server.get("statements", [])[:SHOWN]]
 
     def seq_scanned(self, server: dict[str, Any]) -> list[tuple[dict[str, Any], list[str]]]:
@@ -78,7 +91,30 @@ class Capture:
         return sorted((i for i in server.get("indexes", []) if i["idx_scan"] == 0), key=lambda i: i["name"])
 
 
-def _normalise(query: str) -> str:
+def plan_tree(node: dict[str, Any], depth: int = 0) -> list[str]:
+    """An auto_explain JSON plan as EXPLAIN's text reads, one line a node, indented by depth: what
+    ran on which relation, its actual rows and loops, and the blocks it touched."""
+    what = str(node.get("Node Type", "?"))
+    if on := node.get("Relation Name") or node.get("Function Name"):
+        what += f" on {on}"
+    if node.get("Index Name"):
+        what += f" using {node['Index Name']}"
+    figures = [f"rows={node['Actual Rows']:g}" if "Actual Rows" in node else "",
+               f"loops={node['Actual Loops']}" if "Actual Loops" in node else "",
+               f"shared hit={node.get('Shared Hit Blocks', 0)} read={node.get('Shared Read Blocks', 0)}"]  # fmt: skip
+    condition = next((f"{key}: {node[key]}" for key in PLAN_CONDITIONS if key in node), "")
+    line = "  " * depth + ("-> " if depth else "") + what + f"  ({' '.join(f for f in figures if f)})"
+    lines = [line + (f"  {condition}" if condition else "")]
+    for child in node.get("Plans", []):
+        lines += plan_tree(child, depth + 1)
+    return lines
+
+
+def _as_counted(query: str) -> str:
+    """A caught plan's text as pg_stat_statements counts its statement: constants as $n
+    (libpg_query's normalize follows the same rules), whitespace collapsed."""
+    with contextlib.suppress(pglast.parser.ParseError):  # a text libpg_query cannot read is matched as it stands
+        query = pglast.parser.normalize(query)
     return " ".join(query.split())
 
 
@@ -94,6 +130,7 @@ def read_capture(path: Path, source: str) -> Capture:
         document = json.loads(path.read_text())
         if not isinstance(document, dict) or "postgres" not in document:
             raise ValueError("no postgres captures")
+        tolerances(document)
     except (OSError, ValueError) as exc:
         raise ResultsFileError(f"{path}: not an insight file ({type(exc).__name__}: {exc})") from None
     return Capture(source, document)
@@ -112,21 +149,33 @@ def load_insight(run_dir: Path, baseline: Path | None = None) -> list[Capture]:
     return captures
 
 
+def tolerances(baseline: dict[str, Any]) -> dict[str, float]:
+    """The growth tolerated per measure: TOLERANCE, or what the baseline's `tolerances` says."""
+    given = baseline.get("tolerances", {})
+    if not isinstance(given, dict) or not set(given) <= set(MEASURES):
+        raise ValueError(f"tolerances must map some of {', '.join(MEASURES)} to a growth, not {given!r}")
+    if not all(isinstance(v, int | float) and v >= 0 for v in given.values()):
+        raise ValueError(f"a tolerance is a growth of 0 or more (0.5: +50 %), not {given!r}")
+    return dict.fromkeys(MEASURES, TOLERANCE) | {k: float(v) for k, v in given.items()}
+
+
 def regressions(run: dict[str, Any], baseline: dict[str, Any]) -> list[StatementChange]:
-    """Statements of each server (in order) whose mean time or blocks per call grew beyond TOLERANCE."""
+    """Statements of each server (in order) whose mean time or blocks per call grew beyond the
+    baseline's tolerances."""
+    allowed = tolerances(baseline)
     found = []
     for now, before in zip(run.get("postgres", []), baseline.get("postgres", []), strict=False):
         known = {s["query"]: s for s in before.get("statements", [])}
         for statement in now.get("statements", []):
             old = known.get(statement["query"])
-            if old is None or not statement["calls"] or not old["calls"]:
+            if old is None or min(statement["calls"], old["calls"]) < MIN_CALLS:
                 continue
             for what, value, was, floor in (
                 ("mean time", statement["mean_ms"], old["mean_ms"], MIN_MEAN_MS),
                 ("shared blocks per call", _blocks(statement), _blocks(old), MIN_BLOCKS),
             ):
-                if max(value, was) >= floor and value > was * (1 + TOLERANCE):
-                    found.append(StatementChange(statement["query"], what, value, was))
+                if max(value, was) >= floor and value > was * (1 + allowed[what]):
+                    found.append(StatementChange(statement["query"], what, value, was, allowed[what]))
     return found
 
 

@@ -3,7 +3,9 @@ each test zeroes and captures the statistics of servers of its own, so nobody el
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +15,11 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from harness.errors import ResultsFileError
 from harness.insight import InsightStart, capture_insight, start_insight, write_insight
 from harness.provision.waiting import wait_for
 from harness.pytest_plugin import PrivateEnvironment
-from harness.report.build import build_report
+from harness.report.build import build_report, write_report
 from harness.report.insight import Capture, regressions
 from suites.engine.isolation.test_plugin_session import child_env
 
@@ -105,6 +108,7 @@ async def test_redis_commandstats_count_the_commands_the_run_sent(private_enviro
     assert commands["set"]["calls"] == 5
     assert commands["get"]["calls"] == 1
     assert "flushall" not in commands  # zeroed at the start: nothing from before it
+    assert "config|resetstat" not in commands  # nor the zeroing itself
 
 
 async def test_a_statement_an_index_drop_made_heavier_regresses_against_the_baseline_run(
@@ -127,6 +131,47 @@ async def test_a_statement_an_index_drop_made_heavier_regresses_against_the_base
     write_insight(after, tmp_path / "run" / "insight.json")
     report = build_report(tmp_path / "run", insight_baseline=tmp_path / "baseline")
     assert any("regressed: shared blocks per call" in r and BY_ID in r for r in report.check_failures())
+
+
+def page_parts(page: str) -> dict[str, str]:
+    """The text of each part of the page's insight sections (`data-part`), tags dropped."""
+    found = re.findall(r'<section data-part="([a-z-]+)">(.*?)</section>', page, re.DOTALL)
+    return {part: html.unescape(re.sub(r"<[^>]+>", " ", body)) for part, body in found}
+
+
+async def test_the_page_of_a_real_run_shows_statements_with_plans_seq_scans_unused_indexes_and_redis(
+    private_environment: PrivateEnvironment, tmp_path: Path
+) -> None:
+    db = private_environment.database
+    await run(db.dsn, (BIG_TABLE, ()))
+    start = await started(private_environment)
+    slow = "SELECT pg_sleep($2), count(*) FROM big WHERE pad LIKE $1"  # past insight_explain_ms: planned
+    await run(db.dsn, *[("SELECT count(*) FROM big WHERE k = $1", (k,)) for k in range(3)], (slow, ("a%", 0.15)))
+    client = aioredis.Redis.from_url(private_environment.endpoints.redis)
+    try:
+        await client.set("insight:page", 1)
+    finally:
+        await client.aclose()
+    document: dict[str, Any] = {}
+
+    async def plan_logged() -> bool:  # the logging collector writes the plan a moment later
+        document.update(await capture_insight(start, [db.name]))
+        return any("pg_sleep" in p["query"] for p in server_of(document)["plans"])
+
+    await wait_for(plan_logged, "auto_explain's plan of the slow statement in the jsonlog", timeout=30)
+    write_insight(document, tmp_path / "insight-small.json")
+    page = write_report(build_report(tmp_path)).read_text()
+
+    assert '<section class="insight" data-source="insight-small.json">' in page
+    parts = page_parts(page)
+    assert slow in parts["statements"]
+    assert "plan caught by auto_explain" in parts["statements"]
+    assert "Seq Scan on big" in parts["statements"]  # the plan itself, of the slow statement
+    assert "public.big" in parts["seq-scans"]
+    assert slow in parts["seq-scans"]
+    assert "public.big_id" in parts["unused-indexes"]
+    assert "public.big_pad" in parts["unused-indexes"]
+    assert re.search(r"\bset\s+1\b", parts["redis"]), parts["redis"]  # the command and its one call
 
 
 SCANS_ITS_CLONE = """
@@ -159,3 +204,22 @@ def test_a_pytest_run_writes_insight_beside_its_junit_with_its_clones_tables(
     [table] = [t for t in server["tables"] if t["name"] == "public.scanned"]
     assert table["seq_tup_read"] >= 20_000
     assert "SELECT count(*) FROM scanned WHERE g > $1" in {s["query"] for s in server["statements"]}
+
+
+def capture_of(mean_ms: float, **extra: Any) -> dict[str, Any]:
+    statement = {"query": BY_ID, "calls": 10, "total_ms": 10 * mean_ms, "mean_ms": mean_ms, "stddev_ms": 0.0,
+                 "rows": 10, "shared_blks_hit": 40, "shared_blks_read": 0, "temp_blks_read": 0,
+                 "temp_blks_written": 0}  # fmt: skip
+    return {"version": 1, "postgres": [{"statements": [statement]}], "redis": {}, **extra}
+
+
+def test_a_baseline_carries_its_own_tolerances_and_a_bad_one_is_named(tmp_path: Path) -> None:
+    twice_as_slow = capture_of(6.0)
+    [change] = regressions(twice_as_slow, capture_of(3.0))
+    assert (change.what, change.tolerance) == ("mean time", 0.5)
+    assert not regressions(twice_as_slow, capture_of(3.0, tolerances={"mean time": 1.5}))
+    assert regressions(capture_of(9.0), capture_of(3.0, tolerances={"mean time": 1.5}))
+    write_insight(twice_as_slow, tmp_path / "run" / "insight.json")
+    write_insight(capture_of(3.0, tolerances={"mean": 1.5}), tmp_path / "baseline.json")
+    with pytest.raises(ResultsFileError, match=r"baseline\.json: not an insight file .*tolerances must map some of"):
+        build_report(tmp_path / "run", insight_baseline=tmp_path / "baseline.json")
