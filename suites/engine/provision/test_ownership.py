@@ -57,17 +57,17 @@ def test_servers_whose_directory_was_deleted_are_found_by_their_markers(embedded
     record = EnvRecord.load(directory)
     shutil.rmtree(directory)
     servers = marked_servers(embedded.state_dir)
-    assert {p.pid for p in servers} >= {ref.pid for ref in record.processes}
+    assert {p.pid for p in servers} >= alive(record)  # alive(...) after: postgres may have ended meanwhile
     # postgres shuts itself down once it sees its data directory gone (it rechecks every minute);
     # redis-server never does: gc must find whichever is still there
     kept = collect_garbage(embedded.state_dir, str(embedded.project_root))
     assert kept.removed == []  # persistent: only --all
     assert found(kept.kept, record) >= alive(record), kept
     assert any("redis-server" in line for line in kept.kept), kept
-    left = alive(record)
     done = collect_garbage(embedded.state_dir, str(embedded.project_root), everything=True)
-    assert found(done.removed, record) >= left, done
+    # postgres may end by itself between any two lines here; redis-server only by gc's hand
     assert any("redis-server" in line for line in done.removed), done
+    assert found(done.removed, record), done
     assert nothing_left(record)
 
 

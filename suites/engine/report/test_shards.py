@@ -20,9 +20,8 @@ from suites.engine.provision.remains import purge
 
 ROOT = Path(__file__).resolve().parents[3]
 SELECTION = [
-    f"suites/engine/isolation/{name}.py"
-    for name in ("test_clone_reuse", "test_databases", "test_fixtures", "test_recipe", "test_worker_connection")
-]
+    f"suites/engine/isolation/{name}.py" for name in ("test_fixtures", "test_recipe", "test_worker_connection")
+]  # 20 quick tests: enough for both shards to hold several, each from more than one file
 SHARDS = 2
 
 
