@@ -287,9 +287,9 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     from harness.provision.containers import (  # start-up: redis (the backends)
         PG_DATA,
         DockerServer,
-        _create,
-        _labels,
-        _published_host,
+        container_labels,
+        create_container,
+        published_host,
     )
     from harness.provision.embedded import free_port  # start-up: redis (the backends)
 
@@ -309,7 +309,7 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     data.mkdir(mode=0o700)
     port = free_port()
     container = (
-        _create(settings.pg_image, port, 5432, _labels(env.record, env.directory), "SIGINT")
+        create_container(settings.pg_image, port, 5432, container_labels(env.record, env.directory), "SIGINT")
         .with_env("PGPASSWORD", password)
         .with_env("PGDATA", PG_DATA)
         .with_volume_mapping(str(data), PG_DATA, "rw")
@@ -319,7 +319,7 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     container_id = container.get_container_id()
     env.record.containers.append(container_id)  # as soon as it exists, for gc
     env.record.save(env.directory)
-    dsn = f"postgresql://postgres:{password}@{_published_host(container)}:{port}/postgres"
+    dsn = f"postgresql://postgres:{password}@{published_host(container)}:{port}/postgres"
     replica = ContainerReplica(env, dsn, container_id, synchronous, settings.hang_timeout)
     server = DockerServer(
         container.get_wrapped_container(), "SIGQUIT", lambda: postgres_answers(dsn), f"replica container on port {port}"
