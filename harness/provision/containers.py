@@ -80,6 +80,7 @@ class DockerServer:
         self.what = what
 
     async def stop(self, immediate: bool) -> None:
+        await asyncio.to_thread(unpaused, self.container)
         if immediate:
             await asyncio.to_thread(self.container.kill, self.immediate_signal)
             await asyncio.to_thread(self.container.wait, timeout=30)
@@ -326,13 +327,22 @@ def image_available(client: Any, image: str) -> tuple[bool, str]:
         return False, f"image {image} is neither present nor pullable ({type(exc).__name__})"
 
 
+def unpaused(container: Any) -> Any:
+    """`container`, unpaused if a fault paused it: a paused (cgroup-frozen) container's processes
+    act on no stop signal, and it cannot exec the chown that hands its data back."""
+    container.reload()
+    if container.status == "paused":
+        container.unpause()
+    return container
+
+
 def remove_containers(container_ids: list[str]) -> None:
     import docker.errors  # optional extra: docker
 
     client = docker_client()
     for cid in container_ids:
         with contextlib.suppress(docker.errors.NotFound):
-            container = client.containers.get(cid)
+            container = unpaused(client.containers.get(cid))
             _hand_back_data(client, container)
             container.remove(force=True, v=True)
 
@@ -379,7 +389,7 @@ def collect_orphan_containers(state_dir: Path, project: str, everything: bool) -
         reason = why_kept(owner, persistent, labels.get(LABEL_PROJECT, ""), project, everything)
         what = f"container {container.name} ({labels.get(LABEL_ENV)})"
         if reason is None:
-            container.remove(force=True, v=True)
+            unpaused(container).remove(force=True, v=True)
             removed.append(what)
         else:
             kept.append(f"{what}: {reason}")

@@ -6,13 +6,22 @@ servers themselves and so is the same on every backend.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Protocol
 
 import asyncpg
+import psutil
 
 from harness.provision.endpoints import Endpoints
+
+# The watchman of a frozen server: it reads the pids as they are stopped, one a line, and exits on
+# "thawed"; at end of input without it (the owner died: its end of the pipe closed) it continues them.
+WATCHMAN = (
+    'pids=; while read -r line; do [ "$line" = thawed ] && exit 0; pids="$pids $line"; done; '
+    '[ -z "$pids" ] || exec kill -CONT $pids 2>/dev/null'
+)
 
 
 class ServerControl(Protocol):
@@ -26,6 +35,37 @@ class ServerControl(Protocol):
     async def pause(self) -> None: ...
 
     async def unpause(self) -> None: ...
+
+
+class FrozenProcesses:
+    """A process and its descendants SIGSTOPped (a server's pause on the embedded backend), watched
+    by a small process of its own that SIGCONTs them if their owner dies first: a stopped server
+    would otherwise hold its death signal (or gc's SIGQUIT) unacted on, forever."""
+
+    def __init__(self, leader: psutil.Process) -> None:
+        self.watchman = subprocess.Popen(
+            ["sh", "-c", WATCHMAN], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, text=True,
+        )  # fmt: skip
+        self._stop(leader)  # first, so it forks no new child meanwhile
+        for child in leader.children(recursive=True):
+            self._stop(child)
+
+    def _stop(self, proc: psutil.Process) -> None:
+        assert self.watchman.stdin is not None
+        self.watchman.stdin.write(f"{proc.pid}\n")  # before the stop: the watchman knows all it must continue
+        self.watchman.stdin.flush()
+        proc.suspend()
+
+    def dismiss(self) -> None:
+        """Send the watchman away (its processes were continued, or are gone)."""
+        if self.watchman.returncode is None and self.watchman.stdin is not None:
+            try:
+                self.watchman.stdin.write("thawed\n")
+                self.watchman.stdin.close()
+            except OSError:
+                pass  # it is gone already
+            self.watchman.wait()
 
 
 class ServerFaults:

@@ -27,10 +27,11 @@ from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.provision.endpoints import redact, with_database
 from harness.provision.environment import Environment
+from harness.provision.faults import ServerControl, ServerFaults
 from harness.provision.waiting import postgres_answers, wait_for
 
 if TYPE_CHECKING:
-    from harness.provision.containers import DockerEnvironment
+    from harness.provision.containers import DockerEnvironment, DockerServer
     from harness.provision.embedded import EmbeddedEnvironment, EmbeddedPostgres
 
 # what a primary and its standby need beyond the test tuning (wal_level=minimal, no WAL senders)
@@ -56,11 +57,13 @@ class Lag:
 
 
 class Replica(ABC):
-    """A hot standby streaming from the environment's primary: its admin DSN, promotion, stop."""
+    """A hot standby streaming from the environment's primary: its admin DSN, promotion, stop, and
+    its own faults (`replica.faults.pause()`, …)."""
 
-    def __init__(self, env: Environment, dsn: str, synchronous: bool, timeout: float) -> None:
+    def __init__(self, env: Environment, dsn: str, control: ServerControl, synchronous: bool, timeout: float) -> None:
         self.env = env
         self.dsn = dsn
+        self.faults = ServerFaults(control)
         self.synchronous = synchronous
         self.timeout = timeout
 
@@ -194,7 +197,7 @@ class ProcessReplica(Replica):
     """The embedded backend's replica: a postgres child process in the environment's `replica/`."""
 
     def __init__(self, env: Environment, server: EmbeddedPostgres, synchronous: bool, timeout: float) -> None:
-        super().__init__(env, server.dsn, synchronous, timeout)
+        super().__init__(env, server.dsn, server, synchronous, timeout)
         self.server = server
 
     async def _remove(self) -> None:
@@ -251,9 +254,9 @@ async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchron
 class ContainerReplica(Replica):
     """The docker backend's replica: a container of the primary's image, labelled like it."""
 
-    def __init__(self, env: Environment, dsn: str, container_id: str, synchronous: bool, timeout: float) -> None:
-        super().__init__(env, dsn, synchronous, timeout)
-        self.container_id = container_id
+    def __init__(self, env: Environment, server: DockerServer, dsn: str, synchronous: bool, timeout: float) -> None:
+        super().__init__(env, dsn, server, synchronous, timeout)
+        self.container_id = server.container.id
 
     async def _remove(self) -> None:
         from harness.provision.containers import remove_containers  # start-up: redis (the backends)
@@ -320,10 +323,10 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     env.record.containers.append(container_id)  # as soon as it exists, for gc
     env.record.save(env.directory)
     dsn = f"postgresql://postgres:{password}@{published_host(container)}:{port}/postgres"
-    replica = ContainerReplica(env, dsn, container_id, synchronous, settings.hang_timeout)
     server = DockerServer(
         container.get_wrapped_container(), "SIGQUIT", lambda: postgres_answers(dsn), f"replica container on port {port}"
     )
+    replica = ContainerReplica(env, server, dsn, synchronous, settings.hang_timeout)
     try:
         await server.wait_serving()
     except BaseException:
