@@ -278,7 +278,7 @@ class DockerEnvironment(Environment):
     def attach(cls, directory: Path, record: EnvRecord) -> DockerEnvironment:
         client = docker_client()
         endpoints = Endpoints.from_json(record.endpoints or "{}")
-        pg, redis = (client.containers.get(cid) for cid in record.containers)
+        pg, redis = (client.containers.get(cid) for cid in record.containers[:2])  # a replica's comes after
         return cls(
             directory, record, endpoints,
             DockerServer(pg, "SIGQUIT", lambda: postgres_answers(endpoints.postgres), "postgres container"),

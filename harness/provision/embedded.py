@@ -477,7 +477,7 @@ class EmbeddedEnvironment(Environment):
         pg_url, cache_url = urlsplit(endpoints.postgres), urlsplit(endpoints.redis)
         postgres = EmbeddedPostgres(directory, pg_url.port or 0, pg_url.password or "", record, settings)
         redis = EmbeddedRedis(directory, cache_url.port or 0, settings, record, configured=False)
-        postgres.child.ref, redis.child.ref = record.processes
+        postgres.child.ref, redis.child.ref = record.processes[:2]  # a replica's comes after
         return cls(directory, record, postgres, redis)
 
     def alive(self) -> bool:
