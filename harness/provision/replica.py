@@ -39,9 +39,10 @@ REPLICATION_SETTINGS = {"wal_level": "replica", "max_wal_senders": "4", "hot_sta
 # the docker primary admits replication from loopback only (initdb's default): the replica is elsewhere
 REPLICATION_HBA = "host replication all all scram-sha-256"
 REPLICA_DIR = "replica"
-# the first streaming replica's lag, asked of its primary: (bytes not yet replayed, replay_lag seconds)
+# the first streaming replica's lag, asked of its primary: (bytes not yet replayed, replay_lag seconds);
+# from the insert position, which counts asynchronous commits still in the WAL buffers
 LAG_SQL = (
-    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS bytes,"
+    "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), replay_lsn)::bigint AS bytes,"
     " extract(epoch FROM replay_lag)::float8 AS seconds"
     " FROM pg_stat_replication WHERE state = 'streaming' LIMIT 1"
 )
@@ -182,9 +183,11 @@ async def replication_lag(primary: asyncpg.Connection) -> Lag:
 
 
 async def time_to_visible(primary: asyncpg.Connection, replica: asyncpg.Connection, timeout: float) -> float:
-    """Seconds until `replica` has replayed all the WAL `primary` had written when called: how long
-    a write committed just before takes to become visible on the replica."""
-    lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+    """Seconds until `replica` has replayed all the WAL `primary` had inserted when called: how long
+    a write committed just before takes to become visible on the replica. The insert position, not
+    the write position (`pg_current_wal_lsn`): an asynchronous commit's record waits in the WAL
+    buffers for the WAL writer, and a replica that replayed up to the write position lacks it."""
+    lsn = await primary.fetchval("SELECT pg_current_wal_insert_lsn()::text")
     started = time.perf_counter()
     while not await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn):
         if time.perf_counter() - started > timeout:
