@@ -16,11 +16,13 @@ import psutil
 
 from harness.provision.endpoints import Endpoints
 
-# The watchman of a frozen server: it reads the pids as they are stopped, one a line, and exits on
-# "thawed"; at end of input without it (the owner died: its end of the pipe closed) it continues them.
+# The watchman of a frozen server: it reads "pid:start" (the start time in clock ticks, field 22 of
+# /proc/<pid>/stat) as each process is stopped and exits on "thawed"; at end of input without it
+# (the owner died: its end of the pipe closed) it continues those that are still the same process.
 WATCHMAN = (
-    'pids=; while read -r line; do [ "$line" = thawed ] && exit 0; pids="$pids $line"; done; '
-    '[ -z "$pids" ] || exec kill -CONT $pids 2>/dev/null'
+    'entries=; while read -r line; do [ "$line" = thawed ] && exit 0; entries="$entries $line"; done; '
+    "for entry in $entries; do pid=${entry%:*}; stat=$(cat /proc/$pid/stat 2>/dev/null) || continue; "
+    'set -- ${stat##*\') \'}; [ "${20}" = "${entry#*:}" ] && kill -CONT "$pid"; done; exit 0'
 )
 
 
@@ -53,7 +55,8 @@ class FrozenProcesses:
 
     def _stop(self, proc: psutil.Process) -> None:
         assert self.watchman.stdin is not None
-        self.watchman.stdin.write(f"{proc.pid}\n")  # before the stop: the watchman knows all it must continue
+        # before the stop: the watchman knows all it may have to continue
+        self.watchman.stdin.write(f"{proc.pid}:{_start_ticks(proc.pid)}\n")
         self.watchman.stdin.flush()
         proc.suspend()
 
@@ -66,6 +69,12 @@ class FrozenProcesses:
             except OSError:
                 pass  # it is gone already
             self.watchman.wait()
+
+
+def _start_ticks(pid: int) -> str:
+    """When `pid` started, as /proc/<pid>/stat has it (after the command's name, which may hold spaces)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[19]
 
 
 class ServerFaults:
