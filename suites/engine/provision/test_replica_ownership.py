@@ -4,6 +4,7 @@ servers a fault froze (SIGSTOP; docker: paused): a stopped process acts on no te
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -132,3 +133,27 @@ def ended(proc: psutil.Process) -> bool:
         return proc.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+async def test_a_pause_returns_once_every_process_of_the_server_has_stopped(isolated_settings: Settings) -> None:
+    """SIGSTOP takes effect when the kernel next runs a process: a pause that returned before that
+    left a backend answering, or a postmaster forking one its list of children missed."""
+    env = await open_environment(isolated_settings)
+    try:
+        replica = await start_replica(env, isolated_settings)
+        clients = [await asyncpg.connect(replica.dsn) for _ in range(3)]  # backends to stop as well
+        await replica.faults.pause()
+        record = EnvRecord.load(env.directory)
+        if record.containers:
+            from harness.provision.containers import docker_client
+
+            assert docker_client().containers.get(record.containers[-1]).status == "paused"
+        else:
+            tree = process_tree(record.processes[-1].pid)
+            assert len(tree) > len(clients)
+            assert {proc.status() for proc in tree} == {psutil.STATUS_STOPPED}
+        await replica.faults.unpause()
+        assert [await client.fetchval("SELECT pg_is_in_recovery()") for client in clients] == [True] * 3
+        await asyncio.gather(*(client.close() for client in clients))
+    finally:
+        await env.close()
