@@ -119,16 +119,27 @@ def up(
     seed: Annotated[
         str | None, typer.Option(help='seed profile for the database ("" for none; default: the up_seed setting)')
     ] = None,
+    replica: Annotated[
+        bool, typer.Option(help="also a streaming replica of the primary (embedded or docker): REPLICA_DATABASE_URL")
+    ] = False,
 ) -> None:
     """Bring up migrated, seeded servers, print their DSNs, and hold until Ctrl-C."""
     from harness.runtime import bring_up, hold_until_interrupted  # start-up: redis, pglast
 
-    env, database_dsn = run(bring_up(settings(backend=backend, up_seed=seed), persistent=detach))
+    config = settings(backend=backend, up_seed=seed)
+    if replica and config.backend == "external":
+        raise ConfigurationError(
+            "--replica needs servers the harness starts (--backend embedded or docker), not external"
+        )
+    env, database_dsn = run(bring_up(config, persistent=detach, replica=replica))
     if env.persistent and not detach:
         out.print(f"a detached environment is already running ({env.record.env_id}); `harness down` stops it")
     out.print(f"backend   {env.endpoints.backend}")
     out.print(f"DATABASE_URL={redact(database_dsn)}", highlight=False, soft_wrap=True)
     out.print(f"REDIS_URL={redact(env.endpoints.redis)}", highlight=False, soft_wrap=True)
+    if env.endpoints.replica is not None:
+        replica_dsn = redact(env.endpoints.replica_dsn(config.database))
+        out.print(f"REPLICA_DATABASE_URL={replica_dsn}", highlight=False, soft_wrap=True)
     out.print('with their passwords: `harness env`, e.g. eval "$(harness env --format export)"', highlight=False)
     if env.persistent:
         out.print("running detached; `harness down` stops it")
@@ -151,7 +162,8 @@ def env_urls(
     export: Annotated[bool, typer.Option(help="the same as --format export")] = False,
 ) -> None:
     """Print DATABASE_URL and REDIS_URL, passwords included, of this project's `harness up`, and a
-    <ROLE>_DATABASE_URL for each role of the logins file (postgres_logins)."""
+    <ROLE>_DATABASE_URL for each role of the logins file (postgres_logins); REPLICA_DATABASE_URL
+    after `harness up --replica`."""
     from harness.runtime import project_up_urls  # start-up: redis, pglast
 
     if export and form not in ("env", "export"):
@@ -199,7 +211,7 @@ def show(variables: dict[str, str], form: Format) -> None:
 
 @app.command()
 def down() -> None:
-    """Stop what `harness up --detach` left running for this project."""
+    """Stop what `harness up --detach` left running for this project (its replica too)."""
     from harness.runtime import bring_down  # start-up: redis, pglast
 
     done = run(bring_down(settings()))

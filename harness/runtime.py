@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 
 import asyncpg
@@ -18,17 +19,35 @@ from harness.provision.gc import Collected, remove_environment_files
 from harness.provision.registry import RECORD, EnvRecord, why_kept
 
 
-async def bring_up(settings: Settings, persistent: bool) -> tuple[Environment, str]:
+async def bring_up(settings: Settings, persistent: bool, replica: bool = False) -> tuple[Environment, str]:
     """Servers (found again if a detached `up` left them), the template, and the working database
-    seeded with `settings.up_seed` (incrementally: bringing it up again adds nothing). A second
-    `up` of the same project waits for the first and attaches; a failed one leaves nothing."""
+    seeded with `settings.up_seed` (incrementally: bringing it up again adds nothing); with
+    `replica`, a streaming replica of the primary too (`env.endpoints.replica`). A second `up` of
+    the same project waits for the first and attaches; a failed one leaves nothing."""
     async with environment_lock(settings, purpose="up"):
         env = await open_environment(settings, purpose="up", persistent=persistent)
         try:
-            return env, await _make_ready(settings, env)
+            database_dsn = await _make_ready(settings, env)
+            if replica:
+                await _add_replica(settings, env)
+            return env, database_dsn
         except BaseException:
             await env.abandon()
             raise
+
+
+async def _add_replica(settings: Settings, env: Environment) -> None:
+    """A streaming replica of `env`'s primary, in its record's endpoints (where `harness env` reads
+    it and `harness down` finds it); one an earlier `up` started is kept."""
+    from harness.provision.replica import start_replica  # start-up: only `up --replica` needs it
+
+    recorded = Endpoints.from_json(env.record.endpoints) if env.record.endpoints else env.endpoints
+    if recorded.replica is None:
+        started = await start_replica(env, settings)
+        recorded = dataclasses.replace(env.endpoints, replica=started.dsn)
+        env.record.endpoints = recorded.to_json()
+        env.record.save(env.directory)
+    env.endpoints = recorded
 
 
 async def _make_ready(settings: Settings, env: Environment) -> str:
@@ -77,10 +96,13 @@ async def bring_down(settings: Settings) -> Collected:
 
 
 def project_up_urls(settings: Settings) -> dict[str, str]:
-    """DATABASE_URL and REDIS_URL, passwords included, of this project's running `up`
-    environment: what `harness env` hands to a shell that asked for them."""
+    """DATABASE_URL and REDIS_URL (and REPLICA_DATABASE_URL, with `up --replica`), passwords
+    included, of this project's running `up` environment: what `harness env` hands to a shell."""
     endpoints = project_up_endpoints(settings)
-    return {"DATABASE_URL": endpoints.postgres_dsn(settings.database), "REDIS_URL": endpoints.redis}
+    urls = {"DATABASE_URL": endpoints.postgres_dsn(settings.database), "REDIS_URL": endpoints.redis}
+    if endpoints.replica is not None:  # `up --replica`'s
+        urls["REPLICA_DATABASE_URL"] = endpoints.replica_dsn(settings.database)
+    return urls
 
 
 def project_up_endpoints(settings: Settings) -> Endpoints:

@@ -80,6 +80,7 @@ class DockerServer:
         self.what = what
 
     async def stop(self, immediate: bool) -> None:
+        await asyncio.to_thread(unpaused, self.container)
         if immediate:
             await asyncio.to_thread(self.container.kill, self.immediate_signal)
             await asyncio.to_thread(self.container.wait, timeout=30)
@@ -119,7 +120,7 @@ def _publish_address() -> str:
     return LOOPBACK if _engine_is_local() else "0.0.0.0"
 
 
-def _published_host(container: Any) -> str:
+def published_host(container: Any) -> str:
     """Where published ports answer: loopback for a local engine (testcontainers may otherwise
     pick the bridge gateway when it believes it runs inside a container), else its own answer."""
     return LOOPBACK if _engine_is_local() else str(container.get_container_host_ip())
@@ -133,7 +134,8 @@ def _data_dir(directory: Path) -> Path:
     return data
 
 
-def _labels(record: EnvRecord, directory: Path) -> dict[str, str]:
+def container_labels(record: EnvRecord, directory: Path) -> dict[str, str]:
+    """The labels every container of the environment in `directory` carries, for `harness gc`."""
     return {
         LABEL_ENV: record.env_id,
         LABEL_STATE_DIR: str(directory.parent),
@@ -143,7 +145,9 @@ def _labels(record: EnvRecord, directory: Path) -> dict[str, str]:
     }
 
 
-def _create(image: str, port: int, container_port: int, labels: dict[str, str], stop_signal: str) -> Any:
+def create_container(image: str, port: int, container_port: int, labels: dict[str, str], stop_signal: str) -> Any:
+    """A testcontainers container of `image`, not yet started, its `container_port` published on
+    the host's `port` (see `published_host`)."""
     from testcontainers.core.container import DockerContainer  # optional extra: docker (testcontainers)
 
     container = DockerContainer(image).with_kwargs(labels=labels, stop_signal=stop_signal, shm_size="256m")
@@ -195,10 +199,10 @@ class DockerEnvironment(Environment):
         for image in (settings.pg_image, settings.redis_image):
             _ensure_image(client, image)
         password = new_password()
-        labels = _labels(record, directory)
+        labels = container_labels(record, directory)
         pg_port, redis_port = free_port(), free_port()
         pg = (
-            _create(settings.pg_image, pg_port, 5432, labels, "SIGINT")
+            create_container(settings.pg_image, pg_port, 5432, labels, "SIGINT")
             .with_env("POSTGRES_PASSWORD", password)
             .with_env("POSTGRES_USER", PG_USER)
             .with_env("PGDATA", PG_DATA)  # the public pg18 images default elsewhere; one path for all
@@ -217,7 +221,7 @@ class DockerEnvironment(Environment):
                 ]
             )
         )
-        redis = _create(settings.redis_image, redis_port, 6379, labels, "SIGTERM")
+        redis = create_container(settings.redis_image, redis_port, 6379, labels, "SIGTERM")
         command = ["redis-server"]
         if settings.redis_config.is_file():
             redis = redis.with_volume_mapping(str(settings.redis_config.resolve()), REDIS_CONFIG_IN_CONTAINER, "ro")
@@ -246,7 +250,7 @@ class DockerEnvironment(Environment):
             started = list(launched)
             record.containers = [pg.get_container_id(), redis.get_container_id()]  # the order attach reads
             record.save(directory)
-            host = _published_host(pg)
+            host = published_host(pg)
             pg_port, redis_port = _published_port(pg, 5432), _published_port(redis, 6379)
             endpoints = Endpoints(
                 postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
@@ -274,7 +278,7 @@ class DockerEnvironment(Environment):
     def attach(cls, directory: Path, record: EnvRecord) -> DockerEnvironment:
         client = docker_client()
         endpoints = Endpoints.from_json(record.endpoints or "{}")
-        pg, redis = (client.containers.get(cid) for cid in record.containers)
+        pg, redis = (client.containers.get(cid) for cid in record.containers[:2])  # a replica's comes after
         return cls(
             directory, record, endpoints,
             DockerServer(pg, "SIGQUIT", lambda: postgres_answers(endpoints.postgres), "postgres container"),
@@ -323,13 +327,22 @@ def image_available(client: Any, image: str) -> tuple[bool, str]:
         return False, f"image {image} is neither present nor pullable ({type(exc).__name__})"
 
 
+def unpaused(container: Any) -> Any:
+    """`container`, unpaused if a fault paused it: a paused (cgroup-frozen) container's processes
+    act on no stop signal, and it cannot exec the chown that hands its data back."""
+    container.reload()
+    if container.status == "paused":
+        container.unpause()
+    return container
+
+
 def remove_containers(container_ids: list[str]) -> None:
     import docker.errors  # optional extra: docker
 
     client = docker_client()
     for cid in container_ids:
         with contextlib.suppress(docker.errors.NotFound):
-            container = client.containers.get(cid)
+            container = unpaused(client.containers.get(cid))
             _hand_back_data(client, container)
             container.remove(force=True, v=True)
 
@@ -376,7 +389,7 @@ def collect_orphan_containers(state_dir: Path, project: str, everything: bool) -
         reason = why_kept(owner, persistent, labels.get(LABEL_PROJECT, ""), project, everything)
         what = f"container {container.name} ({labels.get(LABEL_ENV)})"
         if reason is None:
-            container.remove(force=True, v=True)
+            unpaused(container).remove(force=True, v=True)
             removed.append(what)
         else:
             kept.append(f"{what}: {reason}")

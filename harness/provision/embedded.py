@@ -36,11 +36,18 @@ from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
-from harness.provision.faults import Faults
+from harness.provision.faults import Faults, FrozenProcesses
 from harness.provision.initdb_cache import InitdbCache, change_password, initdb_argv, run_initdb
 from harness.provision.insight_settings import insight_settings
 from harness.provision.redis_access import admin_credentials, redis_url
-from harness.provision.registry import EnvRecord, ProcessRef, kill_process_group, write_private
+from harness.provision.registry import (
+    EnvRecord,
+    ProcessRef,
+    continue_processes,
+    kill_process_group,
+    process_tree,
+    write_private,
+)
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
 UNPRIVILEGED_USER = "nobody"
@@ -171,6 +178,7 @@ class ChildServer:
             self.uid, self.gid = entry.pw_uid, entry.pw_gid
         self.process: subprocess.Popen[bytes] | None = None
         self.ref: ProcessRef | None = None
+        self.frozen: FrozenProcesses | None = None  # while a fault has it paused
 
     def own(self, path: Path) -> None:
         if self.uid is not None and self.gid is not None:
@@ -206,8 +214,13 @@ class ChildServer:
         if self.ref is None:
             return
         ref = self.ref
+        tree = process_tree(ref.pid)
         with contextlib.suppress(ProcessLookupError):
             os.kill(ref.pid, sig)
+        continue_processes(tree)  # a frozen server acts on the signal only once continued
+        if self.frozen is not None:
+            self.frozen.dismiss()
+            self.frozen = None
         if self.process is not None:
             await asyncio.to_thread(self.process.wait, timeout)
         else:
@@ -220,17 +233,16 @@ class ChildServer:
         self.ref = None
 
     def freeze(self) -> None:
-        """SIGSTOP the server and every child (postgres backends are their own process groups)."""
-        leader = self._leader()
-        leader.suspend()  # first, so it forks no new backend meanwhile
-        for child in leader.children(recursive=True):
-            child.suspend()
+        """SIGSTOP the server and every child (postgres backends are their own process groups),
+        continued by a watchman should the owner die meanwhile."""
+        self.frozen = FrozenProcesses(self._leader())
 
     def thaw(self) -> None:
         leader = self._leader()
-        for child in leader.children(recursive=True):
-            child.resume()
-        leader.resume()
+        continue_processes([*leader.children(recursive=True), leader])
+        if self.frozen is not None:
+            self.frozen.dismiss()
+            self.frozen = None
 
     def _leader(self) -> psutil.Process:
         if self.ref is None or not self.ref.alive():
@@ -465,7 +477,7 @@ class EmbeddedEnvironment(Environment):
         pg_url, cache_url = urlsplit(endpoints.postgres), urlsplit(endpoints.redis)
         postgres = EmbeddedPostgres(directory, pg_url.port or 0, pg_url.password or "", record, settings)
         redis = EmbeddedRedis(directory, cache_url.port or 0, settings, record, configured=False)
-        postgres.child.ref, redis.child.ref = record.processes
+        postgres.child.ref, redis.child.ref = record.processes[:2]  # a replica's comes after
         return cls(directory, record, postgres, redis)
 
     def alive(self) -> bool:

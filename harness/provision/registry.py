@@ -9,6 +9,7 @@ found. An environment whose owner is gone and that was not started to persist is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -118,15 +119,36 @@ def write_private(path: Path, text: str) -> None:
     path.chmod(0o600)  # an existing file keeps its old mode through O_CREAT
 
 
+def process_tree(pid: int) -> list[psutil.Process]:
+    """`pid` and its descendants (none when it is gone)."""
+    try:
+        leader = psutil.Process(pid)
+        return [leader, *leader.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def continue_processes(processes: list[psutil.Process]) -> None:
+    """SIGCONT each: a server frozen by a fault (SIGSTOP) acts on a termination signal only once
+    continued (SIGKILL alone needs no help)."""
+    for proc in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            proc.resume()
+
+
 def kill_process_group(ref: ProcessRef, grace: float = 5.0) -> None:
-    """SIGQUIT the group led by `ref` (postgres: immediate shutdown), then SIGKILL what remains."""
+    """SIGQUIT the group led by `ref` (postgres: immediate shutdown), then SIGKILL what remains;
+    each signal followed by SIGCONT to the leader and its descendants (taken before the signal:
+    postgres backends are process groups of their own), so a frozen server ends too."""
     if not ref.alive():
         return
     for sig in (signal.SIGQUIT, signal.SIGKILL):
+        tree = process_tree(ref.pid)
         try:
             os.killpg(ref.pid, sig)
         except ProcessLookupError:
             return
+        continue_processes(tree)
         deadline = time.monotonic() + grace
         while ref.alive() and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -27,10 +27,11 @@ from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.provision.endpoints import redact, with_database
 from harness.provision.environment import Environment
+from harness.provision.faults import ServerControl, ServerFaults
 from harness.provision.waiting import postgres_answers, wait_for
 
 if TYPE_CHECKING:
-    from harness.provision.containers import DockerEnvironment
+    from harness.provision.containers import DockerEnvironment, DockerServer
     from harness.provision.embedded import EmbeddedEnvironment, EmbeddedPostgres
 
 # what a primary and its standby need beyond the test tuning (wal_level=minimal, no WAL senders)
@@ -38,9 +39,10 @@ REPLICATION_SETTINGS = {"wal_level": "replica", "max_wal_senders": "4", "hot_sta
 # the docker primary admits replication from loopback only (initdb's default): the replica is elsewhere
 REPLICATION_HBA = "host replication all all scram-sha-256"
 REPLICA_DIR = "replica"
-# the first streaming replica's lag, asked of its primary: (bytes not yet replayed, replay_lag seconds)
+# the first streaming replica's lag, asked of its primary: (bytes not yet replayed, replay_lag seconds);
+# from the insert position, which counts asynchronous commits still in the WAL buffers
 LAG_SQL = (
-    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS bytes,"
+    "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), replay_lsn)::bigint AS bytes,"
     " extract(epoch FROM replay_lag)::float8 AS seconds"
     " FROM pg_stat_replication WHERE state = 'streaming' LIMIT 1"
 )
@@ -56,11 +58,13 @@ class Lag:
 
 
 class Replica(ABC):
-    """A hot standby streaming from the environment's primary: its admin DSN, promotion, stop."""
+    """A hot standby streaming from the environment's primary: its admin DSN, promotion, stop, and
+    its own faults (`replica.faults.pause()`, …)."""
 
-    def __init__(self, env: Environment, dsn: str, synchronous: bool, timeout: float) -> None:
+    def __init__(self, env: Environment, dsn: str, control: ServerControl, synchronous: bool, timeout: float) -> None:
         self.env = env
         self.dsn = dsn
+        self.faults = ServerFaults(control)
         self.synchronous = synchronous
         self.timeout = timeout
 
@@ -179,9 +183,11 @@ async def replication_lag(primary: asyncpg.Connection) -> Lag:
 
 
 async def time_to_visible(primary: asyncpg.Connection, replica: asyncpg.Connection, timeout: float) -> float:
-    """Seconds until `replica` has replayed all the WAL `primary` had written when called: how long
-    a write committed just before takes to become visible on the replica."""
-    lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+    """Seconds until `replica` has replayed all the WAL `primary` had inserted when called: how long
+    a write committed just before takes to become visible on the replica. The insert position, not
+    the write position (`pg_current_wal_lsn`): an asynchronous commit's record waits in the WAL
+    buffers for the WAL writer, and a replica that replayed up to the write position lacks it."""
+    lsn = await primary.fetchval("SELECT pg_current_wal_insert_lsn()::text")
     started = time.perf_counter()
     while not await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn):
         if time.perf_counter() - started > timeout:
@@ -194,7 +200,7 @@ class ProcessReplica(Replica):
     """The embedded backend's replica: a postgres child process in the environment's `replica/`."""
 
     def __init__(self, env: Environment, server: EmbeddedPostgres, synchronous: bool, timeout: float) -> None:
-        super().__init__(env, server.dsn, synchronous, timeout)
+        super().__init__(env, server.dsn, server, synchronous, timeout)
         self.server = server
 
     async def _remove(self) -> None:
@@ -251,9 +257,9 @@ async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchron
 class ContainerReplica(Replica):
     """The docker backend's replica: a container of the primary's image, labelled like it."""
 
-    def __init__(self, env: Environment, dsn: str, container_id: str, synchronous: bool, timeout: float) -> None:
-        super().__init__(env, dsn, synchronous, timeout)
-        self.container_id = container_id
+    def __init__(self, env: Environment, server: DockerServer, dsn: str, synchronous: bool, timeout: float) -> None:
+        super().__init__(env, dsn, server, synchronous, timeout)
+        self.container_id = server.container.id
 
     async def _remove(self) -> None:
         from harness.provision.containers import remove_containers  # start-up: redis (the backends)
@@ -287,9 +293,9 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     from harness.provision.containers import (  # start-up: redis (the backends)
         PG_DATA,
         DockerServer,
-        _create,
-        _labels,
-        _published_host,
+        container_labels,
+        create_container,
+        published_host,
     )
     from harness.provision.embedded import free_port  # start-up: redis (the backends)
 
@@ -309,7 +315,7 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     data.mkdir(mode=0o700)
     port = free_port()
     container = (
-        _create(settings.pg_image, port, 5432, _labels(env.record, env.directory), "SIGINT")
+        create_container(settings.pg_image, port, 5432, container_labels(env.record, env.directory), "SIGINT")
         .with_env("PGPASSWORD", password)
         .with_env("PGDATA", PG_DATA)
         .with_volume_mapping(str(data), PG_DATA, "rw")
@@ -319,11 +325,11 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     container_id = container.get_container_id()
     env.record.containers.append(container_id)  # as soon as it exists, for gc
     env.record.save(env.directory)
-    dsn = f"postgresql://postgres:{password}@{_published_host(container)}:{port}/postgres"
-    replica = ContainerReplica(env, dsn, container_id, synchronous, settings.hang_timeout)
+    dsn = f"postgresql://postgres:{password}@{published_host(container)}:{port}/postgres"
     server = DockerServer(
         container.get_wrapped_container(), "SIGQUIT", lambda: postgres_answers(dsn), f"replica container on port {port}"
     )
+    replica = ContainerReplica(env, server, dsn, synchronous, settings.hang_timeout)
     try:
         await server.wait_serving()
     except BaseException:

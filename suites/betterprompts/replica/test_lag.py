@@ -82,3 +82,22 @@ async def test_under_a_write_mix_the_replica_lags_measurably_and_ends_with_every
     for name, text in figures.items():
         record_property(name, text)
         print(f"{pg_replica.endpoints.backend} {name}: {text}")
+
+
+async def test_once_time_to_visible_returns_an_asynchronous_commit_is_readable_on_the_replica(
+    pg_replica: ReplicatedEnvironment, hang_timeout: float
+) -> None:
+    """The record of an asynchronous commit waits in the primary's WAL buffers for the WAL writer:
+    waiting for the primary's write position instead of its insert position left it unreplayed."""
+    primary = await asyncpg.connect(pg_replica.database.dsn)
+    replica = await asyncpg.connect(pg_replica.replica_database.dsn)
+    try:
+        await primary.execute("SET synchronous_commit = off")  # as `harness up` and the load tests commit
+        await primary.execute("CREATE TABLE visible_probe (id int)")
+        await time_to_visible(primary, replica, hang_timeout)
+        for i in range(VISIBILITY_PROBES):
+            await primary.execute("INSERT INTO visible_probe VALUES ($1)", i)
+            await time_to_visible(primary, replica, hang_timeout)
+            assert await replica.fetchval("SELECT count(*) FROM visible_probe WHERE id = $1", i) == 1
+    finally:
+        await asyncio.gather(primary.close(), replica.close())

@@ -13,7 +13,9 @@ import pytest
 from betterprompts_db.data.postgres import DataLayer
 from harness.config import Settings
 from harness.errors import ProvisionError
+from harness.provision.endpoints import redact
 from harness.provision.replica import start_replica, time_to_visible
+from harness.provision.waiting import wait_for
 from harness.pytest_plugin import ReplicatedEnvironment
 from suites.betterprompts.replica.conftest import HASH
 
@@ -21,11 +23,17 @@ IN_RECOVERY = "SELECT pg_is_in_recovery()"
 
 
 @contextlib.asynccontextmanager
-async def replay_paused(env: ReplicatedEnvironment) -> AsyncIterator[None]:
-    """The replica receives WAL but applies none of it: what it serves stands still."""
+async def replay_paused(env: ReplicatedEnvironment, timeout: float) -> AsyncIterator[None]:
+    """The replica receives WAL but applies none of it: what it serves stands still. Entered once
+    the replica says it has paused (`pg_wal_replay_pause` only asks)."""
     admin = await asyncpg.connect(env.replica.dsn)
     try:
         await admin.execute("SELECT pg_wal_replay_pause()")
+
+        async def paused() -> bool:
+            return bool(await admin.fetchval("SELECT pg_get_wal_replay_pause_state() = 'paused'"))
+
+        await wait_for(paused, f"replay to pause on {redact(env.replica.dsn)}", timeout)
         yield
     finally:
         await admin.execute("SELECT pg_wal_replay_resume()")
@@ -56,7 +64,7 @@ async def test_repository_reads_come_from_the_replica_so_a_fresh_write_needs_on_
     routed: DataLayer, pg_replica: ReplicatedEnvironment, hang_timeout: float
 ) -> None:
     name = f"r{uuid4().hex[:12]}"
-    async with replay_paused(pg_replica):
+    async with replay_paused(pg_replica, hang_timeout):
         user = await routed.repos.users.create(email=f"{name}@example.com", username=name, password_hash=HASH)
         assert await routed.repos.users.find(user.id) is None  # the replica has not applied it
         assert (await routed.repos.users.list(filters={"username": name})).items == []
