@@ -23,6 +23,7 @@ import asyncpg
 
 from betterprompts_db.data.postgres.codecs import register_codecs
 from betterprompts_db.data.postgres.records import HistoryEntry
+from betterprompts_db.seed.binary_copy import Encoder, column_encoders, copy_columns
 from betterprompts_db.seed.dataset import Table
 from betterprompts_db.seed.errors import SeedConflict, SeedError
 from betterprompts_db.seed.profiles import World
@@ -137,6 +138,7 @@ class Loader:
     def __init__(self, conn: asyncpg.Connection, say: Say) -> None:
         self.conn, self.say = conn, say
         self.loads: dict[str, TableLoad] = {}
+        self.encoders: dict[tuple[str, tuple[str, ...]], list[Encoder] | None] = {}
         self.started = time.perf_counter()
 
     def timed(self, batches: Iterator[Table[Any]]) -> Iterator[tuple[Table[Any], TableLoad]]:
@@ -153,9 +155,12 @@ class Loader:
 
     async def copy(self, batch: Table[Any], load: TableLoad, rows: Sequence[Any], derived: Iterable[Derived]) -> None:
         started = time.perf_counter()
-        await copy_rows(self.conn, batch.qualified, batch.columns, map(attrgetter(*batch.columns), rows))
+        columns = [list(map(attrgetter(name), rows)) for name in batch.columns]
+        await self.copy_columns(batch.qualified, batch.columns, columns)
         for extra in derived:
-            await copy_rows(self.conn, extra.table, extra.columns, map(extra.of, rows))
+            derived_rows = list(map(extra.of, rows))
+            columns = [[row[n] for row in derived_rows] for n in range(len(extra.columns))]
+            await self.copy_columns(extra.table, extra.columns, columns)
         load.inserted += len(rows)
         load.seconds += time.perf_counter() - started
         if batch.qualified == "prompts.history":
@@ -206,6 +211,21 @@ class Loader:
                 await self.copy(batch, load, [row for row in batch.rows if row.id not in present], ())
         self.say_loaded()
 
+    async def copy_columns(self, table: str, names: tuple[str, ...], columns: list[list[Any]]) -> None:
+        """Rows given column by column, in binary COPY written here, or by asyncpg's encoder for a table
+        with a column type binary_copy does not write."""
+        if not columns or not columns[0]:
+            return
+        if (table, names) not in self.encoders:
+            self.encoders[table, names] = await column_encoders(self.conn, table, names)
+        encoders = self.encoders[table, names]
+        if encoders is None:
+            schema, name = table.split(".")
+            records = zip(*columns, strict=True)
+            await self.conn.copy_records_to_table(name, schema_name=schema, columns=list(names), records=records)
+        else:
+            await copy_columns(self.conn, table, names, encoders, columns)
+
     def say_loaded(self) -> None:
         for table, load in self.loads.items():
             self.say(f"{table}: {load.inserted:,} rows in {load.seconds:.1f} s")
@@ -216,11 +236,6 @@ async def build_memory_mb(conn: asyncpg.Connection, table: str) -> int:
     size = int(await conn.fetchval("SELECT pg_table_size($1::regclass)", table))
     low, high = BUILD_MEMORY_MB
     return min(high, max(low, size * 3 // 2 // 2**20))
-
-
-async def copy_rows(conn: asyncpg.Connection, table: str, columns: Sequence[str], records: Iterable[Any]) -> None:
-    schema, name = table.split(".")
-    await conn.copy_records_to_table(name, schema_name=schema, columns=list(columns), records=records)
 
 
 async def seeded_tables(conn: asyncpg.Connection) -> list[str]:
