@@ -278,7 +278,13 @@ async def all_empty(conn: asyncpg.Connection, tables: list[str]) -> bool:
 
 
 async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.date]) -> None:
-    """A partition per seeded month, unless the default partition already holds rows of that month."""
+    """A partition per seeded month, unless the default partition already holds rows of that month:
+    all in one statement, or month by month when one of them is in the default partition."""
+    try:
+        await conn.execute("SELECT prompts.create_history_partition(month) FROM unnest($1::date[]) month", months)
+        return
+    except asyncpg.CheckViolationError:
+        pass
     for month in months:
         try:
             await conn.execute("SELECT prompts.create_history_partition($1)", month)
@@ -299,6 +305,6 @@ async def drop_secondary_indexes(conn: asyncpg.Connection, table: str) -> list[t
     """Drop `table`'s indexes that back no constraint; return each one's name and the statement
     that recreates it (on a partitioned table, with its partitions' indexes)."""
     indexes = await conn.fetch(SECONDARY_INDEXES, table)
-    for name, _ in indexes:
-        await conn.execute(f"DROP INDEX {name}")
+    if indexes:
+        await conn.execute(f"DROP INDEX {', '.join(name for name, _ in indexes)}")
     return [(name, definition.replace(" ON ONLY ", " ON ", 1)) for name, definition in indexes]
