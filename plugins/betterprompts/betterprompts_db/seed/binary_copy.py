@@ -40,12 +40,15 @@ LENGTH = struct.Struct(">i").pack
 
 Encoder = Callable[[Sequence[Any]], list[bytes]]  # a column's values → each field, length first
 
+ColumnType = tuple[str, str, int]  # type name; for an array, its element's type name and oid
 COLUMN_TYPES = """
-SELECT a.attname, t.typname, COALESCE(e.typname, ''), t.typelem::int
+SELECT format('%I.%I', n.nspname, c.relname), a.attname, t.typname, COALESCE(e.typname, ''), t.typelem::int
 FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
-WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = ANY($1::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped
 """
 
 
@@ -197,9 +200,17 @@ ENCODERS: dict[str, Encoder] = {
 }
 
 
-async def column_encoders(conn: asyncpg.Connection, table: str, columns: Sequence[str]) -> list[Encoder] | None:
-    """An encoder for each of `table`'s `columns`, or None when a column's type has none here."""
-    types = {name: (type_name, element, oid) for name, type_name, element, oid in await conn.fetch(COLUMN_TYPES, table)}
+async def column_types(conn: asyncpg.Connection, tables: Sequence[str]) -> dict[str, dict[str, ColumnType]]:
+    """Each column's type, by table (schema-qualified) and column, in one query."""
+    types: dict[str, dict[str, ColumnType]] = {table: {} for table in tables}
+    for table, column, type_name, element, element_oid in await conn.fetch(COLUMN_TYPES, list(tables)):
+        types.setdefault(table, {})[column] = (type_name, element, element_oid)
+    return types
+
+
+def encoders_of(types: dict[str, ColumnType], columns: Sequence[str]) -> list[Encoder] | None:
+    """An encoder for each of `columns` (of a table whose column types are `types`), or None when
+    a column's type has none here."""
     encoders = []
     for column in columns:
         type_name, element, element_oid = types[column]
@@ -209,6 +220,11 @@ async def column_encoders(conn: asyncpg.Connection, table: str, columns: Sequenc
         else:
             encoders.append(ENCODERS.get(type_name))
     return None if None in encoders else [e for e in encoders if e is not None]
+
+
+async def column_encoders(conn: asyncpg.Connection, table: str, columns: Sequence[str]) -> list[Encoder] | None:
+    """An encoder for each of `table`'s `columns`, or None when a column's type has none here."""
+    return encoders_of((await column_types(conn, [table]))[table], columns)
 
 
 def encode_rows(encoders: Sequence[Encoder], columns: Sequence[Sequence[Any]]) -> bytes:
