@@ -39,7 +39,7 @@ COLUMNS: dict[str, tuple[str, list[Any]]] = {  # column → its type and values 
     "doc": ("jsonb", [{"a": 1, "b": [1.5, None, True], "c": "é"}, [], {}, None, "text", 0.1,
                       {"nested": {"k": [1, 2]}}]),
     "tags": ("text[]", [["a", "b"], [], None, ["only"], ["ü", ""], ["x", None], ["y"] * 3]),
-    "address": ("inet", [ip_address("10.0.0.1"), ip_address("::1"), None, ip_address("2001:db8::ff"),
+    "address": ("inet", ["10.0.0.1", ip_address("::1"), None, ip_address("2001:db8::ff"),
                          ip_address("192.168.1.254"), ip_address("0.0.0.0"), ip_address("fe80::1")]),
     "amount": ("numeric(12,3)", [Decimal("0"), Decimal("-1.5"), Decimal("123456789.123"), None, Decimal("0.001"),
                                  Decimal("10000"), Decimal("-0.070")]),
@@ -87,13 +87,16 @@ async def test_every_type_the_seed_writes_is_stored_as_asyncpg_stores_it(conn: a
 
 async def test_rows_beyond_one_chunk_arrive_whole_and_in_order(conn: asyncpg.Connection) -> None:
     count = CHUNK_ROWS * 2 + 3
-    names = ("id", "count", "name")
-    columns: list[list[Any]] = [[UUID(int=n) for n in range(count)], list(range(count)), [str(n) for n in range(count)]]
+    names = ("id", "count", "name", "embedding")
+    vectors = np.random.default_rng(7).standard_normal((count, 3), dtype=np.float32)
+    columns: list[list[Any]] = [[UUID(int=n) for n in range(count)], list(range(count)), [str(n) for n in range(count)],
+                                list(vectors)]  # fmt: skip
     encoders = await column_encoders(conn, "public.written_here", names)
     assert encoders is not None
     await copy_columns(conn, "public.written_here", names, encoders, columns)
-    rows = await conn.fetch("SELECT id, count, name FROM public.written_here ORDER BY count")
-    assert [tuple(r) for r in rows] == list(zip(*columns, strict=True))
+    rows = await conn.fetch("SELECT id, count, name, embedding FROM public.written_here ORDER BY count")
+    assert [tuple(r)[:3] for r in rows] == list(zip(*columns[:3], strict=True))
+    assert np.array_equal(np.stack([r["embedding"] for r in rows]), vectors)  # one dimension, no NULL: laid out whole
 
 
 async def test_a_table_with_a_type_it_does_not_write_is_left_to_asyncpg(conn: asyncpg.Connection) -> None:

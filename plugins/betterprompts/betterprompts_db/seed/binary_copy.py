@@ -18,6 +18,7 @@ import ipaddress
 import struct
 from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
+from ipaddress import IPv4Address, IPv6Address
 from itertools import chain, repeat
 from typing import Any
 
@@ -92,6 +93,12 @@ def microseconds(value: dt.datetime) -> int:
     return ((value if value.tzinfo is not None else value.astimezone(dt.UTC)) - PG_EPOCH) // MICROSECOND
 
 
+def encode_timestamptz(values: Sequence[Any]) -> list[bytes]:
+    pack, epoch, unit = struct.Struct(">iq").pack, PG_EPOCH, MICROSECOND
+    return [NULL if v is None else pack(8, (v - epoch) // unit) if v.tzinfo is not None else pack(8, microseconds(v))
+            for v in values]  # fmt: skip
+
+
 def naive_microseconds(value: dt.datetime) -> int:
     """timestamp (without time zone): microseconds since PostgreSQL's epoch, the clock as given."""
     return (value - PG_EPOCH_NAIVE) // MICROSECOND
@@ -108,7 +115,7 @@ def encode_inet(values: Sequence[Any]) -> list[bytes]:
         if value is None:
             fields.append(NULL)
             continue
-        address = ipaddress.ip_address(value)
+        address = value if isinstance(value, IPv4Address | IPv6Address) else ipaddress.ip_address(value)
         packed = address.packed
         family = 2 if address.version == 4 else 3
         fields.append(prefixed(bytes((family, address.max_prefixlen, 0, len(packed))) + packed))
@@ -116,7 +123,16 @@ def encode_inet(values: Sequence[Any]) -> list[bytes]:
 
 
 def encode_vector(values: Sequence[Any]) -> list[bytes]:
-    """pgvector: int16 dimension, int16 unused, big-endian float4s; rows of one matrix at a time."""
+    """pgvector: int16 dimension, int16 unused, big-endian float4s. Rows of one dimension without
+    NULLs (a seed's) are laid out in one numpy record array and cut into fields."""
+    dimensions = {len(v) if v is not None else -1 for v in values}
+    if len(dimensions) == 1 and (dimension := dimensions.pop()) > 0:
+        layout = [("length", ">i4"), ("dimension", ">u2"), ("unused", ">u2"), ("values", ">f4", (dimension,))]
+        records = np.zeros(len(values), dtype=layout)
+        records["length"], records["dimension"] = 4 + 4 * dimension, dimension
+        records["values"] = np.asarray(values, dtype=np.float32)
+        data, width = records.tobytes(), records.itemsize
+        return [data[start : start + width] for start in range(0, len(data), width)]
     fields = []
     for value in values:
         if value is None:
@@ -161,10 +177,13 @@ def encode_numeric(values: Sequence[Any]) -> list[bytes]:
 
 
 def array_of(element: Encoder, element_oid: int) -> Encoder:
-    """A one-dimensional array: ndim, has-null flag, element type, length, lower bound 1, elements."""
+    """A one-dimensional array: ndim, has-null flag, element type, length, lower bound 1, elements.
+    Arrays repeat (a few techniques, a few tags): each distinct one is encoded once per call."""
     empty = prefixed(struct.pack(">iiI", 0, 0, element_oid))
+    head = struct.Struct(">iiIii").pack
 
     def encode(values: Sequence[Any]) -> list[bytes]:
+        known: dict[tuple[Any, ...], bytes] = {}
         fields = []
         for value in values:
             if value is None:
@@ -172,8 +191,12 @@ def array_of(element: Encoder, element_oid: int) -> Encoder:
             elif not value:
                 fields.append(empty)
             else:
-                head = struct.pack(">iiIii", 1, any(v is None for v in value), element_oid, len(value), 1)
-                fields.append(prefixed(head + b"".join(element(value))))
+                key = tuple(value)
+                field = known.get(key)
+                if field is None:
+                    body = head(1, None in key, element_oid, len(key), 1) + b"".join(element(key))
+                    field = known[key] = prefixed(body)
+                fields.append(field)
         return fields
 
     return encode
@@ -190,7 +213,7 @@ ENCODERS: dict[str, Encoder] = {
     "int8": fixed("q"),
     "float4": fixed("f"),
     "float8": fixed("d"),
-    "timestamptz": fixed("q", microseconds),
+    "timestamptz": encode_timestamptz,
     "timestamp": fixed("q", naive_microseconds),
     "date": fixed("i", days),
     "jsonb": encode_jsonb,
