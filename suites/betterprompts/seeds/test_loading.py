@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from betterprompts_db.seed import SeedConflict, SeedError, UnknownProfile, build_dataset, load_dataset, seed
 from harness.pytest_plugin import Database
+from suites.betterprompts.schema.rows import history
 from suites.betterprompts.seeds.database import fetch, row_counts
 
 COST = 4  # the cheapest bcrypt: these tests are about rows, test_secrets about hashes
@@ -103,6 +106,28 @@ async def test_history_lands_in_monthly_partitions_made_for_the_seeded_months(
     assert "prompts.history_default" not in parts
     assert set(parts) == {f"prompts.history_2025_{month:02d}" for month in range(1, 13)}  # epoch 2026-01-01
     assert parts["prompts.history_2025_12"] > parts["prompts.history_2025_01"]  # traffic grows
+
+
+async def test_a_seeded_month_already_in_the_default_partition_stays_there_and_the_others_get_theirs(
+    fresh_database: Database, seeds_dir: Path
+) -> None:
+    conn = await asyncpg.connect(fresh_database.dsn)
+    try:
+        await history(conn, None, created_at=datetime(2025, 3, 15, tzinfo=UTC))  # no 2025 partition yet
+    finally:
+        await conn.close()
+    report = await seed(fresh_database.dsn, "minimal", seeds_dir=seeds_dir, bcrypt_cost=COST)
+    assert report.inserted == report.expected
+    rows = await fetch(
+        fresh_database.dsn,
+        "SELECT DISTINCT tableoid::regclass::text AS part, date_trunc('month', created_at AT TIME ZONE 'UTC') AS month "
+        "FROM prompts.history WHERE created_at < '2026-01-01'",
+    )
+    parts = {r["month"].month: r["part"] for r in rows}
+    assert parts[3] == "prompts.history_default"
+    assert {month: part for month, part in parts.items() if month != 3} == {
+        month: f"prompts.history_2025_{month:02d}" for month in parts if month != 3
+    }
 
 
 async def test_triggers_fill_missing_template_slugs_and_normalise_intent_patterns(

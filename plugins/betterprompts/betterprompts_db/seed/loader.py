@@ -23,6 +23,7 @@ import asyncpg
 
 from betterprompts_db.data.postgres.codecs import register_codecs
 from betterprompts_db.data.postgres.records import HistoryEntry
+from betterprompts_db.seed.binary_copy import ColumnType, Encoder, column_types, copy_columns, encoders_of
 from betterprompts_db.seed.dataset import Table
 from betterprompts_db.seed.errors import SeedConflict, SeedError
 from betterprompts_db.seed.profiles import World
@@ -35,19 +36,22 @@ LOCK_KEY = 0x6878_5EED  # pg_advisory_lock key shared by every seeder
 BUILD_MEMORY_MB = (1024, 6144)  # at least, at most
 
 SECONDARY_INDEXES = """
-SELECT format('%I.%I', n.nspname, i.relname), pg_get_indexdef(i.oid)
+SELECT format('%I.%I', tn.nspname, t.relname), format('%I.%I', n.nspname, i.relname), pg_get_indexdef(i.oid)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
 JOIN pg_namespace n ON n.oid = i.relnamespace
-WHERE x.indrelid = $1::regclass AND t.relkind IN ('r', 'p')
+JOIN pg_namespace tn ON tn.oid = t.relnamespace
+WHERE x.indrelid = ANY($1::regclass[]) AND t.relkind IN ('r', 'p')
   AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.oid)
 ORDER BY i.relname
 """
 
 
 INSERT_TRIGGERS = """
-SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgtype & 4 <> 0
+SELECT format('%I.%I', n.nspname, c.relname), tgname
+FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE tgrelid = ANY($1::regclass[]) AND NOT tgisinternal AND tgtype & 4 <> 0
 """  # 4: TRIGGER_TYPE_INSERT; the internal ones are the foreign keys' checks
 
 
@@ -112,12 +116,13 @@ async def load_dataset(dsn: str, source: Source, clean: bool = False, say: Say |
         await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
         if clean:
             await empty_seeded_tables(conn)
-        bulk = await all_empty(conn, await seeded_tables(conn))
+        tables = await seeded_tables(conn)
+        bulk = await all_empty(conn, tables)
         if not bulk:
             await refuse_another_world(conn, source.history_sample())
         await create_history_partitions(conn, source.world.history_month_starts())
         await register_codecs(conn)  # the records hold JSON as Python objects and vectors as arrays
-        loader = Loader(conn, say or (lambda line: None))
+        loader = Loader(conn, say or (lambda line: None), tables)
         try:
             if bulk:
                 await loader.bulk(source.batches())
@@ -134,9 +139,11 @@ async def load_dataset(dsn: str, source: Source, clean: bool = False, say: Say |
 class Loader:
     """Loads batches on one connection, tallying each table's load and saying how far it got."""
 
-    def __init__(self, conn: asyncpg.Connection, say: Say) -> None:
-        self.conn, self.say = conn, say
+    def __init__(self, conn: asyncpg.Connection, say: Say, tables: list[str]) -> None:
+        self.conn, self.say, self.tables = conn, say, tables
         self.loads: dict[str, TableLoad] = {}
+        self.types: dict[str, dict[str, ColumnType]] = {}
+        self.encoders: dict[tuple[str, tuple[str, ...]], list[Encoder] | None] = {}
         self.started = time.perf_counter()
 
     def timed(self, batches: Iterator[Table[Any]]) -> Iterator[tuple[Table[Any], TableLoad]]:
@@ -153,9 +160,12 @@ class Loader:
 
     async def copy(self, batch: Table[Any], load: TableLoad, rows: Sequence[Any], derived: Iterable[Derived]) -> None:
         started = time.perf_counter()
-        await copy_rows(self.conn, batch.qualified, batch.columns, map(attrgetter(*batch.columns), rows))
+        columns = [list(map(attrgetter(name), rows)) for name in batch.columns]
+        await self.copy_columns(batch.qualified, batch.columns, columns)
         for extra in derived:
-            await copy_rows(self.conn, extra.table, extra.columns, map(extra.of, rows))
+            derived_rows = list(map(extra.of, rows))
+            columns = [[row[n] for row in derived_rows] for n in range(len(extra.columns))]
+            await self.copy_columns(extra.table, extra.columns, columns)
         load.inserted += len(rows)
         load.seconds += time.perf_counter() - started
         if batch.qualified == "prompts.history":
@@ -167,15 +177,13 @@ class Loader:
         """Every batch into the empty database in one transaction, secondary indexes built last."""
         conn = self.conn
         async with conn.transaction():
-            await empty_seeded_tables(conn)
-            rebuild = {table: await drop_secondary_indexes(conn, table) for table in await seeded_tables(conn)}
+            await truncate(conn, self.tables)
+            rebuild = await drop_secondary_indexes(conn, self.tables)
             may_skip = await conn.fetchval("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-            modes: dict[str, list[Derived] | None] = {}
+            triggers = await insert_triggers(conn, self.tables) if may_skip else None
             role = "origin"
             for batch, load in self.timed(batches):
-                if batch.qualified not in modes:
-                    modes[batch.qualified] = await taken_over(conn, batch.qualified) if may_skip else None
-                derived = modes[batch.qualified]
+                derived = None if triggers is None else taken_over(triggers.get(batch.qualified, []))
                 wanted = "origin" if derived is None else "replica"  # replica: no FK checks, no triggers
                 if wanted != role:
                     await conn.execute(f"SET LOCAL session_replication_role = {wanted}")
@@ -183,9 +191,12 @@ class Loader:
                 await self.copy(batch, load, batch.rows, derived or ())
             await conn.execute("SET LOCAL session_replication_role = origin")
             self.say_loaded()
+            memory = await build_memory_mb(conn, [table for table, indexes in rebuild.items() if indexes])
+            memory_set = None
             for table, indexes in rebuild.items():
-                if indexes:
-                    await conn.execute(f"SET LOCAL maintenance_work_mem = '{await build_memory_mb(conn, table)}MB'")
+                if indexes and memory[table] != memory_set:
+                    await conn.execute(f"SET LOCAL maintenance_work_mem = '{memory[table]}MB'")
+                    memory_set = memory[table]
                 builds = {}
                 for name, definition in indexes:
                     started = time.perf_counter()
@@ -206,21 +217,33 @@ class Loader:
                 await self.copy(batch, load, [row for row in batch.rows if row.id not in present], ())
         self.say_loaded()
 
+    async def copy_columns(self, table: str, names: tuple[str, ...], columns: list[list[Any]]) -> None:
+        """Rows given column by column, in binary COPY written here, or by asyncpg's encoder for a table
+        with a column type binary_copy does not write."""
+        if not columns or not columns[0]:
+            return
+        if table not in self.types:  # every seeded table's at the first COPY: one round trip
+            self.types.update(await column_types(self.conn, sorted({table, *self.tables})))
+        if (table, names) not in self.encoders:
+            self.encoders[table, names] = encoders_of(self.types[table], names)
+        encoders = self.encoders[table, names]
+        if encoders is None:
+            schema, name = table.split(".")
+            records = zip(*columns, strict=True)
+            await self.conn.copy_records_to_table(name, schema_name=schema, columns=list(names), records=records)
+        else:
+            await copy_columns(self.conn, table, names, encoders, columns)
+
     def say_loaded(self) -> None:
         for table, load in self.loads.items():
             self.say(f"{table}: {load.inserted:,} rows in {load.seconds:.1f} s")
 
 
-async def build_memory_mb(conn: asyncpg.Connection, table: str) -> int:
-    """One and a half times the table's size, within BUILD_MEMORY_MB."""
-    size = int(await conn.fetchval("SELECT pg_table_size($1::regclass)", table))
+async def build_memory_mb(conn: asyncpg.Connection, tables: list[str]) -> dict[str, int]:
+    """One and a half times each table's size, within BUILD_MEMORY_MB, by table."""
+    sizes = await conn.fetch("SELECT t, pg_table_size(t::regclass) FROM unnest($1::text[]) t", tables)
     low, high = BUILD_MEMORY_MB
-    return min(high, max(low, size * 3 // 2 // 2**20))
-
-
-async def copy_rows(conn: asyncpg.Connection, table: str, columns: Sequence[str], records: Iterable[Any]) -> None:
-    schema, name = table.split(".")
-    await conn.copy_records_to_table(name, schema_name=schema, columns=list(columns), records=records)
+    return {table: min(high, max(low, int(size) * 3 // 2 // 2**20)) for table, size in sizes}
 
 
 async def seeded_tables(conn: asyncpg.Connection) -> list[str]:
@@ -237,9 +260,12 @@ async def seeded_tables(conn: asyncpg.Connection) -> list[str]:
 
 
 async def empty_seeded_tables(conn: asyncpg.Connection) -> None:
-    """TRUNCATE every seeded table. In the transaction that then loads them, it also spares the COPYs
-    writing WAL under wal_level = minimal (the embedded backend's): the new files are synced at commit."""
-    tables = await seeded_tables(conn)
+    await truncate(conn, await seeded_tables(conn))
+
+
+async def truncate(conn: asyncpg.Connection, tables: list[str]) -> None:
+    """TRUNCATE `tables`. In the transaction that then loads them, it also spares the COPYs writing
+    WAL under wal_level = minimal (the embedded backend's): the new files are synced at commit."""
     if tables:
         await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
 
@@ -263,7 +289,13 @@ async def all_empty(conn: asyncpg.Connection, tables: list[str]) -> bool:
 
 
 async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.date]) -> None:
-    """A partition per seeded month, unless the default partition already holds rows of that month."""
+    """A partition per seeded month, unless the default partition already holds rows of that month:
+    all in one statement, or month by month when one of them is in the default partition."""
+    try:
+        await conn.execute("SELECT prompts.create_history_partition(month) FROM unnest($1::date[]) month", months)
+        return
+    except asyncpg.CheckViolationError:
+        pass
     for month in months:
         try:
             await conn.execute("SELECT prompts.create_history_partition($1)", month)
@@ -271,19 +303,30 @@ async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.da
             continue  # rows of this month sit in history_default; seeded ones will join them
 
 
-async def taken_over(conn: asyncpg.Connection, table: str) -> list[Derived] | None:
-    """What the seed must write for `table`'s insert triggers to be skipped; None when one of them
+async def insert_triggers(conn: asyncpg.Connection, tables: list[str]) -> dict[str, list[str]]:
+    """The names of each table's insert triggers (not the foreign keys' checks), by table."""
+    triggers: dict[str, list[str]] = {}
+    for table, name in await conn.fetch(INSERT_TRIGGERS, tables):
+        triggers.setdefault(table, []).append(name)
+    return triggers
+
+
+def taken_over(triggers: list[str]) -> list[Derived] | None:
+    """What the seed must write for a table's insert `triggers` to be skipped; None when one of them
     is not the seed's to take over (the table then loads with every trigger and check)."""
-    triggers = [record[0] for record in await conn.fetch(INSERT_TRIGGERS, table)]
     if any(name not in TAKEN_OVER for name in triggers):
         return None
     return [derived for name in triggers if (derived := TAKEN_OVER[name]) is not None]
 
 
-async def drop_secondary_indexes(conn: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
-    """Drop `table`'s indexes that back no constraint; return each one's name and the statement
-    that recreates it (on a partitioned table, with its partitions' indexes)."""
-    indexes = await conn.fetch(SECONDARY_INDEXES, table)
-    for name, _ in indexes:
-        await conn.execute(f"DROP INDEX {name}")
-    return [(name, definition.replace(" ON ONLY ", " ON ", 1)) for name, definition in indexes]
+async def drop_secondary_indexes(conn: asyncpg.Connection, tables: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Drop the indexes of `tables` that back no constraint, in one statement; return, by table in
+    the order given, each one's name and the statement that recreates it (on a partitioned table,
+    with its partitions' indexes)."""
+    indexes = await conn.fetch(SECONDARY_INDEXES, tables)
+    if indexes:
+        await conn.execute(f"DROP INDEX {', '.join(name for _, name, _ in indexes)}")
+    rebuild: dict[str, list[tuple[str, str]]] = {table: [] for table in tables}
+    for table, name, definition in indexes:
+        rebuild[table].append((name, definition.replace(" ON ONLY ", " ON ", 1)))
+    return rebuild
