@@ -161,6 +161,15 @@ class Settings(BaseSettings):
         "initdb arguments and server user: a run copies one instead of running initdb (tens of ms instead of about "
         'half a second). Empty ("") turns the cache off.',
     )
+    template_snapshots: bool = Field(
+        default=True,
+        description="Embedded backend: after a run builds a template, save the data directory with it (beside "
+        "initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running initdb "
+        "and the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and remove them.",
+    )
+    template_snapshots_keep: int = Field(
+        default=2, ge=1, description="How many template snapshots are kept (the newest saved or used)."
+    )
     database: str = Field(default="app", description="The database `harness up` creates and `harness env` names.")
     template_seed: str = Field(
         default="", description='The seed profile loaded into the test databases\' template ("" = migrations only).'

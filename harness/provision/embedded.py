@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import asyncpg
 import psutil
 
 from harness.config import Settings
@@ -37,10 +38,11 @@ from harness.errors import ProvisionError
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
-from harness.provision.initdb_cache import InitdbCache, change_password, initdb_argv, run_initdb
+from harness.provision.initdb_cache import InitdbCache, change_password, entry_key, initdb_argv, run_initdb
 from harness.provision.insight_settings import insight_settings
 from harness.provision.redis_access import admin_credentials, redis_url
 from harness.provision.registry import EnvRecord, ProcessRef, kill_process_group, write_private
+from harness.provision.snapshot_cache import SnapshotCache, snapshot_root
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
 UNPRIVILEGED_USER = "nobody"
@@ -290,7 +292,9 @@ class ChildServer:
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `directory/data`, tuned for disposable tests."""
 
-    def __init__(self, directory: Path, port: int, password: str, record: EnvRecord, settings: Settings) -> None:
+    def __init__(
+        self, directory: Path, port: int, password: str, record: EnvRecord, settings: Settings, template_key: str = ""
+    ) -> None:
         self.directory = directory
         self.port = port
         self.password = password
@@ -307,6 +311,14 @@ class EmbeddedPostgres:
         self.hang_timeout = settings.hang_timeout
         self.cache = None if settings.initdb_cache is None else self._cache(settings.initdb_cache)
         self.extra_settings: dict[str, str] = {}  # over the test tuning: replication's (harness.provision.replica)
+        self.snapshots: SnapshotCache | None = None  # with the template built, when a run's recipe is known
+        self.from_snapshot = False
+        self.snapshot_saved = False
+        if self.cache is not None and settings.initdb_cache is not None and settings.template_snapshots and template_key:
+            self.snapshots = SnapshotCache(
+                snapshot_root(settings.initdb_cache), self.cache.entry.name, template_key,
+                settings.template_snapshots_keep, self.cache.uid, self.cache.gid,
+            )  # fmt: skip
 
     def _cache(self, root: Path) -> InitdbCache:
         uid, gid = self.child.uid, self.child.gid
@@ -324,6 +336,11 @@ class EmbeddedPostgres:
     def initialize(self) -> None:
         """The data directory: a copy of the cache's (its superuser password changed on start), or initdb's."""
         data = self.directory / "data"
+        if self.snapshots is not None:
+            password = self.snapshots.copy_to(data)
+            if password is not None:
+                self.initial_password, self.from_snapshot = password, True
+                return
         if self.cache is not None:
             self.initial_password = self.cache.copy_to(data)
             return
@@ -367,6 +384,36 @@ class EmbeddedPostgres:
 
     async def stop(self, immediate: bool) -> None:
         await self.child.signal_and_wait(signal.SIGQUIT if immediate else signal.SIGINT)
+
+    async def save_snapshot(self, templates: list[str]) -> bool:
+        """Save the data directory with `templates` built in the snapshot cache (once per recipe: not
+        when this one came from it): the superuser gets a fresh password for the entry, the server
+        stops cleanly, the directory is saved, and the server starts again on the same port with the
+        run's password. Whether it was saved."""
+        if self.snapshots is None or self.from_snapshot or self.snapshot_saved:
+            return False
+        cache_password = new_password()
+        conn = await asyncpg.connect(self.dsn, timeout=self.hang_timeout)
+        try:
+            rows = await conn.fetch(
+                "SELECT datname, oid FROM pg_database WHERE datistemplate AND datname = ANY($1::text[])", templates
+            )
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+        await change_password(self.dsn, SUPERUSER, cache_password, self.hang_timeout)
+        self.initial_password = cache_password
+        port = self.port
+        await self.stop(immediate=False)
+        try:
+            linked = {row["datname"]: f"base/{row['oid']}" for row in rows}
+            await self.snapshots.save(self.directory / "data", cache_password, linked, self.hang_timeout)
+        finally:
+            await self.start()  # back to the run's own password
+        if self.port != port:
+            raise ProvisionError(f"postgres came back on port {self.port}, not {port}: its endpoints are stale")
+        self.snapshot_saved = True
+        return True
 
     async def pause(self) -> None:
         self.child.freeze()
@@ -437,10 +484,13 @@ class EmbeddedEnvironment(Environment):
         self.redis = redis
 
     @classmethod
-    async def start(cls, directory: Path, record: EnvRecord, settings: Settings) -> EmbeddedEnvironment:
-        """initdb and redis-server start concurrently; then postgres; then both must answer."""
+    async def start(
+        cls, directory: Path, record: EnvRecord, settings: Settings, template_key: str = ""
+    ) -> EmbeddedEnvironment:
+        """initdb (or a copy of a template snapshot of `template_key`'s recipe) and redis-server start
+        concurrently; then postgres; then both must answer."""
         _check_traversable(directory)
-        postgres = EmbeddedPostgres(directory, free_port(), new_password(), record, settings)
+        postgres = EmbeddedPostgres(directory, free_port(), new_password(), record, settings, template_key)
         redis = EmbeddedRedis(directory, free_port(), settings, record)
         postgres.child.own(directory)  # sockets and logs are written there by the unprivileged user
         try:
@@ -470,6 +520,17 @@ class EmbeddedEnvironment(Environment):
 
     def alive(self) -> bool:
         return self.postgres.child.running() and self.redis.child.running()
+
+    @property
+    def from_snapshot(self) -> bool:
+        return self.postgres.from_snapshot
+
+    async def save_snapshot(self, templates: list[str]) -> bool:
+        saved = await self.postgres.save_snapshot(templates)
+        if saved:
+            self.record.processes = [c.ref for c in (self.postgres.child, self.redis.child) if c.ref is not None]
+            self.record.save(self.directory)
+        return saved
 
     async def stop_servers(self) -> None:
         """A disposable environment's data is deleted next, so its servers stop at once (no shutdown
