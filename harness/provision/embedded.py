@@ -38,7 +38,7 @@ from harness.errors import ProvisionError
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
-from harness.provision.initdb_cache import InitdbCache, change_password, entry_key, initdb_argv, run_initdb
+from harness.provision.initdb_cache import InitdbCache, change_password, initdb_argv, run_initdb
 from harness.provision.insight_settings import insight_settings
 from harness.provision.redis_access import admin_credentials, redis_url
 from harness.provision.registry import EnvRecord, ProcessRef, kill_process_group, write_private
@@ -385,6 +385,19 @@ class EmbeddedPostgres:
     async def stop(self, immediate: bool) -> None:
         await self.child.signal_and_wait(signal.SIGQUIT if immediate else signal.SIGINT)
 
+    def redo_segment(self) -> str:
+        """The WAL segment a cleanly stopped server starts from (its shutdown checkpoint's): the
+        only one a copy of its data directory needs."""
+        result = subprocess.run(
+            [str(self.bin / "pg_controldata"), "-D", str(self.directory / "data")],
+            capture_output=True, text=True, check=False, env={**os.environ, "LC_ALL": "C"},
+            preexec_fn=self._prepare_initdb,
+        )  # fmt: skip
+        for line in result.stdout.splitlines():
+            if line.startswith("Latest checkpoint's REDO WAL file:"):
+                return line.partition(":")[2].strip()
+        raise ProvisionError(f"pg_controldata names no checkpoint in {self.directory / 'data'}: {result.stderr.strip()}")
+
     async def save_snapshot(self, templates: list[str]) -> bool:
         """Save the data directory with `templates` built in the snapshot cache (once per recipe: not
         when this one came from it): the superuser gets a fresh password for the entry, the server
@@ -395,8 +408,10 @@ class EmbeddedPostgres:
         cache_password = new_password()
         conn = await asyncpg.connect(self.dsn, timeout=self.hang_timeout)
         try:
-            rows = await conn.fetch(
-                "SELECT datname, oid FROM pg_database WHERE datistemplate AND datname = ANY($1::text[])", templates
+            rows = await conn.fetch(  # the databases no one may connect to: nothing writes their files
+                "SELECT datname, oid FROM pg_database WHERE datistemplate AND NOT datallowconn"
+                " AND (datname = ANY($1::text[]) OR datname = 'template0')",
+                templates,
             )
             await conn.execute("CHECKPOINT")
         finally:
@@ -407,7 +422,9 @@ class EmbeddedPostgres:
         await self.stop(immediate=False)
         try:
             linked = {row["datname"]: f"base/{row['oid']}" for row in rows}
-            await self.snapshots.save(self.directory / "data", cache_password, linked, self.hang_timeout)
+            await self.snapshots.save(
+                self.directory / "data", cache_password, linked, self.redo_segment(), self.hang_timeout
+            )
         finally:
             await self.start()  # back to the run's own password
         if self.port != port:

@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -42,6 +43,7 @@ PASSWORD = "password"
 DATA = "data"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+WAL_SEGMENT = re.compile("[0-9A-F]{24}")
 # What a copy leaves out: the server's log files and a pid file (absent after a clean stop).
 NOT_COPIED = ("log", "postmaster.pid", "postmaster.opts")
 
@@ -153,10 +155,11 @@ class SnapshotCache:
                 facts[f"{directory}/{name}"] = fact
         return facts == manifest.get("files")
 
-    async def save(self, data: Path, password: str, templates: dict[str, str], timeout: float) -> None:
+    async def save(self, data: Path, password: str, templates: dict[str, str], redo_segment: str, timeout: float) -> None:
         """Save `data` (a cleanly stopped server's data directory) whose superuser's password is
         `password`; `templates` maps each template database's name to its directory (base/<oid>),
-        which are linked, not copied."""
+        which are linked, not copied. Of the WAL, only `redo_segment` is kept (the shutdown
+        checkpoint's: the others are recycled ones, up to max_wal_size after a large seed)."""
         self.root.mkdir(parents=True, exist_ok=True)
         if self.root.stat().st_uid == os.geteuid():
             self.root.chmod(0o711 if os.geteuid() == 0 else 0o700)
@@ -168,12 +171,15 @@ class SnapshotCache:
             try:
                 linked = sorted(templates.values())
                 copy_data(data, staging / DATA, linked)
+                for segment in (staging / DATA / "pg_wal").iterdir():
+                    if WAL_SEGMENT.fullmatch(segment.name) and segment.name != redo_segment:
+                        segment.unlink()
                 files = {
                     f"{directory}/{name}": fact
                     for directory in linked
                     for name, fact in _file_facts(staging / DATA / directory).items()
                 }
-                manifest = {"linked": linked, "templates": sorted(templates), "files": files, "saved": time.time()}
+                manifest = {"linked": linked, "templates": sorted(set(templates) - {"template0"}), "files": files, "saved": time.time()}
                 write_private(staging / MANIFEST, json.dumps(manifest))
                 write_private(staging / PASSWORD, password + "\n")
                 for path in (staging, staging / MANIFEST, staging / PASSWORD):
