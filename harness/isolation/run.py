@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
@@ -47,13 +48,14 @@ async def prepare_template(
     settings: Settings,
     endpoints: Endpoints,
     evict: bool = False,
-    on_built: Callable[[list[str]], Awaitable[object]] | None = None,
+    on_built: Callable[[list[str], float], Awaitable[object]] | None = None,
     recipe: Recipe | None = None,
 ) -> tuple[str, bool]:
     """The template of the settings' recipe on this server (and of the mutation, when one is set),
     and the roles' development logins on the server. `evict`: a new template replaces the older
     ones of its kind (on servers that outlive the run). `on_built` is given the templates (the
-    unmutated one first) when they had to be built, before the logins are applied."""
+    unmutated one first) and the seconds building took, when they had to be built, before the
+    logins are applied."""
     recipe = recipe or template_recipe(settings)
     admin = await asyncpg.connect(endpoints.postgres)
     try:
@@ -61,9 +63,10 @@ async def prepare_template(
     finally:
         await admin.close()
     name = template_name(recipe, server, settings.template_mutation)
+    started = time.monotonic()
     built = await ensure_template(endpoints, name, recipe, settings.template_mutation, evict)
     if built and on_built is not None:
-        await on_built(list(dict.fromkeys([base_template(name), name])))
+        await on_built(list(dict.fromkeys([base_template(name), name])), time.monotonic() - started)
     await apply_logins(endpoints.postgres, load_logins(settings.postgres_logins))
     return name, built
 

@@ -314,6 +314,7 @@ class EmbeddedPostgres:
         self.snapshots: SnapshotCache | None = None  # with the template built, when a run's recipe is known
         self.from_snapshot = False
         self.snapshot_saved = False
+        self.snapshot_min_build = settings.template_snapshot_min_build
         if self.cache is not None and settings.initdb_cache is not None and settings.template_snapshots and template_key:
             self.snapshots = SnapshotCache(
                 snapshot_root(settings.initdb_cache), self.cache.entry.name, template_key,
@@ -398,12 +399,15 @@ class EmbeddedPostgres:
                 return line.partition(":")[2].strip()
         raise ProvisionError(f"pg_controldata names no checkpoint in {self.directory / 'data'}: {result.stderr.strip()}")
 
-    async def save_snapshot(self, templates: list[str]) -> bool:
+    async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
         """Save the data directory with `templates` built in the snapshot cache (once per recipe: not
-        when this one came from it): the superuser gets a fresh password for the entry, the server
+        when this one came from it or another run saved it, nor when the build took less than
+        template_snapshot_min_build): the superuser gets a fresh password for the entry, the server
         stops cleanly, the directory is saved, and the server starts again on the same port with the
         run's password. Whether it was saved."""
-        if self.snapshots is None or self.from_snapshot or self.snapshot_saved:
+        if self.snapshots is None or self.from_snapshot or self.snapshot_saved or self.snapshots.saved():
+            return False
+        if build_seconds < self.snapshot_min_build:
             return False
         cache_password = new_password()
         conn = await asyncpg.connect(self.dsn, timeout=self.hang_timeout)
@@ -542,8 +546,8 @@ class EmbeddedEnvironment(Environment):
     def from_snapshot(self) -> bool:
         return self.postgres.from_snapshot
 
-    async def save_snapshot(self, templates: list[str]) -> bool:
-        saved = await self.postgres.save_snapshot(templates)
+    async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
+        saved = await self.postgres.save_snapshot(templates, build_seconds)
         if saved:
             self.record.processes = [c.ref for c in (self.postgres.child, self.redis.child) if c.ref is not None]
             self.record.save(self.directory)

@@ -34,9 +34,9 @@ class Environment(ABC):
         """Whether the servers started from a template snapshot (harness.provision.snapshot_cache)."""
         return False
 
-    async def save_snapshot(self, templates: list[str]) -> bool:
-        """Save the servers' data with `templates` built for later runs of the same recipe; whether
-        it was saved (only the embedded backend keeps snapshots)."""
+    async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
+        """Save the servers' data with `templates` (built in `build_seconds`) for later runs of the
+        same recipe; whether it was saved (only the embedded backend keeps snapshots)."""
         return False
 
     @abstractmethod

@@ -128,6 +128,10 @@ class SnapshotCache:
         self.keep = keep
         self.uid, self.gid = uid, gid
 
+    def saved(self) -> bool:
+        """Whether a whole entry is there (intact or not: that is checked when it is used)."""
+        return _whole(self.entry)
+
     def copy_to(self, data: Path) -> str | None:
         """A copy of the entry's data directory at `data` and its superuser's password; None (and
         nothing at `data`) when there is no intact entry: a damaged one is removed."""

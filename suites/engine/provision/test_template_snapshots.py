@@ -35,6 +35,7 @@ def snapshotted(isolated_settings: Settings, tmp_path: Path) -> Iterator[Setting
     yield isolated_settings.model_copy(
         update={
             "initdb_cache": cache, "migrations_dir": migrations, "postgres_logins": tmp_path / "no-logins.toml",
+            "template_snapshot_min_build": 0.0,
             "template_seed": "", "template_mutation": "",
         }
     )
@@ -97,8 +98,11 @@ async def test_only_the_newest_entries_are_kept(snapshotted: Settings) -> None:
     assert (built, from_snapshot) == (False, True)  # the kept one is the newest recipe's
 
 
-async def test_turned_off_no_snapshot_is_saved(snapshotted: Settings) -> None:
-    settings = snapshotted.model_copy(update={"template_snapshots": False})
+@pytest.mark.parametrize(
+    "change", [{"template_snapshots": False}, {"template_snapshot_min_build": 3600.0}], ids=["off", "quick-build"]
+)
+async def test_turned_off_or_a_quick_build_saves_no_snapshot(snapshotted: Settings, change: dict[str, object]) -> None:
+    settings = snapshotted.model_copy(update=change)
     assert (await run_once(settings))[:2] == (True, False)
     assert (await run_once(settings))[:2] == (True, False)
     assert entries(root(settings)) == []
