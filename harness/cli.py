@@ -266,7 +266,7 @@ def cache_list() -> None:
 
     root = snapshot_directory()
     if root is None:
-        out.print("the initdb cache is off (initdb_cache = \"\"): no template snapshots")
+        out.print('the initdb cache is off (initdb_cache = ""): no template snapshots')
         return
     found = entries(root)
     table = Table("entry", "MB", "last saved or used (UTC)", "templates", "whole")
@@ -284,7 +284,7 @@ def cache_clear() -> None:
 
     root = snapshot_directory()
     if root is None:
-        out.print("the initdb cache is off (initdb_cache = \"\"): no template snapshots")
+        out.print('the initdb cache is off (initdb_cache = ""): no template snapshots')
         return
     out.print(f"removed {clear(root)} from {root}", highlight=False)
 

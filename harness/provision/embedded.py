@@ -315,7 +315,8 @@ class EmbeddedPostgres:
         self.from_snapshot = False
         self.snapshot_saved = False
         self.snapshot_min_build = settings.template_snapshot_min_build
-        if self.cache is not None and settings.initdb_cache is not None and settings.template_snapshots and template_key:
+        wanted = settings.template_snapshots and template_key
+        if wanted and self.cache is not None and settings.initdb_cache is not None:
             self.snapshots = SnapshotCache(
                 snapshot_root(settings.initdb_cache), self.cache.entry.name, template_key,
                 settings.template_snapshots_keep, self.cache.uid, self.cache.gid,
@@ -397,7 +398,8 @@ class EmbeddedPostgres:
         for line in result.stdout.splitlines():
             if line.startswith("Latest checkpoint's REDO WAL file:"):
                 return line.partition(":")[2].strip()
-        raise ProvisionError(f"pg_controldata names no checkpoint in {self.directory / 'data'}: {result.stderr.strip()}")
+        data = self.directory / "data"
+        raise ProvisionError(f"pg_controldata names no checkpoint in {data}: {result.stderr.strip()}")
 
     async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
         """Save the data directory with `templates` built in the snapshot cache (once per recipe: not

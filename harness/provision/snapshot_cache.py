@@ -34,6 +34,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ProvisionError
 from harness.provision.locking import exclusive
@@ -68,12 +69,13 @@ class Entry:
 
 
 def _whole(entry: Path) -> bool:
-    return all((entry / name).is_file() for name in (PASSWORD, MANIFEST)) and (
-        entry / DATA / "global" / "pg_control"
-    ).is_file()
+    return (
+        all((entry / name).is_file() for name in (PASSWORD, MANIFEST))
+        and (entry / DATA / "global" / "pg_control").is_file()
+    )
 
 
-def _read_manifest(entry: Path) -> dict[str, object]:
+def _read_manifest(entry: Path) -> dict[str, Any]:
     data = json.loads((entry / MANIFEST).read_text())
     if not isinstance(data, dict):
         raise ValueError("not an object")
@@ -139,7 +141,7 @@ class SnapshotCache:
             return None
         try:
             manifest = _read_manifest(self.entry)
-            linked = [str(p) for p in manifest["linked"]]  # type: ignore[attr-defined]
+            linked = [str(p) for p in manifest["linked"]]
             if not self._intact(manifest, linked):
                 self._remove(self.entry, "damaged")
                 return None
@@ -152,14 +154,16 @@ class SnapshotCache:
             os.utime(self.entry)  # used: the newest entries are kept
         return password
 
-    def _intact(self, manifest: dict[str, object], linked: list[str]) -> bool:
+    def _intact(self, manifest: dict[str, Any], linked: list[str]) -> bool:
         facts: dict[str, list[int]] = {}
         for directory in linked:
             for name, fact in _file_facts(self.entry / DATA / directory).items():
                 facts[f"{directory}/{name}"] = fact
         return facts == manifest.get("files")
 
-    async def save(self, data: Path, password: str, templates: dict[str, str], redo_segment: str, timeout: float) -> None:
+    async def save(
+        self, data: Path, password: str, templates: dict[str, str], redo_segment: str, timeout: float
+    ) -> None:
         """Save `data` (a cleanly stopped server's data directory) whose superuser's password is
         `password`; `templates` maps each template database's name to its directory (base/<oid>),
         which are linked, not copied. Of the WAL, only `redo_segment` is kept (the shutdown
@@ -183,7 +187,8 @@ class SnapshotCache:
                     for directory in linked
                     for name, fact in _file_facts(staging / DATA / directory).items()
                 }
-                manifest = {"linked": linked, "templates": sorted(set(templates) - {"template0"}), "files": files, "saved": time.time()}
+                named = sorted(set(templates) - {"template0"})
+                manifest = {"linked": linked, "templates": named, "files": files, "saved": time.time()}
                 write_private(staging / MANIFEST, json.dumps(manifest))
                 write_private(staging / PASSWORD, password + "\n")
                 for path in (staging, staging / MANIFEST, staging / PASSWORD):
@@ -214,10 +219,9 @@ def entries(root: Path) -> list[Entry]:
     for path in root.iterdir():
         if not path.is_dir() or "." in path.name:
             continue
-        try:
-            templates = tuple(_read_manifest(path).get("templates", ()))  # type: ignore[arg-type]
-        except (OSError, ValueError):
-            templates = ()
+        templates: tuple[str, ...] = ()
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            templates = tuple(str(name) for name in _read_manifest(path).get("templates", ()))
         found.append(Entry(path, _size(path), path.stat().st_mtime, templates, _whole(path)))
     return sorted(found, key=lambda entry: entry.saved, reverse=True)
 
