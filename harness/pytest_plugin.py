@@ -302,7 +302,7 @@ def clone_pool(harness_run: RunState, harness_settings: Settings, pytestconfig: 
     )  # fmt: skip
     pool.start()
     yield pool
-    pool.close()
+    pool.close(drop=not harness_run.disposable)
 
 
 @dataclass(frozen=True)

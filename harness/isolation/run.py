@@ -24,6 +24,9 @@ class RunState:
     endpoints: Endpoints
     template: str
     template_built: bool
+    # the servers and their data go when the run ends (the embedded backend's own): nothing of
+    # theirs needs dropping first
+    disposable: bool = False
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -84,4 +87,5 @@ async def prepare_run(settings: Settings) -> tuple[Environment, RunState]:
         except BaseException:
             await env.abandon()
             raise
-    return env, RunState(env.endpoints, name, built)
+    disposable = env.endpoints.backend == "embedded" and not env.persistent
+    return env, RunState(env.endpoints, name, built, disposable)
