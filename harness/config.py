@@ -168,10 +168,11 @@ class Settings(BaseSettings):
         "and the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and remove them.",
     )
     template_snapshot_min_build: float = Field(
-        default=0.5,
+        default=0.1,
         ge=0,
         description="Seconds a template must have taken to build for its snapshot to be saved: saving stops and "
-        "restarts the server (a few tenths of a second), worth it for a real schema or a seed, not for a tiny one.",
+        "restarts the server (0.1-0.3 s for a small template), worth it for a real schema or a seed, not for a "
+        "one-table test schema.",
     )
     template_snapshots_keep: int = Field(
         default=2, ge=1, description="How many template snapshots are kept (the newest saved or used)."

@@ -130,7 +130,13 @@ def test_cold_start_seeded(
     profile = "minimal" if QUICK else "load"
     cache = harness_settings.state_dir.parent / f"harness-bench-initdb-{os.getpid()}"
     settings = harness_settings.model_copy(
-        update={"reuse": False, "keep": False, "template_seed": profile, "initdb_cache": cache}
+        update={
+            "reuse": False,
+            "keep": False,
+            "template_seed": profile,
+            "initdb_cache": cache,
+            "template_snapshot_min_build": 0.0,
+        }
     )
     monkeypatch.setenv("HARNESS_BCRYPT_COST", "4")  # the seed's hashes at the tests' cost
     snapshots = snapshot_root(cache)
