@@ -18,6 +18,7 @@ import ctypes
 import errno
 import functools
 import importlib.util
+import logging
 import os
 import pwd
 import secrets
@@ -45,6 +46,7 @@ from harness.provision.registry import EnvRecord, ProcessRef, kill_process_group
 from harness.provision.snapshot_cache import SnapshotCache, snapshot_root
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
+log = logging.getLogger("harness.provision")
 UNPRIVILEGED_USER = "nobody"
 # Ports a server tries: `free_port` finds a port free a moment before the server binds it, and on a
 # busy machine another process (a parallel run's server, a client's ephemeral port) can take it
@@ -426,17 +428,21 @@ class EmbeddedPostgres:
         self.initial_password = cache_password
         port = self.port
         await self.stop(immediate=False)
+        saved = True
         try:
             linked = {row["datname"]: f"base/{row['oid']}" for row in rows}
             await self.snapshots.save(
                 self.directory / "data", cache_password, linked, self.redo_segment(), self.hang_timeout
             )
+        except (OSError, ProvisionError) as exc:  # a cache that cannot be written costs the next run time, no more
+            log.warning("the template snapshot was not saved: %s", exc)
+            saved = False
         finally:
             await self.start()  # back to the run's own password
         if self.port != port:
             raise ProvisionError(f"postgres came back on port {self.port}, not {port}: its endpoints are stale")
-        self.snapshot_saved = True
-        return True
+        self.snapshot_saved = saved
+        return saved
 
     async def pause(self) -> None:
         self.child.freeze()

@@ -44,6 +44,7 @@ PASSWORD = "password"
 DATA = "data"
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+LEFTOVER_AGE = 3600.0  # seconds after which a staging directory is a killed save's, not one in progress
 WAL_SEGMENT = re.compile("[0-9A-F]{24}")
 # What a copy leaves out: the server's log files and a pid file (absent after a clean stop).
 NOT_COPIED = ("log", "postmaster.pid", "postmaster.opts")
@@ -239,8 +240,12 @@ def _size(path: Path) -> int:
 
 
 def prune(root: Path, keep: int) -> list[Path]:
-    """Remove all but the `keep` newest entries, and what failed builds left; the removed."""
+    """Remove all but the `keep` newest entries, and what killed saves left (an hour old); the removed."""
     removed = []
+    for path in root.iterdir():
+        with contextlib.suppress(OSError):
+            if "." in path.name and path.is_dir() and time.time() - path.stat().st_mtime > LEFTOVER_AGE:
+                shutil.rmtree(path, ignore_errors=True)
     for entry in entries(root)[keep:]:
         aside = root / f"{entry.path.name}.pruned.{os.getpid()}.{secrets.token_hex(4)}"
         with contextlib.suppress(FileNotFoundError):

@@ -156,3 +156,14 @@ async def test_the_entry_password_opens_nothing_once_a_run_has_started(snapshott
             await asyncpg.connect(env.endpoints.postgres.replace(f":{url.password}@", f":{cache_password}@", 1))
     finally:
         await env.close()
+
+
+async def test_a_cache_that_cannot_be_written_costs_the_run_nothing_but_the_save(snapshotted: Settings) -> None:
+    root(snapshotted).parent.mkdir(parents=True, exist_ok=True)
+    root(snapshotted).write_text("not a directory\n")  # every save fails
+    try:
+        built, from_snapshot, _ = await run_once(snapshotted)  # the run goes on, its server restarted
+        assert (built, from_snapshot) == (True, False)
+        assert (await run_once(snapshotted))[:2] == (True, False)
+    finally:
+        root(snapshotted).unlink()
