@@ -172,12 +172,12 @@ class ClonePool:
                 else:
                     self._wake.wait(WAKE_INTERVAL)
                     self._wake.clear()
+            while not self._used.empty():  # handed back at the end: read (on_handback) whether dropped or not
+                doomed.append(await self._handed_back(self._used.get_nowait()))
             if not self._drop_on_close:
                 return
             while not self._ready.empty():
                 doomed.append(self._ready.get_nowait())
-            while not self._used.empty():
-                doomed.append(await self._handed_back(self._used.get_nowait()))
             while doomed:
                 await self._drop(admin, doomed.popleft())
         finally:
