@@ -6,7 +6,10 @@ run has started."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -167,3 +170,23 @@ async def test_a_cache_that_cannot_be_written_costs_the_run_nothing_but_the_save
         assert (await run_once(snapshotted))[:2] == (True, False)
     finally:
         root(snapshotted).unlink()
+
+
+async def test_harness_cache_lists_and_clears_the_snapshots(snapshotted: Settings) -> None:
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    environ = {**os.environ, "HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)}
+
+    def harness(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "harness", "cache", *args], env=environ, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    listed = harness("list")
+    assert entry.path.name in listed
+    assert entry.templates[0][:12] in listed
+    assert "removed 1 from" in harness("clear")
+    assert entries(root(snapshotted)) == []
+    assert "0 in" in harness("list")
