@@ -117,6 +117,7 @@ def test_cold_start_to_first_test(
         )  # not the warm-up's
 
 
+@pytest.mark.timeout(3600)  # two `load` builds (the prime and the first-run side); each run has its own guard
 @pytest.mark.benchmark(group="cold-start-seeded")
 def test_cold_start_seeded(
     benchmark: BenchmarkFixture, harness_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -127,7 +128,7 @@ def test_cold_start_seeded(
     an initdb cache and snapshots of the benchmark's own, on the state directory's filesystem."""
     if harness_settings.backend != "embedded":
         pytest.skip("template snapshots are the embedded backend's")
-    profile = "minimal" if QUICK else "load"
+    profile = "minimal" if QUICK or benchmark.disabled else "load"  # untimed (xdist): a smoke test
     cache = harness_settings.state_dir.parent / f"harness-bench-initdb-{os.getpid()}"
     settings = harness_settings.model_copy(
         update={
@@ -136,6 +137,8 @@ def test_cold_start_seeded(
             "template_seed": profile,
             "initdb_cache": cache,
             "template_snapshot_min_build": 0.0,
+            # the first run's `load` build: 80-150 s here, several times that on a busy machine
+            "hang_timeout": max(harness_settings.hang_timeout, 1800.0 if profile == "load" else 0.0),
         }
     )
     monkeypatch.setenv("HARNESS_BCRYPT_COST", "4")  # the seed's hashes at the tests' cost
