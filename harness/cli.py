@@ -76,7 +76,9 @@ app = typer.Typer(
 migrate_app = typer.Typer(help="Apply, roll back, inspect and verify migrations (any repository's).")
 images_app = typer.Typer(help="Local images for the docker backend, built without a registry.")
 app.add_typer(migrate_app, name="migrate")
+cache_app = typer.Typer(help="The embedded backend's template snapshots (a data directory with the template built).")
 app.add_typer(images_app, name="images")
+app.add_typer(cache_app, name="cache")
 
 Backend = Annotated[BackendName | None, typer.Option(help="embedded | docker | external | auto")]
 Dsn = Annotated[str | None, typer.Option(help="PostgreSQL DSN (default: TEST_DATABASE_URL or POSTGRES_*)")]
@@ -256,6 +258,47 @@ def show_settings(
     for setting in effective_settings(settings()):
         table.add_row(setting.name, escape(setting.value), escape(setting.source))
     out.print(table)
+
+
+def snapshot_directory() -> Path | None:
+    config = settings()
+    if config.initdb_cache is None:
+        return None
+    from harness.provision.snapshot_cache import snapshot_root
+
+    return snapshot_root(config.initdb_cache)
+
+
+@cache_app.command("list")
+def cache_list() -> None:
+    """The template snapshots, newest (last saved or used) first: their size and templates."""
+    from datetime import UTC, datetime
+
+    from harness.provision.snapshot_cache import entries
+
+    root = snapshot_directory()
+    if root is None:
+        out.print('the initdb cache is off (initdb_cache = ""): no template snapshots')
+        return
+    found = entries(root)
+    table = Table("entry", "MB", "last saved or used (UTC)", "templates", "whole")
+    for entry in found:
+        when = datetime.fromtimestamp(entry.saved, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(entry.path.name, f"{entry.size / 1e6:.1f}", when, " ".join(entry.templates), str(entry.whole))
+    out.print(table)
+    out.print(f"{len(found)} in {root}", highlight=False)
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Remove every template snapshot (runs then build their templates again, once)."""
+    from harness.provision.snapshot_cache import clear
+
+    root = snapshot_directory()
+    if root is None:
+        out.print('the initdb cache is off (initdb_cache = ""): no template snapshots')
+        return
+    out.print(f"removed {clear(root)} from {root}", highlight=False)
 
 
 @app.command()

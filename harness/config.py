@@ -161,6 +161,22 @@ class Settings(BaseSettings):
         "initdb arguments and server user: a run copies one instead of running initdb (tens of ms instead of about "
         'half a second). Empty ("") turns the cache off.',
     )
+    template_snapshots: bool = Field(
+        default=True,
+        description="Embedded backend: after a run builds a template, save the data directory with it (beside "
+        "initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running initdb "
+        "and the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and remove them.",
+    )
+    template_snapshot_min_build: float = Field(
+        default=0.1,
+        ge=0,
+        description="Seconds a template must have taken to build for its snapshot to be saved: saving stops and "
+        "restarts the server (0.1-0.3 s for a small template), worth it for a real schema or a seed, not for a "
+        "one-table test schema.",
+    )
+    template_snapshots_keep: int = Field(
+        default=2, ge=1, description="How many template snapshots are kept (the newest saved or used)."
+    )
     database: str = Field(default="app", description="The database `harness up` creates and `harness env` names.")
     template_seed: str = Field(
         default="", description='The seed profile loaded into the test databases\' template ("" = migrations only).'

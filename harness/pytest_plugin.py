@@ -22,7 +22,7 @@ from concurrent.futures import Future, wait
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 import pytest
@@ -41,11 +41,12 @@ from harness.project import find_project_file
 from harness.provision import Endpoints, Environment, Faults, open_environment
 from harness.provision.databases import create_database, drop_database
 from harness.provision.registry import write_private
-from harness.provision.replica import Replica, start_replica
-from harness.provision.versions import server_versions
-from harness.query_budget import QueryBudgets
 from harness.sharding import ALGORITHM, DURATIONS_FILE, parse_shard
 from harness.signals import interrupt_on_sigterm
+
+if TYPE_CHECKING:
+    from harness.provision.replica import Replica
+    from harness.query_budget import QueryBudgets
 
 RUN_STATE = pytest.StashKey[RunState]()
 ENVIRONMENT = pytest.StashKey[Environment]()
@@ -117,9 +118,12 @@ def _start_up(step: Callable[[], T]) -> T:
         )
 
 
-def _provision(config: pytest.Config) -> RunState:
+def _provision(config: pytest.Config, in_background: bool = False) -> RunState:
     """The run's state: provisioned here (a lone session, or the xdist controller's background
     thread), or, on a worker, read from the controller's hand-off file."""
+    provisioning = config.stash.get(PROVISIONING, None)
+    if provisioning is not None and not in_background:
+        return provisioning.result()  # a lone session's, started at configure (a start-up failure: pytest.exit)
     if RUN_STATE not in config.stash:
         handoff = config.stash.get(HANDOFF, None)
         if handoff is not None and hasattr(config, "workerinput"):
@@ -140,7 +144,7 @@ def _provision_in_background(config: pytest.Config) -> Future[RunState]:
 
     def provision() -> None:
         try:
-            provisioned.set_result(_provision(config))
+            provisioned.set_result(_provision(config, in_background=True))
         except BaseException as exc:  # handed to the main thread, which reports it
             provisioned.set_exception(exc)
         run_ended.wait()
@@ -166,7 +170,7 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     """xdist controller, before the first test is handed out: the provisioning's state written for
     the workers, or its start-up failure ending the run, reported once."""
     provisioning = session.config.stash.get(PROVISIONING, None)
-    if provisioning is not None:
+    if provisioning is not None and HANDOFF in session.config.stash:
         state = provisioning.result()  # raises the start-up failure (pytest.exit) here
         write_private(session.config.stash[HANDOFF], state.to_json())
 
@@ -181,6 +185,23 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[HANDOFF] = Path(worker_input[WORKER_INPUT])
     elif worker_input is None:
         interrupt_on_sigterm()  # so a terminated run still tears down
+        if _provisions_early(config):
+            config.stash[PROVISIONING] = _provision_in_background(config)
+
+
+# Runs that start no test: they start no server either.
+NO_TESTS_RUN = ("help", "version", "collectonly", "showfixtures", "show_fixtures_per_test", "markers")
+
+
+def _provisions_early(config: pytest.Config) -> bool:
+    """A lone session (no xdist) that will run tests provisions in a thread from configure on, while
+    pytest collects, as the xdist controller does from its first worker's start; the first test
+    that asks for the servers waits for it. Not for a mutation slot (it provisions per mutant)."""
+    if any(getattr(config.option, name, False) for name in NO_TESTS_RUN):
+        return False
+    if config.getoption("numprocesses", default=None) or config.getoption("mutation_queue", default=None):
+        return False
+    return bool(config.getoption("dist", default="no") == "no")
 
 
 def _choose_shard(config: pytest.Config) -> None:
@@ -205,7 +226,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     provisioning = config.stash.get(PROVISIONING, None)
     if provisioning is not None:
         wait([provisioning])  # an interrupted run still ends the servers being started
-        shutil.rmtree(config.stash[HANDOFF].parent, ignore_errors=True)
+        if HANDOFF in config.stash:
+            shutil.rmtree(config.stash[HANDOFF].parent, ignore_errors=True)
     env = config.stash.get(ENVIRONMENT, None)
     if env is not None:
         asyncio.run(env.close())
@@ -233,6 +255,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     state = config.stash.get(RUN_STATE, None)
     if state is not None and ENVIRONMENT in config.stash:
         try:
+            from harness.provision.versions import server_versions  # start-up: only the summary asks
+
             versions = asyncio.run(server_versions(state.endpoints)).describe()
         except Exception as exc:  # servers a test brought down: the summary still names the rest
             versions = f"server versions unknown ({type(exc).__name__})"
@@ -278,7 +302,7 @@ def clone_pool(harness_run: RunState, harness_settings: Settings, pytestconfig: 
     )  # fmt: skip
     pool.start()
     yield pool
-    pool.close()
+    pool.close(drop=not harness_run.disposable)
 
 
 @dataclass(frozen=True)
@@ -394,6 +418,8 @@ def _replace_if_written(loan: Loan, clone_pool: ClonePool, name: str) -> None:
 def query_budget(request: pytest.FixtureRequest) -> QueryBudgets:
     """`async with query_budget(statements=3, rows_read=500):` on pg_conn, or `on=` the connection
     the code under test uses (inside a transaction); see harness/query_budget.py."""
+    from harness.query_budget import QueryBudgets  # start-up: only tests that budget their queries
+
     return QueryBudgets(lambda: request.getfixturevalue("pg_conn") if "pg_conn" in request.fixturenames else None)
 
 
@@ -483,11 +509,17 @@ class ReplicatedEnvironment(PrivateEnvironment):
     replica_database: Database
 
 
+async def _start_replica(env: Environment, settings: Settings, synchronous: bool) -> Replica:
+    from harness.provision.replica import start_replica  # start-up: only tests with a replica
+
+    return await start_replica(env, settings, synchronous=synchronous)
+
+
 @asynccontextmanager
 async def _replicated(harness_settings: Settings, synchronous: bool) -> AsyncIterator[ReplicatedEnvironment]:
     async with (
         _own_environment(harness_settings) as (env, private),
-        await start_replica(env, harness_settings, synchronous=synchronous) as replica,
+        await _start_replica(env, harness_settings, synchronous) as replica,
     ):
         database = private.database
         yield ReplicatedEnvironment(

@@ -74,6 +74,7 @@ class ClonePool:
         self._renewals: queue.Queue[tuple[str, threading.Event]] = queue.Queue()
         self._wake = threading.Event()
         self._closing = threading.Event()
+        self._drop_on_close = True
         self._failure: BaseException | None = None
         self._names = (f"{self.prefix}{n}" for n in itertools.count())
         # the pool thread's own: each ready clone's footprint, and the template's sequences
@@ -130,8 +131,11 @@ class ClonePool:
         self._wake.set()
         self._wait(done.is_set, f"renew {name}", None)
 
-    def close(self) -> None:
-        """Drop every clone this pool made, used or not, and stop the thread."""
+    def close(self, drop: bool = True) -> None:
+        """Drop every clone this pool made, used or not, and stop the thread; `drop=False` when
+        the server is deleted with its data right after (a run's own embedded server): the
+        drops (each a checkpoint and a directory removed) would be thrown away with it."""
+        self._drop_on_close = drop
         self._closing.set()
         self._wake.set()
         self._thread.join(timeout=60)
@@ -168,10 +172,12 @@ class ClonePool:
                 else:
                     self._wake.wait(WAKE_INTERVAL)
                     self._wake.clear()
+            while not self._used.empty():  # handed back at the end: read (on_handback) whether dropped or not
+                doomed.append(await self._handed_back(self._used.get_nowait()))
+            if not self._drop_on_close:
+                return
             while not self._ready.empty():
                 doomed.append(self._ready.get_nowait())
-            while not self._used.empty():
-                doomed.append(await self._handed_back(self._used.get_nowait()))
             while doomed:
                 await self._drop(admin, doomed.popleft())
         finally:

@@ -82,6 +82,13 @@ class Recipe:
         the older ones on a reused server."""
         return "migrations" if self.seed is None else f"migrations+{self.seed.label}"
 
+    def contents_key(self) -> str:
+        """The hash of what the recipe itself brings (migrations, the seed), without the server's
+        facts: the key of a template snapshot (harness.provision.snapshot_cache), whose server the
+        initdb cache's key describes."""
+        parts = [files_hash(self.migrations_dir), self.kind, self.seed.fingerprint() if self.seed else ""]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
     def hash(self, server: ServerFacts) -> str:
         parts = [files_hash(self.migrations_dir), self.seed.fingerprint() if self.seed else "", server.fingerprint()]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 import asyncpg
 
 from harness.config import Settings
 from harness.isolation.recipe import Recipe, ServerFacts
-from harness.isolation.template import ensure_template, template_name
+from harness.isolation.template import base_template, ensure_template, template_name
 from harness.migrate.logins import apply_logins, load_logins
 from harness.plugins import read_plugin_settings, seed_of
 from harness.provision import Endpoints, Environment, environment_lock, open_environment
@@ -22,6 +24,9 @@ class RunState:
     endpoints: Endpoints
     template: str
     template_built: bool
+    # the servers and their data go when the run ends (the embedded backend's own): nothing of
+    # theirs needs dropping first
+    disposable: bool = False
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -42,18 +47,29 @@ def template_recipe(settings: Settings) -> Recipe:
     return Recipe(settings.migrations_dir, seed)
 
 
-async def prepare_template(settings: Settings, endpoints: Endpoints, evict: bool = False) -> tuple[str, bool]:
+async def prepare_template(
+    settings: Settings,
+    endpoints: Endpoints,
+    evict: bool = False,
+    on_built: Callable[[list[str], float], Awaitable[object]] | None = None,
+    recipe: Recipe | None = None,
+) -> tuple[str, bool]:
     """The template of the settings' recipe on this server (and of the mutation, when one is set),
     and the roles' development logins on the server. `evict`: a new template replaces the older
-    ones of its kind (on servers that outlive the run)."""
-    recipe = template_recipe(settings)
+    ones of its kind (on servers that outlive the run). `on_built` is given the templates (the
+    unmutated one first) and the seconds building took, when they had to be built, before the
+    logins are applied."""
+    recipe = recipe or template_recipe(settings)
     admin = await asyncpg.connect(endpoints.postgres)
     try:
         server = await ServerFacts.read(admin)
     finally:
         await admin.close()
     name = template_name(recipe, server, settings.template_mutation)
+    started = time.monotonic()
     built = await ensure_template(endpoints, name, recipe, settings.template_mutation, evict)
+    if built and on_built is not None:
+        await on_built(list(dict.fromkeys([base_template(name), name])), time.monotonic() - started)
     await apply_logins(endpoints.postgres, load_logins(settings.postgres_logins))
     return name, built
 
@@ -61,11 +77,15 @@ async def prepare_template(settings: Settings, endpoints: Endpoints, evict: bool
 async def prepare_run(settings: Settings) -> tuple[Environment, RunState]:
     """Provision (or reuse) the servers and make sure the template exists; concurrent runs that
     reuse one environment take turns."""
+    recipe = template_recipe(settings)
     async with environment_lock(settings):
-        env = await open_environment(settings)
+        env = await open_environment(settings, template_key=recipe.contents_key())
         try:
-            name, built = await prepare_template(settings, env.endpoints, evict=env.persistent)
+            name, built = await prepare_template(
+                settings, env.endpoints, evict=env.persistent, on_built=env.save_snapshot, recipe=recipe
+            )
         except BaseException:
             await env.abandon()
             raise
-    return env, RunState(env.endpoints, name, built)
+    disposable = env.endpoints.backend == "embedded" and not env.persistent
+    return env, RunState(env.endpoints, name, built, disposable)

@@ -90,8 +90,11 @@ def prepare_state_dir(state_dir: Path) -> None:
         state_dir.chmod(0o711 if os.geteuid() == 0 else 0o700)
 
 
-async def open_environment(settings: Settings, purpose: str = "run", persistent: bool | None = None) -> Environment:
-    """Start (or, when reused, find) the servers for `settings`."""
+async def open_environment(
+    settings: Settings, purpose: str = "run", persistent: bool | None = None, template_key: str = ""
+) -> Environment:
+    """Start (or, when reused, find) the servers for `settings`; `template_key` (the recipe's
+    contents) lets the embedded backend start from a snapshot with the template built."""
     backend, reason = choose_backend(settings)
     log.info("backend %s (%s)", backend, reason)
     if persistent is None:
@@ -110,17 +113,19 @@ async def open_environment(settings: Settings, purpose: str = "run", persistent:
         project=str(settings.project_root),
     )  # fmt: skip
     record.save(directory)
-    return await _start(backend, directory, record, settings)
+    return await _start(backend, directory, record, settings, template_key)
 
 
-async def _start(backend: str, directory: Path, record: EnvRecord, settings: Settings) -> Environment:
+async def _start(
+    backend: str, directory: Path, record: EnvRecord, settings: Settings, template_key: str = ""
+) -> Environment:
     from harness.provision.gc import remove_environment_files  # start-up: redis (the backends)
 
     try:
         if backend == "embedded":
             from harness.provision.embedded import EmbeddedEnvironment  # start-up: redis (the backends)
 
-            return await EmbeddedEnvironment.start(directory, record, settings)
+            return await EmbeddedEnvironment.start(directory, record, settings, template_key)
         if backend == "docker":
             from harness.provision.containers import DockerEnvironment  # start-up: redis (the backends)
 

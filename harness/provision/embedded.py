@@ -18,6 +18,7 @@ import ctypes
 import errno
 import functools
 import importlib.util
+import logging
 import os
 import pwd
 import secrets
@@ -30,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import asyncpg
 import psutil
 
 from harness.config import Settings
@@ -48,8 +50,10 @@ from harness.provision.registry import (
     process_tree,
     write_private,
 )
+from harness.provision.snapshot_cache import SnapshotCache, snapshot_root
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
+log = logging.getLogger("harness.provision")
 UNPRIVILEGED_USER = "nobody"
 # Ports a server tries: `free_port` finds a port free a moment before the server binds it, and on a
 # busy machine another process (a parallel run's server, a client's ephemeral port) can take it
@@ -302,7 +306,9 @@ class ChildServer:
 class EmbeddedPostgres:
     """A PostgreSQL cluster in `directory/data`, tuned for disposable tests."""
 
-    def __init__(self, directory: Path, port: int, password: str, record: EnvRecord, settings: Settings) -> None:
+    def __init__(
+        self, directory: Path, port: int, password: str, record: EnvRecord, settings: Settings, template_key: str = ""
+    ) -> None:
         self.directory = directory
         self.port = port
         self.password = password
@@ -319,6 +325,16 @@ class EmbeddedPostgres:
         self.hang_timeout = settings.hang_timeout
         self.cache = None if settings.initdb_cache is None else self._cache(settings.initdb_cache)
         self.extra_settings: dict[str, str] = {}  # over the test tuning: replication's (harness.provision.replica)
+        self.snapshots: SnapshotCache | None = None  # with the template built, when a run's recipe is known
+        self.from_snapshot = False
+        self.snapshot_saved = False
+        self.snapshot_min_build = settings.template_snapshot_min_build
+        wanted = settings.template_snapshots and template_key
+        if wanted and self.cache is not None and settings.initdb_cache is not None:
+            self.snapshots = SnapshotCache(
+                snapshot_root(settings.initdb_cache), self.cache.entry.name, template_key,
+                settings.template_snapshots_keep, self.cache.uid, self.cache.gid,
+            )  # fmt: skip
 
     def _cache(self, root: Path) -> InitdbCache:
         uid, gid = self.child.uid, self.child.gid
@@ -336,6 +352,11 @@ class EmbeddedPostgres:
     def initialize(self) -> None:
         """The data directory: a copy of the cache's (its superuser password changed on start), or initdb's."""
         data = self.directory / "data"
+        if self.snapshots is not None:
+            password = self.snapshots.copy_to(data)
+            if password is not None:
+                self.initial_password, self.from_snapshot = password, True
+                return
         if self.cache is not None:
             self.initial_password = self.cache.copy_to(data)
             return
@@ -379,6 +400,61 @@ class EmbeddedPostgres:
 
     async def stop(self, immediate: bool) -> None:
         await self.child.signal_and_wait(signal.SIGQUIT if immediate else signal.SIGINT)
+
+    def redo_segment(self) -> str:
+        """The WAL segment a cleanly stopped server starts from (its shutdown checkpoint's): the
+        only one a copy of its data directory needs."""
+        result = subprocess.run(
+            [str(self.bin / "pg_controldata"), "-D", str(self.directory / "data")],
+            capture_output=True, text=True, check=False, env={**os.environ, "LC_ALL": "C"},
+            preexec_fn=self._prepare_initdb,
+        )  # fmt: skip
+        for line in result.stdout.splitlines():
+            if line.startswith("Latest checkpoint's REDO WAL file:"):
+                return line.partition(":")[2].strip()
+        data = self.directory / "data"
+        raise ProvisionError(f"pg_controldata names no checkpoint in {data}: {result.stderr.strip()}")
+
+    async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
+        """Save the data directory with `templates` built in the snapshot cache (once per recipe: not
+        when this one came from it or another run saved it, nor when the build took less than
+        template_snapshot_min_build): the superuser gets a fresh password for the entry, the server
+        stops cleanly, the directory is saved, and the server starts again on the same port with the
+        run's password. Whether it was saved."""
+        if self.snapshots is None or self.from_snapshot or self.snapshot_saved or self.snapshots.saved():
+            return False
+        if build_seconds < self.snapshot_min_build:
+            return False
+        cache_password = new_password()
+        conn = await asyncpg.connect(self.dsn, timeout=self.hang_timeout)
+        try:
+            rows = await conn.fetch(  # the databases no one may connect to: nothing writes their files
+                "SELECT datname, oid FROM pg_database WHERE datistemplate AND NOT datallowconn"
+                " AND (datname = ANY($1::text[]) OR datname = 'template0')",
+                templates,
+            )
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+        await change_password(self.dsn, SUPERUSER, cache_password, self.hang_timeout)
+        self.initial_password = cache_password
+        port = self.port
+        await self.stop(immediate=False)
+        saved = True
+        try:
+            linked = {row["datname"]: f"base/{row['oid']}" for row in rows}
+            await self.snapshots.save(
+                self.directory / "data", cache_password, linked, self.redo_segment(), self.hang_timeout
+            )
+        except (OSError, ProvisionError) as exc:  # a cache that cannot be written costs the next run time, no more
+            log.warning("the template snapshot was not saved: %s", exc)
+            saved = False
+        finally:
+            await self.start()  # back to the run's own password
+        if self.port != port:
+            raise ProvisionError(f"postgres came back on port {self.port}, not {port}: its endpoints are stale")
+        self.snapshot_saved = saved
+        return saved
 
     async def pause(self) -> None:
         self.child.freeze()
@@ -449,10 +525,13 @@ class EmbeddedEnvironment(Environment):
         self.redis = redis
 
     @classmethod
-    async def start(cls, directory: Path, record: EnvRecord, settings: Settings) -> EmbeddedEnvironment:
-        """initdb and redis-server start concurrently; then postgres; then both must answer."""
+    async def start(
+        cls, directory: Path, record: EnvRecord, settings: Settings, template_key: str = ""
+    ) -> EmbeddedEnvironment:
+        """initdb (or a copy of a template snapshot of `template_key`'s recipe) and redis-server start
+        concurrently; then postgres; then both must answer."""
         _check_traversable(directory)
-        postgres = EmbeddedPostgres(directory, free_port(), new_password(), record, settings)
+        postgres = EmbeddedPostgres(directory, free_port(), new_password(), record, settings, template_key)
         redis = EmbeddedRedis(directory, free_port(), settings, record)
         postgres.child.own(directory)  # sockets and logs are written there by the unprivileged user
         try:
@@ -482,6 +561,17 @@ class EmbeddedEnvironment(Environment):
 
     def alive(self) -> bool:
         return self.postgres.child.running() and self.redis.child.running()
+
+    @property
+    def from_snapshot(self) -> bool:
+        return self.postgres.from_snapshot
+
+    async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
+        saved = await self.postgres.save_snapshot(templates, build_seconds)
+        if saved:
+            self.record.processes = [c.ref for c in (self.postgres.child, self.redis.child) if c.ref is not None]
+            self.record.save(self.directory)
+        return saved
 
     async def stop_servers(self) -> None:
         """A disposable environment's data is deleted next, so its servers stop at once (no shutdown

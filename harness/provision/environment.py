@@ -29,6 +29,16 @@ class Environment(ABC):
     def alive(self) -> bool:
         """Whether the servers still run (a reused environment may have died since)."""
 
+    @property
+    def from_snapshot(self) -> bool:
+        """Whether the servers started from a template snapshot (harness.provision.snapshot_cache)."""
+        return False
+
+    async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
+        """Save the servers' data with `templates` (built in `build_seconds`) for later runs of the
+        same recipe; whether it was saved (only the embedded backend keeps snapshots)."""
+        return False
+
     @abstractmethod
     async def stop_servers(self) -> None:
         """Stop and remove the servers this environment started (none for the external backend)."""

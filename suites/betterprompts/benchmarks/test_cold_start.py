@@ -4,14 +4,16 @@ launched the same way in the same moment (rounds alternate).
     pytest -p no:xdist suites/betterprompts/benchmarks/test_cold_start.py
 Scenarios: the embedded backend in one process and under `-n 2` (each beside a bare pytest with
 the same arguments), the embedded backend without its initdb cache (what every run paid before
-it), and the docker backend (skipped unless the run's images are present). The timed round is the
-whole run, teardown included; `extra_info` holds each side's median seconds from launch to the
-first test's first line.
+it) and without its template snapshot, and the docker backend (skipped unless the run's images
+are present). The timed round is the whole run, teardown included; `extra_info` holds each
+side's median seconds from launch to the first test's first line. `test_cold_start_seeded`: a run
+that finds its seeded template's snapshot against the first run, which builds it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,7 +25,8 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from harness.config import Settings
-from suites.betterprompts.benchmarks._support import Side, measure_pair, rounds
+from harness.provision.snapshot_cache import clear, entries, snapshot_root
+from suites.betterprompts.benchmarks._support import QUICK, Side, measure_pair, rounds
 
 PROBE_WITH_DATABASE = """
 import time
@@ -35,11 +38,18 @@ import time
 def test_first():
     open({marker!r}, "w").write(repr(time.time()))
 """
+PROBE_SEEDED = """
+import time
+async def test_first(pg_conn):
+    open({marker!r}, "w").write(repr(time.time()))
+    assert await pg_conn.fetchval("SELECT count(*) FROM auth.users") > 0
+"""
 # scenario: (benchmark group, the subject's name (the baseline's key), pytest arguments, settings changed)
 SCENARIOS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
     "embedded": ("cold-start", "harness", [], {}),
     "embedded-n2": ("cold-start-n2", "harness-n2", ["-n", "2"], {}),
     "embedded-no-initdb-cache": ("cold-start-initdb", "harness-no-initdb-cache", [], {"initdb_cache": None}),
+    "embedded-no-snapshot": ("cold-start-snapshot", "harness-no-snapshot", [], {"template_snapshots": False}),
     "docker": ("cold-start-docker", "harness-docker", [], {"backend": "docker"}),
 }
 
@@ -105,3 +115,56 @@ def test_cold_start_to_first_test(
         benchmark.extra_info[f"{role}_launch_to_first_test_s_median"] = statistics.median(
             seconds[-pairs:]
         )  # not the warm-up's
+
+
+@pytest.mark.timeout(3600)  # two `load` builds (the prime and the first-run side); each run has its own guard
+@pytest.mark.benchmark(group="cold-start-seeded")
+def test_cold_start_seeded(
+    benchmark: BenchmarkFixture, harness_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Launch to the first test holding a seeded database (`load`; `minimal` in quick mode): a run
+    whose recipe's template snapshot is there (the subject) against the first run, which builds the
+    template and saves the snapshot (the baseline; the snapshot is removed before it). Each run with
+    an initdb cache and snapshots of the benchmark's own, on the state directory's filesystem."""
+    if harness_settings.backend != "embedded":
+        pytest.skip("template snapshots are the embedded backend's")
+    profile = "minimal" if QUICK or benchmark.disabled else "load"  # untimed (xdist): a smoke test
+    cache = harness_settings.state_dir.parent / f"harness-bench-initdb-{os.getpid()}"
+    settings = harness_settings.model_copy(
+        update={
+            "reuse": False,
+            "keep": False,
+            "template_seed": profile,
+            "initdb_cache": cache,
+            "template_snapshot_min_build": 0.0,
+            # the first run's `load` build: 80-150 s here, several times that on a busy machine
+            "hang_timeout": max(harness_settings.hang_timeout, 1800.0 if profile == "load" else 0.0),
+        }
+    )
+    monkeypatch.setenv("HARNESS_BCRYPT_COST", "4")  # the seed's hashes at the tests' cost
+    snapshots = snapshot_root(cache)
+    firsts: dict[str, list[float]] = {"subject": [], "baseline": []}
+
+    def side(role: str) -> None:
+        if role == "baseline":
+            clear(snapshots)
+        firsts[role].append(run_probe(tmp_path / role, PROBE_SEEDED, settings, []))
+
+    try:
+        side("baseline")  # the snapshot the first subject round starts from (a `load` build: minutes)
+        pairs = rounds(1, 3)
+        measure_pair(
+            benchmark,
+            Side("test_cold_start_seeded[second-run]", 1, lambda: side("subject")),
+            Side("test_cold_start_seeded[first-run]", 1, lambda: side("baseline")),
+            pairs=pairs,
+            warmup_pairs=0,
+        )
+        benchmark.extra_info["profile"] = profile
+        benchmark.extra_info["snapshot_mb"] = round(sum(e.size for e in entries(snapshots)) / 1e6, 1)
+        for role, seconds in firsts.items():
+            benchmark.extra_info[f"{role}_launch_to_first_test_s_median"] = statistics.median(seconds[-pairs:])
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+        clear(snapshots)
+        shutil.rmtree(snapshots, ignore_errors=True)

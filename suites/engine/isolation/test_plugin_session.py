@@ -79,3 +79,26 @@ def test_a_missing_or_empty_migrations_directory_ends_the_run_in_one_line(
     assert ("does not exist" if state == "missing" else "holds no migration") in output
     assert "Traceback" not in output
     assert "1 passed" not in output
+
+
+@pytest.mark.parametrize("listing", [["--collect-only"], ["--fixtures"], ["--markers"]], ids=lambda a: a[0])
+def test_a_run_that_only_lists_starts_no_server(tmp_path: Path, child_env: dict[str, str], listing: list[str]) -> None:
+    result = child_pytest(tmp_path, child_env, *listing)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not Path(child_env["HARNESS_STATE_DIR"]).exists(), "no server, no state directory"
+
+
+def test_a_lone_session_provisions_once_and_its_tests_share_the_servers(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    """Provisioned from configure on, in a thread: every test sees one server, the run's own."""
+    (tmp_path / "test_more.py").write_text(
+        "PORTS = []\n"
+        "def test_one(endpoints):\n    PORTS.append(endpoints.postgres)\n"
+        "def test_two(endpoints):\n    assert PORTS == [endpoints.postgres]\n"
+    )
+    result = child_pytest(tmp_path, child_env, "-p", "no:xdist")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout
+    state_dir = Path(child_env["HARNESS_STATE_DIR"])
+    assert not state_dir.exists() or not any(state_dir.iterdir()), "the servers went with the run"

@@ -1,0 +1,192 @@
+"""The embedded backend's template snapshots: a run of a recipe built before starts from the saved
+data directory (its template is not built again), a changed recipe does not, a damaged entry is
+rebuilt, runs that start at once share the cache, and the entry's password opens nothing once a
+run has started."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from harness.config import Settings
+from harness.isolation.run import prepare_run
+from harness.provision.snapshot_cache import DATA, MANIFEST, PASSWORD, entries, snapshot_root
+
+MIGRATION = "CREATE TABLE snapshot_probe (id bigint PRIMARY KEY, note text);\n"
+
+
+@pytest.fixture
+def snapshotted(isolated_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """The embedded backend with initdb and snapshot caches of the test's own, and migrations of
+    its own (so no other test's run saves or uses its entries)."""
+    if isolated_settings.backend != "embedded":
+        pytest.skip("the embedded backend's template snapshots")
+    cache = isolated_settings.state_dir.with_name(isolated_settings.state_dir.name + "-initdb")
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_probe.up.sql").write_text(MIGRATION)
+    (migrations / "0001_probe.down.sql").write_text("DROP TABLE snapshot_probe;\n")
+    yield isolated_settings.model_copy(
+        update={
+            "initdb_cache": cache,
+            "migrations_dir": migrations,
+            "postgres_logins": tmp_path / "no-logins.toml",
+            "template_snapshot_min_build": 0.0,
+            "template_seed": "",
+            "template_mutation": "",
+        }
+    )
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(snapshot_root(cache), ignore_errors=True)
+
+
+def root(settings: Settings) -> Path:
+    assert settings.initdb_cache is not None
+    return snapshot_root(settings.initdb_cache)
+
+
+async def run_once(settings: Settings) -> tuple[bool, bool, int]:
+    """One run's start: whether it built the template, whether it started from a snapshot, and the
+    template's OID (a template copied with the data directory keeps it; one built again does not)."""
+    env, state = await prepare_run(settings)
+    try:
+        conn = await asyncpg.connect(env.endpoints.postgres)
+        try:
+            oid = await conn.fetchval("SELECT oid FROM pg_database WHERE datname = $1", state.template)
+            clone = f"{state.template}_probe"
+            await conn.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{state.template}" STRATEGY FILE_COPY')
+            db = await asyncpg.connect(env.endpoints.postgres_dsn(clone))
+            assert await db.fetchval("SELECT count(*) FROM snapshot_probe") == 0
+            await db.close()
+        finally:
+            await conn.close()
+        return state.template_built, env.from_snapshot, int(oid)
+    finally:
+        await env.close()
+
+
+async def test_a_second_run_starts_from_the_snapshot_and_builds_no_template(snapshotted: Settings) -> None:
+    built, from_snapshot, oid = await run_once(snapshotted)
+    assert (built, from_snapshot) == (True, False)
+    [entry] = entries(root(snapshotted))
+    assert entry.whole
+    assert len(entry.templates) == 1
+    built, from_snapshot, second_oid = await run_once(snapshotted)
+    assert (built, from_snapshot) == (False, True)
+    assert second_oid == oid  # the very template the first run built, not a new one
+
+
+async def test_a_changed_recipe_does_not_use_the_snapshot(snapshotted: Settings) -> None:
+    await run_once(snapshotted)
+    (snapshotted.migrations_dir / "0002_more.up.sql").write_text("ALTER TABLE snapshot_probe ADD extra int;\n")
+    (snapshotted.migrations_dir / "0002_more.down.sql").write_text("ALTER TABLE snapshot_probe DROP extra;\n")
+    built, from_snapshot, _ = await run_once(snapshotted)
+    assert (built, from_snapshot) == (True, False)
+    assert len(entries(root(snapshotted))) == 2  # one per recipe
+
+
+async def test_only_the_newest_entries_are_kept(snapshotted: Settings) -> None:
+    settings = snapshotted.model_copy(update={"template_snapshots_keep": 1})
+    await run_once(settings)
+    (settings.migrations_dir / "0002_more.up.sql").write_text("ALTER TABLE snapshot_probe ADD extra int;\n")
+    (settings.migrations_dir / "0002_more.down.sql").write_text("ALTER TABLE snapshot_probe DROP extra;\n")
+    await run_once(settings)
+    assert len(entries(root(settings))) == 1
+    built, from_snapshot, _ = await run_once(settings)
+    assert (built, from_snapshot) == (False, True)  # the kept one is the newest recipe's
+
+
+@pytest.mark.parametrize(
+    "change", [{"template_snapshots": False}, {"template_snapshot_min_build": 3600.0}], ids=["off", "quick-build"]
+)
+async def test_turned_off_or_a_quick_build_saves_no_snapshot(snapshotted: Settings, change: dict[str, object]) -> None:
+    settings = snapshotted.model_copy(update=change)
+    assert (await run_once(settings))[:2] == (True, False)
+    assert (await run_once(settings))[:2] == (True, False)
+    assert entries(root(settings)) == []
+
+
+@pytest.mark.parametrize("damage", ["partial", "written"])
+async def test_a_damaged_entry_is_rebuilt(snapshotted: Settings, damage: str) -> None:
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    if damage == "partial":
+        (entry.path / DATA / "global" / "pg_control").unlink()
+    else:  # a template file written through a hard link: its recorded size no longer matches
+        linked = next(p for p in (entry.path / DATA / "base").rglob("*") if p.is_file() and p.stat().st_size)
+        with linked.open("ab") as file:
+            file.write(b"\0" * 8192)
+    built, from_snapshot, _ = await run_once(snapshotted)
+    assert (built, from_snapshot) == (True, False)
+    [entry] = entries(root(snapshotted))
+    assert entry.whole
+    assert (await run_once(snapshotted))[:2] == (False, True)
+
+
+async def test_runs_starting_at_once_share_one_entry(snapshotted: Settings) -> None:
+    results = await asyncio.gather(*(run_once(snapshotted) for _ in range(3)))
+    assert all(built for built, _, _ in results)  # none found an entry: each built its own template
+    [entry] = entries(root(snapshotted))
+    assert entry.whole
+    assert not [p for p in root(snapshotted).iterdir() if "." in p.name and p.name != ".lock"]
+    results = await asyncio.gather(*(run_once(snapshotted) for _ in range(2)))
+    assert [from_snapshot for _, from_snapshot, _ in results] == [True, True]
+
+
+async def test_the_entry_password_opens_nothing_once_a_run_has_started(snapshotted: Settings) -> None:
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    cache_password = (entry.path / PASSWORD).read_text().strip()
+    assert (entry.path / MANIFEST).stat().st_mode & 0o077 == 0
+    env, _ = await prepare_run(snapshotted)
+    try:
+        assert env.from_snapshot
+        url = urlsplit(env.endpoints.postgres)
+        assert url.password != cache_password
+        conn = await asyncpg.connect(env.endpoints.postgres)
+        assert await conn.fetchval("SELECT 1") == 1
+        await conn.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(env.endpoints.postgres.replace(f":{url.password}@", f":{cache_password}@", 1))
+    finally:
+        await env.close()
+
+
+async def test_a_cache_that_cannot_be_written_costs_the_run_nothing_but_the_save(snapshotted: Settings) -> None:
+    root(snapshotted).parent.mkdir(parents=True, exist_ok=True)
+    root(snapshotted).write_text("not a directory\n")  # every save fails
+    try:
+        built, from_snapshot, _ = await run_once(snapshotted)  # the run goes on, its server restarted
+        assert (built, from_snapshot) == (True, False)
+        assert (await run_once(snapshotted))[:2] == (True, False)
+    finally:
+        root(snapshotted).unlink()
+
+
+async def test_harness_cache_lists_and_clears_the_snapshots(snapshotted: Settings) -> None:
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    environ = {**os.environ, "HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)}
+
+    def harness(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "harness", "cache", *args], env=environ, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    listed = harness("list")
+    assert entry.path.name in listed
+    assert entry.templates[0][:12] in listed
+    assert "removed 1 from" in harness("clear")
+    assert entries(root(snapshotted)) == []
+    assert "0 in" in harness("list")
