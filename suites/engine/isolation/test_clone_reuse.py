@@ -72,9 +72,19 @@ async def used_once(pool: ClonePool, admin: asyncpg.Connection, dsn: str, act: A
         await act(conn, name)
     finally:
         await conn.close()
+    await backend_gone(admin, name, pool.hang_timeout)
     pool.release(name)
     pool.wait_until_idle()
     return oid
+
+
+async def backend_gone(admin: asyncpg.Connection, name: str, timeout: float) -> None:
+    """Until the closed connection's backend has exited: the pool gives an exiting backend only
+    EXIT_GRACE before it drops the clone as still in use, which a loaded machine can outlast."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", name):
+        assert asyncio.get_running_loop().time() < deadline, f"a backend of {name} outlived its closed connection"
+        await asyncio.sleep(0.005)
 
 
 async def still_there(admin: asyncpg.Connection, oid: int) -> bool:
