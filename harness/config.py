@@ -162,10 +162,11 @@ class Settings(BaseSettings):
         'half a second). Empty ("") turns the cache off.',
     )
     template_snapshots: bool = Field(
-        default=True,
-        description="Embedded backend: after a run builds a template, save the data directory with it (beside "
-        "initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running initdb "
-        "and the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and remove them.",
+        default=False,
+        description="Embedded backend, opt-in: after a run builds a template, save the data directory with it "
+        "(beside initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running "
+        "initdb and the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and "
+        "remove them.",
     )
     template_snapshot_min_build: float = Field(
         default=0.1,

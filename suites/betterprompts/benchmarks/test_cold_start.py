@@ -46,7 +46,7 @@ async def test_first(pg_conn):
 """
 # scenario: (benchmark group, the subject's name (the baseline's key), pytest arguments, settings changed)
 SCENARIOS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
-    "embedded": ("cold-start", "harness", [], {}),
+    "embedded": ("cold-start", "harness", [], {"template_snapshots": True}),
     "embedded-n2": ("cold-start-n2", "harness-n2", ["-n", "2"], {}),
     "embedded-no-initdb-cache": ("cold-start-initdb", "harness-no-initdb-cache", [], {"initdb_cache": None}),
     "embedded-no-snapshot": ("cold-start-snapshot", "harness-no-snapshot", [], {"template_snapshots": False}),
@@ -136,6 +136,7 @@ def test_cold_start_seeded(
             "keep": False,
             "template_seed": profile,
             "initdb_cache": cache,
+            "template_snapshots": True,
             "template_snapshot_min_build": 0.0,
             # the first run's `load` build: 80-150 s here, several times that on a busy machine
             "hang_timeout": max(harness_settings.hang_timeout, 1800.0 if profile == "load" else 0.0),

@@ -38,6 +38,7 @@ def snapshotted(isolated_settings: Settings, tmp_path: Path) -> Iterator[Setting
     yield isolated_settings.model_copy(
         update={
             "initdb_cache": cache,
+            "template_snapshots": True,
             "migrations_dir": migrations,
             "postgres_logins": tmp_path / "no-logins.toml",
             "template_snapshot_min_build": 0.0,
