@@ -223,3 +223,20 @@ def test_a_baseline_carries_its_own_tolerances_and_a_bad_one_is_named(tmp_path: 
     write_insight(capture_of(3.0, tolerances={"mean": 1.5}), tmp_path / "baseline.json")
     with pytest.raises(ResultsFileError, match=r"baseline\.json: not an insight file .*tolerances must map some of"):
         build_report(tmp_path / "run", insight_baseline=tmp_path / "baseline.json")
+
+
+def statement_run(calls: int, blocks: int) -> dict[str, Any]:
+    """A capture holding one statement: `calls` calls that read `blocks` shared blocks in all."""
+    statement = {"query": "SELECT f($1)", "calls": calls, "mean_ms": 0.5, "shared_blks_hit": blocks,
+                 "shared_blks_read": 0}  # fmt: skip
+    return {"postgres": [{"statements": [statement]}]}
+
+
+def test_fewer_calls_sharing_a_functions_fixed_catalog_reads_are_no_regression_a_heavier_call_is() -> None:
+    """A PL/pgSQL function's first calls per connection read the catalog: 15 calls of one read
+    2,356 blocks where 40 read 2,544 (a busy machine's short Locust run against its baseline)."""
+    baseline = statement_run(40, 2544)
+    assert regressions(statement_run(15, 2356), baseline) == []
+    # the same 15 calls, each reading a table of 1,000 blocks more (its index dropped), do regress
+    [heavier] = regressions(statement_run(15, 2356 + 15 * 1000), baseline)
+    assert (heavier.what, heavier.baseline) == ("shared blocks per call", 2544 / 40)
