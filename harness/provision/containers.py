@@ -327,6 +327,17 @@ def image_available(client: Any, image: str) -> tuple[bool, str]:
         return False, f"image {image} is neither present nor pullable ({type(exc).__name__})"
 
 
+def labelled_containers(client: Any, label: str) -> list[Any]:
+    """The containers carrying `label`. docker-py lists, then inspects each: one removed between
+    the two (by its owner's close) fails the listing, so it is listed again."""
+    import docker.errors  # optional extra: docker
+
+    for _ in range(4):
+        with contextlib.suppress(docker.errors.NotFound):
+            return list(client.containers.list(all=True, filters={"label": label}))
+    return list(client.containers.list(all=True, filters={"label": label}))
+
+
 def unpaused(container: Any) -> Any:
     """`container`, unpaused if a fault paused it: a paused (cgroup-frozen) container's processes
     act on no stop signal, and it cannot exec the chown that hands its data back."""
@@ -379,8 +390,10 @@ def collect_orphan_containers(state_dir: Path, project: str, everything: bool) -
         client = docker_client()
     except ProvisionError:
         return [], []
+    import docker.errors  # optional extra: docker
+
     removed, kept = [], []
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL_STATE_DIR}={state_dir}"}):
+    for container in labelled_containers(client, f"{LABEL_STATE_DIR}={state_dir}"):
         labels = container.labels
         if (state_dir / labels.get(LABEL_ENV, "")).is_dir():
             continue  # its environment's record decides
@@ -389,7 +402,8 @@ def collect_orphan_containers(state_dir: Path, project: str, everything: bool) -
         reason = why_kept(owner, persistent, labels.get(LABEL_PROJECT, ""), project, everything)
         what = f"container {container.name} ({labels.get(LABEL_ENV)})"
         if reason is None:
-            unpaused(container).remove(force=True, v=True)
+            with contextlib.suppress(docker.errors.NotFound):  # its owner removed it meanwhile
+                unpaused(container).remove(force=True, v=True)
             removed.append(what)
         else:
             kept.append(f"{what}: {reason}")

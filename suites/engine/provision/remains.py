@@ -36,7 +36,8 @@ def nothing_left(record: EnvRecord) -> bool:
     if record.containers:
         from harness.provision.containers import docker_client
 
-        ids = {c.id for c in docker_client().containers.list(all=True)}
+        # the listing's own ids: containers.list() inspects each, and another test may remove one meanwhile
+        ids = {c["Id"] for c in docker_client().api.containers(all=True, quiet=True)}
         return not any(cid in ids for cid in record.containers)
     return True
 
@@ -109,8 +110,11 @@ def purge(state_dir: Path) -> None:
             if os.getpgid(proc.pid) == proc.pid:
                 kill_process_group(ProcessRef.of(proc.pid))
     with contextlib.suppress(ProvisionError):
-        from harness.provision.containers import docker_client
+        import docker.errors
 
-        for container in docker_client().containers.list(all=True, filters={"label": f"{LABEL_STATE_DIR}={state_dir}"}):
-            container.remove(force=True, v=True)
+        from harness.provision.containers import docker_client, labelled_containers
+
+        for container in labelled_containers(docker_client(), f"{LABEL_STATE_DIR}={state_dir}"):
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True, v=True)
     shutil.rmtree(state_dir, ignore_errors=True)
