@@ -45,11 +45,13 @@ def batch(
 @dataclass(frozen=True)
 class Side:
     """One side of a pair: its name in the report (the name a test of its own had, so the committed
-    baselines' keys still match), the operations one round performs, and one round."""
+    baselines' keys still match), the operations one round performs, one round, and what puts things
+    back after a round, untimed (handing back what the round took)."""
 
     name: str
     ops_per_round: int
     round: Callable[[], None]
+    reset: Callable[[], None] | None = None
 
 
 def measure_pair(
@@ -64,8 +66,10 @@ def measure_pair(
     sides: dict[Role, Side] = {"subject": subject, "baseline": baseline}
     seconds: dict[Role, list[float]] = {"subject": [], "baseline": []}
     for _ in range(0 if benchmark.disabled else warmup_pairs):
-        subject.round()
-        baseline.round()
+        for side in (subject, baseline):
+            side.round()
+            if side.reset is not None:
+                side.reset()
     orders: Iterator[tuple[Role, Role]] = itertools.cycle([("subject", "baseline"), ("baseline", "subject")])
 
     def pair() -> None:
@@ -73,6 +77,8 @@ def measure_pair(
             start = time.perf_counter()
             sides[role].round()
             seconds[role].append(time.perf_counter() - start)
+            if (reset := sides[role].reset) is not None:
+                reset()
 
     benchmark.pedantic(pair, rounds=pairs)
     benchmark.extra_info["paired"] = {
