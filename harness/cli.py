@@ -261,8 +261,10 @@ def show_settings(
 
 
 def snapshot_directory() -> Path | None:
+    """The template snapshots' directory; None, said once, when the initdb cache (their home) is off."""
     config = settings()
     if config.initdb_cache is None:
+        out.print('the initdb cache is off (initdb_cache = ""): no template snapshots')
         return None
     from harness.provision.snapshot_cache import snapshot_root
 
@@ -278,7 +280,6 @@ def cache_list() -> None:
 
     root = snapshot_directory()
     if root is None:
-        out.print('the initdb cache is off (initdb_cache = ""): no template snapshots')
         return
     found = entries(root)
     table = Table("entry", "MB", "last saved or used (UTC)", "templates", "whole")
@@ -296,7 +297,6 @@ def cache_clear() -> None:
 
     root = snapshot_directory()
     if root is None:
-        out.print('the initdb cache is off (initdb_cache = ""): no template snapshots')
         return
     out.print(f"removed {clear(root)} from {root}", highlight=False)
 
