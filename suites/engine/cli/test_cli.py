@@ -52,3 +52,10 @@ def test_a_generated_migration_refuses_to_apply_until_it_is_written(blank_databa
     assert re.search(r"0001_add_tags\.up\.sql:\d+: RaiseError", applied.stderr), applied.stderr
     assert "still the generated template: write it" in applied.stderr
     assert "Traceback" not in applied.stderr
+
+
+def test_the_cache_commands_say_so_when_the_initdb_cache_is_off() -> None:
+    for command in ("list", "clear"):
+        result = harness("cache", command, env={"HARNESS_INITDB_CACHE": ""})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == 'the initdb cache is off (initdb_cache = ""): no template snapshots'
