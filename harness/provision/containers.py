@@ -20,10 +20,12 @@ from typing import Any
 from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.extras import missing_extra
+from harness.provision import docker_initdb
 from harness.provision.embedded import PORT_ATTEMPTS, free_port, new_password
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults
+from harness.provision.initdb_cache import change_password
 from harness.provision.insight_settings import insight_settings
 from harness.provision.redis_access import admin_credentials, redis_url
 from harness.provision.registry import (
@@ -200,13 +202,15 @@ class DockerEnvironment(Environment):
             _ensure_image(client, image)
         password = new_password()
         labels = container_labels(record, directory)
+        data = _data_dir(directory)
+        cache_password = await _initdb_from_cache(client, settings, labels, data)
         pg_port, redis_port = free_port(), free_port()
         pg = (
             create_container(settings.pg_image, pg_port, 5432, labels, "SIGINT")
             .with_env("POSTGRES_PASSWORD", password)
             .with_env("POSTGRES_USER", PG_USER)
             .with_env("PGDATA", PG_DATA)  # the public pg18 images default elsewhere; one path for all
-            .with_volume_mapping(str(_data_dir(directory)), PG_DATA, "rw")
+            .with_volume_mapping(str(data), PG_DATA, "rw")
             .with_command(
                 [
                     "postgres",
@@ -266,6 +270,11 @@ class DockerEnvironment(Environment):
             redis_server = DockerServer(
                 started[1], "SIGKILL", lambda: redis_answers(endpoints.redis), f"redis container on port {redis_port}"
             )
+            if cache_password is not None:  # the copy's superuser has the cache's password until now
+                cached = f"postgresql://{PG_USER}:{cache_password}@{host}:{pg_port}/postgres"
+                copy = DockerServer(started[0], "SIGQUIT", lambda: postgres_answers(cached), pg_server.what)
+                await copy.wait_serving()
+                await change_password(cached, PG_USER, password, settings.hang_timeout)
             await asyncio.gather(pg_server.wait_serving(), redis_server.wait_serving())
         except BaseException:
             remove_containers(record.containers)
@@ -294,6 +303,17 @@ class DockerEnvironment(Environment):
 
     async def stop_servers(self) -> None:
         await asyncio.gather(*(asyncio.to_thread(remove_containers, [cid]) for cid in self.record.containers))
+
+
+async def _initdb_from_cache(client: Any, settings: Settings, labels: dict[str, str], data: Path) -> str | None:
+    """`data` filled from the docker initdb cache, and the password its superuser has; None (and
+    `data` left empty for the entrypoint to initialise) when the cache is off or cannot serve here."""
+    if settings.initdb_cache is None or not docker_initdb.usable() or not _engine_is_local():
+        return None
+    cache = docker_initdb.DockerInitdbCache(
+        docker_initdb.cache_root(settings.initdb_cache), client, settings.pg_image, PG_USER, PG_DATA, labels
+    )
+    return await cache.copy_to(data, settings.hang_timeout)
 
 
 def _ensure_image(client: Any, image: str) -> None:
