@@ -1,5 +1,6 @@
 """The plugin's session as a user sees it, run as a child pytest: the header and the summary name
-what the run used, and a wrong migrations directory ends the run in one line before any test."""
+what the run used, a wrong migrations directory ends the run in one line before any test, and
+under xdist the controller alone provisions, from its configure on, and tears down on SIGTERM."""
 
 from __future__ import annotations
 
@@ -171,12 +172,17 @@ def test_sigterm_to_an_xdist_controller_tears_its_servers_down(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", str(tmp_path / "test_waits.py")],
         cwd=tmp_path, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    wait_until(marker.exists, "the test to start", harness_settings.hang_timeout)
-    state_dir = Path(child_env["HARNESS_STATE_DIR"])
-    records = [EnvRecord.load(path.parent) for path in state_dir.glob(f"*/{RECORD}")]
-    assert len(records) == 1, "the controller's environment, and no worker's"
-    run.send_signal(signal.SIGTERM)
-    output, _ = run.communicate(timeout=harness_settings.hang_timeout)
+    try:
+        wait_until(marker.exists, "the test to start", harness_settings.hang_timeout)
+        state_dir = Path(child_env["HARNESS_STATE_DIR"])
+        records = [EnvRecord.load(path.parent) for path in state_dir.glob(f"*/{RECORD}")]
+        assert len(records) == 1, "the controller's environment, and no worker's"
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=harness_settings.hang_timeout)
+    finally:
+        if run.poll() is None:  # a failed assertion above: the child goes too
+            run.kill()
+            run.communicate()
     assert "KeyboardInterrupt" in output or "Interrupted" in output, output
     assert nothing_left(records[0])
     assert not state_dir.exists() or list(state_dir.iterdir()) == []
