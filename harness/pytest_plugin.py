@@ -153,15 +153,23 @@ def _provision_in_background(config: pytest.Config) -> Future[RunState]:
     return provisioned
 
 
+def _start_provisioning(config: pytest.Config) -> None:
+    """Provisioning started in a thread (`_provision_in_background`); on the xdist controller also
+    the private file that will hand its state to the workers."""
+    if _distributes(config):
+        config.stash[HANDOFF] = Path(tempfile.mkdtemp(prefix="harness-handoff-")) / "run.json"
+    config.stash[PROVISIONING] = _provision_in_background(config)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist controller: provision in a thread from the first worker's start, so the workers start
-    (each a pytest of its own: imports, collection) meanwhile instead of after it; each worker gets
-    the path of a private file that holds the state before any test is handed out (pytest_runtestloop)."""
+    """xdist controller: each worker gets the path of the private file that holds the state before
+    any test is handed out (pytest_runtestloop). Provisioning started at configure, before the
+    workers were spawned, so that it runs while they start (each a pytest of its own: imports,
+    collection); here only for a run configure left out."""
     config = node.config
     if PROVISIONING not in config.stash:
-        config.stash[HANDOFF] = Path(tempfile.mkdtemp(prefix="harness-handoff-")) / "run.json"
-        config.stash[PROVISIONING] = _provision_in_background(config)
+        _start_provisioning(config)
     node.workerinput[WORKER_INPUT] = str(config.stash[HANDOFF])
 
 
@@ -186,7 +194,7 @@ def pytest_configure(config: pytest.Config) -> None:
     elif worker_input is None:
         interrupt_on_sigterm()  # so a terminated run still tears down
         if _provisions_early(config):
-            config.stash[PROVISIONING] = _provision_in_background(config)
+            _start_provisioning(config)
 
 
 # Runs that start no test: they start no server either.
@@ -194,14 +202,18 @@ NO_TESTS_RUN = ("help", "version", "collectonly", "showfixtures", "show_fixtures
 
 
 def _provisions_early(config: pytest.Config) -> bool:
-    """A lone session (no xdist) that will run tests provisions in a thread from configure on, while
-    pytest collects, as the xdist controller does from its first worker's start; the first test
-    that asks for the servers waits for it. Not for a mutation slot (it provisions per mutant)."""
+    """A run that will run tests provisions in a thread from configure on: a lone session while
+    pytest collects, the xdist controller while its workers start; the first test that asks for the
+    servers (on a worker: the hand-off) waits for it. Not for a mutation slot (it provisions per mutant)."""
     if any(getattr(config.option, name, False) for name in NO_TESTS_RUN):
         return False
-    if config.getoption("numprocesses", default=None) or config.getoption("mutation_queue", default=None):
-        return False
-    return bool(config.getoption("dist", default="no") == "no")
+    return not config.getoption("mutation_queue", default=None)
+
+
+def _distributes(config: pytest.Config) -> bool:
+    """Whether this process is the xdist controller, which hands tests to workers (xdist's own test:
+    a distribution mode and somewhere to run workers, after `-n` was turned into them)."""
+    return config.getoption("dist", default="no") != "no" and bool(config.getoption("tx", default=None))
 
 
 def _choose_shard(config: pytest.Config) -> None:

@@ -1,11 +1,13 @@
 """The plugin's session as a user sees it, run as a child pytest: the header and the summary name
-what the run used, and a wrong migrations directory ends the run in one line before any test."""
+what the run used, a wrong migrations directory ends the run in one line before any test, and
+under xdist the controller alone provisions, from its configure on, and tears down on SIGTERM."""
 
 from __future__ import annotations
 
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from harness.config import Settings
-from suites.engine.provision.remains import purge
+from harness.provision.registry import RECORD, EnvRecord
+from suites.engine.provision.remains import nothing_left, purge, wait_until
 
 USES_A_CLONE = """
 def test_a_clone(fresh_database):
@@ -81,7 +84,9 @@ def test_a_missing_or_empty_migrations_directory_ends_the_run_in_one_line(
     assert "1 passed" not in output
 
 
-@pytest.mark.parametrize("listing", [["--collect-only"], ["--fixtures"], ["--markers"]], ids=lambda a: a[0])
+@pytest.mark.parametrize(
+    "listing", [["--collect-only"], ["--fixtures"], ["--markers"], ["--collect-only", "-n", "2"]], ids=" ".join
+)
 def test_a_run_that_only_lists_starts_no_server(tmp_path: Path, child_env: dict[str, str], listing: list[str]) -> None:
     result = child_pytest(tmp_path, child_env, *listing)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -102,3 +107,82 @@ def test_a_lone_session_provisions_once_and_its_tests_share_the_servers(
     assert "3 passed" in result.stdout
     state_dir = Path(child_env["HARNESS_STATE_DIR"])
     assert not state_dir.exists() or not any(state_dir.iterdir()), "the servers went with the run"
+
+
+WORKER_REPORT = """
+import os, pathlib
+from harness.provision.registry import EnvRecord
+
+def test_report(endpoints, worker_id):
+    state_dir = pathlib.Path(os.environ["HARNESS_STATE_DIR"])
+    environments = [p for p in state_dir.iterdir() if p.is_dir()]
+    owner = EnvRecord.load(environments[0]).owner.pid
+    line = f"{{endpoints.postgres}} {{len(environments)}} {{owner}} {{os.getppid()}}"
+    pathlib.Path({directory!r}, worker_id).write_text(line)
+"""
+# the controller's hook, run before the plugin's own (a conftest's implementation is called first)
+PROVISIONING_SEEN = """
+import pathlib
+from harness.pytest_plugin import PROVISIONING
+
+def pytest_configure_node(node):
+    pathlib.Path({directory!r}, "seen-" + node.gateway.id).write_text(str(PROVISIONING in node.config.stash))
+"""
+
+
+def test_the_xdist_controller_provisions_once_and_every_worker_uses_its_servers(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    """Both workers (each runs the test: `--dist each`) see one environment, the controller's."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (tmp_path / "test_report.py").write_text(WORKER_REPORT.format(directory=str(reports)))
+    result = child_pytest(tmp_path, child_env, "-n", "2", "--dist", "each")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = {path.name: path.read_text().split() for path in reports.iterdir()}
+    assert sorted(lines) == ["gw0", "gw1"]
+    (dsn, count, owner, parent), other = lines.values()
+    assert other[0] == dsn, "one server for both workers"
+    assert count == "1", "one environment: no worker started its own"
+    assert owner == parent == other[3], "owned by the controller, the workers' parent"
+
+
+def test_the_xdist_controller_starts_provisioning_before_its_first_worker(
+    tmp_path: Path, child_env: dict[str, str]
+) -> None:
+    """From configure on, so the servers start while the workers start, not after them."""
+    (tmp_path / "conftest.py").write_text(PROVISIONING_SEEN.format(directory=str(tmp_path)))
+    result = child_pytest(tmp_path, child_env, "-n", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "seen-gw0").read_text() == "True"
+    assert (tmp_path / "seen-gw1").read_text() == "True"
+
+
+def test_sigterm_to_an_xdist_controller_tears_its_servers_down(
+    tmp_path: Path, child_env: dict[str, str], harness_settings: Settings
+) -> None:
+    marker = tmp_path / "started"
+    (tmp_path / "test_waits.py").write_text(
+        "import pathlib, time\n"
+        "def test_waits(endpoints):\n"
+        f"    pathlib.Path({str(marker)!r}).write_text('x')\n"
+        "    time.sleep(600)\n"
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", str(tmp_path / "test_waits.py")],
+        cwd=tmp_path, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(marker.exists, "the test to start", harness_settings.hang_timeout)
+        state_dir = Path(child_env["HARNESS_STATE_DIR"])
+        records = [EnvRecord.load(path.parent) for path in state_dir.glob(f"*/{RECORD}")]
+        assert len(records) == 1, "the controller's environment, and no worker's"
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=harness_settings.hang_timeout)
+    finally:
+        if run.poll() is None:  # a failed assertion above: the child goes too
+            run.kill()
+            run.communicate()
+    assert "KeyboardInterrupt" in output or "Interrupted" in output, output
+    assert nothing_left(records[0])
+    assert not state_dir.exists() or list(state_dir.iterdir()) == []
