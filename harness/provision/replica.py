@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import shutil
 import subprocess
 import time
 from abc import ABC, abstractmethod
@@ -89,8 +90,9 @@ class Replica(ABC):
         return time.perf_counter() - started
 
     async def stop(self) -> None:
-        """Stop and remove the replica (its record entry too); the primary runs on, no longer
-        waiting for a synchronous standby (its commits would wait forever). Idempotent."""
+        """Stop and remove the replica (its record entry and its data too, so another replica can
+        take its place); the primary runs on, no longer waiting for a synchronous standby (its
+        commits would wait forever). Idempotent."""
         if self.synchronous:
             await _make_asynchronous(self.env.endpoints.postgres, self.timeout)
         await self._remove()
@@ -209,6 +211,7 @@ class ProcessReplica(Replica):
         if ref in self.env.record.processes:
             self.env.record.processes.remove(ref)
             self.env.record.save(self.env.directory)
+        await asyncio.to_thread(shutil.rmtree, self.env.directory / REPLICA_DIR, True)  # room for another replica
 
 
 async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchronous: bool) -> Replica:
@@ -264,10 +267,12 @@ class ContainerReplica(Replica):
     async def _remove(self) -> None:
         from harness.provision.containers import remove_containers  # start-up: redis (the backends)
 
-        await asyncio.to_thread(remove_containers, [self.container_id])
+        await asyncio.to_thread(remove_containers, [self.container_id])  # hands its data back first
         if self.container_id in self.env.record.containers:
             self.env.record.containers.remove(self.container_id)
             self.env.record.save(self.env.directory)
+        data = self.env.directory / f"{REPLICA_DIR}-pgdata"
+        await asyncio.to_thread(shutil.rmtree, data, True)  # room for another replica
 
 
 def _replica_script(primary_host: str) -> str:
