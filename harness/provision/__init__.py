@@ -152,7 +152,7 @@ def find_environment(settings: Settings, directory: Path) -> Environment | None:
         elif record.backend == "docker":
             from harness.provision.containers import DockerEnvironment  # start-up: redis (the backends)
 
-            env = DockerEnvironment.attach(directory, record)
+            env = DockerEnvironment.attach(directory, record, settings)
         else:
             return None
         if env.alive():

@@ -5,7 +5,7 @@ run left even with Ryuk disabled (no image can be pulled on our machines, Ryuk's
 ports are fixed at creation so a restarted container answers where it did before: docker's own
 choice (host port 0) is made anew at every start, so a fault's restart would move the server. A
 port `free_port` chose can be taken before docker binds it (another run's server); docker then
-refuses to start the container, which is made again on another port (`_start_published`).
+refuses to start the container, which is made again on another port (`start_published`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -73,21 +74,23 @@ def _disable_ryuk_unless_asked() -> None:
 
 
 class DockerServer:
-    """ServerControl over one container."""
+    """ServerControl over one container. `timeout` (the settings' hang_timeout) bounds each wait:
+    for the server to answer, for a stop, for the container to exit."""
 
-    def __init__(self, container: Any, immediate_signal: str, answers: Any, what: str) -> None:
+    def __init__(self, container: Any, immediate_signal: str, answers: Any, what: str, timeout: float) -> None:
         self.container = container  # docker SDK Container
         self.immediate_signal = immediate_signal
         self.answers = answers
         self.what = what
+        self.timeout = timeout
 
     async def stop(self, immediate: bool) -> None:
         await asyncio.to_thread(unpaused, self.container)
         if immediate:
             await asyncio.to_thread(self.container.kill, self.immediate_signal)
-            await asyncio.to_thread(self.container.wait, timeout=30)
+            await asyncio.to_thread(self.container.wait, timeout=self.timeout)
         else:
-            await asyncio.to_thread(self.container.stop, timeout=30)
+            await asyncio.to_thread(self.container.stop, timeout=math.ceil(self.timeout))  # whole seconds
 
     async def start(self) -> None:
         await asyncio.to_thread(self.container.start)
@@ -101,7 +104,7 @@ class DockerServer:
                 raise ProvisionError(f"{self.what} exited while starting; its log ends:\n{logs}")
             return bool(await self.answers())
 
-        await wait_for(check, self.what, timeout=90)
+        await wait_for(check, self.what, self.timeout)
 
     async def pause(self) -> None:
         await asyncio.to_thread(self.container.pause)
@@ -147,13 +150,13 @@ def container_labels(record: EnvRecord, directory: Path) -> dict[str, str]:
     }
 
 
-def create_container(image: str, port: int, container_port: int, labels: dict[str, str], stop_signal: str) -> Any:
-    """A testcontainers container of `image`, not yet started, its `container_port` published on
-    the host's `port` (see `published_host`)."""
+def create_container(image: str, container_port: int, labels: dict[str, str], stop_signal: str) -> Any:
+    """A testcontainers container of `image`, not yet started, its `container_port` published on a
+    free host port (see `published_host`; `start_published` starts it, `published_port` says where)."""
     from testcontainers.core.container import DockerContainer  # optional extra: docker (testcontainers)
 
     container = DockerContainer(image).with_kwargs(labels=labels, stop_signal=stop_signal, shm_size="256m")
-    _publish(container, container_port, port)
+    _publish(container, container_port, free_port())
     return container
 
 
@@ -162,13 +165,13 @@ def _publish(container: Any, container_port: int, port: int) -> None:
     container.ports[f"{container_port}/tcp"] = (_publish_address(), port)
 
 
-def _published_port(container: Any, container_port: int) -> int:
+def published_port(container: Any, container_port: int) -> int:
     return int(container.ports[f"{container_port}/tcp"][1])
 
 
-def _start_published(container: Any, container_port: int) -> None:
+def start_published(container: Any, container_port: int) -> None:
     """Start `container`; when docker finds its host port taken, remove what it created and start it
-    on another port, PORT_ATTEMPTS in all (`_published_port` says which)."""
+    on another port, PORT_ATTEMPTS in all (`published_port` says which)."""
     for _ in range(PORT_ATTEMPTS):
         try:
             container.start()
@@ -179,7 +182,7 @@ def _start_published(container: Any, container_port: int) -> None:
                 container._container = None
             if not any(reason in str(exc) for reason in PORT_TAKEN):
                 raise
-            taken, failure = _published_port(container, container_port), exc
+            taken, failure = published_port(container, container_port), exc
             _publish(container, container_port, free_port())
     raise ProvisionError(
         f"host port {taken} was taken before docker bound it, {PORT_ATTEMPTS} ports in a row: {failure}"
@@ -204,9 +207,8 @@ class DockerEnvironment(Environment):
         labels = container_labels(record, directory)
         data = _data_dir(directory)
         cache_password = await _initdb_from_cache(client, settings, labels, data)
-        pg_port, redis_port = free_port(), free_port()
         pg = (
-            create_container(settings.pg_image, pg_port, 5432, labels, "SIGINT")
+            create_container(settings.pg_image, 5432, labels, "SIGINT")
             .with_env("POSTGRES_PASSWORD", password)
             .with_env("POSTGRES_USER", PG_USER)
             .with_env("PGDATA", PG_DATA)  # the public pg18 images default elsewhere; one path for all
@@ -225,7 +227,7 @@ class DockerEnvironment(Environment):
                 ]
             )
         )
-        redis = create_container(settings.redis_image, redis_port, 6379, labels, "SIGTERM")
+        redis = create_container(settings.redis_image, 6379, labels, "SIGTERM")
         command = ["redis-server"]
         if settings.redis_config.is_file():
             redis = redis.with_volume_mapping(str(settings.redis_config.resolve()), REDIS_CONFIG_IN_CONTAINER, "ro")
@@ -240,7 +242,7 @@ class DockerEnvironment(Environment):
         redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
 
         async def launch(container: Any, container_port: int) -> Any:
-            await asyncio.to_thread(_start_published, container, container_port)
+            await asyncio.to_thread(start_published, container, container_port)
             record.containers.append(container.get_container_id())  # as soon as it exists, for gc
             record.save(directory)
             return container.get_wrapped_container()
@@ -255,7 +257,7 @@ class DockerEnvironment(Environment):
             record.containers = [pg.get_container_id(), redis.get_container_id()]  # the order attach reads
             record.save(directory)
             host = published_host(pg)
-            pg_port, redis_port = _published_port(pg, 5432), _published_port(redis, 6379)
+            pg_port, redis_port = published_port(pg, 5432), published_port(redis, 6379)
             endpoints = Endpoints(
                 postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
                 redis=redis_url(host, redis_port, admin_credentials(settings)),
@@ -266,13 +268,20 @@ class DockerEnvironment(Environment):
                 "SIGQUIT",
                 lambda: postgres_answers(endpoints.postgres),
                 f"postgres container on port {pg_port}",
+                settings.hang_timeout,
             )
             redis_server = DockerServer(
-                started[1], "SIGKILL", lambda: redis_answers(endpoints.redis), f"redis container on port {redis_port}"
+                started[1],
+                "SIGKILL",
+                lambda: redis_answers(endpoints.redis),
+                f"redis container on port {redis_port}",
+                settings.hang_timeout,
             )
             if cache_password is not None:  # the copy's superuser has the cache's password until now
                 cached = f"postgresql://{PG_USER}:{cache_password}@{host}:{pg_port}/postgres"
-                copy = DockerServer(started[0], "SIGQUIT", lambda: postgres_answers(cached), pg_server.what)
+                copy = DockerServer(
+                    started[0], "SIGQUIT", lambda: postgres_answers(cached), pg_server.what, settings.hang_timeout
+                )
                 await copy.wait_serving()
                 await change_password(cached, PG_USER, password, settings.hang_timeout)
             await asyncio.gather(pg_server.wait_serving(), redis_server.wait_serving())
@@ -284,14 +293,15 @@ class DockerEnvironment(Environment):
         return cls(directory, record, endpoints, pg_server, redis_server)
 
     @classmethod
-    def attach(cls, directory: Path, record: EnvRecord) -> DockerEnvironment:
+    def attach(cls, directory: Path, record: EnvRecord, settings: Settings) -> DockerEnvironment:
         client = docker_client()
         endpoints = Endpoints.from_json(record.endpoints or "{}")
         pg, redis = (client.containers.get(cid) for cid in record.containers[:2])  # a replica's comes after
+        timeout = settings.hang_timeout
         return cls(
             directory, record, endpoints,
-            DockerServer(pg, "SIGQUIT", lambda: postgres_answers(endpoints.postgres), "postgres container"),
-            DockerServer(redis, "SIGKILL", lambda: redis_answers(endpoints.redis), "redis container"),
+            DockerServer(pg, "SIGQUIT", lambda: postgres_answers(endpoints.postgres), "postgres container", timeout),
+            DockerServer(redis, "SIGKILL", lambda: redis_answers(endpoints.redis), "redis container", timeout),
         )  # fmt: skip
 
     def alive(self) -> bool:

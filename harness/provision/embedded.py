@@ -340,7 +340,7 @@ class EmbeddedPostgres:
         uid, gid = self.child.uid, self.child.gid
         if uid is None or gid is None:
             uid, gid = os.geteuid(), os.getegid()
-        return InitdbCache(root, self.bin, SUPERUSER, uid, gid, self._prepare_initdb)
+        return InitdbCache(root, self.bin, SUPERUSER, uid, gid, self.prepare_utility)
 
     @property
     def dsn(self) -> str:
@@ -366,11 +366,12 @@ class EmbeddedPostgres:
         write_private(pwfile, self.password + "\n")
         self.child.own(pwfile)
         try:
-            run_initdb(initdb_argv(self.bin, data, SUPERUSER, pwfile), data, self._prepare_initdb)
+            run_initdb(initdb_argv(self.bin, data, SUPERUSER, pwfile), data, self.prepare_utility)
         finally:
             pwfile.unlink()
 
-    def _prepare_initdb(self) -> None:
+    def prepare_utility(self) -> None:
+        """The preexec_fn of the server's utilities (initdb, pg_basebackup): its user, no death signal."""
         _prepare_child(self.child.uid, self.child.gid, death_signal=None)
 
     async def start(self) -> None:
@@ -407,7 +408,7 @@ class EmbeddedPostgres:
         result = subprocess.run(
             [str(self.bin / "pg_controldata"), "-D", str(self.directory / "data")],
             capture_output=True, text=True, check=False, env={**os.environ, "LC_ALL": "C"},
-            preexec_fn=self._prepare_initdb,
+            preexec_fn=self.prepare_utility,
         )  # fmt: skip
         for line in result.stdout.splitlines():
             if line.startswith("Latest checkpoint's REDO WAL file:"):

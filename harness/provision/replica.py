@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import shutil
 import subprocess
 import time
 from abc import ABC, abstractmethod
@@ -89,8 +90,9 @@ class Replica(ABC):
         return time.perf_counter() - started
 
     async def stop(self) -> None:
-        """Stop and remove the replica (its record entry too); the primary runs on, no longer
-        waiting for a synchronous standby (its commits would wait forever). Idempotent."""
+        """Stop and remove the replica (its record entry and its data too, so another replica can
+        take its place); the primary runs on, no longer waiting for a synchronous standby (its
+        commits would wait forever). Idempotent."""
         if self.synchronous:
             await _make_asynchronous(self.env.endpoints.postgres, self.timeout)
         await self._remove()
@@ -209,6 +211,7 @@ class ProcessReplica(Replica):
         if ref in self.env.record.processes:
             self.env.record.processes.remove(ref)
             self.env.record.save(self.env.directory)
+        await asyncio.to_thread(shutil.rmtree, self.env.directory / REPLICA_DIR, True)  # room for another replica
 
 
 async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchronous: bool) -> Replica:
@@ -238,7 +241,7 @@ async def _start_embedded(env: EmbeddedEnvironment, settings: Settings, synchron
     argv = [str(server.bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
             "-D", str(data), "-R", "-X", "stream", "-c", "fast", "--no-sync"]  # fmt: skip
     result = await asyncio.to_thread(
-        subprocess.run, argv, capture_output=True, text=True, check=False, preexec_fn=server._prepare_initdb,
+        subprocess.run, argv, capture_output=True, text=True, check=False, preexec_fn=server.prepare_utility,
         env={**os.environ, "PGPASSWORD": primary.password},
     )  # fmt: skip
     if result.returncode != 0:
@@ -264,10 +267,12 @@ class ContainerReplica(Replica):
     async def _remove(self) -> None:
         from harness.provision.containers import remove_containers  # start-up: redis (the backends)
 
-        await asyncio.to_thread(remove_containers, [self.container_id])
+        await asyncio.to_thread(remove_containers, [self.container_id])  # hands its data back first
         if self.container_id in self.env.record.containers:
             self.env.record.containers.remove(self.container_id)
             self.env.record.save(self.env.directory)
+        data = self.env.directory / f"{REPLICA_DIR}-pgdata"
+        await asyncio.to_thread(shutil.rmtree, data, True)  # room for another replica
 
 
 def _replica_script(primary_host: str) -> str:
@@ -296,8 +301,9 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
         container_labels,
         create_container,
         published_host,
+        published_port,
+        start_published,
     )
-    from harness.provision.embedded import free_port  # start-up: redis (the backends)
 
     data = env.directory / f"{REPLICA_DIR}-pgdata"
     if data.exists():
@@ -313,22 +319,21 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     primary_host = primary.attrs["NetworkSettings"]["IPAddress"]
     password = urlsplit(env.endpoints.postgres).password or ""
     data.mkdir(mode=0o700)
-    port = free_port()
     container = (
-        create_container(settings.pg_image, port, 5432, container_labels(env.record, env.directory), "SIGINT")
+        create_container(settings.pg_image, 5432, container_labels(env.record, env.directory), "SIGINT")
         .with_env("PGPASSWORD", password)
         .with_env("PGDATA", PG_DATA)
         .with_volume_mapping(str(data), PG_DATA, "rw")
         .with_command(["bash", "-c", _replica_script(primary_host), "replica", *primary.attrs["Config"]["Cmd"]])
     )
-    await asyncio.to_thread(container.start)
+    await asyncio.to_thread(start_published, container, 5432)  # on another port if its first was taken
     container_id = container.get_container_id()
     env.record.containers.append(container_id)  # as soon as it exists, for gc
     env.record.save(env.directory)
+    port = published_port(container, 5432)
     dsn = f"postgresql://postgres:{password}@{published_host(container)}:{port}/postgres"
-    server = DockerServer(
-        container.get_wrapped_container(), "SIGQUIT", lambda: postgres_answers(dsn), f"replica container on port {port}"
-    )
+    answers, what = (lambda: postgres_answers(dsn)), f"replica container on port {port}"
+    server = DockerServer(container.get_wrapped_container(), "SIGQUIT", answers, what, settings.hang_timeout)
     replica = ContainerReplica(env, server, dsn, synchronous, settings.hang_timeout)
     try:
         await server.wait_serving()

@@ -24,7 +24,7 @@ REFUSALS = (
 )
 
 
-async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
+async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float) -> None:
     """Await `check()` until it is true; fail naming `what` once `timeout` seconds pass, or at once
     when the server refuses us for good (authentication, a missing database)."""
     deadline = time.monotonic() + timeout

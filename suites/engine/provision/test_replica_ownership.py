@@ -62,23 +62,6 @@ def test_a_sigkilled_owners_replica_ends_with_its_primary(isolated_settings: Set
     assert marked_servers(isolated_settings.state_dir) == []
 
 
-async def test_closing_the_environment_removes_its_replica(isolated_settings: Settings) -> None:
-    env = await open_environment(isolated_settings)
-    try:
-        replica = await start_replica(env, isolated_settings)
-        conn = await asyncpg.connect(replica.dsn)
-        try:
-            assert await conn.fetchval("SELECT pg_is_in_recovery()") is True
-        finally:
-            await conn.close()
-        record = EnvRecord.load(env.directory)
-        assert len(record.processes) + len(record.containers) == 3
-    finally:
-        await env.close()
-    assert nothing_left(record)
-    assert marked_servers(isolated_settings.state_dir) == []
-
-
 async def test_closing_an_environment_whose_servers_are_frozen_removes_them(isolated_settings: Settings) -> None:
     env = await open_environment(isolated_settings)
     try:
@@ -135,15 +118,19 @@ def ended(proc: psutil.Process) -> bool:
         return True
 
 
-async def test_a_pause_returns_once_every_process_of_the_server_has_stopped(isolated_settings: Settings) -> None:
+async def test_a_pause_returns_once_every_process_of_the_server_has_stopped_and_a_close_removes_the_replica(
+    isolated_settings: Settings,
+) -> None:
     """SIGSTOP takes effect when the kernel next runs a process: a pause that returned before that
-    left a backend answering, or a postmaster forking one its list of children missed."""
+    left a backend answering, or a postmaster forking one its list of children missed. Unpaused, the
+    replica serves again, and closing the environment removes it with the primary and redis."""
     env = await open_environment(isolated_settings)
     try:
         replica = await start_replica(env, isolated_settings)
         clients = [await asyncpg.connect(replica.dsn) for _ in range(3)]  # backends to stop as well
         await replica.faults.pause()
         record = EnvRecord.load(env.directory)
+        assert len(record.processes) + len(record.containers) == 3  # primary, redis, replica
         if record.containers:
             from harness.provision.containers import docker_client
 
@@ -157,3 +144,5 @@ async def test_a_pause_returns_once_every_process_of_the_server_has_stopped(isol
         await asyncio.gather(*(client.close() for client in clients))
     finally:
         await env.close()
+    assert nothing_left(record)
+    assert marked_servers(isolated_settings.state_dir) == []
