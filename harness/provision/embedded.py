@@ -428,12 +428,7 @@ class EmbeddedPostgres:
         cache_password = new_password()
         conn = await asyncpg.connect(self.dsn, timeout=self.hang_timeout)
         try:
-            rows = await conn.fetch(  # the databases no one may connect to: nothing writes their files
-                "SELECT datname, oid FROM pg_database WHERE datistemplate AND NOT datallowconn"
-                " AND (datname = ANY($1::text[]) OR datname = 'template0')",
-                templates,
-            )
-            await conn.execute("CHECKPOINT")
+            await conn.execute("CHECKPOINT")  # written now, while the server runs: a shorter stop
         finally:
             await conn.close()
         await change_password(self.dsn, SUPERUSER, cache_password, self.hang_timeout)
@@ -442,9 +437,8 @@ class EmbeddedPostgres:
         await self.stop(immediate=False)
         saved = True
         try:
-            linked = {row["datname"]: f"base/{row['oid']}" for row in rows}
             await self.snapshots.save(
-                self.directory / "data", cache_password, linked, self.redo_segment(), self.hang_timeout
+                self.directory / "data", cache_password, templates, self.redo_segment(), self.hang_timeout
             )
         except (OSError, ProvisionError) as exc:  # a cache that cannot be written costs the next run time, no more
             log.warning("the template snapshot was not saved: %s", exc)
