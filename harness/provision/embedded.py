@@ -50,6 +50,7 @@ from harness.provision.registry import (
     process_tree,
     write_private,
 )
+from harness.provision.server_logs import keep_logs, server_trouble
 from harness.provision.snapshot_cache import SnapshotCache, snapshot_root
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
@@ -321,6 +322,7 @@ class EmbeddedPostgres:
             directory, death_signal, record.markers(directory), unprivileged=True, collector=directory / "data" / "log"
         )
         self.log = directory / "postgres.log"
+        self.failed_logs_dir = settings.failed_logs_dir
         self.initial_password = password  # the superuser's until start: the cache's when copied from it
         self.hang_timeout = settings.hang_timeout
         self.cache = None if settings.initdb_cache is None else self._cache(settings.initdb_cache)
@@ -574,3 +576,21 @@ class EmbeddedEnvironment(Environment):
         await asyncio.gather(self.postgres.stop(immediate), self.redis.stop(immediate))
         for ref in self.record.processes:  # any other server recorded for it: a replica
             await asyncio.to_thread(kill_process_group, ref)
+        self.keep_postgres_log()
+
+    def keep_postgres_log(self) -> Path | None:
+        """Once the servers stopped: when the run failed or postgres reported trouble of its own,
+        its log copied to failed_logs_dir, which outlives the environment; where (said once)."""
+        postgres = self.postgres
+        trouble = server_trouble(postgres.child.collector) if postgres.child.collector else None
+        if postgres.failed_logs_dir is None or not (self.failed or trouble):
+            return None
+        logs = [p for p in (postgres.log, postgres.child.collector) if p is not None and p.exists()]
+        try:
+            kept = keep_logs(logs, postgres.failed_logs_dir, self.directory.name)
+        except OSError as exc:
+            log.warning("the postgres log of %s could not be kept: %s", self.directory, exc)
+            return None
+        why = f"postgres reported {trouble}" if trouble else "the run failed"
+        log.warning("%s: the postgres log of %s is kept in %s", why, self.directory.name, kept)
+        return kept
