@@ -163,11 +163,10 @@ class Settings(BaseSettings):
         'container\'s start. Empty ("") turns both off.',
     )
     template_snapshots: bool = Field(
-        default=False,
-        description="Embedded backend, opt-in: after a run builds a template, save the data directory with it "
-        "(beside initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running "
-        "initdb and the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and "
-        "remove them.",
+        default=True,
+        description="Embedded backend: after a run builds a template, save the data directory with it (beside "
+        "initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running initdb and "
+        "the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and remove them.",
     )
     failed_logs_dir: Path | None = Field(
         default=Path("reports/failed-logs"),
