@@ -5,11 +5,11 @@ launched the same way in the same moment (rounds alternate).
 Scenarios: the embedded backend in one process and under `-n 2` (each beside a bare pytest with
 the same arguments), the embedded backend without its initdb cache (what every run paid before
 it) and without its template snapshot, and the docker backend (skipped unless the run's images
-are present). A scenario with template snapshots has an initdb cache of its own (the warm-up
-round saves its snapshot), never the user's. The timed round is the whole run, teardown
+are present). An embedded scenario with template snapshots has an initdb cache of its own (the
+warm-up round saves its snapshot), never the user's. The timed round is the whole run, teardown
 included; `extra_info` holds each side's median seconds from launch to the first test's first
-line. `test_cold_start_seeded`: a run
-that finds its seeded template's snapshot against the first run, which builds it.
+line. `test_cold_start_seeded`: a run that finds its seeded template's snapshot against the first
+run, which builds it.
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def test_cold_start_to_first_test(
     settings = harness_settings.model_copy(update={"reuse": False, "keep": False, **changes})
     if settings.backend == "docker" and (why := docker_images_present(settings)) is not None:
         pytest.skip(why)
-    if settings.template_snapshots and settings.initdb_cache is not None:  # the warm-up saves its snapshot
+    snapshots = settings.backend != "docker" and settings.template_snapshots and settings.initdb_cache is not None
+    if snapshots:  # the warm-up saves its snapshot
         private = harness_settings.state_dir.parent / f"harness-bench-initdb-{os.getpid()}-{scenario}"
         settings = settings.model_copy(update={"initdb_cache": private})
         request.addfinalizer(lambda: remove_caches(private))
