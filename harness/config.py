@@ -163,11 +163,16 @@ class Settings(BaseSettings):
         'container\'s start. Empty ("") turns both off.',
     )
     template_snapshots: bool = Field(
-        default=False,
-        description="Embedded backend, opt-in: after a run builds a template, save the data directory with it "
-        "(beside initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running "
-        "initdb and the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and "
-        "remove them.",
+        default=True,
+        description="Embedded backend: after a run builds a template, save the data directory with it (beside "
+        "initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running initdb and "
+        "the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and remove them.",
+    )
+    failed_logs_dir: Path | None = Field(
+        default=Path("reports/failed-logs"),
+        description="Where the embedded backend keeps a postgres log that would go with its environment: when the "
+        "run failed or the server reported trouble of its own (a failed checkpoint, corruption, a PANIC); the newest "
+        'ten are kept. Empty ("") keeps none.',
     )
     template_snapshot_min_build: float = Field(
         default=0.1,
@@ -303,7 +308,7 @@ class Settings(BaseSettings):
         description="The external Redis server's password (with `REDIS_HOST`).",
     )
 
-    @field_validator("initdb_cache", mode="before")
+    @field_validator("initdb_cache", "failed_logs_dir", mode="before")
     @classmethod
     def _empty_is_off(cls, value: object) -> object:
         return None if value == "" else value

@@ -234,6 +234,12 @@ def _choose_shard(config: pytest.Config) -> None:
         config.option.durations_path = str(config.rootpath / DURATIONS_FILE)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    env = session.config.stash.get(ENVIRONMENT, None)
+    if env is not None and exitstatus in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERNAL_ERROR):
+        env.failed = True  # its servers' logs are kept (harness.provision.server_logs)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     provisioning = config.stash.get(PROVISIONING, None)
     if provisioning is not None:

@@ -50,6 +50,7 @@ from harness.provision.registry import (
     process_tree,
     write_private,
 )
+from harness.provision.server_logs import keep_logs, server_trouble
 from harness.provision.snapshot_cache import SnapshotCache, snapshot_root
 from harness.provision.waiting import postgres_answers, redis_answers, wait_for
 
@@ -321,6 +322,7 @@ class EmbeddedPostgres:
             directory, death_signal, record.markers(directory), unprivileged=True, collector=directory / "data" / "log"
         )
         self.log = directory / "postgres.log"
+        self.failed_logs_dir = settings.failed_logs_dir
         self.initial_password = password  # the superuser's until start: the cache's when copied from it
         self.hang_timeout = settings.hang_timeout
         self.cache = None if settings.initdb_cache is None else self._cache(settings.initdb_cache)
@@ -429,12 +431,7 @@ class EmbeddedPostgres:
         cache_password = new_password()
         conn = await asyncpg.connect(self.dsn, timeout=self.hang_timeout)
         try:
-            rows = await conn.fetch(  # the databases no one may connect to: nothing writes their files
-                "SELECT datname, oid FROM pg_database WHERE datistemplate AND NOT datallowconn"
-                " AND (datname = ANY($1::text[]) OR datname = 'template0')",
-                templates,
-            )
-            await conn.execute("CHECKPOINT")
+            await conn.execute("CHECKPOINT")  # written now, while the server runs: a shorter stop
         finally:
             await conn.close()
         await change_password(self.dsn, SUPERUSER, cache_password, self.hang_timeout)
@@ -443,9 +440,8 @@ class EmbeddedPostgres:
         await self.stop(immediate=False)
         saved = True
         try:
-            linked = {row["datname"]: f"base/{row['oid']}" for row in rows}
             await self.snapshots.save(
-                self.directory / "data", cache_password, linked, self.redo_segment(), self.hang_timeout
+                self.directory / "data", cache_password, templates, self.redo_segment(), self.hang_timeout
             )
         except (OSError, ProvisionError) as exc:  # a cache that cannot be written costs the next run time, no more
             log.warning("the template snapshot was not saved: %s", exc)
@@ -581,3 +577,21 @@ class EmbeddedEnvironment(Environment):
         await asyncio.gather(self.postgres.stop(immediate), self.redis.stop(immediate))
         for ref in self.record.processes:  # any other server recorded for it: a replica
             await asyncio.to_thread(kill_process_group, ref)
+        self.keep_postgres_log()
+
+    def keep_postgres_log(self) -> Path | None:
+        """Once the servers stopped: when the run failed or postgres reported trouble of its own,
+        its log copied to failed_logs_dir, which outlives the environment; where (said once)."""
+        postgres = self.postgres
+        trouble = server_trouble(postgres.child.collector) if postgres.child.collector else None
+        if postgres.failed_logs_dir is None or not (self.failed or trouble):
+            return None
+        logs = [p for p in (postgres.log, postgres.child.collector) if p is not None and p.exists()]
+        try:
+            kept = keep_logs(logs, postgres.failed_logs_dir, self.directory.name)
+        except OSError as exc:
+            log.warning("the postgres log of %s could not be kept: %s", self.directory, exc)
+            return None
+        why = f"postgres reported {trouble}" if trouble else "the run failed"
+        log.warning("%s: the postgres log of %s is kept in %s", why, self.directory.name, kept)
+        return kept

@@ -20,6 +20,7 @@ class Environment(ABC):
         self.faults = faults
         self.directory = directory
         self.record = record
+        self.failed = False  # set by the run's owner when it failed: a backend keeps what may explain it
 
     @property
     def persistent(self) -> bool:

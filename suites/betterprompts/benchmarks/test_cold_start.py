@@ -5,9 +5,11 @@ launched the same way in the same moment (rounds alternate).
 Scenarios: the embedded backend in one process and under `-n 2` (each beside a bare pytest with
 the same arguments), the embedded backend without its initdb cache (what every run paid before
 it) and without its template snapshot, and the docker backend (skipped unless the run's images
-are present). The timed round is the whole run, teardown included; `extra_info` holds each
-side's median seconds from launch to the first test's first line. `test_cold_start_seeded`: a run
-that finds its seeded template's snapshot against the first run, which builds it.
+are present). An embedded scenario with template snapshots has an initdb cache of its own (the
+warm-up round saves its snapshot), never the user's. The timed round is the whole run, teardown
+included; `extra_info` holds each side's median seconds from launch to the first test's first
+line. `test_cold_start_seeded`: a run that finds its seeded template's snapshot against the first
+run, which builds it.
 """
 
 from __future__ import annotations
@@ -93,12 +95,21 @@ def docker_images_present(settings: Settings) -> str | None:
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.benchmark(group="cold-start")
 def test_cold_start_to_first_test(
-    benchmark: BenchmarkFixture, harness_settings: Settings, tmp_path: Path, scenario: str
+    benchmark: BenchmarkFixture,
+    harness_settings: Settings,
+    tmp_path: Path,
+    scenario: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     group, subject_name, args, changes = SCENARIOS[scenario]
     settings = harness_settings.model_copy(update={"reuse": False, "keep": False, **changes})
     if settings.backend == "docker" and (why := docker_images_present(settings)) is not None:
         pytest.skip(why)
+    snapshots = settings.backend != "docker" and settings.template_snapshots and settings.initdb_cache is not None
+    if snapshots:  # the warm-up saves its snapshot
+        private = harness_settings.state_dir.parent / f"harness-bench-initdb-{os.getpid()}-{scenario}"
+        settings = settings.model_copy(update={"initdb_cache": private})
+        request.addfinalizer(lambda: remove_caches(private))
     benchmark.group = group
     pairs = rounds(5, 3)
     firsts: dict[str, list[float]] = {"subject": [], "baseline": []}
@@ -172,6 +183,11 @@ def test_cold_start_seeded(
         for role, seconds in firsts.items():
             benchmark.extra_info[f"{role}_launch_to_first_test_s_median"] = statistics.median(seconds[-pairs:])
     finally:
-        shutil.rmtree(cache, ignore_errors=True)
-        clear(snapshots)
-        shutil.rmtree(snapshots, ignore_errors=True)
+        remove_caches(cache)
+
+
+def remove_caches(initdb_cache: Path) -> None:
+    """An initdb cache of the benchmark's own and its template snapshots."""
+    shutil.rmtree(initdb_cache, ignore_errors=True)
+    clear(snapshot_root(initdb_cache))
+    shutil.rmtree(snapshot_root(initdb_cache), ignore_errors=True)

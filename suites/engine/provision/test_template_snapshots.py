@@ -1,7 +1,7 @@
 """The embedded backend's template snapshots: a run of a recipe built before starts from the saved
 data directory (its template is not built again), a changed recipe does not, a damaged entry is
-rebuilt, runs that start at once share the cache, and the entry's password opens nothing once a
-run has started."""
+rebuilt, runs that start at once share the cache, no server writes an entry's files, and the entry's
+password opens nothing once a run has started."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 
 from harness.config import Settings
 from harness.isolation.run import prepare_run
+from harness.provision import Environment
 from harness.provision.snapshot_cache import DATA, MANIFEST, PASSWORD, entries, snapshot_root
 
 MIGRATION = "CREATE TABLE snapshot_probe (id bigint PRIMARY KEY, note text);\n"
@@ -116,21 +117,65 @@ async def test_turned_off_or_a_quick_build_saves_no_snapshot(snapshotted: Settin
     assert entries(root(settings)) == []
 
 
-@pytest.mark.parametrize("damage", ["partial", "written"])
-async def test_a_damaged_entry_is_rebuilt(snapshotted: Settings, damage: str) -> None:
+async def test_a_partial_entry_is_rebuilt(snapshotted: Settings) -> None:
     await run_once(snapshotted)
     [entry] = entries(root(snapshotted))
-    if damage == "partial":
-        (entry.path / DATA / "global" / "pg_control").unlink()
-    else:  # a template file written through a hard link: its recorded size no longer matches
-        linked = next(p for p in (entry.path / DATA / "base").rglob("*") if p.is_file() and p.stat().st_size)
-        with linked.open("ab") as file:
-            file.write(b"\0" * 8192)
+    (entry.path / DATA / "global" / "pg_control").unlink()
     built, from_snapshot, _ = await run_once(snapshotted)
     assert (built, from_snapshot) == (True, False)
     [entry] = entries(root(snapshotted))
     assert entry.whole
     assert (await run_once(snapshotted))[:2] == (False, True)
+
+
+def file_facts(directory: Path) -> dict[str, tuple[int, int, int, int]]:
+    """Every file below `directory`: inode, link count, size, mtime."""
+    return {
+        str(path.relative_to(directory)): (stat.st_ino, stat.st_nlink, stat.st_size, stat.st_mtime_ns)
+        for path in directory.rglob("*")
+        if path.is_file() and (stat := path.stat())
+    }
+
+
+async def write_like_autovacuum(env: Environment, template: str) -> None:
+    """What autovacuum does in a template on its own schedule (it visits any database with a
+    statistics entry, connections allowed or not), done at once: clones of template0 and of the
+    template made and dropped, then the template vacuumed and analyzed, which writes its pg_class,
+    pg_statistic, visibility maps and hint bits."""
+    conn = await asyncpg.connect(env.endpoints.postgres)
+    try:
+        for n, (source, strategy) in enumerate(
+            [("template0", "WAL_LOG"), (template, "WAL_LOG"), (template, "FILE_COPY")]
+        ):
+            await conn.execute(f'CREATE DATABASE scratch_{n} TEMPLATE "{source}" STRATEGY {strategy}')
+            await conn.execute(f"DROP DATABASE scratch_{n}")
+        await conn.execute(f'ALTER DATABASE "{template}" WITH ALLOW_CONNECTIONS true')
+        inside = await asyncpg.connect(env.endpoints.postgres_dsn(template))
+        try:
+            await inside.execute("VACUUM (FREEZE, ANALYZE)")
+        finally:
+            await inside.close()
+        await conn.execute(f'ALTER DATABASE "{template}" WITH ALLOW_CONNECTIONS false')
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
+async def test_no_server_started_from_an_entry_shares_or_writes_a_file_of_it(snapshotted: Settings) -> None:
+    """The entry's files are its own (no hard link into a run's data directory), and two servers
+    started from it at once, each writing its template and template0, leave every one as it was
+    (with the templates hard-linked, both wrote the entry's files, each from its own buffers)."""
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    before = file_facts(entry.path)
+    assert {links for _, links, _, _ in before.values()} == {1}
+    started = await asyncio.gather(prepare_run(snapshotted), prepare_run(snapshotted))
+    try:
+        assert [env.from_snapshot for env, _ in started] == [True, True]
+        await asyncio.gather(*(write_like_autovacuum(env, state.template) for env, state in started))
+    finally:
+        await asyncio.gather(*(env.close() for env, _ in started))
+    assert file_facts(entry.path) == before
 
 
 async def test_runs_starting_at_once_share_one_entry(snapshotted: Settings) -> None:
