@@ -69,6 +69,7 @@ def run_probe(directory: Path, source: str, settings: Settings, args: list[str])
     (directory / "test_probe.py").write_text(source.format(marker=str(marker)))
     (directory / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
     environ = {**os.environ, **settings.as_environment()}
+    environ.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user starts: cached bytecode (and assertion rewrites)
     started = time.time()
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "test_probe.py"],
