@@ -188,12 +188,14 @@ async def load_dataset(dsn: str, source: Source, clean: bool = False, say: Say |
         bulk = await all_empty(conn, tables)
         if not bulk:
             await refuse_another_world(conn, source.history_sample())
-        await create_history_partitions(conn, source.world.history_month_starts())
+        months = source.world.history_month_starts()
+        if not bulk:
+            await create_history_partitions(conn, months)
         await register_codecs(conn)  # the records hold JSON as Python objects and vectors as arrays
         loader = Loader(conn, say or (lambda line: None), tables)
         try:
             if bulk:
-                await loader.bulk(source.batches())
+                await loader.bulk(source.batches(), months)
             else:
                 await loader.incremental(source.batches())
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -269,12 +271,15 @@ class Loader:
         if not self.types:
             self.types.update(await column_types(self.conn, self.tables))
 
-    async def bulk(self, batches: Iterator[Table[Any]]) -> None:
-        """Every batch into the empty database in one transaction, secondary indexes built last."""
+    async def bulk(self, batches: Iterator[Table[Any]], months: list[dt.date]) -> None:
+        """Every batch into the empty database in one transaction, secondary indexes built last; the
+        history partitions of `months` made there, after the indexes are dropped (none to make for
+        them, and their COPYs write no WAL either): no row can sit in the default partition."""
         conn = self.conn
         async with conn.transaction():
             await truncate(conn, self.tables)
             rebuild = await drop_secondary_indexes(conn, self.tables)
+            await conn.execute(CREATE_PARTITIONS, months)
             may_skip = await conn.fetchval("SELECT has_parameter_privilege('session_replication_role', 'SET')")
             triggers = await insert_triggers(conn, self.tables) if may_skip else None
             await self.load_types()
@@ -385,11 +390,14 @@ async def all_empty(conn: asyncpg.Connection, tables: list[str]) -> bool:
     return not tables or not await conn.fetchval(f"SELECT {exists}")
 
 
+CREATE_PARTITIONS = "SELECT prompts.create_history_partition(month) FROM unnest($1::date[]) month"
+
+
 async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.date]) -> None:
     """A partition per seeded month, unless the default partition already holds rows of that month:
     all in one statement, or month by month when one of them is in the default partition."""
     try:
-        await conn.execute("SELECT prompts.create_history_partition(month) FROM unnest($1::date[]) month", months)
+        await conn.execute(CREATE_PARTITIONS, months)
         return
     except asyncpg.CheckViolationError:
         pass
