@@ -3,7 +3,9 @@
 * seeding (`load` profile, end to end) against `pgbench -i` (group `seeding`);
 * the same seed's load with its secondary indexes deferred (its COPYs, with the foreign-key checks
   and the triggers the seed writes itself skipped: all but making the rows and building the
-  indexes) against `pgbench -i` (group `seeding-deferred`); with the making, in extra_info;
+  indexes) against `pgbench -i` (group `seeding-deferred`); with the making, in extra_info, and
+  the same in bytes/s: the tables' bytes written per second (heap and TOAST, no index), the seed's
+  rows being wide (768-d vectors, text, jsonb) where pgbench's are narrow;
 * the seed's index builds against a bare `CREATE INDEX` of each same index on the same rows, with
   the server's default settings (group `seeding-index-builds`; each index's ratio in extra_info).
 
@@ -21,6 +23,7 @@ import asyncio
 import os
 import re
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -34,6 +37,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from betterprompts_db.seed import SeedReport, seed
+from betterprompts_db.seed.loader import SEEDED_SCHEMAS
 from betterprompts_db.settings import BetterPromptsSettings
 from harness.config import Settings
 from harness.isolation import RunState
@@ -86,6 +90,22 @@ def pgbench_initialise(dsn: str, scale: int) -> None:
     subprocess.run([str(pg_bin_dir() / "pgbench"), "-i", "-q", "-s", str(scale), dsn], check=True, capture_output=True)
 
 
+TABLE_BYTES = """
+SELECT COALESCE(sum(pg_table_size(c.oid)), 0)::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = ANY($1) AND c.relkind = 'r'
+"""  # heap, TOAST and their maps; no index (partitions are tables of their own: counted, parents not)
+
+
+async def table_bytes(dsn: str, schemas: list[str]) -> int:
+    """The bytes of the tables of `schemas`, without their indexes."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval(TABLE_BYTES, schemas))
+    finally:
+        await conn.close()
+
+
 async def bare_index_builds(dsn: str, indexes: list[str]) -> dict[str, float]:
     """Seconds of a plain `CREATE INDEX` of each of `indexes` (under another name) on the rows they
     index, with the server's default settings; each copy is dropped after."""
@@ -119,6 +139,8 @@ class Runs:
     seeds: list[SeedReport] = field(default_factory=list)
     pgbench: list[float] = field(default_factory=list)
     bare: list[dict[str, float]] = field(default_factory=list)
+    seed_bytes: list[int] = field(default_factory=list)  # of the seeded tables, without indexes
+    pgbench_bytes: list[int] = field(default_factory=list)
 
     def ensure(self) -> None:
         """Measure once; every test of the module reads the same runs."""
@@ -132,6 +154,7 @@ class Runs:
         loading = seed(target, "load", scale=self.scale, seeds_dir=self.settings.seeds_dir, bcrypt_cost=cost)
         report = self.databases.loop.run_until_complete(loading)
         self.seeds.append(report)
+        self.seed_bytes.append(self.databases.loop.run_until_complete(table_bytes(target, SEEDED_SCHEMAS)))
         self.bare.append(self.databases.loop.run_until_complete(bare_index_builds(target, list(report.index_builds))))
 
     def pgbench_round(self) -> None:
@@ -139,6 +162,7 @@ class Runs:
         started = time.perf_counter()
         pgbench_initialise(target, self.pgbench_scale)
         self.pgbench.append(time.perf_counter() - started)
+        self.pgbench_bytes.append(self.databases.loop.run_until_complete(table_bytes(target, ["public"])))
 
     @property
     def pgbench_rows(self) -> int:
@@ -189,7 +213,9 @@ def test_seeding_the_load_profile(benchmark: BenchmarkFixture, runs: Runs) -> No
 @pytest.mark.benchmark(group="seeding-deferred")
 def test_seeding_the_load_profile_indexes_deferred(benchmark: BenchmarkFixture, runs: Runs) -> None:
     """The load phase (COPY into tables without their secondary indexes) against pgbench's whole
-    `-i`; generating the rows first is extra_info (`with_generation_ratio`): Python draws every value."""
+    `-i`; generating the rows first is extra_info (`with_generation_ratio`): Python draws every value.
+    `bytes_ratio`: the same pairs in table bytes written per second (the median pair's), the same
+    work whatever the width of a row."""
     benchmark.pedantic(runs.ensure, rounds=1, iterations=1)
     report = runs.seeds[-1]
     copying = [r.load_seconds - sum(r.index_builds.values()) for r in runs.seeds]
@@ -203,6 +229,15 @@ def test_seeding_the_load_profile_indexes_deferred(benchmark: BenchmarkFixture, 
         with_generation_ratio=round(
             report.rows_inserted / report.deferred_seconds / (runs.pgbench_rows / runs.pgbench[-1]), 4
         ),
+        copy_seconds=round(sum(t.seconds for t in report.tables.values()), 3),  # the COPYs alone; the
+        # rest of the load is round trips: truncate, drop indexes, partitions, roles, commit
+        table_mb_per_second=round(runs.seed_bytes[-1] / copying[-1] / 2**20, 1),
+        pgbench_table_mb_per_second=round(runs.pgbench_bytes[-1] / runs.pgbench[-1] / 2**20, 1),
+        bytes_ratio=round(statistics.median(
+            seed_bytes / seconds / (pgbench_bytes / pgbench_seconds)
+            for seed_bytes, seconds, pgbench_bytes, pgbench_seconds
+            in zip(runs.seed_bytes, copying, runs.pgbench_bytes, runs.pgbench, strict=True)
+        ), 4),
         paired=paired(
             "test_seeding_the_load_profile_indexes_deferred", report.rows_inserted, copying,
             "test_pgbench_initialise", runs,

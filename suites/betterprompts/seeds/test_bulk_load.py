@@ -5,14 +5,26 @@ the world made in batches is the same whatever their size, in memory that does n
 
 from __future__ import annotations
 
+import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
-from betterprompts_db.seed import Dataset, Table, WorldWriter, build_dataset, load_dataset, seed
+from betterprompts_db.data.postgres.records import HistoryEntry
+from betterprompts_db.seed import (
+    Dataset,
+    SeedConflict,
+    SeedError,
+    Table,
+    WorldWriter,
+    build_dataset,
+    load_dataset,
+    seed,
+)
 from harness.pytest_plugin import Database
 from suites.betterprompts.seeds.database import dump_data, fetch
 from suites.betterprompts.seeds.test_determinism import rows_by_table
@@ -85,6 +97,38 @@ async def test_the_registry_the_seed_wrote_is_the_one_the_trigger_keeps(
                 EXCEPT SELECT request_id, id, created_at FROM prompts.history)) d""",
     )
     assert mismatched == [(0,)]
+
+
+class Failing:
+    """A dataset's world, whose making fails after its first `tables`, or whose first table comes twice."""
+
+    def __init__(self, dataset: Dataset, tables: int, twice: bool = False) -> None:
+        self.dataset, self.tables, self.twice = dataset, tables, twice
+        self.world = dataset.world
+
+    def history_sample(self) -> list[HistoryEntry]:
+        return self.dataset.history_sample()
+
+    def batches(self) -> Iterator[Table[Any]]:
+        if self.twice:
+            yield from (self.dataset.tables[0], *self.dataset.tables)
+        yield from self.dataset.tables[: self.tables]
+        raise SeedError("making failed")
+
+
+def makers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "seed-maker"]
+
+
+@pytest.mark.parametrize("twice", [False, True], ids=["making fails", "a COPY fails"])
+async def test_a_failed_bulk_load_leaves_nothing_and_no_maker_thread(
+    fresh_database: Database, seeds_dir: Path, twice: bool
+) -> None:
+    dataset = build_dataset(seeds_dir, "minimal", cost=COST)
+    with pytest.raises(SeedConflict if twice else SeedError, match="users" if twice else "making failed"):
+        await load_dataset(fresh_database.dsn, Failing(dataset, 3, twice))
+    assert await fetch(fresh_database.dsn, "SELECT count(*) FROM auth.users") == [(0,)]
+    assert not makers()
 
 
 def made(writer: WorldWriter, size: int) -> dict[str, list[tuple[Any, ...]]]:

@@ -257,6 +257,25 @@ def encode_rows(encoders: Sequence[Encoder], columns: Sequence[Sequence[Any]]) -
     return b"".join(chain.from_iterable(zip(repeat(struct.pack(">h", len(encoders)), count), *fields, strict=True)))
 
 
+def encode_copy(encoders: Sequence[Encoder], columns: Sequence[Sequence[Any]]) -> list[bytes]:
+    """A whole binary COPY stream of rows given column by column: header, CHUNK_ROWS rows a chunk, trailer."""
+    count = len(columns[0]) if columns else 0
+    chunks = (encode_rows(encoders, [values[start : start + CHUNK_ROWS] for values in columns])
+              for start in range(0, count, CHUNK_ROWS))  # fmt: skip
+    return [HEADER, *chunks, TRAILER]
+
+
+async def copy_encoded(conn: asyncpg.Connection, table: str, names: Sequence[str], stream: Sequence[bytes]) -> None:
+    """COPY a stream `encode_copy` wrote into `table` (schema-qualified)."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in stream:
+            yield chunk
+
+    schema, name = table.split(".")
+    await conn.copy_to_table(name, schema_name=schema, columns=list(names), source=chunks(), format="binary")
+
+
 async def copy_columns(
     conn: asyncpg.Connection, table: str, names: Sequence[str], encoders: Sequence[Encoder],
     columns: Sequence[Sequence[Any]],

@@ -13,8 +13,9 @@ import datetime as dt
 import itertools
 import random
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from betterprompts_db.data.postgres.records import ApiKey, HistoryEntry
 from betterprompts_db.seed.ids import stable_uuid
@@ -22,9 +23,19 @@ from betterprompts_db.seed.people import Person
 from betterprompts_db.seed.profiles import Profile, World
 from betterprompts_db.seed.reference import Reference
 
+T = TypeVar("T")
 CHUNK = 1024
 ANONYMOUS_SHARE = 0.02
 API_SHARE = 0.35  # of the requests of a user holding an active API key
+TECHNIQUE_COUNTS = ((1, 2, 3), (50, 85, 100))  # options, cumulative weights
+COMPLEXITIES = (("simple", "moderate", "complex"), (50, 85, 100))
+GOOD_SCORES = ((4, 5), (45, 100))
+POOR_SCORES = ((1, 2, 3), (15, 45, 100))
+
+
+def weighted(rng: random.Random, options: Sequence[T], cum_weights: Sequence[float]) -> T:
+    """`rng.choices(options, cum_weights=cum_weights)[0]`, the same draw, without its per-call setup."""
+    return options[bisect.bisect(cum_weights, rng.random() * (cum_weights[-1] + 0.0), 0, len(options) - 1)]
 
 
 @dataclass
@@ -79,7 +90,7 @@ class HistoryWriter:
 
     def add(self, rng: random.Random, n: int, history: History) -> None:
         world = self.world
-        user = None if rng.random() < ANONYMOUS_SHARE else rng.choices(self.users, cum_weights=self.user_weights)[0]
+        user = None if rng.random() < ANONYMOUS_SHARE else weighted(rng, self.users, self.user_weights)
         created = self.start + self.span * rng.random() ** 0.75  # traffic grows towards the epoch
         if user is not None and created < user.created_at:
             created = user.created_at + (world.epoch - user.created_at) * rng.random()
@@ -89,15 +100,15 @@ class HistoryWriter:
         subject_number = rng.randrange(len(words.subjects))
         original = rng.choice(words.shapes).format(subject=words.subjects[subject_number])
         suited = self.suited[intent]
-        techniques = rng.sample(suited, min(len(suited), rng.choices((1, 2, 3), (50, 35, 15))[0]))
-        complexity = rng.choices(("simple", "moderate", "complex"), (50, 35, 15))[0]
+        techniques = rng.sample(suited, min(len(suited), weighted(rng, *TECHNIQUE_COUNTS)))
+        complexity = weighted(rng, *COMPLEXITIES)
         enhanced = " ".join(t.instruction for t in techniques) + "\n\n" + original
         key = self.api_key(rng, user, created)
         session_id = None if key is not None or user is None else self.session_at(user, created)
         feedback, feedback_text, updated = None, None, created
         if rng.random() < 0.35:
             good = rng.random() < techniques[0].effectiveness
-            feedback = rng.choices((4, 5), (45, 55))[0] if good else rng.choices((1, 2, 3), (15, 30, 55))[0]
+            feedback = weighted(rng, *GOOD_SCORES) if good else weighted(rng, *POOR_SCORES)
             feedback_text = rng.choice(self.reference.vocabulary.feedback_texts) if rng.random() < 0.25 else None
             updated = min(created + dt.timedelta(seconds=rng.randrange(5, 3600)), world.epoch)  # rated by "now"
         models = self.reference.vocabulary.models

@@ -5,14 +5,20 @@ case: a fresh clone, or after `clean`) the bulk load runs in one transaction: th
 (under wal_level = minimal their COPYs then write no WAL), secondary indexes dropped first and
 built after every COPY (a bulk build beats row-by-row maintenance, above all for HNSW), and, where
 the role may, foreign-key checks and the insert triggers the seed writes itself (TAKEN_OVER)
-skipped by `session_replication_role = replica`. A failed bulk load leaves nothing. Otherwise each
+skipped by `session_replication_role = replica`; a thread makes and encodes the batches a couple
+ahead of the one loading, so Python works while the server ingests. A failed bulk load leaves
+nothing. Otherwise each
 batch loads incrementally in a transaction of its own, with every check and trigger, after the
 rows it references (a failed load leaves whole batches, and the next run adds the rest).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +29,7 @@ import asyncpg
 
 from betterprompts_db.data.postgres.codecs import register_codecs
 from betterprompts_db.data.postgres.records import HistoryEntry
-from betterprompts_db.seed.binary_copy import ColumnType, Encoder, column_types, copy_columns, encoders_of
+from betterprompts_db.seed.binary_copy import ColumnType, Encoder, column_types, copy_encoded, encode_copy, encoders_of
 from betterprompts_db.seed.dataset import Table
 from betterprompts_db.seed.errors import SeedConflict, SeedError
 from betterprompts_db.seed.profiles import World
@@ -34,6 +40,7 @@ LOCK_KEY = 0x6878_5EED  # pg_advisory_lock key shared by every seeder
 # maintenance_work_mem for the indexes built after a bulk load: the HNSW graph (about the table's
 # size again) must fit to build fast; beyond it pgvector goes on building on disk, many times slower
 BUILD_MEMORY_MB = (1024, 6144)  # at least, at most
+MADE_AHEAD = 2  # batches a bulk load's maker thread holds ready, encoded: bounds its memory
 
 SECONDARY_INDEXES = """
 SELECT format('%I.%I', tn.nspname, t.relname), format('%I.%I', n.nspname, i.relname), pg_get_indexdef(i.oid)
@@ -57,9 +64,9 @@ WHERE tgrelid = ANY($1::regclass[]) AND NOT tgisinternal AND tgtype & 4 <> 0
 
 @dataclass
 class TableLoad:
-    """What loading one table did: rows generated and inserted, seconds generating them and loading
-    them (COPY, and looking up the ids present), and the seconds of each secondary index built after
-    a bulk load, by index name."""
+    """What loading one table did: rows generated and inserted, seconds generating them (in a bulk
+    load, waiting for the maker thread to make and encode them) and loading them (COPY, and looking
+    up the ids present), and the seconds of each secondary index built after a bulk load, by index name."""
 
     inserted: int = 0
     seconds: float = 0.0
@@ -96,6 +103,67 @@ TAKEN_OVER: dict[str, Derived | None] = {
 Say = Callable[[str], None]  # progress lines
 
 
+@dataclass(frozen=True)
+class Copy:
+    """One COPY ready to send: its binary stream, or (a column type binary_copy does not write)
+    the records for asyncpg's encoder."""
+
+    table: str
+    names: tuple[str, ...]
+    stream: list[bytes] | None
+    records: list[tuple[Any, ...]] | None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch made and encoded: its table, its row count, whether it loads as `replica` (no foreign
+    key checks, no triggers: the seed wrote what they would), and its COPYs (the derived rows' too)."""
+
+    table: str
+    rows: int
+    replica: bool
+    copies: list[Copy]
+
+
+class Maker:
+    """A thread making and encoding `batches` (`prepare`d) up to MADE_AHEAD ahead of the one loading.
+    The batches are made in their order, by one thread: the world is the same as made inline."""
+
+    def __init__(self, batches: Iterator[Table[Any]], prepare: Callable[[Table[Any]], Prepared]) -> None:
+        self.ready: queue.Queue[Prepared | BaseException | None] = queue.Queue(MADE_AHEAD)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.make, args=(batches, prepare), name="seed-maker", daemon=True)
+        self.thread.start()
+
+    def make(self, batches: Iterator[Table[Any]], prepare: Callable[[Table[Any]], Prepared]) -> None:
+        try:
+            for batch in batches:
+                if self.stop.is_set():
+                    return
+                self.ready.put(prepare(batch))
+            self.ready.put(None)
+        except BaseException as exc:  # handed to the loading side, which raises it
+            self.ready.put(exc)
+
+    async def next(self) -> Prepared | None:
+        """The next batch, None after the last; what making it raised, raised here."""
+        made = await asyncio.to_thread(self.ready.get)
+        if isinstance(made, BaseException):
+            raise made
+        return made
+
+    async def close(self) -> None:
+        """Stop making (the batch in hand is finished) and wait for the thread, taking what it put."""
+        self.stop.set()
+
+        def drain() -> None:
+            while self.thread.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    self.ready.get(timeout=0.05)  # frees a put it is blocked on
+
+        await asyncio.to_thread(drain)
+
+
 class Source(Protocol):
     """A world to load: a WorldWriter (batches made as they load) or a Dataset (whole, in memory)."""
 
@@ -120,12 +188,14 @@ async def load_dataset(dsn: str, source: Source, clean: bool = False, say: Say |
         bulk = await all_empty(conn, tables)
         if not bulk:
             await refuse_another_world(conn, source.history_sample())
-        await create_history_partitions(conn, source.world.history_month_starts())
+        months = source.world.history_month_starts()
+        if not bulk:
+            await create_history_partitions(conn, months)
         await register_codecs(conn)  # the records hold JSON as Python objects and vectors as arrays
         loader = Loader(conn, say or (lambda line: None), tables)
         try:
             if bulk:
-                await loader.bulk(source.batches())
+                await loader.bulk(source.batches(), months)
             else:
                 await loader.incremental(source.batches())
         except asyncpg.IntegrityConstraintViolationError as exc:
@@ -158,37 +228,84 @@ class Loader:
             load.generate_seconds += time.perf_counter() - started
             yield batch, load
 
-    async def copy(self, batch: Table[Any], load: TableLoad, rows: Sequence[Any], derived: Iterable[Derived]) -> None:
-        started = time.perf_counter()
-        columns = [list(map(attrgetter(name), rows)) for name in batch.columns]
-        await self.copy_columns(batch.qualified, batch.columns, columns)
+    def prepare(self, batch: Table[Any], rows: Sequence[Any], derived: Iterable[Derived], replica: bool) -> Prepared:
+        """`rows` of `batch` and the rows derived from them, encoded for COPY (thread-safe while no
+        other thread prepares: the encoders are chosen once per table and columns)."""
+        copies = [self.encoded(batch.qualified, batch.columns, [list(map(attrgetter(n), rows)) for n in batch.columns])]
         for extra in derived:
             derived_rows = list(map(extra.of, rows))
             columns = [[row[n] for row in derived_rows] for n in range(len(extra.columns))]
-            await self.copy_columns(extra.table, extra.columns, columns)
-        load.inserted += len(rows)
+            copies.append(self.encoded(extra.table, extra.columns, columns))
+        return Prepared(batch.qualified, len(rows), replica, [c for c in copies if c is not None])
+
+    def encoded(self, table: str, names: tuple[str, ...], columns: list[list[Any]]) -> Copy | None:
+        """Rows given column by column, in binary COPY written here, or as records for asyncpg's
+        encoder when the table has a column type binary_copy does not write; None for no rows."""
+        if not columns or not columns[0]:
+            return None
+        if (table, names) not in self.encoders:
+            self.encoders[table, names] = encoders_of(self.types[table], names)
+        encoders = self.encoders[table, names]
+        if encoders is None:
+            return Copy(table, names, None, list(zip(*columns, strict=True)))
+        return Copy(table, names, encode_copy(encoders, columns), None)
+
+    async def send(self, prepared: Prepared, load: TableLoad) -> None:
+        started = time.perf_counter()
+        for copy in prepared.copies:
+            schema, name = copy.table.split(".")
+            if copy.stream is None:
+                await self.conn.copy_records_to_table(name, schema_name=schema, columns=list(copy.names),
+                                                      records=copy.records)  # fmt: skip
+            else:
+                await copy_encoded(self.conn, copy.table, copy.names, copy.stream)
+        load.inserted += prepared.rows
         load.seconds += time.perf_counter() - started
-        if batch.qualified == "prompts.history":
+        if prepared.table == "prompts.history":
             inserted = sum(t.inserted for t in self.loads.values())
             self.say(f"history: {load.generated:,} rows made; {inserted:,} rows of all tables loaded "
                      f"in {time.perf_counter() - self.started:.1f} s")  # fmt: skip
 
-    async def bulk(self, batches: Iterator[Table[Any]]) -> None:
-        """Every batch into the empty database in one transaction, secondary indexes built last."""
+    async def load_types(self) -> None:
+        """Every seeded table's column types, in one round trip."""
+        if not self.types:
+            self.types.update(await column_types(self.conn, self.tables))
+
+    async def bulk(self, batches: Iterator[Table[Any]], months: list[dt.date]) -> None:
+        """Every batch into the empty database in one transaction, secondary indexes built last; the
+        history partitions of `months` made there, after the indexes are dropped (none to make for
+        them, and their COPYs write no WAL either): no row can sit in the default partition."""
         conn = self.conn
         async with conn.transaction():
             await truncate(conn, self.tables)
             rebuild = await drop_secondary_indexes(conn, self.tables)
+            await conn.execute(CREATE_PARTITIONS, months)
             may_skip = await conn.fetchval("SELECT has_parameter_privilege('session_replication_role', 'SET')")
             triggers = await insert_triggers(conn, self.tables) if may_skip else None
-            role = "origin"
-            for batch, load in self.timed(batches):
+            await self.load_types()
+
+            def prepare(batch: Table[Any]) -> Prepared:
                 derived = None if triggers is None else taken_over(triggers.get(batch.qualified, []))
-                wanted = "origin" if derived is None else "replica"  # replica: no FK checks, no triggers
-                if wanted != role:
-                    await conn.execute(f"SET LOCAL session_replication_role = {wanted}")
-                    role = wanted
-                await self.copy(batch, load, batch.rows, derived or ())
+                return self.prepare(batch, batch.rows, derived or (), replica=derived is not None)
+
+            role = "origin"
+            maker = Maker(batches, prepare)
+            try:
+                while True:
+                    started = time.perf_counter()
+                    prepared = await maker.next()
+                    if prepared is None:
+                        break
+                    load = self.loads.setdefault(prepared.table, TableLoad())
+                    load.generated += prepared.rows
+                    load.generate_seconds += time.perf_counter() - started
+                    wanted = "replica" if prepared.replica else "origin"  # replica: no FK checks, no triggers
+                    if wanted != role:
+                        await conn.execute(f"SET LOCAL session_replication_role = {wanted}")
+                        role = wanted
+                    await self.send(prepared, load)
+            finally:
+                await maker.close()
             await conn.execute("SET LOCAL session_replication_role = origin")
             self.say_loaded()
             memory = await build_memory_mb(conn, [table for table, indexes in rebuild.items() if indexes])
@@ -214,25 +331,10 @@ class Loader:
                 found = await self.conn.fetch(f"SELECT id FROM {batch.qualified} WHERE id = ANY($1::uuid[])",
                                               [row.id for row in batch.rows])  # fmt: skip
                 present = {record[0] for record in found}
-                await self.copy(batch, load, [row for row in batch.rows if row.id not in present], ())
+                await self.load_types()
+                missing = [row for row in batch.rows if row.id not in present]
+                await self.send(self.prepare(batch, missing, (), replica=False), load)
         self.say_loaded()
-
-    async def copy_columns(self, table: str, names: tuple[str, ...], columns: list[list[Any]]) -> None:
-        """Rows given column by column, in binary COPY written here, or by asyncpg's encoder for a table
-        with a column type binary_copy does not write."""
-        if not columns or not columns[0]:
-            return
-        if table not in self.types:  # every seeded table's at the first COPY: one round trip
-            self.types.update(await column_types(self.conn, sorted({table, *self.tables})))
-        if (table, names) not in self.encoders:
-            self.encoders[table, names] = encoders_of(self.types[table], names)
-        encoders = self.encoders[table, names]
-        if encoders is None:
-            schema, name = table.split(".")
-            records = zip(*columns, strict=True)
-            await self.conn.copy_records_to_table(name, schema_name=schema, columns=list(names), records=records)
-        else:
-            await copy_columns(self.conn, table, names, encoders, columns)
 
     def say_loaded(self) -> None:
         for table, load in self.loads.items():
@@ -288,11 +390,14 @@ async def all_empty(conn: asyncpg.Connection, tables: list[str]) -> bool:
     return not tables or not await conn.fetchval(f"SELECT {exists}")
 
 
+CREATE_PARTITIONS = "SELECT prompts.create_history_partition(month) FROM unnest($1::date[]) month"
+
+
 async def create_history_partitions(conn: asyncpg.Connection, months: list[dt.date]) -> None:
     """A partition per seeded month, unless the default partition already holds rows of that month:
     all in one statement, or month by month when one of them is in the default partition."""
     try:
-        await conn.execute("SELECT prompts.create_history_partition(month) FROM unnest($1::date[]) month", months)
+        await conn.execute(CREATE_PARTITIONS, months)
         return
     except asyncpg.CheckViolationError:
         pass
