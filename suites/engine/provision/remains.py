@@ -118,3 +118,10 @@ def purge(state_dir: Path) -> None:
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True, v=True)
     shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def state_dir_containers(settings: Settings) -> set[str]:
+    """The ids of the containers, any state, labelled with `settings`' state directory."""
+    from harness.provision.containers import docker_client, labelled_containers
+
+    return {c.id for c in labelled_containers(docker_client(), f"{LABEL_STATE_DIR}={settings.state_dir}")}

@@ -6,8 +6,6 @@ given."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -19,15 +17,8 @@ from harness.errors import ProvisionError
 from harness.provision import embedded as embedded_backend
 from harness.provision import open_environment
 from harness.provision.environment import Environment
-from harness.provision.registry import LABEL_STATE_DIR, EnvRecord
-
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
+from harness.provision.registry import EnvRecord
+from suites.engine.provision.remains import state_dir_containers
 
 
 def embedded(settings: Settings) -> Settings:
@@ -84,13 +75,6 @@ def docker(settings: Settings) -> Settings:
     if settings.backend != "docker":
         pytest.skip("docker publishes the ports here: run with --backend docker")
     return settings
-
-
-def state_dir_containers(settings: Settings) -> set[str]:
-    from harness.provision.containers import docker_client
-
-    found = docker_client().containers.list(all=True, filters={"label": f"{LABEL_STATE_DIR}={settings.state_dir}"})
-    return {container.id for container in found}
 
 
 async def test_containers_whose_host_port_was_taken_are_made_again_on_another(

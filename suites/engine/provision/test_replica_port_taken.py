@@ -5,8 +5,6 @@ listening socket of the test's own takes the first port the replica is given."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from types import ModuleType
 from urllib.parse import urlsplit
 
@@ -16,23 +14,9 @@ import pytest
 from harness.config import Settings
 from harness.provision import embedded as embedded_backend
 from harness.provision import open_environment
-from harness.provision.registry import LABEL_STATE_DIR, EnvRecord
+from harness.provision.registry import EnvRecord
 from harness.provision.replica import start_replica
-
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
-
-
-def state_dir_containers(settings: Settings) -> set[str]:
-    from harness.provision.containers import docker_client
-
-    found = docker_client().containers.list(all=True, filters={"label": f"{LABEL_STATE_DIR}={settings.state_dir}"})
-    return {container.id for container in found}
+from suites.engine.provision.remains import state_dir_containers
 
 
 async def test_a_replica_whose_port_was_taken_serves_on_another(
