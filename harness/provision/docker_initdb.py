@@ -24,13 +24,11 @@ from typing import Any
 
 from harness.errors import ProvisionError
 from harness.provision.embedded import new_password
+from harness.provision.initdb_cache import DATA, PASSWORD, whole
 from harness.provision.locking import exclusive
 from harness.provision.registry import write_private
 
-PASSWORD = "password"
-DATA = "data"
 LOCK = ".lock"
-POLL_SECONDS = 0.05
 
 
 def cache_root(initdb_cache: Path) -> Path:
@@ -55,10 +53,10 @@ class DockerInitdbCache:
     async def copy_to(self, data: Path, timeout: float) -> str:
         """Fill `data` (an empty directory) with an initialised data directory, building the entry
         first when there is none; the superuser's password in it."""
-        if not self._whole():
+        if not whole(self.entry):
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             async with exclusive(self.root / LOCK, f"the docker initdb cache {self.root}", timeout):
-                if not self._whole():
+                if not whole(self.entry):
                     await self._build(timeout)
         result = await asyncio.to_thread(
             subprocess.run, ["cp", "-a", f"{self.entry / DATA}/.", str(data)], capture_output=True, text=True
@@ -66,9 +64,6 @@ class DockerInitdbCache:
         if result.returncode != 0:
             raise ProvisionError(f"copying the cached data directory {self.entry / DATA}: {result.stderr.strip()}")
         return (self.entry / PASSWORD).read_text().strip()
-
-    def _whole(self) -> bool:
-        return (self.entry / DATA / "global" / "pg_control").is_file() and (self.entry / PASSWORD).is_file()
 
     async def _build(self, timeout: float) -> None:
         shutil.rmtree(self.entry, ignore_errors=True)  # not whole: a killed build's (we hold the lock)
@@ -83,10 +78,16 @@ class DockerInitdbCache:
                 volumes={str(staging / DATA): {"bind": self.pgdata, "mode": "rw"}}, labels=self.labels,
             )  # fmt: skip
             try:
-                await self._wait_initialised(container, timeout)
-                await asyncio.to_thread(container.stop, timeout=int(timeout))  # SIGINT: a clean shutdown
+                from harness.provision.containers import DockerServer  # it imports this module
+
+                server = DockerServer(
+                    container, "SIGQUIT", lambda: asyncio.to_thread(_answers_on_tcp, container),
+                    f"initialising a data directory in {self.image[:19]}", timeout,
+                )  # fmt: skip
+                await server.wait_serving()  # on TCP: the entrypoint's temporary server listens on its socket only
+                await server.stop(immediate=False)  # SIGINT: a clean shutdown
                 if (await asyncio.to_thread(container.wait, timeout=timeout))["StatusCode"] != 0:
-                    raise ProvisionError(f"initialising a data directory in {self.image[:19]} did not stop cleanly")
+                    raise ProvisionError(f"{server.what} did not stop cleanly")
             finally:
                 await asyncio.to_thread(container.remove, force=True)
             write_private(staging / PASSWORD, password + "\n")
@@ -94,18 +95,11 @@ class DockerInitdbCache:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    async def _wait_initialised(self, container: Any, timeout: float) -> None:
-        """Until the server answers on TCP: the entrypoint's temporary server listens on its socket only."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            try:
-                ready = await asyncio.to_thread(container.exec_run, ["pg_isready", "-q", "-h", "127.0.0.1"])
-                if ready.exit_code == 0:
-                    return
-            except Exception:  # the SDK's APIError: the container stopped; its status says why
-                pass
-            await asyncio.to_thread(container.reload)
-            if container.status in ("exited", "dead") or asyncio.get_running_loop().time() > deadline:
-                logs = container.logs(tail=40).decode(errors="replace")
-                raise ProvisionError(f"initialising a data directory in {self.image[:19]} failed; log:\n{logs}")
-            await asyncio.sleep(POLL_SECONDS)
+
+def _answers_on_tcp(container: Any) -> bool:
+    import docker.errors  # optional extra: docker
+
+    try:
+        return bool(container.exec_run(["pg_isready", "-q", "-h", "127.0.0.1"]).exit_code == 0)
+    except docker.errors.APIError:  # stopped meanwhile: the next check reads its status
+        return False

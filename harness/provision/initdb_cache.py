@@ -43,6 +43,11 @@ def run_initdb(argv: list[str], data: Path, prepare_child: Callable[[], None]) -
         raise ProvisionError(f"initdb failed in {data}: {result.stderr.strip()}")
 
 
+def whole(entry: Path) -> bool:
+    """Whether the cache entry at `entry` holds an initialised data directory and its password."""
+    return (entry / DATA / "global" / "pg_control").is_file() and (entry / PASSWORD).is_file()
+
+
 def entry_key(bin_dir: Path, superuser: str, server_uid: int) -> str:
     postgres = (bin_dir / "postgres").stat()
     argv = initdb_argv(bin_dir, Path(DATA), superuser, Path(PASSWORD))
@@ -72,7 +77,7 @@ class InitdbCache:
     def copy_to(self, data: Path) -> str:
         """Copy an initialised data directory to `data` (building the entry when it is missing or
         damaged); the superuser's password in the copy."""
-        if not self._whole(self.entry):
+        if not whole(self.entry):
             self._build()
         result = subprocess.run(
             ["cp", "-a", "--reflink=auto", str(self.entry / DATA), str(data)],
@@ -85,10 +90,6 @@ class InitdbCache:
                 f"copying the cached data directory {self.entry / DATA} failed: {result.stderr.strip()}"
             )
         return (self.entry / PASSWORD).read_text().strip()
-
-    @staticmethod
-    def _whole(entry: Path) -> bool:
-        return (entry / DATA / "global" / "pg_control").is_file() and (entry / PASSWORD).is_file()
 
     def _build(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -117,7 +118,7 @@ class InitdbCache:
                 staging.rename(self.entry)
                 return
             except OSError:
-                if self._whole(self.entry):
+                if whole(self.entry):
                     return
                 aside = self._unique("damaged")
                 with contextlib.suppress(FileNotFoundError):

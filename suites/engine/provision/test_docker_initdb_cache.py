@@ -14,7 +14,8 @@ import pytest
 
 from harness.config import Settings
 from harness.provision import choose_backend, open_environment
-from harness.provision.docker_initdb import DATA, PASSWORD, cache_root, usable
+from harness.provision.docker_initdb import cache_root, usable
+from harness.provision.initdb_cache import DATA, PASSWORD
 from suites.engine.provision.remains import purge
 
 

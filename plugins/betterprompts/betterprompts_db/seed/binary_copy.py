@@ -281,13 +281,4 @@ async def copy_columns(
     columns: Sequence[Sequence[Any]],
 ) -> None:  # fmt: skip
     """COPY rows given column by column into `table` (schema-qualified), CHUNK_ROWS at a time."""
-    count = len(columns[0]) if columns else 0
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield HEADER
-        for start in range(0, count, CHUNK_ROWS):
-            yield encode_rows(encoders, [values[start : start + CHUNK_ROWS] for values in columns])
-        yield TRAILER
-
-    schema, name = table.split(".")
-    await conn.copy_to_table(name, schema_name=schema, columns=list(names), source=chunks(), format="binary")
+    await copy_encoded(conn, table, names, encode_copy(encoders, columns))
