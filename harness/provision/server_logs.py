@@ -19,8 +19,9 @@ SERVER_PROCESSES = frozenset(
     {"checkpointer", "background writer", "walwriter", "startup", "postmaster", "autovacuum launcher",
      "autovacuum worker"}
 )  # fmt: skip
-# A worker ended or cancelled on request: what a DROP DATABASE or a lock does to autovacuum.
-ROUTINE = frozenset({"57P01", "57014"})
+# What a DROP DATABASE or a lock does to autovacuum: a worker ended or cancelled on request, or one
+# sent to a database dropped before it connected ("database 137029 does not exist").
+ROUTINE = frozenset({"57P01", "57014", "3D000"})
 # SQLSTATE classes that are trouble from any process: data corrupted, internal error (XX), I/O (58).
 TROUBLE_CLASSES = ("XX", "58")
 SEVERITIES = ('"error_severity":"ERROR"', '"error_severity":"FATAL"', '"error_severity":"PANIC"')

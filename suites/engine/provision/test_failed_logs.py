@@ -80,6 +80,7 @@ def test_only_the_servers_own_failures_are_trouble(tmp_path: Path) -> None:
     routine = [
         {"error_severity": "ERROR", "state_code": "23505", "backend_type": "client backend", "message": "dup"},
         {"error_severity": "FATAL", "state_code": "57P01", "backend_type": "autovacuum worker", "message": "ended"},
+        {"error_severity": "FATAL", "state_code": "3D000", "backend_type": "autovacuum worker", "message": "dropped"},
         {"error_severity": "LOG", "state_code": "00000", "backend_type": "checkpointer", "message": "checkpoint"},
     ]
     assert trouble(*routine) is None
