@@ -6,6 +6,9 @@
   indexes) against `pgbench -i` (group `seeding-deferred`); with the making, in extra_info, and
   the same in bytes/s: the tables' bytes written per second (heap and TOAST, no index), the seed's
   rows being wide (768-d vectors, text, jsonb) where pgbench's are narrow;
+* the floor: the seed's own binary COPY streams of the same bulk load, made and encoded once
+  beforehand, replayed by COPY alone (no client cost at all) against `pgbench -i` (group
+  `seeding-floor`): how far the deferred load could get for rows as wide as the seed's;
 * the seed's index builds against a bare `CREATE INDEX` of each same index on the same rows, with
   the server's default settings (group `seeding-index-builds`; each index's ratio in extra_info).
 
@@ -20,6 +23,7 @@ and peak memory (`large` too: minutes) are measured in the full pass only.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import secrets
@@ -36,8 +40,19 @@ import asyncpg
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from betterprompts_db.seed import SeedReport, seed
-from betterprompts_db.seed.loader import SEEDED_SCHEMAS
+from betterprompts_db.data.postgres.codecs import register_codecs
+from betterprompts_db.seed import SeedReport, WorldWriter, seed
+from betterprompts_db.seed.loader import (
+    CREATE_PARTITIONS,
+    SEEDED_SCHEMAS,
+    Loader,
+    Prepared,
+    TableLoad,
+    drop_secondary_indexes,
+    seeded_tables,
+    skippable_triggers,
+    truncate,
+)
 from betterprompts_db.settings import BetterPromptsSettings
 from harness.config import Settings
 from harness.isolation import RunState
@@ -45,7 +60,7 @@ from harness.plugins import plugin_settings
 from harness.provision import Endpoints
 from harness.provision.databases import create_database, drop_database
 from harness.provision.embedded import pg_bin_dir
-from suites.betterprompts.benchmarks._support import QUICK, rounds
+from suites.betterprompts.benchmarks._support import QUICK, Side, measure_pair, rounds, side_name
 
 pytestmark = pytest.mark.timeout(3600)  # `large` takes minutes; each seed guards nothing else
 
@@ -261,6 +276,127 @@ def test_seeding_index_builds(benchmark: BenchmarkFixture, runs: Runs) -> None:
             "baseline": {"name": "test_seeding_index_builds[bare]", "ops_per_round": len(builds),
                          "rounds": [sum(b.values()) for b in runs.bare]},
         },
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A bulk load's COPYs as the seed made and encoded them (`Loader.prepare_bulk`), in its order,
+    for the seed's tables and history months."""
+
+    tables: list[str]
+    months: list[dt.date]
+    batches: list[Prepared]
+
+    @property
+    def rows(self) -> int:
+        return sum(prepared.rows for prepared in self.batches)
+
+    @property
+    def by_table(self) -> dict[str, int]:
+        rows: dict[str, int] = {}
+        for prepared in self.batches:
+            rows[prepared.table] = rows.get(prepared.table, 0) + prepared.rows
+        return rows
+
+    @property
+    def copy_bytes(self) -> int:
+        return sum(len(chunk) for p in self.batches for copy in p.copies for chunk in copy.stream or ())
+
+
+async def capture_bulk_load(dsn: str, writer: WorldWriter) -> Captured:
+    """Make and encode every batch of `writer`'s world as a bulk load into the database at `dsn`
+    (migrated, empty) would, without sending any."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await seeded_tables(conn)
+        loader = Loader(conn, lambda line: None, tables)
+        await loader.load_types()
+        triggers = await skippable_triggers(conn, tables)
+        batches = [loader.prepare_bulk(batch, triggers) for batch in writer.batches()]
+        return Captured(tables, writer.world.history_month_starts(), batches)
+    finally:
+        await conn.close()
+
+
+async def counted_rows(dsn: str, tables: list[str]) -> dict[str, int]:
+    """`count(*)` of each of `tables`, by table."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {table: int(await conn.fetchval(f"SELECT count(*) FROM {table}")) for table in tables}
+    finally:
+        await conn.close()
+
+
+async def replay_bulk_load(dsn: str, captured: Captured) -> None:
+    """The bulk load's COPYs alone, already encoded, as it sends them: one transaction, the tables
+    truncated and without their secondary indexes, each batch under its session_replication_role;
+    no index built after."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await register_codecs(conn)  # for a table whose COPY goes as records
+        loader = Loader(conn, lambda line: None, captured.tables)
+        async with conn.transaction():
+            await truncate(conn, captured.tables)
+            await drop_secondary_indexes(conn, captured.tables)
+            await conn.execute(CREATE_PARTITIONS, captured.months)
+            role = "origin"
+            for prepared in captured.batches:
+                if (wanted := "replica" if prepared.replica else "origin") != role:
+                    await conn.execute(f"SET LOCAL session_replication_role = {wanted}")
+                    role = wanted
+                await loader.send(prepared, TableLoad())
+    finally:
+        await conn.close()
+
+
+@pytest.mark.benchmark(group="seeding-floor")
+def test_seeding_floor(benchmark: BenchmarkFixture, runs: Runs) -> None:
+    """The seed's bulk load, its COPY streams made and encoded beforehand by the seed's own code,
+    replayed by COPY alone against `pgbench -i`, pairs alternating on the same server: the server's
+    share of the deferred load, the most any client could reach. In extra_info: the ratio in rows/s
+    (`rows_ratio`) and in table bytes written per second (`bytes_ratio`, heap and TOAST, no index),
+    each the median pair's; rows, MB of COPY data and of tables."""
+    untimed = benchmark.disabled
+    scale = SMOKE_SCALE if untimed else rounds(0.25, 0.05)
+    pgbench_scale = 1 if untimed else rounds(2, 1)
+    cost = plugin_settings(runs.settings, BetterPromptsSettings).bcrypt_cost
+    writer = WorldWriter(runs.settings.seeds_dir, "load", scale, cost)
+    loop = runs.databases.loop
+    replayed, pgbenched = runs.databases.create(), runs.databases.create()
+    captured = loop.run_until_complete(capture_bulk_load(replayed, writer))
+    pgbench_rows = pgbench_scale * PGBENCH_ROWS_PER_SCALE
+    measure_pair(
+        benchmark,
+        Side(
+            side_name(benchmark.name, "replay"),
+            captured.rows,
+            lambda: loop.run_until_complete(replay_bulk_load(replayed, captured)),
+        ),
+        Side(side_name(benchmark.name, "pgbench"), pgbench_rows, lambda: pgbench_initialise(pgbenched, pgbench_scale)),
+        pairs=1 if untimed else rounds(5, 3),
+        warmup_pairs=0 if untimed else 1,
+    )  # each side reuses its database: pgbench -i drops and recreates its tables, the replay truncates
+    seed_bytes = loop.run_until_complete(table_bytes(replayed, SEEDED_SCHEMAS))
+    pgbench_bytes = loop.run_until_complete(table_bytes(pgbenched, ["public"]))
+    assert loop.run_until_complete(counted_rows(replayed, list(captured.by_table))) == captured.by_table
+    paired = benchmark.extra_info["paired"]
+    ratios = [(captured.rows / s) / (pgbench_rows / b)
+              for s, b in zip(paired["subject"]["rounds"], paired["baseline"]["rounds"], strict=True)]  # fmt: skip
+    bytes_per_row = seed_bytes / captured.rows, pgbench_bytes / pgbench_rows  # the seed's: with its request ids
+    benchmark.extra_info.update(
+        profile=f"load x{scale:g}",
+        pgbench_scale=pgbench_scale,
+        rows=captured.rows,
+        copy_mb=round(captured.copy_bytes / 2**20, 1),
+        table_mb=round(seed_bytes / 2**20, 1),
+        pgbench_table_mb=round(pgbench_bytes / 2**20, 1),
+        table_bytes_per_row=[round(b) for b in bytes_per_row],  # the seed's, pgbench's
+        replay_seconds=[round(s, 3) for s in paired["subject"]["rounds"]],
+        pgbench_seconds=[round(s, 3) for s in paired["baseline"]["rounds"]],
+        rows_ratio=round(statistics.median(ratios), 4),
+        bytes_ratio=round(statistics.median(ratio * seed_bytes / captured.rows / (pgbench_bytes / pgbench_rows)
+                                            for ratio in ratios), 4),
     )  # fmt: skip
 
 

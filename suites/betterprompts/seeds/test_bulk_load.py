@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import numpy as np
 import pytest
 
@@ -25,6 +26,7 @@ from betterprompts_db.seed import (
     load_dataset,
     seed,
 )
+from betterprompts_db.seed.loader import Loader, seeded_tables, skippable_triggers
 from harness.pytest_plugin import Database
 from suites.betterprompts.seeds.database import dump_data, fetch
 from suites.betterprompts.seeds.test_determinism import rows_by_table
@@ -170,3 +172,32 @@ def test_memory_grows_with_users_and_api_calls_not_with_the_whole_history(seeds_
     streamed = peak(batches, 0.04) - peak(batches, 0.01)
     held = peak(whole, 0.04) - peak(whole, 0.01)
     assert 0 < streamed < held / 3
+
+
+async def test_a_bulk_batch_skips_triggers_only_where_the_role_may_and_carries_what_they_would_write(
+    fresh_database: Database, seeds_dir: Path
+) -> None:
+    batches = WorldWriter(seeds_dir, "minimal", 1.0, COST).batches()
+    history = next(batch for batch in batches if batch.qualified == "prompts.history")
+    conn = await asyncpg.connect(fresh_database.dsn)
+    try:
+        tables = await seeded_tables(conn)
+        triggers = await skippable_triggers(conn, tables)
+        loader = Loader(conn, lambda line: None, tables)
+        await loader.load_types()
+    finally:
+        await conn.close()
+    assert triggers is not None
+    assert "history_track_request_id" in triggers["prompts.history"]
+    skipping = loader.prepare_bulk(history, triggers)
+    assert skipping.replica
+    assert skipping.rows == len(history.rows)
+    assert [copy.table for copy in skipping.copies] == ["prompts.history", "prompts.history_request_ids"]
+    checked = loader.prepare_bulk(history, None)
+    assert not checked.replica
+    assert [copy.table for copy in checked.copies] == ["prompts.history"]
+    app = await asyncpg.connect(fresh_database.dsn_as("bp_app"))
+    try:
+        assert await skippable_triggers(app, tables) is None  # it may not set session_replication_role
+    finally:
+        await app.close()

@@ -238,6 +238,12 @@ class Loader:
             copies.append(self.encoded(extra.table, extra.columns, columns))
         return Prepared(batch.qualified, len(rows), replica, [c for c in copies if c is not None])
 
+    def prepare_bulk(self, batch: Table[Any], triggers: dict[str, list[str]] | None) -> Prepared:
+        """`batch` as the bulk load sends it: as `replica`, with the rows its table's insert
+        `triggers` would write, when the seed takes them all over (`triggers`: `skippable_triggers`)."""
+        derived = None if triggers is None else taken_over(triggers.get(batch.qualified, []))
+        return self.prepare(batch, batch.rows, derived or (), replica=derived is not None)
+
     def encoded(self, table: str, names: tuple[str, ...], columns: list[list[Any]]) -> Copy | None:
         """Rows given column by column, in binary COPY written here, or as records for asyncpg's
         encoder when the table has a column type binary_copy does not write; None for no rows."""
@@ -280,16 +286,10 @@ class Loader:
             await truncate(conn, self.tables)
             rebuild = await drop_secondary_indexes(conn, self.tables)
             await conn.execute(CREATE_PARTITIONS, months)
-            may_skip = await conn.fetchval("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-            triggers = await insert_triggers(conn, self.tables) if may_skip else None
+            triggers = await skippable_triggers(conn, self.tables)
             await self.load_types()
-
-            def prepare(batch: Table[Any]) -> Prepared:
-                derived = None if triggers is None else taken_over(triggers.get(batch.qualified, []))
-                return self.prepare(batch, batch.rows, derived or (), replica=derived is not None)
-
             role = "origin"
-            maker = Maker(batches, prepare)
+            maker = Maker(batches, lambda batch: self.prepare_bulk(batch, triggers))
             try:
                 while True:
                     started = time.perf_counter()
@@ -414,6 +414,13 @@ async def insert_triggers(conn: asyncpg.Connection, tables: list[str]) -> dict[s
     for table, name in await conn.fetch(INSERT_TRIGGERS, tables):
         triggers.setdefault(table, []).append(name)
     return triggers
+
+
+async def skippable_triggers(conn: asyncpg.Connection, tables: list[str]) -> dict[str, list[str]] | None:
+    """The insert triggers of `tables` by table, when the role may skip them (and the foreign-key
+    checks) by session_replication_role; None when it may not."""
+    may_skip = await conn.fetchval("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+    return await insert_triggers(conn, tables) if may_skip else None
 
 
 def taken_over(triggers: list[str]) -> list[Derived] | None:
