@@ -377,7 +377,7 @@ async def _fill_data(client: Any, settings: Settings, labels: dict[str, str], da
         password = await asyncio.to_thread(cache.copy_to, data)
         if password is not None:
             return _Filled(password, from_snapshot=True)
-        snapshots = DockerSnapshots(cache, client, initdb.image, PG_DATA, settings.template_snapshot_min_build)
+        snapshots = DockerSnapshots(cache, client, initdb.image, PG_DATA, labels, settings.template_snapshot_min_build)
     data.mkdir(mode=0o700)
     return _Filled(await initdb.copy_to(data, settings.hang_timeout), snapshots=snapshots)
 

@@ -35,15 +35,16 @@ def snapshot_cache(initdb: DockerInitdbCache, recipe_key: str, keep: int) -> Sna
     return SnapshotCache(snapshot_root(initdb.root), initdb.entry.name, recipe_key, keep, 0, 0)  # root's, as the copy
 
 
-def redo_segment(client: Any, image: str, data: Path, pgdata: str) -> str:
+def redo_segment(client: Any, image: str, data: Path, pgdata: str, labels: dict[str, str]) -> str:
     """The WAL segment the cleanly stopped server of `data` starts from, read by pg_controldata in a
-    one-off container of its `image` (the host's may be another version, or absent)."""
+    one-off container of its `image` (the host's may be another version, or absent), labelled
+    `labels` for `harness gc`."""
     import docker.errors  # optional extra: docker
 
     try:
         output = client.containers.run(
             image, ["pg_controldata", "-D", pgdata], entrypoint=[], environment={"LC_ALL": "C"},
-            volumes={str(data): {"bind": pgdata, "mode": "ro"}}, remove=True,
+            volumes={str(data): {"bind": pgdata, "mode": "ro"}}, labels=labels, remove=True,
         )  # fmt: skip
     except docker.errors.DockerException as exc:
         raise ProvisionError(f"pg_controldata in {image[:19]} on {data}: {exc}") from exc
@@ -57,8 +58,11 @@ class DockerSnapshots:
     """Saving a snapshot of one run's postgres container (`server`, a DockerServer over it, whose
     superuser `user` has the password in `dsn`) with its data bind-mounted from `data`."""
 
-    def __init__(self, cache: SnapshotCache, client: Any, image: str, pgdata: str, min_build: float) -> None:
-        self.cache, self.client, self.image, self.pgdata, self.min_build = cache, client, image, pgdata, min_build
+    def __init__(
+        self, cache: SnapshotCache, client: Any, image: str, pgdata: str, labels: dict[str, str], min_build: float
+    ) -> None:
+        self.cache, self.client, self.image, self.pgdata = cache, client, image, pgdata
+        self.labels, self.min_build = labels, min_build
         self.saved = False
 
     async def save(self, server: Any, data: Path, dsn: str, user: str, templates: list[str], built: float) -> bool:
@@ -79,7 +83,7 @@ class DockerSnapshots:
         try:
             if (await asyncio.to_thread(server.container.wait, timeout=server.timeout))["StatusCode"] != 0:
                 raise ProvisionError(f"{server.what} did not stop cleanly")
-            segment = await asyncio.to_thread(redo_segment, self.client, self.image, data, self.pgdata)
+            segment = await asyncio.to_thread(redo_segment, self.client, self.image, data, self.pgdata, self.labels)
             await self.cache.save(data, cache_password, templates, segment, server.timeout)
             self.saved = True
         except (OSError, ProvisionError) as exc:  # a cache that cannot be written costs the next run time, no more
