@@ -226,6 +226,8 @@ class DockerEnvironment(Environment):
 
         async def launch_postgres() -> tuple[Any, _Filled]:
             filled = await _fill_data(client, settings, labels, data, template_key)
+            if filled.password is not None:
+                _skip_entrypoint(pg)
             return await launch(pg, 5432), filled
 
         try:
@@ -258,10 +260,12 @@ class DockerEnvironment(Environment):
                 f"redis container on port {redis_port}",
                 settings.hang_timeout,
             )
-            if filled.password is not None:  # the copy's superuser has the cache's password until now
+            if filled.password is None:  # the entrypoint initialised it with the run's password
+                postgres_ready = pg_server.wait_serving()
+            else:  # the copy's superuser has the cache's password until now
                 cached = f"postgresql://{PG_USER}:{filled.password}@{host}:{pg_port}/postgres"
-                await asyncio.gather(hand_over(pg_server, cached, endpoints.postgres), redis_server.wait_serving())
-            await asyncio.gather(pg_server.wait_serving(), redis_server.wait_serving())
+                postgres_ready = hand_over(pg_server, cached, endpoints.postgres)
+            await asyncio.gather(postgres_ready, redis_server.wait_serving())
         except BaseException:
             remove_containers(record.containers)
             raise
@@ -347,6 +351,14 @@ def _redis_container(settings: Settings, labels: dict[str, str]) -> Any:
     # no ACL file only the loopback publishing keeps other machines out.
     protected = "yes" if settings.redis_acl.is_file() else "no"
     return redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
+
+
+def _skip_entrypoint(container: Any) -> None:
+    """Run `container`'s postgres at once as the image's postgres user: a data directory copied from
+    a cache needs nothing of the image's entrypoint, a bash script that finds it initialised, walks
+    it to chown what is not postgres's and re-executes itself as postgres (about 0.1 s of a start)."""
+    command = list(container._command)
+    container.with_kwargs(**container._kwargs, entrypoint=command[:1], user=PG_USER).with_command(command[1:])
 
 
 @dataclass(frozen=True)
