@@ -48,6 +48,7 @@ log = logging.getLogger("harness.provision")
 LOOPBACK = "127.0.0.1"
 PG_USER = "postgres"
 PG_DATA = "/var/lib/postgresql/data"
+IMAGE_PG_OS_USER = "postgres"  # the images' own account, which owns PGDATA
 REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
 REDIS_ACL_IN_CONTAINER = "/usr/local/etc/redis/users.acl"  # where redis.conf's aclfile points
 PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off"]
@@ -358,7 +359,7 @@ def _skip_entrypoint(container: Any) -> None:
     a cache needs nothing of the image's entrypoint, a bash script that finds it initialised, walks
     it to chown what is not postgres's and re-executes itself as postgres (about 0.1 s of a start)."""
     command = list(container._command)
-    container.with_kwargs(**container._kwargs, entrypoint=command[:1], user=PG_USER).with_command(command[1:])
+    container.with_kwargs(**container._kwargs, entrypoint=command[:1], user=IMAGE_PG_OS_USER).with_command(command[1:])
 
 
 @dataclass(frozen=True)
