@@ -94,7 +94,7 @@ async def open_environment(
     settings: Settings, purpose: str = "run", persistent: bool | None = None, template_key: str = ""
 ) -> Environment:
     """Start (or, when reused, find) the servers for `settings`; `template_key` (the recipe's
-    contents) lets the embedded backend start from a snapshot with the template built."""
+    contents) lets the embedded and docker backends start from a snapshot with the template built."""
     backend, reason = choose_backend(settings)
     log.info("backend %s (%s)", backend, reason)
     if persistent is None:
@@ -129,7 +129,7 @@ async def _start(
         if backend == "docker":
             from harness.provision.containers import DockerEnvironment  # start-up: redis (the backends)
 
-            return await DockerEnvironment.start(directory, record, settings)
+            return await DockerEnvironment.start(directory, record, settings, template_key)
         from harness.provision.external import ExternalEnvironment  # start-up: redis (the backends)
 
         return await ExternalEnvironment.start(directory, record, settings)

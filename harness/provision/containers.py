@@ -15,13 +15,16 @@ import contextlib
 import logging
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.extras import missing_extra
 from harness.provision import docker_initdb
+from harness.provision.docker_snapshots import DockerSnapshots, snapshot_cache
 from harness.provision.embedded import PORT_ATTEMPTS, free_port, new_password
 from harness.provision.endpoints import Endpoints
 from harness.provision.environment import Environment
@@ -45,6 +48,7 @@ log = logging.getLogger("harness.provision")
 LOOPBACK = "127.0.0.1"
 PG_USER = "postgres"
 PG_DATA = "/var/lib/postgresql/data"
+IMAGE_PG_OS_USER = "postgres"  # the images' own account, which owns PGDATA
 REDIS_CONFIG_IN_CONTAINER = "/usr/local/etc/redis/redis.conf"
 REDIS_ACL_IN_CONTAINER = "/usr/local/etc/redis/users.acl"  # where redis.conf's aclfile points
 PG_TUNING = ["-c", "fsync=off", "-c", "full_page_writes=off"]
@@ -131,14 +135,6 @@ def published_host(container: Any) -> str:
     return LOOPBACK if _engine_is_local() else str(container.get_container_host_ip())
 
 
-def _data_dir(directory: Path) -> Path:
-    """PGDATA bind-mounted from the state directory (tmpfs when /dev/shm is used): it survives a
-    container restart, which a tmpfs mount inside the container would not."""
-    data = directory / "pgdata"
-    data.mkdir(mode=0o700)
-    return data
-
-
 def container_labels(record: EnvRecord, directory: Path) -> dict[str, str]:
     """The labels every container of the environment in `directory` carries, for `harness gc`."""
     return {
@@ -191,55 +187,37 @@ def start_published(container: Any, container_port: int) -> None:
 
 class DockerEnvironment(Environment):
     def __init__(
-        self, directory: Path, record: EnvRecord, endpoints: Endpoints, postgres: DockerServer, redis: DockerServer
+        self,
+        directory: Path,
+        record: EnvRecord,
+        endpoints: Endpoints,
+        postgres: DockerServer,
+        redis: DockerServer,
+        snapshots: DockerSnapshots | None = None,
+        from_snapshot: bool = False,
     ) -> None:
         super().__init__(endpoints, Faults(endpoints, postgres, redis), directory, record)
         self.postgres = postgres
         self.redis = redis
+        self.snapshots = snapshots  # when this run may save its template's snapshot
+        self._from_snapshot = from_snapshot
 
     @classmethod
-    async def start(cls, directory: Path, record: EnvRecord, settings: Settings) -> DockerEnvironment:
+    async def start(
+        cls, directory: Path, record: EnvRecord, settings: Settings, template_key: str = ""
+    ) -> DockerEnvironment:
+        """Redis's container starts at once; postgres's once its data directory is filled (a template
+        snapshot of `template_key`'s recipe, else the docker initdb cache's, else left to the image's
+        entrypoint); then both must answer."""
         client = docker_client()
         _disable_ryuk_unless_asked()
         for image in (settings.pg_image, settings.redis_image):
             _ensure_image(client, image)
         password = new_password()
         labels = container_labels(record, directory)
-        data = _data_dir(directory)
-        cache_password = await _initdb_from_cache(client, settings, labels, data)
-        pg = (
-            create_container(settings.pg_image, 5432, labels, "SIGINT")
-            .with_env("POSTGRES_PASSWORD", password)
-            .with_env("POSTGRES_USER", PG_USER)
-            .with_env("PGDATA", PG_DATA)  # the public pg18 images default elsewhere; one path for all
-            .with_volume_mapping(str(data), PG_DATA, "rw")
-            .with_command(
-                [
-                    "postgres",
-                    *PG_TUNING,
-                    *("-c", f"max_connections={settings.pg_max_connections}"),
-                    *("-c", f"synchronous_commit={'on' if settings.durable_commits else 'off'}"),
-                    *(
-                        arg
-                        for k, v in insight_settings(settings.insight_explain_ms).items()
-                        for arg in ("-c", f"{k}={v}")
-                    ),
-                ]
-            )
-        )
-        redis = create_container(settings.redis_image, 6379, labels, "SIGTERM")
-        command = ["redis-server"]
-        if settings.redis_config.is_file():
-            redis = redis.with_volume_mapping(str(settings.redis_config.resolve()), REDIS_CONFIG_IN_CONTAINER, "ro")
-            command.append(REDIS_CONFIG_IN_CONTAINER)
-        if settings.redis_acl.is_file():
-            redis = redis.with_volume_mapping(str(settings.redis_acl.resolve()), REDIS_ACL_IN_CONTAINER, "ro")
-            command += ["--aclfile", REDIS_ACL_IN_CONTAINER]
-        # Protected mode refuses every client from outside the container (docker's port proxy is one)
-        # while `default` needs no password; the shipped ACL disables `default`, so it stays on. With
-        # no ACL file only the loopback publishing keeps other machines out.
-        protected = "yes" if settings.redis_acl.is_file() else "no"
-        redis = redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
+        data = directory / "pgdata"
+        pg = _postgres_container(settings, labels, password, data)
+        redis = _redis_container(settings, labels)
 
         async def launch(container: Any, container_port: int) -> Any:
             await asyncio.to_thread(start_published, container, container_port)
@@ -247,13 +225,19 @@ class DockerEnvironment(Environment):
             record.save(directory)
             return container.get_wrapped_container()
 
+        async def launch_postgres() -> tuple[Any, _Filled]:
+            filled = await _fill_data(client, settings, labels, data, template_key)
+            if filled.password is not None:
+                _skip_entrypoint(pg)
+            return await launch(pg, 5432), filled
+
         try:
             # both at once; each is recorded as it starts, and removed below if the other fails
-            launched = await asyncio.gather(launch(pg, 5432), launch(redis, 6379), return_exceptions=True)
+            launched = await asyncio.gather(launch_postgres(), launch(redis, 6379), return_exceptions=True)
             for outcome in launched:
                 if isinstance(outcome, BaseException):
                     raise outcome
-            started = list(launched)
+            (pg_container, filled), redis_container = launched
             record.containers = [pg.get_container_id(), redis.get_container_id()]  # the order attach reads
             record.save(directory)
             host = published_host(pg)
@@ -264,33 +248,31 @@ class DockerEnvironment(Environment):
                 backend="docker",
             )
             pg_server = DockerServer(
-                started[0],
+                pg_container,
                 "SIGQUIT",
                 lambda: postgres_answers(endpoints.postgres),
                 f"postgres container on port {pg_port}",
                 settings.hang_timeout,
             )
             redis_server = DockerServer(
-                started[1],
+                redis_container,
                 "SIGKILL",
                 lambda: redis_answers(endpoints.redis),
                 f"redis container on port {redis_port}",
                 settings.hang_timeout,
             )
-            if cache_password is not None:  # the copy's superuser has the cache's password until now
-                cached = f"postgresql://{PG_USER}:{cache_password}@{host}:{pg_port}/postgres"
-                copy = DockerServer(
-                    started[0], "SIGQUIT", lambda: postgres_answers(cached), pg_server.what, settings.hang_timeout
-                )
-                await copy.wait_serving()
-                await change_password(cached, PG_USER, password, settings.hang_timeout)
-            await asyncio.gather(pg_server.wait_serving(), redis_server.wait_serving())
+            if filled.password is None:  # the entrypoint initialised it with the run's password
+                postgres_ready = pg_server.wait_serving()
+            else:  # the copy's superuser has the cache's password until now
+                cached = f"postgresql://{PG_USER}:{filled.password}@{host}:{pg_port}/postgres"
+                postgres_ready = hand_over(pg_server, cached, endpoints.postgres)
+            await asyncio.gather(postgres_ready, redis_server.wait_serving())
         except BaseException:
             remove_containers(record.containers)
             raise
         record.endpoints = endpoints.to_json()
         record.save(directory)
-        return cls(directory, record, endpoints, pg_server, redis_server)
+        return cls(directory, record, endpoints, pg_server, redis_server, filled.snapshots, filled.from_snapshot)
 
     @classmethod
     def attach(cls, directory: Path, record: EnvRecord, settings: Settings) -> DockerEnvironment:
@@ -311,19 +293,106 @@ class DockerEnvironment(Environment):
                 return False
         return True
 
+    @property
+    def from_snapshot(self) -> bool:
+        return self._from_snapshot
+
+    async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
+        if self.snapshots is None or self._from_snapshot:
+            return False
+        return await self.snapshots.save(
+            self.postgres, self.directory / "pgdata", self.endpoints.postgres, PG_USER, templates, build_seconds
+        )
+
     async def stop_servers(self) -> None:
         await asyncio.gather(*(asyncio.to_thread(remove_containers, [cid]) for cid in self.record.containers))
 
 
-async def _initdb_from_cache(client: Any, settings: Settings, labels: dict[str, str], data: Path) -> str | None:
-    """`data` filled from the docker initdb cache, and the password its superuser has; None (and
-    `data` left empty for the entrypoint to initialise) when the cache is off or cannot serve here."""
+async def hand_over(server: DockerServer, cached: str, dsn: str) -> None:
+    """Wait for `server`'s postgres to answer as `cached` (its superuser with a cache's password),
+    then give the superuser `dsn`'s password (the run's own)."""
+    as_cached = DockerServer(
+        server.container, server.immediate_signal, lambda: postgres_answers(cached), server.what, server.timeout
+    )
+    await as_cached.wait_serving()
+    url = urlsplit(dsn)
+    await change_password(cached, url.username or PG_USER, url.password or "", server.timeout)
+
+
+def _postgres_container(settings: Settings, labels: dict[str, str], password: str, data: Path) -> Any:
+    return (
+        create_container(settings.pg_image, 5432, labels, "SIGINT")
+        .with_env("POSTGRES_PASSWORD", password)
+        .with_env("POSTGRES_USER", PG_USER)
+        .with_env("PGDATA", PG_DATA)  # the public pg18 images default elsewhere; one path for all
+        .with_volume_mapping(str(data), PG_DATA, "rw")
+        .with_command(
+            [
+                "postgres",
+                *PG_TUNING,
+                *("-c", f"max_connections={settings.pg_max_connections}"),
+                *("-c", f"synchronous_commit={'on' if settings.durable_commits else 'off'}"),
+                *(arg for k, v in insight_settings(settings.insight_explain_ms).items() for arg in ("-c", f"{k}={v}")),
+            ]
+        )
+    )
+
+
+def _redis_container(settings: Settings, labels: dict[str, str]) -> Any:
+    redis = create_container(settings.redis_image, 6379, labels, "SIGTERM")
+    command = ["redis-server"]
+    if settings.redis_config.is_file():
+        redis = redis.with_volume_mapping(str(settings.redis_config.resolve()), REDIS_CONFIG_IN_CONTAINER, "ro")
+        command.append(REDIS_CONFIG_IN_CONTAINER)
+    if settings.redis_acl.is_file():
+        redis = redis.with_volume_mapping(str(settings.redis_acl.resolve()), REDIS_ACL_IN_CONTAINER, "ro")
+        command += ["--aclfile", REDIS_ACL_IN_CONTAINER]
+    # Protected mode refuses every client from outside the container (docker's port proxy is one)
+    # while `default` needs no password; the shipped ACL disables `default`, so it stays on. With
+    # no ACL file only the loopback publishing keeps other machines out.
+    protected = "yes" if settings.redis_acl.is_file() else "no"
+    return redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
+
+
+def _skip_entrypoint(container: Any) -> None:
+    """Run `container`'s postgres at once as the image's postgres user: a data directory copied from
+    a cache needs nothing of the image's entrypoint, a bash script that finds it initialised, walks
+    it to chown what is not postgres's and re-executes itself as postgres (about 0.1 s of a start)."""
+    command = list(container._command)
+    container.with_kwargs(**container._kwargs, entrypoint=command[:1], user=IMAGE_PG_OS_USER).with_command(command[1:])
+
+
+@dataclass(frozen=True)
+class _Filled:
+    """How a run's data directory was filled: the password its superuser has (None: the image's
+    entrypoint initialises it with the run's), whether from a template snapshot, and the snapshots
+    the run may save its template in."""
+
+    password: str | None = None
+    from_snapshot: bool = False
+    snapshots: DockerSnapshots | None = None
+
+
+async def _fill_data(client: Any, settings: Settings, labels: dict[str, str], data: Path, template_key: str) -> _Filled:
+    """`data` (PGDATA, bind-mounted from the state directory so that it survives a container
+    restart) made and filled from a template snapshot of `template_key`'s recipe or the docker
+    initdb cache; left empty for the entrypoint to initialise when the cache is off or cannot
+    serve here (another user than root, a remote engine)."""
     if settings.initdb_cache is None or not docker_initdb.usable() or not _engine_is_local():
-        return None
-    cache = docker_initdb.DockerInitdbCache(
+        data.mkdir(mode=0o700)
+        return _Filled()
+    initdb = docker_initdb.DockerInitdbCache(
         docker_initdb.cache_root(settings.initdb_cache), client, settings.pg_image, PG_USER, PG_DATA, labels
     )
-    return await cache.copy_to(data, settings.hang_timeout)
+    snapshots = None
+    if settings.template_snapshots and template_key:
+        cache = snapshot_cache(initdb, template_key, settings.template_snapshots_keep)
+        password = await asyncio.to_thread(cache.copy_to, data)
+        if password is not None:
+            return _Filled(password, from_snapshot=True)
+        snapshots = DockerSnapshots(cache, client, initdb.image, PG_DATA, labels, settings.template_snapshot_min_build)
+    data.mkdir(mode=0o700)
+    return _Filled(await initdb.copy_to(data, settings.hang_timeout), snapshots=snapshots)
 
 
 def _ensure_image(client: Any, image: str) -> None:

@@ -53,6 +53,12 @@ SCENARIOS: dict[str, tuple[str, str, list[str], dict[str, Any]]] = {
     "embedded-no-initdb-cache": ("cold-start-initdb", "harness-no-initdb-cache", [], {"initdb_cache": None}),
     "embedded-no-snapshot": ("cold-start-snapshot", "harness-no-snapshot", [], {"template_snapshots": False}),
     "docker": ("cold-start-docker", "harness-docker", [], {"backend": "docker"}),
+    "docker-no-snapshot": (
+        "cold-start-docker-snapshot",
+        "harness-docker-no-snapshot",
+        [],
+        {"backend": "docker", "template_snapshots": False},
+    ),
     "docker-no-initdb-cache": (
         "cold-start-docker-initdb",
         "harness-docker-no-initdb-cache",

@@ -1,0 +1,148 @@
+"""The docker backend's template snapshots: a run of a recipe built before on the same image starts
+its container from the saved data directory (the template is not built again), the entry's password
+opens nothing once the run has started, the entry is copied (no container writes its files), and a
+damaged entry is built again; the run that saves one keeps its endpoints and leaves no container."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from harness.config import Settings
+from harness.isolation.run import prepare_run
+from harness.provision import choose_backend
+from harness.provision.containers import docker_client
+from harness.provision.docker_initdb import cache_root, usable
+from harness.provision.registry import LABEL_STATE_DIR
+from harness.provision.snapshot_cache import DATA, PASSWORD, entries, snapshot_root
+from suites.engine.provision.remains import purge
+
+MIGRATION = "CREATE TABLE docker_snapshot_probe (id bigint PRIMARY KEY, note text);\n"
+
+
+@pytest.fixture
+def snapshotted(harness_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """Docker settings with a state directory, initdb cache and migrations of the test's own (so no
+    other test's run saves or uses its entries)."""
+    backend, why = choose_backend(harness_settings)
+    if backend != "docker":
+        pytest.skip(f"the docker backend is not this run's ({why})")
+    if not usable():
+        pytest.skip("the docker caches copy with owners, which needs root")
+    token = secrets.token_hex(4)
+    state_dir = harness_settings.state_dir.parent / f"harness-test-{token}"
+    initdb_cache = harness_settings.state_dir.parent / f"harness-test-initdb-{token}"
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_probe.up.sql").write_text(MIGRATION)
+    (migrations / "0001_probe.down.sql").write_text("DROP TABLE docker_snapshot_probe;\n")
+    yield harness_settings.model_copy(
+        update={
+            "backend": "docker",
+            "state_dir": state_dir,
+            "initdb_cache": initdb_cache,
+            "reuse": False,
+            "keep": False,
+            "template_snapshots": True,
+            "template_snapshot_min_build": 0.0,
+            "migrations_dir": migrations,
+            "postgres_logins": tmp_path / "no-logins.toml",
+            "template_seed": "",
+            "template_mutation": "",
+        }
+    )
+    purge(state_dir)
+    shutil.rmtree(cache_root(initdb_cache), ignore_errors=True)
+    shutil.rmtree(snapshot_root(cache_root(initdb_cache)), ignore_errors=True)
+
+
+def root(settings: Settings) -> Path:
+    assert settings.initdb_cache is not None
+    return snapshot_root(cache_root(settings.initdb_cache))
+
+
+async def run_once(settings: Settings) -> tuple[bool, bool, int, str]:
+    """One run's start: whether it built the template, whether it started from a snapshot, the
+    template's OID (a template copied with the data directory keeps it) and the postgres DSN; a
+    clone of the template holds the migration's table."""
+    env, state = await prepare_run(settings)
+    try:
+        conn = await asyncpg.connect(env.endpoints.postgres)
+        try:
+            oid = await conn.fetchval("SELECT oid FROM pg_database WHERE datname = $1", state.template)
+            clone = f"{state.template}_probe"
+            await conn.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{state.template}"')
+            db = await asyncpg.connect(env.endpoints.postgres_dsn(clone))
+            assert await db.fetchval("SELECT count(*) FROM docker_snapshot_probe") == 0
+            await db.close()
+        finally:
+            await conn.close()
+        return state.template_built, env.from_snapshot, int(oid), env.endpoints.postgres
+    finally:
+        await env.close()
+
+
+def containers_of(settings: Settings) -> list[str]:
+    return [
+        c.name
+        for c in docker_client().containers.list(all=True, filters={"label": f"{LABEL_STATE_DIR}={settings.state_dir}"})
+    ]
+
+
+async def test_a_second_run_starts_from_the_snapshot_and_builds_no_template(snapshotted: Settings) -> None:
+    built, from_snapshot, oid, _ = await run_once(snapshotted)
+    assert (built, from_snapshot) == (True, False)
+    assert containers_of(snapshotted) == []  # the saving run's one-off and restarted containers are gone
+    [entry] = entries(root(snapshotted))
+    assert entry.whole
+    assert len(entry.templates) == 1
+    built, from_snapshot, second_oid, _ = await run_once(snapshotted)
+    assert (built, from_snapshot) == (False, True)
+    assert second_oid == oid  # the very template the first run built, not a new one
+
+
+async def test_the_entrys_password_opens_nothing_once_a_run_started(snapshotted: Settings) -> None:
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    entry_password = (entry.path / PASSWORD).read_text().strip()
+    env, _ = await prepare_run(snapshotted)
+    try:
+        assert env.from_snapshot
+        url = urlsplit(env.endpoints.postgres)
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(f"postgresql://{url.username}:{entry_password}@{url.hostname}:{url.port}/postgres")
+        await (await asyncpg.connect(env.endpoints.postgres)).close()
+    finally:
+        await env.close()
+
+
+async def test_no_container_writes_the_entrys_files(snapshotted: Settings) -> None:
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    before = {str(p): p.stat().st_mtime_ns for p in (entry.path / DATA).rglob("*") if p.is_file()}
+    assert (await run_once(snapshotted))[1]
+    after = {str(p): p.stat().st_mtime_ns for p in (entry.path / DATA).rglob("*") if p.is_file()}
+    assert after == before
+
+
+async def test_a_damaged_entry_is_built_again(snapshotted: Settings) -> None:
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    (entry.path / DATA / "global" / "pg_control").unlink()
+    assert (await run_once(snapshotted))[:2] == (True, False)
+    [entry] = entries(root(snapshotted))
+    assert entry.whole
+    assert (await run_once(snapshotted))[:2] == (False, True)
+
+
+async def test_turned_off_saves_no_snapshot(snapshotted: Settings) -> None:
+    settings = snapshotted.model_copy(update={"template_snapshots": False})
+    assert (await run_once(settings))[:2] == (True, False)
+    assert (await run_once(settings))[:2] == (True, False)
+    assert entries(root(settings)) == []
