@@ -260,45 +260,49 @@ def show_settings(
     out.print(table)
 
 
-def snapshot_directory() -> Path | None:
-    """The template snapshots' directory; None, said once, when the initdb cache (their home) is off."""
+def snapshot_directories() -> list[tuple[str, Path]]:
+    """The template snapshots' directories, by backend; none, said once, when the initdb cache
+    (their home) is off."""
     config = settings()
     if config.initdb_cache is None:
         out.print('the initdb cache is off (initdb_cache = ""): no template snapshots')
-        return None
+        return []
+    from harness.provision.docker_initdb import cache_root
     from harness.provision.snapshot_cache import snapshot_root
 
-    return snapshot_root(config.initdb_cache)
+    return [
+        ("embedded", snapshot_root(config.initdb_cache)),
+        ("docker", snapshot_root(cache_root(config.initdb_cache))),
+    ]
 
 
 @cache_app.command("list")
 def cache_list() -> None:
-    """The template snapshots, newest (last saved or used) first: their size and templates."""
+    """The template snapshots of both backends, newest (last saved or used) first: their size and
+    templates."""
     from datetime import UTC, datetime
 
     from harness.provision.snapshot_cache import entries
 
-    root = snapshot_directory()
-    if root is None:
-        return
-    found = entries(root)
-    table = Table("entry", "MB", "last saved or used (UTC)", "templates", "whole")
-    for entry in found:
-        when = datetime.fromtimestamp(entry.saved, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(entry.path.name, f"{entry.size / 1e6:.1f}", when, " ".join(entry.templates), str(entry.whole))
-    out.print(table)
-    out.print(f"{len(found)} in {root}", highlight=False)
+    for backend, root in snapshot_directories():
+        found = entries(root)
+        if found:
+            table = Table("entry", "MB", "last saved or used (UTC)", "templates", "whole", title=backend)
+            for entry in found:
+                when = datetime.fromtimestamp(entry.saved, UTC).strftime("%Y-%m-%d %H:%M:%S")
+                templates = " ".join(entry.templates)
+                table.add_row(entry.path.name, f"{entry.size / 1e6:.1f}", when, templates, str(entry.whole))
+            out.print(table)
+        out.print(f"{backend}: {len(found)} in {root}", highlight=False)
 
 
 @cache_app.command("clear")
 def cache_clear() -> None:
-    """Remove every template snapshot (runs then build their templates again, once)."""
+    """Remove every template snapshot of both backends (runs then build their templates again, once)."""
     from harness.provision.snapshot_cache import clear
 
-    root = snapshot_directory()
-    if root is None:
-        return
-    out.print(f"removed {clear(root)} from {root}", highlight=False)
+    for backend, root in snapshot_directories():
+        out.print(f"{backend}: removed {clear(root)} from {root}", highlight=False)
 
 
 @app.command()

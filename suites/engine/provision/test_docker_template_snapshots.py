@@ -5,8 +5,11 @@ damaged entry is built again; the run that saves one keeps its endpoints and lea
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -146,3 +149,22 @@ async def test_turned_off_saves_no_snapshot(snapshotted: Settings) -> None:
     assert (await run_once(settings))[:2] == (True, False)
     assert (await run_once(settings))[:2] == (True, False)
     assert entries(root(settings)) == []
+
+
+async def test_harness_cache_lists_and_clears_the_docker_snapshots(snapshotted: Settings) -> None:
+    await run_once(snapshotted)
+    [entry] = entries(root(snapshotted))
+    environ = {**os.environ, "HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)}
+
+    def harness(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "harness", "cache", *args], env=environ, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    listed = harness("list")
+    assert entry.path.name in listed
+    assert f"docker: 1 in {root(snapshotted)}" in listed
+    assert f"docker: removed 1 from {root(snapshotted)}" in harness("clear")
+    assert entries(root(snapshotted)) == []

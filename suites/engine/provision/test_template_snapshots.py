@@ -233,6 +233,6 @@ async def test_harness_cache_lists_and_clears_the_snapshots(snapshotted: Setting
     listed = harness("list")
     assert entry.path.name in listed
     assert entry.templates[0][:12] in listed
-    assert "removed 1 from" in harness("clear")
+    assert f"embedded: removed 1 from {root(snapshotted)}" in harness("clear")
     assert entries(root(snapshotted)) == []
-    assert "0 in" in harness("list")
+    assert f"embedded: 0 in {root(snapshotted)}" in harness("list")
