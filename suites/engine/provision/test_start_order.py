@@ -30,7 +30,7 @@ def test_insight_names_still_load_on_first_use() -> None:
 
     assert insight.write_insight is write_insight
     with pytest.raises(AttributeError):
-        _ = insight.no_such_name  # type: ignore[attr-defined]
+        _ = insight.no_such_name
 
 
 async def test_redis_credentials_that_fail_after_postgres_started_leave_no_server(isolated_settings: Settings) -> None:
