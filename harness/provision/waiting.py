@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -63,7 +64,10 @@ async def postgres_answers(dsn: str) -> bool:
 
 
 async def redis_answers(url: str) -> bool:
-    import redis.asyncio as aioredis  # start-up: loaded by the first wait for a Redis server
+    if "redis.asyncio" not in sys.modules:  # start-up: loaded by the first wait for a Redis server, in a
+        # thread: its import (tens of ms) must not stall the event loop polling postgres meanwhile
+        await asyncio.to_thread(importlib.import_module, "redis.asyncio")
+    import redis.asyncio as aioredis
 
     client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
