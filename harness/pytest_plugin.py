@@ -27,13 +27,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 import pytest
 import pytest_asyncio
-import redis.asyncio as aioredis
 
 from harness.config import Settings, exposure_in_pytest
 from harness.errors import USAGE, ConfigurationError, explain
 from harness.insight.pytest_hooks import InsightPlugin
 from harness.isolation import ClonePool, RunState, prepare_run
-from harness.isolation.redis_databases import claimed_database, database_count
 from harness.isolation.run import prepare_template
 from harness.isolation.worker_connection import Loan, TransactionEndedByTest, WorkerConnection
 from harness.migrate.logins import dsn_as, load_logins
@@ -45,6 +43,8 @@ from harness.sharding import ALGORITHM, DURATIONS_FILE, parse_shard
 from harness.signals import interrupt_on_sigterm
 
 if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
     from harness.provision.replica import Replica
     from harness.query_budget import QueryBudgets
 
@@ -462,6 +462,8 @@ async def pg_pool_factory(worker_database: Database) -> AsyncIterator[PoolFactor
 @pytest.fixture(scope="session")
 def redis_database(endpoints: Endpoints, harness_settings: Settings, pytestconfig: pytest.Config) -> Iterator[int]:
     """This session's Redis logical database, held alone while it runs (`claimed_database`)."""
+    from harness.isolation.redis_databases import claimed_database, database_count  # start-up: redis-py
+
     worker = _worker_id(pytestconfig)
     preferred = int(worker[2:]) if worker.startswith("gw") else 0
     count = database_count(endpoints.redis, harness_settings.hang_timeout)
@@ -472,6 +474,8 @@ def redis_database(endpoints: Endpoints, harness_settings: Settings, pytestconfi
 @pytest_asyncio.fixture
 async def redis_client(endpoints: Endpoints, redis_database: int) -> AsyncIterator[aioredis.Redis]:
     """A client on this session's logical database, flushed before each test."""
+    import redis.asyncio as aioredis  # start-up: only tests that use Redis load redis-py
+
     client = aioredis.Redis.from_url(endpoints.redis_url(redis_database))
     await client.flushdb()
     try:

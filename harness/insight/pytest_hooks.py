@@ -18,13 +18,13 @@ import threading
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from harness.insight.capture import FAILURES, InsightStart, capture_insight, start_insight, write_insight
-from harness.insight.postgres import table_snapshot
-from harness.provision.endpoints import Endpoints
+if TYPE_CHECKING:  # the capture (and redis-py) load only in a run that captures: start-up
+    from harness.insight.capture import InsightStart
+    from harness.provision.endpoints import Endpoints
 
 WORKER_OUTPUT = "harness_insight_tables"
 T = TypeVar("T")
@@ -68,6 +68,8 @@ class InsightPlugin:
     def begin(self, endpoints: Endpoints) -> None:
         """The run's servers are ready: zero their statistics."""
         if self.target is not None:
+            from harness.insight.capture import start_insight
+
             self.start = _run(lambda: start_insight(endpoints.postgres, endpoints.redis))
 
     def table_reader(self, endpoints: Endpoints) -> Callable[[str], Awaitable[None]] | None:
@@ -75,6 +77,8 @@ class InsightPlugin:
         or dropped: a dropped database takes its table statistics along); None when not capturing."""
         if self.target is None:
             return None
+        from harness.insight.capture import FAILURES
+        from harness.insight.postgres import table_snapshot
 
         async def keep_tables(name: str) -> None:
             try:
@@ -101,6 +105,8 @@ class InsightPlugin:
             return
         if self.start is None or self.target is None:
             return
+        from harness.insight.capture import FAILURES, capture_insight, write_insight
+
         start = self.start
         try:
             document = _run(lambda: capture_insight(start, snapshots=self.snapshots.values()))

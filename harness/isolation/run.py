@@ -40,9 +40,12 @@ class RunState:
         return cls(**data)
 
 
-def template_recipe(settings: Settings) -> Recipe:
-    """The migrations, and the plug-in's seed profile `settings.template_seed` when one is set."""
-    read_plugin_settings(settings)  # a plug-in not installed, or a bad setting of its, fails any run
+def template_recipe(settings: Settings, check_plugin: bool = True) -> Recipe:
+    """The migrations, and the plug-in's seed profile `settings.template_seed` when one is set.
+    `check_plugin=False`: the plug-in's settings are not read (loaded only for a seed); the caller
+    reads them (`read_plugin_settings`) later, while the servers start."""
+    if check_plugin:
+        read_plugin_settings(settings)  # a plug-in not installed, or a bad setting of its, fails any run
     seed = seed_of(settings, settings.template_seed, "template_seed") if settings.template_seed else None
     return Recipe(settings.migrations_dir, seed)
 
@@ -77,10 +80,12 @@ async def prepare_template(
 async def prepare_run(settings: Settings) -> tuple[Environment, RunState]:
     """Provision (or reuse) the servers and make sure the template exists; concurrent runs that
     reuse one environment take turns."""
-    recipe = template_recipe(settings)
+    # the servers first: the plug-in (loaded meanwhile for Redis's credentials) is checked once they start
+    recipe = template_recipe(settings, check_plugin=False)
     async with environment_lock(settings):
         env = await open_environment(settings, template_key=recipe.contents_key())
         try:
+            read_plugin_settings(settings)  # a plug-in not installed, or a bad setting of its, fails any run
             name, built = await prepare_template(
                 settings, env.endpoints, evict=env.persistent, on_built=env.save_snapshot, recipe=recipe
             )

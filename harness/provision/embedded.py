@@ -525,26 +525,35 @@ class EmbeddedEnvironment(Environment):
     async def start(
         cls, directory: Path, record: EnvRecord, settings: Settings, template_key: str = ""
     ) -> EmbeddedEnvironment:
-        """initdb (or a copy of a template snapshot of `template_key`'s recipe) and redis-server start
-        concurrently; then postgres; then both must answer."""
+        """The data directory (a copy of a template snapshot of `template_key`'s recipe, or of the
+        initdb cache, or initdb's) and postgres first, on the critical path; redis-server (whose
+        admin credentials may load the domain's plug-in) meanwhile; then both must answer."""
         _check_traversable(directory)
         postgres = EmbeddedPostgres(directory, free_port(), new_password(), record, settings, template_key)
-        redis = EmbeddedRedis(directory, free_port(), settings, record)
         postgres.child.own(directory)  # sockets and logs are written there by the unprivileged user
+        redis: EmbeddedRedis | None = None
+
+        async def start_postgres() -> None:
+            await asyncio.to_thread(postgres.initialize)
+            await postgres.start()
+
+        postgres_started = asyncio.create_task(start_postgres())
         try:
-            initdb = asyncio.create_task(asyncio.to_thread(postgres.initialize))
-            redis_started = asyncio.create_task(redis.start())
-            await initdb
-            await asyncio.gather(postgres.start(), redis_started)
+            redis = await asyncio.to_thread(EmbeddedRedis, directory, free_port(), settings, record)
+            await asyncio.gather(postgres_started, redis.start())
         except BaseException:
-            await cls(directory, record, postgres, redis).stop_servers()
+            await asyncio.gather(postgres_started, return_exceptions=True)  # settled before its server is stopped
+            if redis is None:
+                await postgres.stop(immediate=not record.persistent)
+            else:
+                await cls(directory, record, postgres, redis).stop_servers()
             raise
         finally:  # the endpoints once started: a server whose port was taken moved to another
-            env = cls(directory, record, postgres, redis)
-            record.processes = [c.ref for c in (postgres.child, redis.child) if c.ref is not None]
-            record.endpoints = env.endpoints.to_json()
+            record.processes = [c.ref for c in (postgres.child, redis and redis.child) if c and c.ref is not None]
+            if redis is not None:
+                record.endpoints = cls(directory, record, postgres, redis).endpoints.to_json()
             record.save(directory)
-        return env
+        return cls(directory, record, postgres, redis)
 
     @classmethod
     def attach(cls, directory: Path, record: EnvRecord, settings: Settings) -> EmbeddedEnvironment:

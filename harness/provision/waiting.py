@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 import time
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-import redis.asyncio as aioredis
 
 from harness.errors import ProvisionError
 from harness.provision.endpoints import redact
@@ -16,12 +17,20 @@ from harness.provision.endpoints import redact
 # wait up to 100 ms more on every start (postgres takes 50-300 ms here).
 POLL_SECONDS = 0.02
 # Answers no retry can change: a wrong password or user, a database that does not exist.
-REFUSALS = (
-    asyncpg.InvalidAuthorizationSpecificationError,
-    asyncpg.InvalidCatalogNameError,
-    aioredis.AuthenticationError,
-    aioredis.AuthenticationWrongNumberOfArgsError,
-)
+POSTGRES_REFUSALS = (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidCatalogNameError)
+
+
+def _answers() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """The refusals, and the failures worth retrying, of the drivers loaded: redis-py's only once a
+    check loaded it (a run that waits only for PostgreSQL never loads it: start-up)."""
+    refusals: tuple[type[BaseException], ...] = POSTGRES_REFUSALS
+    transient: tuple[type[BaseException], ...] = (TimeoutError, OSError, asyncpg.PostgresError)
+    if "redis" in sys.modules:
+        import redis.exceptions as redis_errors
+
+        refusals += (redis_errors.AuthenticationError, redis_errors.AuthenticationWrongNumberOfArgsError)
+        transient += (redis_errors.RedisError,)
+    return refusals, transient
 
 
 async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float) -> None:
@@ -33,9 +42,12 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: flo
         try:
             if await check():
                 return
-        except REFUSALS as exc:
-            raise ProvisionError(f"{what} refused us: {type(exc).__name__}: {exc}") from exc
-        except (TimeoutError, OSError, asyncpg.PostgresError, aioredis.RedisError) as exc:
+        except Exception as exc:
+            refusals, transient = _answers()
+            if isinstance(exc, refusals):
+                raise ProvisionError(f"{what} refused us: {type(exc).__name__}: {exc}") from exc
+            if not isinstance(exc, transient):
+                raise
             last = exc
         if time.monotonic() >= deadline:
             reason = f": {last}" if last else ""
@@ -52,6 +64,11 @@ async def postgres_answers(dsn: str) -> bool:
 
 
 async def redis_answers(url: str) -> bool:
+    if "redis.asyncio" not in sys.modules:  # start-up: loaded by the first wait for a Redis server, in a
+        # thread: its import (tens of ms) must not stall the event loop polling postgres meanwhile
+        await asyncio.to_thread(importlib.import_module, "redis.asyncio")
+    import redis.asyncio as aioredis
+
     client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     try:
         return bool(await client.ping())
