@@ -164,9 +164,10 @@ class Settings(BaseSettings):
     )
     template_snapshots: bool = Field(
         default=True,
-        description="Embedded backend: after a run builds a template, save the data directory with it (beside "
-        "initdb_cache, `-templates`); a later run of the same recipe starts from a copy instead of running initdb and "
-        "the migrations and seed. Off without initdb_cache. `harness cache list` / `clear` show and remove them.",
+        description="After a run builds a template, save the data directory with it (embedded: beside initdb_cache, "
+        "`-templates`; docker, as root: beside its initdb cache, `-docker-templates`); a later run of the same recipe "
+        "starts from a copy instead of running initdb and the migrations and seed. Off without initdb_cache. "
+        "`harness cache list` / `clear` show and remove them.",
     )
     failed_logs_dir: Path | None = Field(
         default=Path("reports/failed-logs"),

@@ -37,7 +37,7 @@ class Environment(ABC):
 
     async def save_snapshot(self, templates: list[str], build_seconds: float) -> bool:
         """Save the servers' data with `templates` (built in `build_seconds`) for later runs of the
-        same recipe; whether it was saved (only the embedded backend keeps snapshots)."""
+        same recipe; whether it was saved (the embedded and docker backends keep snapshots)."""
         return False
 
     @abstractmethod
