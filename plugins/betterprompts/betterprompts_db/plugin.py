@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
 from betterprompts_db.mutants import MUTANTS
 from betterprompts_db.settings import BetterPromptsSettings
 from harness.errors import ConfigurationError
 from harness.plugins import Plugin, plugin_settings
 
 if TYPE_CHECKING:
+    import typer
+
     from betterprompts_db.recipe import SeedProfile
     from harness.config import Settings
 
