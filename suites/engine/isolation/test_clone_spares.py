@@ -93,7 +93,7 @@ async def test_pools_racing_for_spares_never_share_one(
 
     async def claimer(n: int) -> list[int]:
         conn = await asyncpg.connect(dsn)
-        got = []
+        got: list[int] = []
         try:
             while True:
                 name = f"{sequenced_template}_c{n}_{len(got)}"
