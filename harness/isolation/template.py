@@ -123,7 +123,8 @@ async def apply_mutation(dsn: str, name: str, mutation: str) -> None:
 
 
 async def drop_template(admin: asyncpg.Connection, name: str) -> None:
-    """A template cannot be dropped as one: unmark it first."""
+    """A template cannot be dropped as one: unmark it first. Its spares go with it."""
+    await drop_spares(admin, name)
     if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
         await admin.execute(f"ALTER DATABASE {quote_identifier(name)} WITH IS_TEMPLATE false")
         await drop_database(admin, name)

@@ -146,7 +146,7 @@ async def test_a_spare_of_a_template_rebuilt_under_its_name_is_dropped_not_hande
     template = f"hx_rebuilt_{secrets.token_hex(4)}"
     try:
         for note in ("old", "new"):
-            await drop_template(admin, template)
+            await admin.execute(f"DROP DATABASE IF EXISTS {quote_identifier(template)}")  # its spares stay
             await create_database(admin, template)
             conn = await asyncpg.connect(dsn, database=template)
             try:
@@ -158,7 +158,8 @@ async def test_a_spare_of_a_template_rebuilt_under_its_name_is_dropped_not_hande
             )
             if note == "old":
                 left_spares(dsn, template, hang_timeout, spares=1, size=1)
-                assert len(await spares_of(admin, template)) == 1  # it outlives its template's drop
+                assert len(await spares_of(admin, template)) == 1
+                await admin.execute(f"ALTER DATABASE {quote_identifier(template)} WITH IS_TEMPLATE false")
         with pool_of(dsn, template, hang_timeout, spares=1, size=1) as pool:
             assert await rows(dsn, pool.take()) == ["new"]
             assert pool.claimed == 0
@@ -178,3 +179,13 @@ async def test_evicting_a_template_drops_its_spares(
     await evict_templates(admin, kind, keep=0)
     assert await spares_of(admin, sequenced_template) == []
     assert not await admin.fetchval("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", sequenced_template)
+
+
+async def test_dropping_a_template_drops_its_spares(
+    harness_run: RunState, admin: asyncpg.Connection, sequenced_template: str, hang_timeout: float
+) -> None:
+    """`harness mutate` drops each mutant's template after its tests: its spares must not stay behind."""
+    left_spares(harness_run.endpoints.postgres, sequenced_template, hang_timeout, spares=2)
+    assert len(await spares_of(admin, sequenced_template)) == 2
+    await drop_template(admin, sequenced_template)
+    assert await spares_of(admin, sequenced_template) == []
