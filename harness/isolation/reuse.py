@@ -217,7 +217,7 @@ async def claim_spare(
 
 
 async def drop_spares(admin: asyncpg.Connection, template: str) -> None:
-    """Drop the spares of `template` (an evicted template's); one taken or connected to meanwhile stays."""
+    """Drop the spares of `template` (one evicted or dropped); one taken or connected to meanwhile stays."""
     for spare in await spares_of(admin, template):
         with contextlib.suppress(asyncpg.ObjectInUseError):
             await drop_database(admin, spare, force=False)
