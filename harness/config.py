@@ -208,6 +208,14 @@ class Settings(BaseSettings):
     clone_pool_size: int = Field(
         default=3, ge=1, le=32, description="Clones of the template each pytest worker keeps ready ahead of demand."
     )
+    reuse_spare_clones: int = Field(
+        default=3,
+        ge=0,
+        le=32,
+        description="With `reuse`: ready clones of a template left on the server when a run ends (per template), "
+        "taken by the next run's first tests instead of cloning; each is checked unwritten and of the current "
+        "template before it is handed out. 0: none.",
+    )
     squawk: LintMode = Field(
         default="warn",
         description="squawk's findings on pending migrations at `harness migrate up`: off, warn or fail.",

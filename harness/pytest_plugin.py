@@ -317,6 +317,7 @@ def clone_pool(harness_run: RunState, harness_settings: Settings, pytestconfig: 
     pool = ClonePool(
         harness_run.endpoints.postgres, harness_run.template, tag, harness_settings.clone_pool_size,
         harness_settings.hang_timeout, on_handback=pytestconfig.stash[INSIGHT].table_reader(harness_run.endpoints),
+        spares=harness_settings.reuse_spare_clones if harness_settings.reuse else 0,
     )  # fmt: skip
     pool.start()
     yield pool

@@ -24,6 +24,8 @@ from harness.errors import ProvisionError
 from harness.isolation.reuse import (
     Footprint,
     SequenceValues,
+    claim_spare,
+    park_spares,
     rename_when_alone,
     reuse_refused,
     sequence_values,
@@ -48,6 +50,9 @@ class ClonePool:
     comes back unwritten is renamed to the next `<n>` and handed out again (`reuse=False`: every
     clone is dropped after one use). `on_handback(name)` runs in the pool's thread for every clone
     handed back, before it is judged (insight reads its table statistics there, off the tests' path).
+    `spares` (servers reused by later runs): the pool takes the spares earlier runs left before it
+    clones, and leaves up to that many of its ready clones as spares when it closes
+    (`harness.isolation.reuse`); 0: neither.
     Waits for the pool are hang guards: `hang_timeout` seconds unless a call says otherwise."""
 
     def __init__(
@@ -59,6 +64,7 @@ class ClonePool:
         hang_timeout: float = 120.0,
         reuse: bool = True,
         on_handback: Callable[[str], Awaitable[None]] | None = None,
+        spares: int = 0,
     ) -> None:
         self.admin_dsn = admin_dsn
         self.template = template
@@ -67,6 +73,8 @@ class ClonePool:
         self.hang_timeout = hang_timeout
         self.reuse = reuse
         self.on_handback = on_handback
+        self.spares = spares
+        self.claimed = 0  # spares of earlier runs handed out (read by tests and benchmarks)
         self._drops = 0
         self.reused = 0  # clones handed back and handed out again (read by tests and benchmarks)
         self._ready: queue.Queue[str] = queue.Queue()
@@ -151,6 +159,7 @@ class ClonePool:
         doomed: deque[str] = deque()  # handed back, found written, not dropped yet
         try:
             refused = await reuse_refused(admin) if self.reuse else "reuse is off"
+            looking = bool(self.spares) and refused is None  # for spares, until none is left
             while not self._closing.is_set():
                 if not self._renewals.empty():
                     await self._renew(admin, *self._renewals.get_nowait())
@@ -168,7 +177,11 @@ class ClonePool:
                     await self._drop(admin, doomed.popleft())
                     self._used.task_done()
                 elif self._ready.qsize() < self.size:
-                    self._ready.put(await self._clone(admin, next(self._names), refused is None))
+                    name = next(self._names)
+                    looking = looking and await self._claim(admin, name)
+                    if not looking:
+                        await self._clone(admin, name, refused is None)
+                    self._ready.put(name)
                 else:
                     self._wake.wait(WAKE_INTERVAL)
                     self._wake.clear()
@@ -176,8 +189,15 @@ class ClonePool:
                 doomed.append(await self._handed_back(self._used.get_nowait()))
             if not self._drop_on_close:
                 return
+            ready = []
             while not self._ready.empty():
-                doomed.append(self._ready.get_nowait())
+                ready.append(self._ready.get_nowait())
+            if self.spares and refused is None:
+                sealable = {name: self._footprints[name] for name in ready if name in self._footprints}
+                left = await park_spares(admin, self.template, sealable, self._sequences or (), self.spares)
+                parked = set(sealable) - set(left)
+                ready = [name for name in ready if name not in parked]
+            doomed.extend(ready)
             while doomed:
                 await self._drop(admin, doomed.popleft())
         finally:
@@ -195,6 +215,17 @@ class ClonePool:
             if self._sequences is None:  # the first clone is the template as it is
                 self._sequences = await sequence_values(self.admin_dsn, name)
         return name
+
+    async def _claim(self, admin: asyncpg.Connection, name: str) -> bool:
+        """Whether a spare of an earlier run is now ready as `name`."""
+        claimed = await claim_spare(admin, self.admin_dsn, self.template, name)
+        if claimed is None:
+            return False
+        self._footprints[name], sequences = claimed
+        if self._sequences is None:
+            self._sequences = sequences
+        self.claimed += 1
+        return True
 
     async def _reclaim(self, admin: asyncpg.Connection, name: str) -> tuple[bool, str]:
         """(True, its new name) when clone `name` may be handed out again, else (False, its name)."""

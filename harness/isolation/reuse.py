@@ -25,13 +25,16 @@ cannot reach the next test's database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from harness.provision.databases import quote_identifier
+from harness.provision.databases import drop_database, quote_identifier
 
 # Reuse needs the shared-memory statistics of PostgreSQL 15+ (flushed before a backend exits); the
 # older statistics collector received counts by UDP, some time after.
@@ -127,3 +130,94 @@ async def sequence_values(dsn: str, database: str) -> SequenceValues:
         return tuple((names[row[0]], row[1], row[2]) for row in await conn.fetch(union + " ORDER BY 1"))
     finally:
         await conn.close()
+
+
+# Spares: under `--reuse` a pool leaves its ready clones on the server when its run ends, renamed
+# `<template>_spare_<hex>`, and the next run's pools take them before cloning (a `load` clone is a
+# 1.2 GB copy). Each carries a seal in its comment: the hash of its footprint and sequence values,
+# its template's OID and the server's start time. A spare is handed out only when the seal still
+# matches: nothing wrote it (its counters, catalog rows and sequences are as they were), its template
+# is the one of that name now (not one dropped and rebuilt), and the server has not restarted (a
+# crash loses unflushed counters). Taking one is a rename: of two pools, one wins, the other finds
+# the name gone.
+SPARE_MARK = "_spare_"
+SEAL_MARK = "harness spare: "
+# pg_advisory_lock key held while spares are counted and parked, so concurrent runs never park
+# more than their bound between them ("hxspare" in ASCII)
+SPARES_LOCK = 0x68787370617265
+COMMENT = "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1"
+SERVER_LIFE = "SELECT (SELECT oid FROM pg_database WHERE datname = $1), pg_postmaster_start_time()"
+
+
+def spare_prefix(template: str) -> str:
+    return template + SPARE_MARK
+
+
+async def spares_of(admin: asyncpg.Connection, template: str) -> list[str]:
+    """The spares of `template`, oldest first."""
+    rows = await admin.fetch(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY oid", spare_prefix(template)
+    )
+    return [row[0] for row in rows]
+
+
+async def seal(admin: asyncpg.Connection, template: str, footprint: Footprint, sequences: SequenceValues) -> str:
+    life = tuple(await admin.fetchrow(SERVER_LIFE, template) or ())
+    return SEAL_MARK + hashlib.sha256(repr((life, footprint.record, sequences)).encode()).hexdigest()
+
+
+async def park_spares(
+    admin: asyncpg.Connection,
+    template: str,
+    ready: dict[str, Footprint],
+    sequences: SequenceValues,
+    limit: int,
+) -> list[str]:
+    """Leave the clones of `ready` (name → the footprint it was handed out with) as spares of
+    `template`, as many as keep its spares at `limit`; the clones not parked (over the bound,
+    written since, or still connected to), to be dropped."""
+    left = []
+    await admin.execute("SELECT pg_advisory_lock($1)", SPARES_LOCK)
+    try:
+        room = limit - len(await spares_of(admin, template))
+        for name, recorded in ready.items():
+            if room <= 0 or await Footprint.read(admin, name) != recorded:
+                left.append(name)
+                continue
+            sealed = await seal(admin, template, recorded, sequences)  # hex digits: a literal as it is
+            await admin.execute(f"COMMENT ON DATABASE {quote_identifier(name)} IS '{sealed}'")
+            if not await rename_when_alone(admin, name, spare_prefix(template) + secrets.token_hex(6)):
+                left.append(name)
+                continue
+            room -= 1
+    finally:
+        await admin.execute("SELECT pg_advisory_unlock($1)", SPARES_LOCK)
+    return left
+
+
+async def claim_spare(
+    admin: asyncpg.Connection, dsn: str, template: str, name: str
+) -> tuple[Footprint, SequenceValues] | None:
+    """Take a spare of `template` as `name`: its footprint and sequence values once its seal is
+    checked; None when none is left. A spare whose seal no longer matches is dropped, never
+    handed out."""
+    for spare in await spares_of(admin, template):
+        try:
+            await admin.execute(f"ALTER DATABASE {quote_identifier(spare)} RENAME TO {quote_identifier(name)}")
+        except (asyncpg.InvalidCatalogNameError, asyncpg.ObjectInUseError):
+            continue  # another pool took it first, or someone is connected to it
+        sealed = await admin.fetchval(COMMENT, name)
+        await admin.execute(f"COMMENT ON DATABASE {quote_identifier(name)} IS NULL")
+        footprint = await Footprint.read(admin, name)
+        sequences = await sequence_values(dsn, name)
+        if sealed == await seal(admin, template, footprint, sequences):
+            return footprint, sequences
+        await drop_database(admin, name)
+    return None
+
+
+async def drop_spares(admin: asyncpg.Connection, template: str) -> None:
+    """Drop the spares of `template` (one evicted or dropped); one taken or connected to meanwhile stays."""
+    for spare in await spares_of(admin, template):
+        with contextlib.suppress(asyncpg.ObjectInUseError):
+            await drop_database(admin, spare, force=False)

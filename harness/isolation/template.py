@@ -15,6 +15,7 @@ import asyncpg
 
 from harness.errors import MutationFailed
 from harness.isolation.recipe import Recipe, ServerFacts
+from harness.isolation.reuse import drop_spares
 from harness.provision.databases import create_database, drop_database, quote_identifier
 from harness.provision.endpoints import Endpoints
 
@@ -95,6 +96,7 @@ async def evict_templates(admin: asyncpg.Connection, kind: str, keep: int = KEEP
     )  # fmt: skip
     for row in rows[keep:]:
         name = row["datname"]
+        await drop_spares(admin, name)  # ready clones left for later runs: not a use
         in_use = await admin.fetchval(
             "SELECT EXISTS (SELECT FROM pg_database WHERE starts_with(datname, $1))"
             " OR EXISTS (SELECT FROM pg_stat_activity WHERE datname = $2)",
@@ -121,7 +123,8 @@ async def apply_mutation(dsn: str, name: str, mutation: str) -> None:
 
 
 async def drop_template(admin: asyncpg.Connection, name: str) -> None:
-    """A template cannot be dropped as one: unmark it first."""
+    """A template cannot be dropped as one: unmark it first. Its spares go with it."""
+    await drop_spares(admin, name)
     if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
         await admin.execute(f"ALTER DATABASE {quote_identifier(name)} WITH IS_TEMPLATE false")
         await drop_database(admin, name)

@@ -198,3 +198,57 @@ def remove_caches(initdb_cache: Path) -> None:
     shutil.rmtree(initdb_cache, ignore_errors=True)
     clear(snapshot_root(initdb_cache))
     shutil.rmtree(snapshot_root(initdb_cache), ignore_errors=True)
+
+
+@pytest.mark.timeout(3600)  # the priming run's `load` build; each run has its own guard
+@pytest.mark.benchmark(group="cold-start-seeded-reuse")
+def test_cold_start_seeded_reuse(
+    benchmark: BenchmarkFixture, harness_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Launch to the first test holding a seeded database (`load`; `minimal` in quick mode) on a
+    `--reuse` server that has the template: a run that takes a spare the run before left (the
+    subject) against one with `reuse_spare_clones = 0`, which clones the template first, as every
+    reused run did before spares (the baseline). One reused server for both, of a state directory
+    of the benchmark's own; an untimed priming run builds the template and leaves the first spares."""
+    if harness_settings.backend != "embedded":
+        pytest.skip("the embedded backend's reused server")
+    from harness.provision.gc import collect_garbage
+
+    profile = "minimal" if QUICK or benchmark.disabled else "load"  # untimed (xdist): a smoke test
+    state = harness_settings.state_dir.parent / f"harness-bench-reuse-{os.getpid()}"
+    settings = harness_settings.model_copy(
+        update={
+            "reuse": True,
+            "keep": False,
+            "state_dir": state,
+            "template_seed": profile,
+            "template_snapshots": False,  # a reused server keeps its template: no snapshot to save
+            "hang_timeout": max(harness_settings.hang_timeout, 1800.0 if profile == "load" else 0.0),
+        }
+    )
+    monkeypatch.setenv("HARNESS_BCRYPT_COST", "4")  # the seed's hashes at the tests' cost
+    firsts: dict[str, list[float]] = {"subject": [], "baseline": []}
+
+    def side(role: str) -> None:
+        spares = settings.reuse_spare_clones if role == "subject" else 0
+        run = settings.model_copy(update={"reuse_spare_clones": spares})
+        firsts[role].append(run_probe(tmp_path / "run", PROBE_SEEDED, run, []))
+
+    try:
+        side("subject")  # builds the template (`load`: minutes) and leaves the spares of the first round
+        pairs = rounds(3, 3)
+        measure_pair(
+            benchmark,
+            Side("test_cold_start_seeded_reuse[spares]", 1, lambda: side("subject")),
+            Side("test_cold_start_seeded_reuse[no-spares]", 1, lambda: side("baseline")),
+            pairs=pairs,
+            warmup_pairs=0,
+        )
+        benchmark.extra_info["profile"] = profile
+        for role, seconds in firsts.items():
+            benchmark.extra_info[f"{role}_launch_to_first_test_s_median"] = statistics.median(seconds[-pairs:])
+            benchmark.extra_info[f"{role}_launch_to_first_test_s"] = [round(s, 3) for s in seconds[-pairs:]]
+    finally:
+        for project in {str(settings.project_root), str((tmp_path / "run").resolve())}:  # the runs' project
+            collect_garbage(state, project, everything=True)  # the reused server, its owner gone
+        shutil.rmtree(state, ignore_errors=True)
