@@ -17,7 +17,7 @@ from harness.plugins import plugin_settings
 
 
 def seed(
-    profile: Annotated[str, typer.Option(help="minimal | demo | load (seeds/profiles.toml)")] = "minimal",
+    profile: Annotated[str, typer.Option(help="minimal | demo | load | large (seeds/profiles.toml)")] = "minimal",
     scale: Annotated[float, typer.Option(help="multiply the profile's counts (0 < scale <= 100)")] = 1.0,
     clean: Annotated[bool, typer.Option(help="empty the BetterPrompts tables first")] = False,
     dsn: Dsn = None,

@@ -5,11 +5,8 @@ damaged entry is built again; the run that saves one keeps its endpoints and lea
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,6 +21,7 @@ from harness.provision.containers import docker_client
 from harness.provision.docker_initdb import cache_root, usable
 from harness.provision.registry import LABEL_STATE_DIR
 from harness.provision.snapshot_cache import DATA, PASSWORD, entries, snapshot_root
+from suites.engine.cli.commands import harness
 from suites.engine.provision.remains import purge
 
 MIGRATION = "CREATE TABLE docker_snapshot_probe (id bigint PRIMARY KEY, note text);\n"
@@ -154,17 +152,14 @@ async def test_turned_off_saves_no_snapshot(snapshotted: Settings) -> None:
 async def test_harness_cache_lists_and_clears_the_docker_snapshots(snapshotted: Settings) -> None:
     await run_once(snapshotted)
     [entry] = entries(root(snapshotted))
-    environ = {**os.environ, "HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)}
 
-    def harness(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "harness", "cache", *args], env=environ, capture_output=True, text=True, check=False
-        )
+    def cache(command: str) -> str:
+        result = harness("cache", command, env={"HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)})
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
-    listed = harness("list")
+    listed = cache("list")
     assert entry.path.name in listed
     assert f"docker: 1 in {root(snapshotted)}" in listed
-    assert f"docker: removed 1 from {root(snapshotted)}" in harness("clear")
+    assert f"docker: removed 1 from {root(snapshotted)}" in cache("clear")
     assert entries(root(snapshotted)) == []

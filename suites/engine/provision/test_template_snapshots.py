@@ -6,10 +6,7 @@ password opens nothing once a run has started."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +18,7 @@ from harness.config import Settings
 from harness.isolation.run import prepare_run
 from harness.provision import Environment
 from harness.provision.snapshot_cache import DATA, MANIFEST, PASSWORD, entries, snapshot_root
+from suites.engine.cli.commands import harness
 
 MIGRATION = "CREATE TABLE snapshot_probe (id bigint PRIMARY KEY, note text);\n"
 
@@ -221,18 +219,15 @@ async def test_a_cache_that_cannot_be_written_costs_the_run_nothing_but_the_save
 async def test_harness_cache_lists_and_clears_the_snapshots(snapshotted: Settings) -> None:
     await run_once(snapshotted)
     [entry] = entries(root(snapshotted))
-    environ = {**os.environ, "HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)}
 
-    def harness(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "harness", "cache", *args], env=environ, capture_output=True, text=True, check=False
-        )
+    def cache(command: str) -> str:
+        result = harness("cache", command, env={"HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)})
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
-    listed = harness("list")
+    listed = cache("list")
     assert entry.path.name in listed
     assert entry.templates[0][:12] in listed
-    assert f"embedded: removed 1 from {root(snapshotted)}" in harness("clear")
+    assert f"embedded: removed 1 from {root(snapshotted)}" in cache("clear")
     assert entries(root(snapshotted)) == []
-    assert f"embedded: 0 in {root(snapshotted)}" in harness("list")
+    assert f"embedded: 0 in {root(snapshotted)}" in cache("list")
