@@ -16,13 +16,11 @@ import asyncio
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-import asyncpg
 
 from harness.errors import ProvisionError
 from harness.provision.docker_initdb import DockerInitdbCache
 from harness.provision.embedded import new_password
+from harness.provision.endpoints import with_credentials
 from harness.provision.initdb_cache import change_password
 from harness.provision.snapshot_cache import SnapshotCache, snapshot_root
 
@@ -73,12 +71,7 @@ class DockerSnapshots:
         if self.saved or built < self.min_build or self.cache.saved():
             return False
         cache_password = new_password()
-        conn = await asyncpg.connect(dsn, timeout=server.timeout)
-        try:
-            await conn.execute("CHECKPOINT")  # written now, while the server runs: a shorter stop
-        finally:
-            await conn.close()
-        await change_password(dsn, user, cache_password, server.timeout)
+        await change_password(dsn, user, cache_password, server.timeout, checkpoint=True)
         await server.stop(immediate=False)
         try:
             if (await asyncio.to_thread(server.container.wait, timeout=server.timeout))["StatusCode"] != 0:
@@ -92,5 +85,5 @@ class DockerSnapshots:
             from harness.provision.containers import hand_over  # it imports this module
 
             await asyncio.to_thread(server.container.start)
-            await hand_over(server, dsn.replace(f":{urlsplit(dsn).password}@", f":{cache_password}@", 1), dsn)
+            await hand_over(server, with_credentials(dsn, user, cache_password), dsn)
         return self.saved

@@ -31,7 +31,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import asyncpg
 import psutil
 
 from harness.config import Settings
@@ -429,12 +428,7 @@ class EmbeddedPostgres:
         if build_seconds < self.snapshot_min_build:
             return False
         cache_password = new_password()
-        conn = await asyncpg.connect(self.dsn, timeout=self.hang_timeout)
-        try:
-            await conn.execute("CHECKPOINT")  # written now, while the server runs: a shorter stop
-        finally:
-            await conn.close()
-        await change_password(self.dsn, SUPERUSER, cache_password, self.hang_timeout)
+        await change_password(self.dsn, SUPERUSER, cache_password, self.hang_timeout, checkpoint=True)
         self.initial_password = cache_password
         port = self.port
         await self.stop(immediate=False)

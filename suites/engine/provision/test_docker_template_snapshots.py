@@ -21,10 +21,8 @@ from harness.provision.containers import docker_client
 from harness.provision.docker_initdb import cache_root, usable
 from harness.provision.registry import LABEL_STATE_DIR
 from harness.provision.snapshot_cache import DATA, PASSWORD, entries, snapshot_root
-from suites.engine.cli.commands import harness
 from suites.engine.provision.remains import purge
-
-MIGRATION = "CREATE TABLE docker_snapshot_probe (id bigint PRIMARY KEY, note text);\n"
+from suites.engine.provision.snapshot_runs import cache, probe_recipe, run_once
 
 
 @pytest.fixture
@@ -39,10 +37,6 @@ def snapshotted(harness_settings: Settings, tmp_path: Path) -> Iterator[Settings
     token = secrets.token_hex(4)
     state_dir = harness_settings.state_dir.parent / f"harness-test-{token}"
     initdb_cache = harness_settings.state_dir.parent / f"harness-test-initdb-{token}"
-    migrations = tmp_path / "migrations"
-    migrations.mkdir()
-    (migrations / "0001_probe.up.sql").write_text(MIGRATION)
-    (migrations / "0001_probe.down.sql").write_text("DROP TABLE docker_snapshot_probe;\n")
     yield harness_settings.model_copy(
         update={
             "backend": "docker",
@@ -50,12 +44,7 @@ def snapshotted(harness_settings: Settings, tmp_path: Path) -> Iterator[Settings
             "initdb_cache": initdb_cache,
             "reuse": False,
             "keep": False,
-            "template_snapshots": True,
-            "template_snapshot_min_build": 0.0,
-            "migrations_dir": migrations,
-            "postgres_logins": tmp_path / "no-logins.toml",
-            "template_seed": "",
-            "template_mutation": "",
+            **probe_recipe(tmp_path),
         }
     )
     purge(state_dir)
@@ -68,27 +57,6 @@ def root(settings: Settings) -> Path:
     return snapshot_root(cache_root(settings.initdb_cache))
 
 
-async def run_once(settings: Settings) -> tuple[bool, bool, int, str]:
-    """One run's start: whether it built the template, whether it started from a snapshot, the
-    template's OID (a template copied with the data directory keeps it) and the postgres DSN; a
-    clone of the template holds the migration's table."""
-    env, state = await prepare_run(settings)
-    try:
-        conn = await asyncpg.connect(env.endpoints.postgres)
-        try:
-            oid = await conn.fetchval("SELECT oid FROM pg_database WHERE datname = $1", state.template)
-            clone = f"{state.template}_probe"
-            await conn.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{state.template}"')
-            db = await asyncpg.connect(env.endpoints.postgres_dsn(clone))
-            assert await db.fetchval("SELECT count(*) FROM docker_snapshot_probe") == 0
-            await db.close()
-        finally:
-            await conn.close()
-        return state.template_built, env.from_snapshot, int(oid), env.endpoints.postgres
-    finally:
-        await env.close()
-
-
 def containers_of(settings: Settings) -> list[str]:
     return [
         c.name
@@ -97,13 +65,13 @@ def containers_of(settings: Settings) -> list[str]:
 
 
 async def test_a_second_run_starts_from_the_snapshot_and_builds_no_template(snapshotted: Settings) -> None:
-    built, from_snapshot, oid, _ = await run_once(snapshotted)
+    built, from_snapshot, oid = await run_once(snapshotted)
     assert (built, from_snapshot) == (True, False)
     assert containers_of(snapshotted) == []  # the saving run's one-off and restarted containers are gone
     [entry] = entries(root(snapshotted))
     assert entry.whole
     assert len(entry.templates) == 1
-    built, from_snapshot, second_oid, _ = await run_once(snapshotted)
+    built, from_snapshot, second_oid = await run_once(snapshotted)
     assert (built, from_snapshot) == (False, True)
     assert second_oid == oid  # the very template the first run built, not a new one
 
@@ -153,13 +121,8 @@ async def test_harness_cache_lists_and_clears_the_docker_snapshots(snapshotted: 
     await run_once(snapshotted)
     [entry] = entries(root(snapshotted))
 
-    def cache(command: str) -> str:
-        result = harness("cache", command, env={"HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)})
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
-    listed = cache("list")
+    listed = cache(snapshotted, "list")
     assert entry.path.name in listed
     assert f"docker: 1 in {root(snapshotted)}" in listed
-    assert f"docker: removed 1 from {root(snapshotted)}" in cache("clear")
+    assert f"docker: removed 1 from {root(snapshotted)}" in cache(snapshotted, "clear")
     assert entries(root(snapshotted)) == []

@@ -18,9 +18,7 @@ from harness.config import Settings
 from harness.isolation.run import prepare_run
 from harness.provision import Environment
 from harness.provision.snapshot_cache import DATA, MANIFEST, PASSWORD, entries, snapshot_root
-from suites.engine.cli.commands import harness
-
-MIGRATION = "CREATE TABLE snapshot_probe (id bigint PRIMARY KEY, note text);\n"
+from suites.engine.provision.snapshot_runs import cache, probe_recipe, run_once
 
 
 @pytest.fixture
@@ -30,21 +28,7 @@ def snapshotted(isolated_settings: Settings, tmp_path: Path) -> Iterator[Setting
     if isolated_settings.backend != "embedded":
         pytest.skip("the embedded backend's template snapshots")
     cache = isolated_settings.state_dir.with_name(isolated_settings.state_dir.name + "-initdb")
-    migrations = tmp_path / "migrations"
-    migrations.mkdir()
-    (migrations / "0001_probe.up.sql").write_text(MIGRATION)
-    (migrations / "0001_probe.down.sql").write_text("DROP TABLE snapshot_probe;\n")
-    yield isolated_settings.model_copy(
-        update={
-            "initdb_cache": cache,
-            "template_snapshots": True,
-            "migrations_dir": migrations,
-            "postgres_logins": tmp_path / "no-logins.toml",
-            "template_snapshot_min_build": 0.0,
-            "template_seed": "",
-            "template_mutation": "",
-        }
-    )
+    yield isolated_settings.model_copy(update={"initdb_cache": cache, **probe_recipe(tmp_path)})
     shutil.rmtree(cache, ignore_errors=True)
     shutil.rmtree(snapshot_root(cache), ignore_errors=True)
 
@@ -52,26 +36,6 @@ def snapshotted(isolated_settings: Settings, tmp_path: Path) -> Iterator[Setting
 def root(settings: Settings) -> Path:
     assert settings.initdb_cache is not None
     return snapshot_root(settings.initdb_cache)
-
-
-async def run_once(settings: Settings) -> tuple[bool, bool, int]:
-    """One run's start: whether it built the template, whether it started from a snapshot, and the
-    template's OID (a template copied with the data directory keeps it; one built again does not)."""
-    env, state = await prepare_run(settings)
-    try:
-        conn = await asyncpg.connect(env.endpoints.postgres)
-        try:
-            oid = await conn.fetchval("SELECT oid FROM pg_database WHERE datname = $1", state.template)
-            clone = f"{state.template}_probe"
-            await conn.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{state.template}" STRATEGY FILE_COPY')
-            db = await asyncpg.connect(env.endpoints.postgres_dsn(clone))
-            assert await db.fetchval("SELECT count(*) FROM snapshot_probe") == 0
-            await db.close()
-        finally:
-            await conn.close()
-        return state.template_built, env.from_snapshot, int(oid)
-    finally:
-        await env.close()
 
 
 async def test_a_second_run_starts_from_the_snapshot_and_builds_no_template(snapshotted: Settings) -> None:
@@ -220,14 +184,9 @@ async def test_harness_cache_lists_and_clears_the_snapshots(snapshotted: Setting
     await run_once(snapshotted)
     [entry] = entries(root(snapshotted))
 
-    def cache(command: str) -> str:
-        result = harness("cache", command, env={"HARNESS_INITDB_CACHE": str(snapshotted.initdb_cache)})
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
-    listed = cache("list")
+    listed = cache(snapshotted, "list")
     assert entry.path.name in listed
     assert entry.templates[0][:12] in listed
-    assert f"embedded: removed 1 from {root(snapshotted)}" in cache("clear")
+    assert f"embedded: removed 1 from {root(snapshotted)}" in cache(snapshotted, "clear")
     assert entries(root(snapshotted)) == []
-    assert f"embedded: 0 in {root(snapshotted)}" in cache("list")
+    assert f"embedded: 0 in {root(snapshotted)}" in cache(snapshotted, "list")
