@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -100,8 +101,9 @@ def explain(exc: BaseException, target: str | None = None) -> Explanation | None
     """The one line for an expected failure: a HarnessError, an invalid setting, a server that is
     unreachable or refuses us. None for anything else, a bug, which keeps its traceback. `target`
     (a redacted DSN or URL) names the server for driver errors that do not name it themselves."""
-    import redis.exceptions as redis_errors  # start-up: redis
-
+    # redis-py not loaded: none of its errors to explain (loading it here, maybe in the provisioning
+    # thread, would create its loggers while pytest's logging walks them in the main thread)
+    redis_errors = sys.modules.get("redis.exceptions")
     where = f"{target}: " if target else ""
     if isinstance(exc, BaseExceptionGroup):  # asyncio.TaskGroup wraps what its tasks raised
         parts = [explain(inner, target) for inner in exc.exceptions]
@@ -125,10 +127,11 @@ def explain(exc: BaseException, target: str | None = None) -> Explanation | None
         exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError
     ):
         return Explanation(f"{where}the server refused the connection: {exc}", FAILURE)
-    if isinstance(exc, redis_errors.AuthenticationError | redis_errors.AuthenticationWrongNumberOfArgsError):
-        return Explanation(f"{where}authentication failed: {exc}", FAILURE)
-    if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError):
-        return Explanation(f"cannot reach {target or 'redis'}: {exc}", FAILURE)
+    if redis_errors is not None:
+        if isinstance(exc, redis_errors.AuthenticationError | redis_errors.AuthenticationWrongNumberOfArgsError):
+            return Explanation(f"{where}authentication failed: {exc}", FAILURE)
+        if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError):
+            return Explanation(f"cannot reach {target or 'redis'}: {exc}", FAILURE)
     if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError) or (
         isinstance(exc, OSError) and exc.errno in UNREACHABLE
     ):

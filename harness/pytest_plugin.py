@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import gc
 import secrets
 import shutil
 import tempfile
@@ -54,6 +55,7 @@ PROVISIONING = pytest.StashKey[Future[RunState]]()
 PROVISIONING_END = pytest.StashKey[threading.Event]()
 HANDOFF = pytest.StashKey[Path]()
 INSIGHT = pytest.StashKey[InsightPlugin]()
+VERSIONS = pytest.StashKey[str]()
 WORKER_INPUT = "harness_run_state"
 
 
@@ -144,9 +146,12 @@ def _provision_in_background(config: pytest.Config) -> Future[RunState]:
 
     def provision() -> None:
         try:
-            provisioned.set_result(_provision(config, in_background=True))
+            state = _provision(config, in_background=True)
         except BaseException as exc:  # handed to the main thread, which reports it
             provisioned.set_exception(exc)
+        else:
+            provisioned.set_result(state)
+            config.stash[VERSIONS] = _describe_servers(state.endpoints)  # for the summary, off its way
         run_ended.wait()
 
     threading.Thread(target=provision, name="harness-provision", daemon=True).start()
@@ -185,6 +190,10 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # What is loaded by now (pytest, the plug-ins, the settings model) lives until the process ends:
+    # frozen, the collector skips it, in the run's collections and in pytest's own at the end (a
+    # 0.1-s share of a one-test run, `test_cold_start.py`).
+    gc.freeze()
     _choose_shard(config)
     config.stash[INSIGHT] = InsightPlugin(config)  # what the database did: zeroed once ready, captured at the end
     config.pluginmanager.register(config.stash[INSIGHT], "harness-insight")
@@ -268,19 +277,24 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    """The process that provisioned (the xdist controller, or a lone session) names what it got;
-    the servers are asked their versions here, off the way to the first test."""
+    """The process that provisioned (the xdist controller, or a lone session) names what it got:
+    the versions its provisioning thread asked for once the servers were handed over, or asked here."""
     state = config.stash.get(RUN_STATE, None)
     if state is not None and ENVIRONMENT in config.stash:
-        try:
-            from harness.provision.versions import server_versions  # start-up: only the summary asks
-
-            versions = asyncio.run(server_versions(state.endpoints)).describe()
-        except Exception as exc:  # servers a test brought down: the summary still names the rest
-            versions = f"server versions unknown ({type(exc).__name__})"
+        versions = config.stash.get(VERSIONS, None) or _describe_servers(state.endpoints)
         terminalreporter.write_line(
             f"harness: backend {state.endpoints.backend}, {versions}, template {state.template}"
         )
+
+
+def _describe_servers(endpoints: Endpoints) -> str:
+    """The servers' versions, as the summary names them; off the way to the first test."""
+    try:
+        from harness.provision.versions import server_versions
+
+        return asyncio.run(server_versions(endpoints)).describe()
+    except Exception as exc:  # servers a test brought down: the summary still names the rest
+        return f"server versions unknown ({type(exc).__name__})"
 
 
 def _worker_id(config: pytest.Config) -> str:

@@ -11,7 +11,7 @@ import asyncpg
 
 from harness.config import Settings
 from harness.isolation.recipe import Recipe, ServerFacts
-from harness.isolation.template import base_template, ensure_template, template_name
+from harness.isolation.template import base_template, ensure_template, template_exists, template_name
 from harness.migrate.logins import apply_logins, load_logins
 from harness.plugins import read_plugin_settings, seed_of
 from harness.provision import Endpoints, Environment, environment_lock, open_environment
@@ -60,20 +60,23 @@ async def prepare_template(
     """The template of the settings' recipe on this server (and of the mutation, when one is set),
     and the roles' development logins on the server. `evict`: a new template replaces the older
     ones of its kind (on servers that outlive the run). `on_built` is given the templates (the
-    unmutated one first) and the seconds building took, when they had to be built, before the
-    logins are applied."""
+    unmutated one first) and the seconds building took, when they had to be built, once the logins
+    are applied (a template snapshot holds them). A template that is there costs one connection."""
     recipe = recipe or template_recipe(settings)
+    logins = load_logins(settings.postgres_logins)
     admin = await asyncpg.connect(endpoints.postgres)
     try:
-        server = await ServerFacts.read(admin)
+        name = template_name(recipe, await ServerFacts.read(admin), settings.template_mutation)
+        built, seconds = False, 0.0
+        if not await template_exists(admin, name):
+            started = time.monotonic()
+            built = await ensure_template(endpoints, name, recipe, settings.template_mutation, evict)
+            seconds = time.monotonic() - started
+        await apply_logins(admin, logins)
     finally:
         await admin.close()
-    name = template_name(recipe, server, settings.template_mutation)
-    started = time.monotonic()
-    built = await ensure_template(endpoints, name, recipe, settings.template_mutation, evict)
     if built and on_built is not None:
-        await on_built(list(dict.fromkeys([base_template(name), name])), time.monotonic() - started)
-    await apply_logins(endpoints.postgres, load_logins(settings.postgres_logins))
+        await on_built(list(dict.fromkeys([base_template(name), name])), seconds)
     return name, built
 
 

@@ -42,6 +42,10 @@ def base_template(name: str) -> str:
     return name.partition(MUTATED_MARK)[0]
 
 
+async def template_exists(admin: asyncpg.Connection, name: str) -> bool:
+    return bool(await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", name))
+
+
 async def ensure_template(
     endpoints: Endpoints, name: str, recipe: Recipe, mutation: str = "", evict: bool = False
 ) -> bool:
@@ -54,7 +58,7 @@ async def ensure_template(
         await ensure_template(endpoints, base_template(name), recipe, evict=evict)
     admin = await asyncpg.connect(endpoints.postgres)
     try:
-        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", name):
+        if await template_exists(admin, name):
             return False
         building = f"{name}_b{os.getpid()}"
         await drop_database(admin, building)

@@ -36,34 +36,62 @@ def load_logins(path: Path) -> dict[str, str]:
     return logins
 
 
-def scram_verifier(password: str, iterations: int = 4096) -> str:
-    """The SCRAM-SHA-256 verifier PostgreSQL stores (RFC 5802/7677), made here so the password
-    itself never reaches the server, its logs or pg_stat_statements."""
-    salt = os.urandom(16)
+SCRAM = "SCRAM-SHA-256"
+# a role's login, and its stored verifier when the admin may read pg_authid (a superuser)
+ROLES_WITH_VERIFIERS = "SELECT rolname, rolcanlogin, rolpassword FROM pg_authid WHERE rolname = ANY($1::text[])"
+ROLES = "SELECT rolname, rolcanlogin, NULL AS rolpassword FROM pg_roles WHERE rolname = ANY($1::text[])"
+
+
+def _keys(password: str, salt: bytes, iterations: int) -> tuple[bytes, bytes]:
+    """SCRAM-SHA-256's StoredKey and ServerKey of `password` (RFC 5802/7677)."""
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    stored = hashlib.sha256(hmac.digest(salted, b"Client Key", "sha256")).digest()
-    server = hmac.digest(salted, b"Server Key", "sha256")
+    client = hmac.digest(salted, b"Client Key", "sha256")
+    return hashlib.sha256(client).digest(), hmac.digest(salted, b"Server Key", "sha256")
+
+
+def scram_verifier(password: str, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores, made here so the password itself never
+    reaches the server, its logs or pg_stat_statements."""
+    salt = os.urandom(16)
+    stored, server = _keys(password, salt, iterations)
     b64 = base64.b64encode
-    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${b64(stored).decode()}:{b64(server).decode()}"
+    return f"{SCRAM}${iterations}:{b64(salt).decode()}${b64(stored).decode()}:{b64(server).decode()}"
 
 
-async def apply_logins(admin_dsn: str, logins: dict[str, str]) -> None:
-    """Give each role LOGIN and its password, on the whole server (roles are not per database).
-    A role the migrations did not create is a mistake in the file, named as such."""
+def verifier_matches(verifier: str | None, password: str) -> bool:
+    """Whether `verifier` (pg_authid.rolpassword) is a SCRAM-SHA-256 verifier of `password`."""
+    try:
+        method, head, keys = (verifier or "").split("$")
+        iterations, salt = head.split(":")
+        stored, server = (base64.b64decode(key, validate=True) for key in keys.split(":"))
+        ours = _keys(password, base64.b64decode(salt, validate=True), int(iterations))
+    except ValueError:  # not a SCRAM verifier (none, md5), or a malformed one (binascii.Error is one)
+        return False
+    return method == SCRAM and hmac.compare_digest(ours[0], stored) and hmac.compare_digest(ours[1], server)
+
+
+async def apply_logins(admin: asyncpg.Connection, logins: dict[str, str]) -> None:
+    """Give each role LOGIN and its password, on the whole server (roles are not per database). A
+    role that logs in with its password already (a server from a template snapshot) is left as it
+    is. A role the migrations did not create is a mistake in the file, named as such."""
     if not logins:
         return
-    conn = await asyncpg.connect(admin_dsn)
     try:
-        for role, password in logins.items():
-            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-                raise ConfigurationError(f"logins: role {role!r} does not exist after the migrations; "
-                                         "remove it from the logins file or create it in a migration")  # fmt: skip
-            # ALTER ROLE takes no parameters: the server quotes the name and the verifier
-            statement = await conn.fetchval("SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $2::text)",
-                                            role, scram_verifier(password))  # fmt: skip
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+        rows = await admin.fetch(ROLES_WITH_VERIFIERS, list(logins))
+    except asyncpg.InsufficientPrivilegeError:  # no superuser: every password is set
+        rows = await admin.fetch(ROLES, list(logins))
+    found = {row["rolname"]: row for row in rows}
+    for role, password in logins.items():
+        row = found.get(role)
+        if row is None:
+            raise ConfigurationError(f"logins: role {role!r} does not exist after the migrations; "
+                                     "remove it from the logins file or create it in a migration")  # fmt: skip
+        if row["rolcanlogin"] and verifier_matches(row["rolpassword"], password):
+            continue
+        # ALTER ROLE takes no parameters: the server quotes the name and the verifier
+        statement = await admin.fetchval("SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $1::text, $2::text)",
+                                         role, scram_verifier(password))  # fmt: skip
+        await admin.execute(statement)
 
 
 def dsn_as(dsn: str, role: str, logins: dict[str, str]) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
-import redis.asyncio as aioredis
-import redis.exceptions as redis_errors
 
+from harness.provision import redis_probe
 from harness.provision.endpoints import Endpoints
 
 UNKNOWN = "unknown"
@@ -34,11 +33,20 @@ async def server_versions(endpoints: Endpoints) -> ServerVersions:
         pgvector = await conn.fetchval("SELECT default_version FROM pg_available_extensions WHERE name = 'vector'")
     finally:
         await conn.close()
-    client = aioredis.Redis.from_url(endpoints.redis)
+    return ServerVersions(postgres, pgvector or "", await redis_version(endpoints.redis) or UNKNOWN)
+
+
+async def redis_version(url: str) -> str | None:
+    """None when INFO is not in the user's ACL (NOPERM)."""
+    if redis_probe.bare(url):
+        return await redis_probe.version(url)
+    import redis.asyncio as aioredis
+    import redis.exceptions as redis_errors
+
+    client = aioredis.Redis.from_url(url)
     try:
-        redis = str((await client.info("server")).get("redis_version", UNKNOWN))
-    except redis_errors.ResponseError:  # NOPERM: INFO is not in the user's ACL
-        redis = UNKNOWN
+        return str((await client.info("server")).get("redis_version", UNKNOWN))
+    except redis_errors.ResponseError:
+        return None
     finally:
         await client.aclose()
-    return ServerVersions(postgres, pgvector or "", redis)

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from harness.errors import ProvisionError
+from harness.provision import redis_probe
 from harness.provision.endpoints import redact
 
 # A server is asked every 20 ms: a doubling backoff (capped at 100 ms) let a server that was ready
@@ -22,9 +23,11 @@ POSTGRES_REFUSALS = (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.Inv
 
 def _answers() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
     """The refusals, and the failures worth retrying, of the drivers loaded: redis-py's only once a
-    check loaded it (a run that waits only for PostgreSQL never loads it: start-up)."""
-    refusals: tuple[type[BaseException], ...] = POSTGRES_REFUSALS
-    transient: tuple[type[BaseException], ...] = (TimeoutError, OSError, asyncpg.PostgresError)
+    check loaded it (the bare probe asks plain `redis://` servers: start-up never loads it)."""
+    refusals: tuple[type[BaseException], ...] = (*POSTGRES_REFUSALS, redis_probe.AuthenticationError)
+    transient: tuple[type[BaseException], ...] = (
+        TimeoutError, OSError, EOFError, asyncpg.PostgresError, redis_probe.ResponseError
+    )  # fmt: skip
     if "redis" in sys.modules:
         import redis.exceptions as redis_errors
 
@@ -64,8 +67,10 @@ async def postgres_answers(dsn: str) -> bool:
 
 
 async def redis_answers(url: str) -> bool:
-    if "redis.asyncio" not in sys.modules:  # start-up: loaded by the first wait for a Redis server, in a
-        # thread: its import (tens of ms) must not stall the event loop polling postgres meanwhile
+    if redis_probe.bare(url):
+        return await redis_probe.serves(url)
+    if "redis.asyncio" not in sys.modules:  # loaded in a thread: its import (tens of ms) must not
+        # stall the event loop polling postgres meanwhile
         await asyncio.to_thread(importlib.import_module, "redis.asyncio")
     import redis.asyncio as aioredis
 

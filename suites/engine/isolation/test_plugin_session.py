@@ -109,6 +109,49 @@ def test_a_lone_session_provisions_once_and_its_tests_share_the_servers(
     assert not state_dir.exists() or not any(state_dir.iterdir()), "the servers went with the run"
 
 
+LOADED_AT_THE_END = """
+import pathlib, sys
+def pytest_unconfigure(config):
+    pathlib.Path("loaded").write_text(repr(sorted(m for m in ("redis", "harness.insight.capture") if m in sys.modules)))
+"""
+
+
+def test_a_run_whose_tests_never_use_redis_never_loads_redis_py(tmp_path: Path, child_env: dict[str, str]) -> None:
+    """Its start-up (Redis serving?) and its summary (which version?) ask over a bare connection:
+    loading redis-py costs more CPU than the Redis start itself."""
+    (tmp_path / "conftest.py").write_text(LOADED_AT_THE_END)
+    result = child_pytest(tmp_path, child_env, "-p", "no:xdist")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"^harness: backend \w+, .*, Redis \d+\.\d+\.\d+, template", result.stdout, re.MULTILINE)
+    assert (tmp_path / "loaded").read_text() == "[]"
+
+
+# pytest's logging walks every logger at each test phase, in the main thread; a logger created by
+# another thread meanwhile ends the run with "dictionary changed size during iteration"
+LOGGERS_OFF_THE_MAIN_THREAD = """
+import logging, pathlib, threading
+made = logging.Manager.getLogger
+def getLogger(self, name):
+    if name not in self.loggerDict and threading.current_thread() is not threading.main_thread():
+        with open("off-main", "a") as out:
+            out.write(f"{name} in {threading.current_thread().name}\\n")
+    return made(self, name)
+logging.Manager.getLogger = getLogger
+"""
+
+
+@pytest.mark.parametrize("settings", ["good", "bad"])
+def test_the_provisioning_thread_creates_no_logger_while_pytest_walks_them(
+    tmp_path: Path, child_env: dict[str, str], settings: str
+) -> None:
+    """Also when it explains a bad setting (the one line names it): that once loaded redis-py."""
+    (tmp_path / "conftest.py").write_text(LOGGERS_OFF_THE_MAIN_THREAD)
+    env = {**child_env, **({"HARNESS_CLONE_POOL_SIZE": "many"} if settings == "bad" else {})}
+    result = child_pytest(tmp_path, env, "-p", "no:xdist")
+    assert result.returncode == (0 if settings == "good" else USAGE_ERROR), result.stdout + result.stderr
+    assert not (tmp_path / "off-main").exists(), (tmp_path / "off-main").read_text()
+
+
 WORKER_REPORT = """
 import os, pathlib
 from harness.provision.registry import EnvRecord
