@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import logging
 import secrets
 import shutil
 import tempfile
@@ -191,9 +192,9 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # What is loaded by now (pytest, the plug-ins, the settings model) lives until the process ends:
-    # frozen, the collector skips it, in the run's collections and in pytest's own at the end (a
-    # 0.1-s share of a one-test run, `test_cold_start.py`).
+    # frozen, the collector skips it, in the run's collections and in pytest's own at the exit.
     gc.freeze()
+    _walkable_loggers()
     _choose_shard(config)
     config.stash[INSIGHT] = InsightPlugin(config)  # what the database did: zeroed once ready, captured at the end
     config.pluginmanager.register(config.stash[INSIGHT], "harness-insight")
@@ -204,6 +205,22 @@ def pytest_configure(config: pytest.Config) -> None:
         interrupt_on_sigterm()  # so a terminated run still tears down
         if _provisions_early(config):
             _start_provisioning(config)
+
+
+class _LoggerDict(dict[str, Any]):
+    """logging's registry of loggers, whose values() is a copy taken at once (under the GIL)."""
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return list(super().values())
+
+
+def _walkable_loggers() -> None:
+    """pytest's logging walks every logger at each test phase (catching_logs, in the main thread); a
+    module that a thread of ours imports meanwhile (the docker SDK, provisioning) adds its logger,
+    and the walk fails: "dictionary changed size during iteration". It walks a copy instead."""
+    manager = logging.Logger.manager
+    if not isinstance(manager.loggerDict, _LoggerDict):
+        manager.loggerDict = _LoggerDict(manager.loggerDict)
 
 
 # Runs that start no test: they start no server either.
