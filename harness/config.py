@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     )
     backend: BackendName = Field(
         default="embedded",
-        description="Where the servers come from: embedded (local processes), docker (testcontainers), external "
+        description="Where the servers come from: embedded (local processes), docker (containers, through the "
+        "docker SDK), external "
         "(your servers: `TEST_DATABASE_URL` or `POSTGRES_*`, `REDIS_URL` or `REDIS_*`), auto (docker when the engine "
         "answers and has both images, else embedded).",
         json_schema_extra=OPTION,

@@ -1,7 +1,10 @@
-"""The docker backend: testcontainers with configurable images.
+"""The docker backend: containers of configurable images, made with the docker SDK.
 
-Containers carry the environment's id and owner in labels, so `harness gc` removes what a killed
-run left even with Ryuk disabled (no image can be pulled on our machines, Ryuk's included). Host
+The SDK directly, not testcontainers: its import cost a docker start as much CPU as the SDK's own,
+and a start needs what it does not offer, a container created while postgres's data directory is
+still being copied and started afterwards. Containers carry the environment's id and owner in
+labels, so `harness gc` removes what a killed run left (no reaper container: no image can be pulled
+on our machines). Host
 ports are fixed at creation so a restarted container answers where it did before: docker's own
 choice (host port 0) is made anew at every start, so a fault's restart would move the server. A
 port `free_port` chose can be taken before docker binds it (another run's server); docker then
@@ -15,7 +18,7 @@ import contextlib
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,13 +73,6 @@ def docker_client() -> Any:
     return client
 
 
-def _disable_ryuk_unless_asked() -> None:
-    from testcontainers.core.config import testcontainers_config  # optional extra: docker (testcontainers)
-
-    if "TESTCONTAINERS_RYUK_DISABLED" not in os.environ:
-        testcontainers_config.ryuk_disabled = True
-
-
 class DockerServer:
     """ServerControl over one container. `timeout` (the settings' hang_timeout) bounds each wait:
     for the server to answer, for a stop, for the container to exit."""
@@ -129,10 +125,9 @@ def _publish_address() -> str:
     return LOOPBACK if _engine_is_local() else "0.0.0.0"
 
 
-def published_host(container: Any) -> str:
-    """Where published ports answer: loopback for a local engine (testcontainers may otherwise
-    pick the bridge gateway when it believes it runs inside a container), else its own answer."""
-    return LOOPBACK if _engine_is_local() else str(container.get_container_host_ip())
+def published_host() -> str:
+    """Where published ports answer: loopback for a local engine, else the engine's host."""
+    return LOOPBACK if _engine_is_local() else urlsplit(os.environ["DOCKER_HOST"]).hostname or LOOPBACK
 
 
 def container_labels(record: EnvRecord, directory: Path) -> dict[str, str]:
@@ -146,40 +141,54 @@ def container_labels(record: EnvRecord, directory: Path) -> dict[str, str]:
     }
 
 
-def create_container(image: str, container_port: int, labels: dict[str, str], stop_signal: str) -> Any:
-    """A testcontainers container of `image`, not yet started, its `container_port` published on a
-    free host port (see `published_host`; `start_published` starts it, `published_port` says where)."""
-    from testcontainers.core.container import DockerContainer  # optional extra: docker (testcontainers)
+@dataclass
+class ContainerSpec:
+    """A container to make (the docker SDK's arguments): `port` published on `host_port`, fixed at
+    creation (see `_publish_address`; `start_published` moves it when docker finds it taken)."""
 
-    container = DockerContainer(image).with_kwargs(labels=labels, stop_signal=stop_signal, shm_size="256m")
-    _publish(container, container_port, free_port())
-    return container
+    image: str
+    port: int
+    labels: dict[str, str]
+    stop_signal: str
+    command: list[str]
+    environment: dict[str, str] = field(default_factory=dict)
+    volumes: dict[str, dict[str, str]] = field(default_factory=dict)
+    entrypoint: list[str] | None = None  # None: the image's
+    user: str | None = None  # None: the image's
+    host_port: int = field(default_factory=lambda: free_port())  # looked up when made: tests replace it
+
+    def create(self, client: Any) -> Any:
+        """The container, created, not started."""
+        return client.containers.create(
+            self.image, self.command, entrypoint=self.entrypoint, user=self.user, environment=self.environment,
+            volumes=self.volumes, labels=self.labels, stop_signal=self.stop_signal, shm_size="256m",
+            ports={f"{self.port}/tcp": (_publish_address(), self.host_port)},
+        )  # fmt: skip
 
 
-def _publish(container: Any, container_port: int, port: int) -> None:
-    # the docker SDK binds (host address, port); testcontainers' with_bind_ports takes the port only
-    container.ports[f"{container_port}/tcp"] = (_publish_address(), port)
+def bind(source: Path, target: str, mode: str = "rw") -> dict[str, dict[str, str]]:
+    return {str(source): {"bind": target, "mode": mode}}
 
 
-def published_port(container: Any, container_port: int) -> int:
-    return int(container.ports[f"{container_port}/tcp"][1])
+def start_published(client: Any, spec: ContainerSpec, created: Any | None = None) -> Any:
+    """Start `created` (made from `spec`) or a new container of `spec`; when docker finds its host
+    port taken, remove it and make it again on another port, PORT_ATTEMPTS in all (`spec.host_port`
+    says which)."""
+    import docker.errors  # optional extra: docker
 
-
-def start_published(container: Any, container_port: int) -> None:
-    """Start `container`; when docker finds its host port taken, remove what it created and start it
-    on another port, PORT_ATTEMPTS in all (`published_port` says which)."""
+    container = created
     for _ in range(PORT_ATTEMPTS):
+        container = container or spec.create(client)
         try:
             container.start()
-            return
-        except Exception as exc:  # the SDK's APIError; testcontainers created the container before starting it
-            if container._container is not None:
-                remove_containers([container._container.id])
-                container._container = None
+            return container
+        except docker.errors.APIError as exc:
+            remove_containers([container.id])
+            container = None
             if not any(reason in str(exc) for reason in PORT_TAKEN):
                 raise
-            taken, failure = published_port(container, container_port), exc
-            _publish(container, container_port, free_port())
+            taken, failure = spec.host_port, exc
+            spec.host_port = free_port()
     raise ProvisionError(
         f"host port {taken} was taken before docker bound it, {PORT_ATTEMPTS} ports in a row: {failure}"
     )
@@ -210,38 +219,45 @@ class DockerEnvironment(Environment):
         snapshot of `template_key`'s recipe, else the docker initdb cache's, else left to the image's
         entrypoint); then both must answer."""
         client = docker_client()
-        _disable_ryuk_unless_asked()
         for image in (settings.pg_image, settings.redis_image):
             _ensure_image(client, image)
         password = new_password()
         labels = container_labels(record, directory)
         data = directory / "pgdata"
-        pg = _postgres_container(settings, labels, password, data)
-        redis = _redis_container(settings, labels)
+        pg = _postgres_spec(settings, labels, password, data)
+        redis = _redis_spec(settings, labels)
 
-        async def launch(container: Any, container_port: int) -> Any:
-            await asyncio.to_thread(start_published, container, container_port)
-            record.containers.append(container.get_container_id())  # as soon as it exists, for gc
+        async def launch(spec: ContainerSpec, created: Any | None = None) -> Any:
+            container = await asyncio.to_thread(start_published, client, spec, created)
+            record.containers.append(container.id)  # as soon as it runs, for gc (labels cover the rest)
             record.save(directory)
-            return container.get_wrapped_container()
+            return container
 
         async def launch_postgres() -> tuple[Any, _Filled]:
-            filled = await _fill_data(client, settings, labels, data, template_key)
-            if filled.password is not None:
-                _skip_entrypoint(pg)
-            return await launch(pg, 5432), filled
+            """Created while its data directory is filled (the bind's source must exist at start only)."""
+            created: Any
+            filled: _Filled | BaseException
+            created, filled = await asyncio.gather(
+                asyncio.to_thread(pg.create, client), _fill_data(client, settings, labels, data, template_key),
+                return_exceptions=True,
+            )  # fmt: skip
+            if isinstance(filled, BaseException):
+                if not isinstance(created, BaseException):
+                    await asyncio.to_thread(remove_containers, [created.id])
+                raise filled
+            return await launch(pg, None if isinstance(created, BaseException) else created), filled
 
         try:
             # both at once; each is recorded as it starts, and removed below if the other fails
-            launched = await asyncio.gather(launch_postgres(), launch(redis, 6379), return_exceptions=True)
+            launched = await asyncio.gather(launch_postgres(), launch(redis), return_exceptions=True)
             for outcome in launched:
                 if isinstance(outcome, BaseException):
                     raise outcome
             (pg_container, filled), redis_container = launched
-            record.containers = [pg.get_container_id(), redis.get_container_id()]  # the order attach reads
+            record.containers = [pg_container.id, redis_container.id]  # the order attach reads
             record.save(directory)
-            host = published_host(pg)
-            pg_port, redis_port = published_port(pg, 5432), published_port(redis, 6379)
+            host = published_host()
+            pg_port, redis_port = pg.host_port, redis.host_port
             endpoints = Endpoints(
                 postgres=f"postgresql://{PG_USER}:{password}@{host}:{pg_port}/postgres",
                 redis=redis_url(host, redis_port, admin_credentials(settings)),
@@ -319,47 +335,41 @@ async def hand_over(server: DockerServer, cached: str, dsn: str) -> None:
     await change_password(cached, url.username or PG_USER, url.password or "", server.timeout)
 
 
-def _postgres_container(settings: Settings, labels: dict[str, str], password: str, data: Path) -> Any:
-    return (
-        create_container(settings.pg_image, 5432, labels, "SIGINT")
-        .with_env("POSTGRES_PASSWORD", password)
-        .with_env("POSTGRES_USER", PG_USER)
-        .with_env("PGDATA", PG_DATA)  # the public pg18 images default elsewhere; one path for all
-        .with_volume_mapping(str(data), PG_DATA, "rw")
-        .with_command(
-            [
-                "postgres",
-                *PG_TUNING,
-                *("-c", f"max_connections={settings.pg_max_connections}"),
-                *("-c", f"synchronous_commit={'on' if settings.durable_commits else 'off'}"),
-                *(arg for k, v in insight_settings(settings.insight_explain_ms).items() for arg in ("-c", f"{k}={v}")),
-            ]
-        )
-    )
+def _postgres_spec(settings: Settings, labels: dict[str, str], password: str, data: Path) -> ContainerSpec:
+    """postgres on `data`; when the caches fill it (`_caches_fill`), run at once as the image's
+    postgres user: a copied data directory needs nothing of the image's entrypoint, a bash script
+    that finds it initialised, walks it to chown what is not postgres's and re-executes itself as
+    postgres (about 0.1 s of a start)."""
+    command = [
+        "postgres",
+        *PG_TUNING,
+        *("-c", f"max_connections={settings.pg_max_connections}"),
+        *("-c", f"synchronous_commit={'on' if settings.durable_commits else 'off'}"),
+        *(arg for k, v in insight_settings(settings.insight_explain_ms).items() for arg in ("-c", f"{k}={v}")),
+    ]
+    skip = _caches_fill(settings)
+    return ContainerSpec(
+        settings.pg_image, 5432, labels, "SIGINT", command[1:] if skip else command,
+        # the public pg18 images default PGDATA elsewhere; one path for all
+        environment={"POSTGRES_PASSWORD": password, "POSTGRES_USER": PG_USER, "PGDATA": PG_DATA},
+        volumes=bind(data, PG_DATA), entrypoint=command[:1] if skip else None, user=IMAGE_PG_OS_USER if skip else None,
+    )  # fmt: skip
 
 
-def _redis_container(settings: Settings, labels: dict[str, str]) -> Any:
-    redis = create_container(settings.redis_image, 6379, labels, "SIGTERM")
-    command = ["redis-server"]
+def _redis_spec(settings: Settings, labels: dict[str, str]) -> ContainerSpec:
+    command, volumes = ["redis-server"], dict[str, dict[str, str]]()
     if settings.redis_config.is_file():
-        redis = redis.with_volume_mapping(str(settings.redis_config.resolve()), REDIS_CONFIG_IN_CONTAINER, "ro")
+        volumes |= bind(settings.redis_config.resolve(), REDIS_CONFIG_IN_CONTAINER, "ro")
         command.append(REDIS_CONFIG_IN_CONTAINER)
     if settings.redis_acl.is_file():
-        redis = redis.with_volume_mapping(str(settings.redis_acl.resolve()), REDIS_ACL_IN_CONTAINER, "ro")
+        volumes |= bind(settings.redis_acl.resolve(), REDIS_ACL_IN_CONTAINER, "ro")
         command += ["--aclfile", REDIS_ACL_IN_CONTAINER]
     # Protected mode refuses every client from outside the container (docker's port proxy is one)
     # while `default` needs no password; the shipped ACL disables `default`, so it stays on. With
     # no ACL file only the loopback publishing keeps other machines out.
     protected = "yes" if settings.redis_acl.is_file() else "no"
-    return redis.with_command([*command, "--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"])
-
-
-def _skip_entrypoint(container: Any) -> None:
-    """Run `container`'s postgres at once as the image's postgres user: a data directory copied from
-    a cache needs nothing of the image's entrypoint, a bash script that finds it initialised, walks
-    it to chown what is not postgres's and re-executes itself as postgres (about 0.1 s of a start)."""
-    command = list(container._command)
-    container.with_kwargs(**container._kwargs, entrypoint=command[:1], user=IMAGE_PG_OS_USER).with_command(command[1:])
+    command += ["--bind", "0.0.0.0", "--protected-mode", protected, "--port", "6379"]
+    return ContainerSpec(settings.redis_image, 6379, labels, "SIGTERM", command, volumes=volumes)
 
 
 @dataclass(frozen=True)
@@ -373,12 +383,17 @@ class _Filled:
     snapshots: DockerSnapshots | None = None
 
 
+def _caches_fill(settings: Settings) -> bool:
+    """Whether a run's data directory comes from the caches (see `_fill_data`)."""
+    return settings.initdb_cache is not None and docker_initdb.usable() and _engine_is_local()
+
+
 async def _fill_data(client: Any, settings: Settings, labels: dict[str, str], data: Path, template_key: str) -> _Filled:
     """`data` (PGDATA, bind-mounted from the state directory so that it survives a container
     restart) made and filled from a template snapshot of `template_key`'s recipe or the docker
     initdb cache; left empty for the entrypoint to initialise when the cache is off or cannot
     serve here (another user than root, a remote engine)."""
-    if settings.initdb_cache is None or not docker_initdb.usable() or not _engine_is_local():
+    if not _caches_fill(settings) or settings.initdb_cache is None:
         data.mkdir(mode=0o700)
         return _Filled()
     initdb = docker_initdb.DockerInitdbCache(

@@ -297,11 +297,12 @@ def _admit_replication(container: Any) -> None:
 async def _start_container(env: DockerEnvironment, settings: Settings, synchronous: bool) -> Replica:
     from harness.provision.containers import (  # start-up: redis (the backends)
         PG_DATA,
+        ContainerSpec,
         DockerServer,
+        bind,
         container_labels,
-        create_container,
+        docker_client,
         published_host,
-        published_port,
         start_published,
     )
 
@@ -319,21 +320,18 @@ async def _start_container(env: DockerEnvironment, settings: Settings, synchrono
     primary_host = primary.attrs["NetworkSettings"]["IPAddress"]
     password = urlsplit(env.endpoints.postgres).password or ""
     data.mkdir(mode=0o700)
-    container = (
-        create_container(settings.pg_image, 5432, container_labels(env.record, env.directory), "SIGINT")
-        .with_env("PGPASSWORD", password)
-        .with_env("PGDATA", PG_DATA)
-        .with_volume_mapping(str(data), PG_DATA, "rw")
-        .with_command(["bash", "-c", _replica_script(primary_host), "replica", *primary.attrs["Config"]["Cmd"]])
-    )
-    await asyncio.to_thread(start_published, container, 5432)  # on another port if its first was taken
-    container_id = container.get_container_id()
-    env.record.containers.append(container_id)  # as soon as it exists, for gc
+    spec = ContainerSpec(
+        settings.pg_image, 5432, container_labels(env.record, env.directory), "SIGINT",
+        ["bash", "-c", _replica_script(primary_host), "replica", *primary.attrs["Config"]["Cmd"]],
+        environment={"PGPASSWORD": password, "PGDATA": PG_DATA}, volumes=bind(data, PG_DATA),
+    )  # fmt: skip
+    # on another port if its first was taken
+    container = await asyncio.to_thread(start_published, docker_client(), spec)
+    env.record.containers.append(container.id)  # as soon as it exists, for gc
     env.record.save(env.directory)
-    port = published_port(container, 5432)
-    dsn = f"postgresql://postgres:{password}@{published_host(container)}:{port}/postgres"
-    answers, what = (lambda: postgres_answers(dsn)), f"replica container on port {port}"
-    server = DockerServer(container.get_wrapped_container(), "SIGQUIT", answers, what, settings.hang_timeout)
+    dsn = f"postgresql://postgres:{password}@{published_host()}:{spec.host_port}/postgres"
+    answers, what = (lambda: postgres_answers(dsn)), f"replica container on port {spec.host_port}"
+    server = DockerServer(container, "SIGQUIT", answers, what, settings.hang_timeout)
     replica = ContainerReplica(env, server, dsn, synchronous, settings.hang_timeout)
     try:
         await server.wait_serving()

@@ -112,13 +112,15 @@ def test_a_lone_session_provisions_once_and_its_tests_share_the_servers(
 LOADED_AT_THE_END = """
 import pathlib, sys
 def pytest_unconfigure(config):
-    pathlib.Path("loaded").write_text(repr(sorted(m for m in ("redis", "harness.insight.capture") if m in sys.modules)))
+    loaded = sorted(m for m in ("redis", "harness.insight.capture", "testcontainers") if m in sys.modules)
+    pathlib.Path("loaded").write_text(repr(loaded))
 """
 
 
 def test_a_run_whose_tests_never_use_redis_never_loads_redis_py(tmp_path: Path, child_env: dict[str, str]) -> None:
     """Its start-up (Redis serving?) and its summary (which version?) ask over a bare connection:
-    loading redis-py costs more CPU than the Redis start itself."""
+    loading redis-py costs more CPU than the Redis start itself. Nor testcontainers (the docker
+    backend makes its containers with the SDK)."""
     (tmp_path / "conftest.py").write_text(LOADED_AT_THE_END)
     result = child_pytest(tmp_path, child_env, "-p", "no:xdist")
     assert result.returncode == 0, result.stdout + result.stderr

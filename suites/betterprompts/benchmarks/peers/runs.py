@@ -80,7 +80,7 @@ class Runner:
             "HARNESS_BACKEND": "embedded",  # the same binaries as pytest-postgresql's
             "PYTHONPATH": str(REPOSITORY),
             "PYTHONDONTWRITEBYTECODE": "1",
-            "TESTCONTAINERS_RYUK_DISABLED": "true",  # as harness's docker backend runs
+            "TESTCONTAINERS_RYUK_DISABLED": "true",  # its reaper's image cannot be pulled here
             "PEERS_MIGRATIONS": str(migrations.resolve()),
             "PEERS_PG_CTL": str(pg_bin_dir() / "pg_ctl"),
             "PEERS_PG_OPTIONS": PG_OPTIONS,
