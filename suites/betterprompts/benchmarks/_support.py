@@ -87,15 +87,24 @@ def measure_pair(
     }
 
 
+# A layer pair's rounds: in quick mode many short ones. On a busy machine a pair's ratio follows the
+# share of the CPU each of its two rounds got, and that share moves from one moment to the next: two
+# rounds of 50 operations meet the same moment more often than two of 200, and rounds
+# stretched to 100 ms spread their pairs' ratios wider still. Over five busy runs the median of 120
+# short pairs held within ±6 % where that of 20 long ones moved by up to ±15 % (README, Performance).
+LAYER_OPS = rounds(200, 50)
+LAYER_PAIRS = rounds(30, 120)
+
+
 def measure_layer_pair(
     benchmark: BenchmarkFixture,
     loop: asyncio.AbstractEventLoop,
     layer: Callable[[int], Awaitable[Any]],
     raw: Callable[[int], Awaitable[Any]],
     *,
-    ops: int,
     concurrency: int,
-    pairs: int,
+    ops: int = LAYER_OPS,
+    pairs: int = LAYER_PAIRS,
     warmup_pairs: int = 1,
 ) -> None:
     """A layer operation (the subject) against the same work done raw (the baseline), in batches of

@@ -1,7 +1,7 @@
 """The data layer beside raw asyncpg on the same pool and the same queries: each pair is one
 benchmark whose rounds alternate `layer` and `raw` (`measure_layer_pair`); the figure that matters
-is their ratio (target ≥ 0.85 of raw throughput). A round is a batch of OPS operations awaited on
-one long-lived loop, CONCURRENCY at a time; get by id is also swept over concurrency (its groups
+is their ratio (target ≥ 0.85 of raw throughput). A round is a batch of LAYER_OPS operations awaited
+on one long-lived loop, CONCURRENCY at a time; get by id is also swept over concurrency (its groups
 are `pg-get-by-id c=N`).
 
     pytest suites/betterprompts/benchmarks/test_data_layer.py
@@ -20,12 +20,10 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from betterprompts_db.data.postgres import DataLayer, Enhancement, connect
 from harness.pytest_plugin import Database
-from suites.betterprompts.benchmarks._support import QUICK, measure_layer_pair, rounds
+from suites.betterprompts.benchmarks._support import QUICK, measure_layer_pair
 from suites.betterprompts.conftest import HangGuards
 
-OPS = 200
 CONCURRENCY = 8
-PAIRS = rounds(30, 20)
 SWEEP = [1, 8] if QUICK else [1, 2, 4, 8, 16]
 USERS = 50
 
@@ -69,7 +67,7 @@ def measure(
     raw: Callable[[int], Awaitable[Any]],
     concurrency: int = CONCURRENCY,
 ) -> None:
-    measure_layer_pair(benchmark, loop, layer, raw, ops=OPS, concurrency=concurrency, pairs=PAIRS, warmup_pairs=2)
+    measure_layer_pair(benchmark, loop, layer, raw, concurrency=concurrency, warmup_pairs=2)
 
 
 @pytest.mark.parametrize("concurrency", SWEEP)

@@ -4,7 +4,7 @@ figure that matters is their ratio (target
 ≥ 0.85 of raw throughput). What the layer adds is key building through the keyspace contract,
 error translation and reply narrowing; the raw side sends the same commands with key names built
 the way an application without the layer would (a prefix and a hash, no checks). A round is a
-batch of OPS operations awaited on one long-lived loop, as bp_app on this worker's logical
+batch of LAYER_OPS operations awaited on one long-lived loop, as bp_app on this worker's logical
 database (flushed by `redis_client`).
 
     pytest suites/betterprompts/benchmarks/test_redis_layer.py
@@ -27,11 +27,9 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from betterprompts_db.data.redis import RedisLayer, get_many, request_hash
 from betterprompts_db.data.redis.rate_limit import SLIDE
 from betterprompts_db.data.redis.sessions import TOUCH
-from suites.betterprompts.benchmarks._support import measure_layer_pair, rounds
+from suites.betterprompts.benchmarks._support import measure_layer_pair
 
-OPS = 200
 CONCURRENCY = 8
-PAIRS = rounds(30, 20)
 KEYS = 50  # sessions, cache entries and rate-limit subjects the operations cycle through
 BATCH = 50  # keys per get_many / MGET
 PAYLOAD = hashlib.sha256(b"payload").hexdigest().encode() * 16  # 1 KiB, a modest API response
@@ -44,7 +42,7 @@ def measure(
     layer: Callable[[int], Awaitable[Any]],
     raw: Callable[[int], Awaitable[Any]],
 ) -> None:
-    measure_layer_pair(benchmark, loop, layer, raw, ops=OPS, concurrency=CONCURRENCY, pairs=PAIRS)
+    measure_layer_pair(benchmark, loop, layer, raw, concurrency=CONCURRENCY)
 
 
 def cache_parts(count: int) -> list[list[str]]:
