@@ -117,7 +117,7 @@ def paired_ratio(
     """The median over pairs of baseline seconds / subject seconds (the time ratio) and its
     percentile-bootstrap interval at CONFIDENCE. A pair's two rounds ran back to back on the same
     machine, so its ratio cancels what the machine did to both; the median drops the pairs a stall
-    hit on one side only. Five busy quick runs moved by ±15 % at most this way, by ±31 % as a ratio
+    hit on one side only. Five busy quick runs moved by ±6 % at most this way, by ±25 % as a ratio
     of the two sides' medians (README, Performance)."""
     if len(subject) != len(baseline) or not subject:
         raise ValueError(f"a pair needs as many subject as baseline rounds, at least one; got {len(subject)} and "
