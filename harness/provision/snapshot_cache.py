@@ -71,7 +71,7 @@ class Entry:
     """A cache entry as `harness cache list` shows it."""
 
     path: Path
-    size: int  # bytes
+    size: int  # bytes it holds on its filesystem (sparse files' holes hold none)
     saved: float  # when last saved or used (the entry directory's mtime)
     templates: tuple[str, ...]
     whole: bool
@@ -203,7 +203,7 @@ def _size(path: Path) -> int:
             stat = file.lstat()
             if stat.st_ino not in seen:
                 seen.add(stat.st_ino)
-                total += stat.st_size
+                total += stat.st_blocks * 512  # st_blocks counts 512-byte units whatever the block size
     return total
 
 
