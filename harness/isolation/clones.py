@@ -88,6 +88,7 @@ class ClonePool:
         # the pool thread's own: each ready clone's footprint, and the template's sequences
         self._footprints: dict[str, Footprint] = {}
         self._sequences: SequenceValues | None = None
+        self._cloned = False  # whether a reusable clone was made (the next one reads the sequences)
         self._thread = threading.Thread(target=self._run, name=f"clone-pool-{tag}", daemon=True)
 
     def start(self) -> ClonePool:
@@ -192,9 +193,11 @@ class ClonePool:
             ready = []
             while not self._ready.empty():
                 ready.append(self._ready.get_nowait())
-            if self.spares and refused is None:
+            if self.spares and refused is None and ready:
+                if self._sequences is None:  # only one clone was made: a ready one holds the template's
+                    self._sequences = await sequence_values(self.admin_dsn, ready[0])
                 sealable = {name: self._footprints[name] for name in ready if name in self._footprints}
-                left = await park_spares(admin, self.template, sealable, self._sequences or (), self.spares)
+                left = await park_spares(admin, self.template, sealable, self._sequences, self.spares)
                 parked = set(sealable) - set(left)
                 ready = [name for name in ready if name not in parked]
             doomed.extend(ready)
@@ -212,8 +215,11 @@ class ClonePool:
         await clone_database(admin, self.template, name)
         if reusable:
             self._footprints[name] = await Footprint.read(admin, name)
-            if self._sequences is None:  # the first clone is the template as it is
+            # the template's sequences, as every clone holds them before a test: read in the second
+            # clone, so that the first (what the run's first test waits for) needs no connection of its own
+            if self._sequences is None and self._cloned:
                 self._sequences = await sequence_values(self.admin_dsn, name)
+            self._cloned = True
         return name
 
     async def _claim(self, admin: asyncpg.Connection, name: str) -> bool:
@@ -236,7 +242,11 @@ class ClonePool:
         if not await rename_when_alone(admin, name, renamed):
             return False, name
         after = await Footprint.read(admin, renamed)
-        if after != before or (self._sequences and await sequence_values(self.admin_dsn, renamed) != self._sequences):
+        if (
+            after != before
+            or self._sequences is None  # not read yet: a clone handed back before the second was made
+            or (self._sequences and await sequence_values(self.admin_dsn, renamed) != self._sequences)
+        ):
             return False, renamed
         self._footprints[renamed] = after
         return True, renamed
