@@ -101,8 +101,8 @@ def explain(exc: BaseException, target: str | None = None) -> Explanation | None
     """The one line for an expected failure: a HarnessError, an invalid setting, a server that is
     unreachable or refuses us. None for anything else, a bug, which keeps its traceback. `target`
     (a redacted DSN or URL) names the server for driver errors that do not name it themselves."""
-    # redis-py not loaded: none of its errors to explain (loading it here, maybe in the provisioning
-    # thread, would create its loggers while pytest's logging walks them in the main thread)
+    # redis-py not loaded: none of its errors to explain, and no reason to load it (a start-up that
+    # never used it, e.g. one with a bad setting, pays for its import otherwise)
     redis_errors = sys.modules.get("redis.exceptions")
     where = f"{target}: " if target else ""
     if isinstance(exc, BaseExceptionGroup):  # asyncio.TaskGroup wraps what its tasks raised

@@ -10,6 +10,7 @@ import asyncpg
 
 from harness.config import Settings
 from harness.isolation.run import prepare_run
+from harness.isolation.template import clone_database
 from suites.engine.cli.commands import harness
 
 MIGRATION = "CREATE TABLE snapshot_probe (id bigint PRIMARY KEY, note text);\n"
@@ -42,7 +43,7 @@ async def run_once(settings: Settings) -> tuple[bool, bool, int]:
         try:
             oid = await conn.fetchval("SELECT oid FROM pg_database WHERE datname = $1", state.template)
             clone = f"{state.template}_probe"
-            await conn.execute(f'CREATE DATABASE "{clone}" TEMPLATE "{state.template}" STRATEGY FILE_COPY')
+            await clone_database(conn, state.template, clone)
             db = await asyncpg.connect(env.endpoints.postgres_dsn(clone))
             assert await db.fetchval("SELECT count(*) FROM snapshot_probe") == 0
             await db.close()
