@@ -16,21 +16,19 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
-from pydantic.config import JsonDict
-from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from harness.migrate.runner import MIGRATE_LOCK_WAIT
 from harness.project import check_table, find_project_file, plugin_tables, read_table
 
 BackendName = Literal["auto", "embedded", "docker", "external"]
 LintMode = Literal["off", "warn", "fail"]
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
-MIGRATE_LOCK_WAIT = 600.0  # seconds; see Settings.migrate_lock_wait
 
 
 def default_state_dir() -> Path:
@@ -56,21 +54,6 @@ def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
         if raw and not (raw.isdigit() and 1 <= int(raw) <= 65535):
             return f"port {raw} is not a number from 1 to 65535"
     return None
-
-
-PytestExposure = Literal["option", "ini"]
-
-
-def exposure_in_pytest(field: FieldInfo) -> PytestExposure | None:
-    """How the pytest plugin offers a setting: "option" (`--name` and ini `harness_<name>`), "ini"
-    (the ini key only), or None (the project file and the environment only)."""
-    extra = field.json_schema_extra
-    exposure = extra.get("pytest") if isinstance(extra, dict) else None
-    return cast(PytestExposure, exposure) if exposure in ("option", "ini") else None
-
-
-OPTION: JsonDict = {"pytest": "option"}  # the plugin's `--name` and ini `harness_<name>`
-INI: JsonDict = {"pytest": "ini"}  # the plugin's ini `harness_<name>` only (relative to the rootdir)
 
 
 def as_variable(value: object) -> str:
@@ -102,31 +85,24 @@ class Settings(BaseSettings):
         "docker SDK), external "
         "(your servers: `TEST_DATABASE_URL` or `POSTGRES_*`, `REDIS_URL` or `REDIS_*`), auto (docker when the engine "
         "answers and has both images, else embedded).",
-        json_schema_extra=OPTION,
     )
     pg_image: str = Field(
         default="pgvector/pgvector:pg17",
         description="PostgreSQL+pgvector image of the docker backend.",
-        json_schema_extra=OPTION,
     )
-    redis_image: str = Field(
-        default="redis:7", description="Redis image of the docker backend.", json_schema_extra=OPTION
-    )
+    redis_image: str = Field(default="redis:7", description="Redis image of the docker backend.")
     reuse: bool = Field(
         default=False,
         description="Keep a local server and its templates between runs; an unchanged schema is not migrated again.",
-        json_schema_extra=OPTION,
     )
     keep: bool = Field(
         default=False,
         description="Leave this run's servers running afterwards (`harness gc --all` stops them).",
-        json_schema_extra=OPTION,
     )
 
     migrations_dir: Path = Field(
         default=Path("schema/postgres/migrations"),
         description="The migrations: NNNN_name.up.sql, each with its NNNN_name.down.sql.",
-        json_schema_extra=INI,
     )
     postgres_logins: Path = Field(
         default=Path("schema/postgres/logins.toml"),

@@ -10,9 +10,6 @@ import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import asyncpg
-import pydantic
-
 USAGE = 2  # exit status of a bad option value, setting or environment variable
 FAILURE = 1  # exit status of every other expected failure: unreachable, refused, a bad file…
 UNREACHABLE = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, errno.EADDRNOTAVAIL}
@@ -101,8 +98,10 @@ def explain(exc: BaseException, target: str | None = None) -> Explanation | None
     """The one line for an expected failure: a HarnessError, an invalid setting, a server that is
     unreachable or refuses us. None for anything else, a bug, which keeps its traceback. `target`
     (a redacted DSN or URL) names the server for driver errors that do not name it themselves."""
-    # redis-py not loaded: none of its errors to explain, and no reason to load it (a start-up that
-    # never used it, e.g. one with a bad setting, pays for its import otherwise)
+    # A driver's error comes from a driver that is loaded: one that is not has none to explain, and
+    # no reason to be loaded here (pydantic, asyncpg and redis-py cost a start-up their imports).
+    pydantic = sys.modules.get("pydantic")
+    asyncpg = sys.modules.get("asyncpg")
     redis_errors = sys.modules.get("redis.exceptions")
     where = f"{target}: " if target else ""
     if isinstance(exc, BaseExceptionGroup):  # asyncio.TaskGroup wraps what its tasks raised
@@ -113,8 +112,25 @@ def explain(exc: BaseException, target: str | None = None) -> Explanation | None
         return Explanation("; ".join(messages), max(part.exit_status for part in parts if part))
     if isinstance(exc, HarnessError):
         return Explanation(str(exc), exc.exit_status)
-    if isinstance(exc, pydantic.ValidationError):
+    if pydantic is not None and isinstance(exc, pydantic.ValidationError):
         return Explanation("; ".join(_invalid_setting(exc.title, error) for error in exc.errors()), USAGE)
+    if asyncpg is not None and (explained := _asyncpg_error(asyncpg, exc, where)) is not None:
+        return explained
+    if redis_errors is not None:
+        if isinstance(exc, redis_errors.AuthenticationError | redis_errors.AuthenticationWrongNumberOfArgsError):
+            return Explanation(f"{where}authentication failed: {exc}", FAILURE)
+        if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError):
+            return Explanation(f"cannot reach {target or 'redis'}: {exc}", FAILURE)
+    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError) or (
+        isinstance(exc, OSError) and exc.errno in UNREACHABLE
+    ):
+        return Explanation(f"cannot reach {target or 'the server'}: {_reason(exc)}", FAILURE)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return Explanation(f"{exc.filename}: {exc.strerror or exc}", FAILURE)
+    return None
+
+
+def _asyncpg_error(asyncpg: Any, exc: BaseException, where: str) -> Explanation | None:
     if isinstance(exc, asyncpg.ClientConfigurationError):  # a DSN asyncpg cannot parse
         return Explanation(f"{where}{exc}", USAGE)
     if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):  # wrong password, unknown role
@@ -127,17 +143,6 @@ def explain(exc: BaseException, target: str | None = None) -> Explanation | None
         exc, asyncpg.PostgresConnectionError | asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError
     ):
         return Explanation(f"{where}the server refused the connection: {exc}", FAILURE)
-    if redis_errors is not None:
-        if isinstance(exc, redis_errors.AuthenticationError | redis_errors.AuthenticationWrongNumberOfArgsError):
-            return Explanation(f"{where}authentication failed: {exc}", FAILURE)
-        if isinstance(exc, redis_errors.ConnectionError | redis_errors.TimeoutError):
-            return Explanation(f"cannot reach {target or 'redis'}: {exc}", FAILURE)
-    if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError) or (
-        isinstance(exc, OSError) and exc.errno in UNREACHABLE
-    ):
-        return Explanation(f"cannot reach {target or 'the server'}: {_reason(exc)}", FAILURE)
-    if isinstance(exc, OSError) and exc.filename is not None:
-        return Explanation(f"{exc.filename}: {exc.strerror or exc}", FAILURE)
     return None
 
 

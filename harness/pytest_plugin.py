@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import importlib
 import logging
 import secrets
 import shutil
@@ -26,58 +27,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncpg
 import pytest
 import pytest_asyncio
 
-from harness.config import Settings, exposure_in_pytest
 from harness.errors import USAGE, ConfigurationError, explain
 from harness.insight.pytest_hooks import InsightPlugin
-from harness.isolation import ClonePool, RunState, prepare_run
-from harness.isolation.run import prepare_template
-from harness.isolation.worker_connection import Loan, TransactionEndedByTest, WorkerConnection
-from harness.migrate.logins import dsn_as, load_logins
-from harness.project import find_project_file
-from harness.provision import Endpoints, Environment, Faults, open_environment
-from harness.provision.databases import create_database, drop_database
-from harness.provision.registry import write_private
+from harness.pytest_options import add_settings, settings_given
 from harness.sharding import ALGORITHM, DURATIONS_FILE, parse_shard
 from harness.signals import interrupt_on_sigterm
 
+# What a test's servers need (the settings model, asyncpg, the isolation and provisioning packages)
+# is imported where it is used: pytest imports this module in every process of a run, each xdist
+# worker too, before anything else; a run's provisioning thread (or a worker's warm-up) loads it
+# while pytest goes on (`_warm_up`).
 if TYPE_CHECKING:
+    import asyncpg
     import redis.asyncio as aioredis
 
+    from harness.config import Settings
+    from harness.isolation import ClonePool, RunState
+    from harness.isolation.worker_connection import Loan, WorkerConnection
+    from harness.provision import Endpoints, Environment, Faults
     from harness.provision.replica import Replica
     from harness.query_budget import QueryBudgets
 
-RUN_STATE = pytest.StashKey[RunState]()
-ENVIRONMENT = pytest.StashKey[Environment]()
-PROVISIONING = pytest.StashKey[Future[RunState]]()
-PROVISIONING_END = pytest.StashKey[threading.Event]()
-HANDOFF = pytest.StashKey[Path]()
-INSIGHT = pytest.StashKey[InsightPlugin]()
-VERSIONS = pytest.StashKey[str]()
+RUN_STATE: pytest.StashKey[RunState] = pytest.StashKey()
+ENVIRONMENT: pytest.StashKey[Environment] = pytest.StashKey()
+PROVISIONING: pytest.StashKey[Future[RunState]] = pytest.StashKey()
+CLOSE: pytest.StashKey[threading.Event] = pytest.StashKey()
+PROVISIONER: pytest.StashKey[threading.Thread] = pytest.StashKey()
+HANDOFF: pytest.StashKey[Path] = pytest.StashKey()
+INSIGHT: pytest.StashKey[InsightPlugin] = pytest.StashKey()
+VERSIONS: pytest.StashKey[str] = pytest.StashKey()
 WORKER_INPUT = "harness_run_state"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """The settings the model marks for pytest (`exposure_in_pytest`), helped by their descriptions:
-    an option and an ini key each, or an ini key only."""
-    group = parser.getgroup("harness", "disposable PostgreSQL+pgvector and Redis")
-    for name, field in Settings.model_fields.items():
-        exposure = exposure_in_pytest(field)
-        if exposure is None:
-            continue
-        flag = field.annotation is bool
-        help_text = field.description or name
-        if flag:
-            parser.addini(f"harness_{name}", help_text, type="bool", default=None)
-        else:
-            parser.addini(f"harness_{name}", help_text)
-        if exposure == "option":
-            kind: dict[str, Any] = {"action": "store_true"} if flag else {}
-            escaped = help_text.replace("%", "%%")  # argparse formats help with %
-            group.addoption(f"--{name.replace('_', '-')}", dest=f"harness_{name}", default=None, help=escaped, **kind)
+    add_settings(parser)  # the settings pytest offers (harness.pytest_options)
     # not a setting (the group above is exactly the settings): which tests this process collects
     sharding = parser.getgroup("harness-shard", "harness: the suites split across machines")
     sharding.addoption(
@@ -89,18 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def settings_from(config: pytest.Config) -> Settings:
     """Settings from the project file of the rootdir (its [tool.harness]) and the environment,
     overridden by ini values (paths relative to the rootdir), overridden by command-line options."""
-    overrides: dict[str, Any] = {}
-    for name, field in Settings.model_fields.items():
-        exposure = exposure_in_pytest(field)
-        if exposure is None:
-            continue
-        ini = config.getini(f"harness_{name}")
-        if ini not in (None, ""):
-            overrides[name] = config.rootpath / ini if field.annotation is Path else ini
-        option = config.getoption(f"harness_{name}", default=None) if exposure == "option" else None
-        if option is not None:
-            overrides[name] = option
-    return Settings(project_file=find_project_file(config.rootpath), **overrides)
+    from harness.config import Settings
+    from harness.project import find_project_file
+
+    return Settings(project_file=find_project_file(config.rootpath), **settings_given(config))
 
 
 T = TypeVar("T")
@@ -130,8 +108,12 @@ def _provision(config: pytest.Config, in_background: bool = False) -> RunState:
     if RUN_STATE not in config.stash:
         handoff = config.stash.get(HANDOFF, None)
         if handoff is not None and hasattr(config, "workerinput"):
+            from harness.isolation.state import RunState
+
             config.stash[RUN_STATE] = RunState.from_json(handoff.read_text())
             return config.stash[RUN_STATE]
+        from harness.isolation.run import prepare_run
+
         env, state = _start_up(lambda: asyncio.run(prepare_run(settings_from(config))))
         config.stash[ENVIRONMENT] = env
         config.stash[RUN_STATE] = state
@@ -140,10 +122,11 @@ def _provision(config: pytest.Config, in_background: bool = False) -> RunState:
 
 
 def _provision_in_background(config: pytest.Config) -> Future[RunState]:
-    """`_provision` in a thread that lives until the run ends (pytest_unconfigure): the servers'
-    parent-death signal fires when the thread that started them ends, not only the process."""
+    """`_provision` in a thread that also stops the servers (`_close_environment`) once told to
+    (`CLOSE`): the servers' parent-death signal fires when the thread that started them ends, not
+    only the process."""
     provisioned: Future[RunState] = Future()
-    config.stash[PROVISIONING_END] = run_ended = threading.Event()
+    config.stash[CLOSE] = close = threading.Event()
 
     def provision() -> None:
         try:
@@ -153,10 +136,19 @@ def _provision_in_background(config: pytest.Config) -> Future[RunState]:
         else:
             provisioned.set_result(state)
             config.stash[VERSIONS] = _describe_servers(state.endpoints)  # for the summary, off its way
-        run_ended.wait()
+        close.wait()
+        _close_environment(config)
 
-    threading.Thread(target=provision, name="harness-provision", daemon=True).start()
+    config.stash[PROVISIONER] = thread = threading.Thread(target=provision, name="harness-provision", daemon=True)
+    thread.start()
     return provisioned
+
+
+def _close_environment(config: pytest.Config) -> None:
+    env = config.stash.get(ENVIRONMENT, None)
+    if env is not None:
+        asyncio.run(env.close())
+        del config.stash[ENVIRONMENT]
 
 
 def _start_provisioning(config: pytest.Config) -> None:
@@ -185,6 +177,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     the workers, or its start-up failure ending the run, reported once."""
     provisioning = session.config.stash.get(PROVISIONING, None)
     if provisioning is not None and HANDOFF in session.config.stash:
+        from harness.provision.registry import write_private
+
         state = provisioning.result()  # raises the start-up failure (pytest.exit) here
         write_private(session.config.stash[HANDOFF], state.to_json())
 
@@ -201,10 +195,23 @@ def pytest_configure(config: pytest.Config) -> None:
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None and WORKER_INPUT in worker_input:
         config.stash[HANDOFF] = Path(worker_input[WORKER_INPUT])
+        threading.Thread(target=_warm_up, name="harness-warm-up", daemon=True).start()
     elif worker_input is None:
         interrupt_on_sigterm()  # so a terminated run still tears down
         if _provisions_early(config):
             _start_provisioning(config)
+
+
+# What a worker's first test's fixtures import: the run's state, the clone pool, asyncpg.
+FIRST_TEST_MODULES = ("harness.isolation.state", "harness.isolation.clones", "harness.isolation.worker_connection")
+
+
+def _warm_up() -> None:
+    """A worker's imports for its first test, loaded while pytest collects and the controller hands
+    out tests: what the provisioning thread does for the process that provisions."""
+    for module in FIRST_TEST_MODULES:
+        with contextlib.suppress(Exception):  # a failing import fails again where it is used, with its traceback
+            importlib.import_module(module)
 
 
 class _LoggerDict(dict[str, Any]):
@@ -260,10 +267,17 @@ def _choose_shard(config: pytest.Config) -> None:
         config.option.durations_path = str(config.rootpath / DURATIONS_FILE)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    env = session.config.stash.get(ENVIRONMENT, None)
+    config = session.config
+    env = config.stash.get(ENVIRONMENT, None)
     if env is not None and exitstatus in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERNAL_ERROR):
         env.failed = True  # its servers' logs are kept (harness.provision.server_logs)
+    if _distributes(config) and CLOSE in config.stash and config.stash[INSIGHT].target is None:
+        # The xdist controller's loop has ended, so every worker has torn its fixtures down: the
+        # servers stop while xdist waits for the workers' processes to end (a capture of insight,
+        # at this hook, still needs them).
+        config.stash[CLOSE].set()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -272,18 +286,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         wait([provisioning])  # an interrupted run still ends the servers being started
         if HANDOFF in config.stash:
             shutil.rmtree(config.stash[HANDOFF].parent, ignore_errors=True)
-    env = config.stash.get(ENVIRONMENT, None)
-    if env is not None:
-        asyncio.run(env.close())
-        del config.stash[ENVIRONMENT]
-    if PROVISIONING_END in config.stash:
-        config.stash[PROVISIONING_END].set()
+        config.stash[CLOSE].set()
+        config.stash[PROVISIONER].join()
+    _close_environment(config)  # provisioned in the main thread (no early provisioning)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
     """What the settings decide, before any server runs: the header is written at session start,
     and the servers start when a test first asks for them (or, under xdist, as workers start),
-    so their versions and the template (named by them too) come in the terminal summary."""
+    so their versions and the template (named by them too) come in the terminal summary. Not on
+    an xdist worker, whose header nobody sees: it would cost the worker the settings model."""
+    if hasattr(config, "workerinput"):
+        return None
     try:
         settings = settings_from(config)
     except Exception as exc:  # a bad setting: the start-up boundary says so when servers are asked for
@@ -297,7 +311,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     """The process that provisioned (the xdist controller, or a lone session) names what it got:
     the versions its provisioning thread asked for once the servers were handed over, or asked here."""
     state = config.stash.get(RUN_STATE, None)
-    if state is not None and ENVIRONMENT in config.stash:
+    if state is not None and not hasattr(config, "workerinput"):
         versions = config.stash.get(VERSIONS, None) or _describe_servers(state.endpoints)
         terminalreporter.write_line(
             f"harness: backend {state.endpoints.backend}, {versions}, template {state.template}"
@@ -343,12 +357,14 @@ def endpoints(harness_run: RunState) -> Endpoints:
 
 
 @pytest.fixture(scope="session")
-def clone_pool(harness_run: RunState, harness_settings: Settings, pytestconfig: pytest.Config) -> Iterator[ClonePool]:
+def clone_pool(harness_run: RunState, pytestconfig: pytest.Config) -> Iterator[ClonePool]:
+    from harness.isolation.clones import ClonePool
+
     tag = f"{_worker_id(pytestconfig)}{secrets.token_hex(2)}"
     pool = ClonePool(
-        harness_run.endpoints.postgres, harness_run.template, tag, harness_settings.clone_pool_size,
-        harness_settings.hang_timeout, on_handback=pytestconfig.stash[INSIGHT].table_reader(harness_run.endpoints),
-        spares=harness_settings.reuse_spare_clones if harness_settings.reuse else 0,
+        harness_run.endpoints.postgres, harness_run.template, tag, harness_run.clone_pool_size,
+        harness_run.hang_timeout, on_handback=pytestconfig.stash[INSIGHT].table_reader(harness_run.endpoints),
+        spares=harness_run.spare_clones,
     )  # fmt: skip
     pool.start()
     yield pool
@@ -365,13 +381,15 @@ class Database:
     logins: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def dsn_as(self, role: str) -> str:
+        from harness.migrate.logins import dsn_as
+
         return dsn_as(self.dsn, role, dict(self.logins))
 
 
 @pytest.fixture(scope="session")
-def logins(harness_settings: Settings) -> dict[str, str]:
-    """Role → development password, from the schema's logins file."""
-    return load_logins(harness_settings.postgres_logins)
+def logins(harness_run: RunState) -> dict[str, str]:
+    """Role → development password, as the run set them on its server (the schema's logins file)."""
+    return dict(harness_run.logins)
 
 
 @pytest.fixture(scope="session")
@@ -393,6 +411,10 @@ def fresh_database(clone_pool: ClonePool, endpoints: Endpoints, logins: dict[str
 @pytest_asyncio.fixture
 async def blank_database(endpoints: Endpoints) -> AsyncIterator[Database]:
     """An empty database (from template0), for tests that bring their own schema."""
+    import asyncpg
+
+    from harness.provision.databases import create_database, drop_database
+
     name = f"hx_blank_{secrets.token_hex(6)}"
     admin = await asyncpg.connect(endpoints.postgres)
     try:
@@ -406,6 +428,8 @@ async def blank_database(endpoints: Endpoints) -> AsyncIterator[Database]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def worker_connection(worker_database: Database) -> AsyncIterator[WorkerConnection]:
     """pg_conn's connection, kept for the worker on the session's event loop."""
+    from harness.isolation.worker_connection import WorkerConnection
+
     holder = WorkerConnection(worker_database.dsn, asyncio.get_running_loop())
     yield holder
     await holder.close()
@@ -453,6 +477,8 @@ def _replace_if_written(loan: Loan, clone_pool: ClonePool, name: str) -> None:
     """A test that committed (or broke the connection, so that nobody can tell) may have written to
     the worker's database: replace it, and say so."""
     if loan.ended_by_test or loan.broke:
+        from harness.isolation.worker_connection import TransactionEndedByTest
+
         clone_pool.renew(name)
         why = "ended pg_conn's transaction itself" if loan.ended_by_test else "broke pg_conn's connection"
         warnings.warn(
@@ -473,12 +499,14 @@ def query_budget(request: pytest.FixtureRequest) -> QueryBudgets:
     return QueryBudgets(lambda: request.getfixturevalue("pg_conn") if "pg_conn" in request.fixturenames else None)
 
 
-PoolFactory = Callable[..., Awaitable[asyncpg.Pool]]
+PoolFactory = Callable[..., Awaitable["asyncpg.Pool"]]
 
 
 @pytest_asyncio.fixture
 async def pg_pool_factory(worker_database: Database) -> AsyncIterator[PoolFactory]:
     """`await pg_pool_factory(dsn=None, **asyncpg_pool_kwargs)`; every pool is closed after the test."""
+    import asyncpg
+
     pools: list[asyncpg.Pool] = []
 
     async def make(dsn: str | None = None, **kwargs: Any) -> asyncpg.Pool:
@@ -531,6 +559,13 @@ async def _own_environment(harness_settings: Settings) -> AsyncIterator[tuple[En
     """Servers of the caller's own with a database cloned from the template, closed on the way out."""
     if harness_settings.backend == "external":
         pytest.skip("the external backend cannot start servers of the test's own")
+    import asyncpg
+
+    from harness.isolation.run import prepare_template
+    from harness.migrate.logins import load_logins
+    from harness.provision import open_environment
+    from harness.provision.databases import create_database
+
     settings = harness_settings.model_copy(update={"reuse": False, "keep": False, "durable_commits": True})
     env = await open_environment(settings)
     try:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from pydantic.fields import FieldInfo
 
-from harness.config import Settings, exposure_in_pytest
+from harness.config import Settings
 from harness.plugins import Plugin, load_plugin, read_plugin_settings
 from harness.project import environment_names, environment_variable_set, read_table
 from harness.provision.endpoints import redact
+from harness.pytest_options import pytest_setting
 
 HEADER = ("setting (`[tool.harness]` key)", "environment", "pytest", "default", "description")
 
@@ -84,7 +85,7 @@ def settings_markdown(plugin: Plugin | None = None) -> str:
     for name, field in Settings.model_fields.items():
         setting = f"`{name}`" if in_file(name, field) else f"`{name}` (not in the file)"
         variables = ", ".join(f"`{variable}`" for variable in environment_names(name, field))
-        lines.append(row((setting, variables, pytest_cell(name, field), default_cell(field), field.description or "")))
+        lines.append(row((setting, variables, pytest_cell(name), default_cell(field), field.description or "")))
     if plugin is not None and plugin.settings is not None:
         for name, field in plugin.settings.model_fields.items():
             setting = f"`{plugin.name}.{name}` (the {plugin.name} plug-in's)"
@@ -93,12 +94,12 @@ def settings_markdown(plugin: Plugin | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pytest_cell(name: str, field: FieldInfo) -> str:
-    exposure = exposure_in_pytest(field)
-    if exposure is None:
+def pytest_cell(name: str) -> str:
+    setting = pytest_setting(name)
+    if setting is None:
         return ""
-    ini = f"ini `harness_{name}`"
-    return f"`--{name.replace('_', '-')}`, {ini}" if exposure == "option" else ini
+    ini = f"ini `{setting.ini}`"
+    return f"`{setting.option}`, {ini}" if setting.exposure == "option" else ini
 
 
 def default_cell(field: FieldInfo) -> str:

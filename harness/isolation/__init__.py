@@ -1,8 +1,10 @@
-"""Isolation: a template per recipe hash, clones of it per test or per worker."""
+"""Isolation: a template per recipe hash, clones of it per test or per worker. (The run's
+preparation, `harness.isolation.run`, is not imported here: it needs the settings model, which an
+xdist worker does without.)"""
 
 from harness.isolation.clones import ClonePool
 from harness.isolation.recipe import Recipe, Seed, ServerFacts
-from harness.isolation.run import RunState, prepare_run
+from harness.isolation.state import RunState
 from harness.isolation.template import clone_database, ensure_template, template_name
 from harness.provision.databases import create_database, drop_database
 
@@ -16,6 +18,5 @@ __all__ = [
     "create_database",
     "drop_database",
     "ensure_template",
-    "prepare_run",
     "template_name",
 ]

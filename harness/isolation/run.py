@@ -1,43 +1,19 @@
-"""What a test run shares: endpoints and template, prepared once and handed to xdist workers."""
+"""A test run's servers and template, prepared once (`prepare_run`) and handed to the xdist workers (RunState)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
 
 import asyncpg
 
 from harness.config import Settings
 from harness.isolation.recipe import Recipe, ServerFacts
+from harness.isolation.state import RunState
 from harness.isolation.template import base_template, ensure_template, template_exists, template_name
 from harness.migrate.logins import apply_logins, load_logins
 from harness.plugins import read_plugin_settings, seed_of
 from harness.provision import Endpoints, Environment, environment_lock, open_environment
-
-
-@dataclass(frozen=True)
-class RunState:
-    """Serialisable: it travels to the workers through `workerinput`."""
-
-    endpoints: Endpoints
-    template: str
-    template_built: bool
-    # the servers and their data go when the run ends (the embedded backend's own): nothing of
-    # theirs needs dropping first
-    disposable: bool = False
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["endpoints"] = asdict(self.endpoints)
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> RunState:
-        data = json.loads(text)
-        data["endpoints"] = Endpoints(**data["endpoints"])
-        return cls(**data)
 
 
 def template_recipe(settings: Settings, check_plugin: bool = True) -> Recipe:
@@ -95,5 +71,13 @@ async def prepare_run(settings: Settings) -> tuple[Environment, RunState]:
         except BaseException:
             await env.abandon()
             raise
-    disposable = env.endpoints.backend == "embedded" and not env.persistent
-    return env, RunState(env.endpoints, name, built, disposable)
+    return env, RunState(
+        endpoints=env.endpoints,
+        template=name,
+        template_built=built,
+        disposable=env.endpoints.backend == "embedded" and not env.persistent,
+        logins=load_logins(settings.postgres_logins),
+        clone_pool_size=settings.clone_pool_size,
+        spare_clones=settings.reuse_spare_clones if settings.reuse else 0,
+        hang_timeout=settings.hang_timeout,
+    )

@@ -9,9 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from harness.config import MIGRATE_LOCK_WAIT
 from harness.migrate.files import Migration, generate_migration, load_migrations
-from harness.migrate.runner import APPLICATION_NAME, VERSION_TABLE, MigrationRunner, MigrationStatus, Step
+from harness.migrate.runner import (
+    APPLICATION_NAME,
+    MIGRATE_LOCK_WAIT,
+    VERSION_TABLE,
+    MigrationRunner,
+    MigrationStatus,
+    Step,
+)
 
 if TYPE_CHECKING:
     from harness.migrate.catalog import Snapshot, take_snapshot

@@ -12,14 +12,17 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.config import Settings
 from harness.errors import ProvisionError
 from harness.provision.endpoints import Endpoints, redact
 from harness.provision.environment import Environment
 from harness.provision.faults import Faults, PostgresFaults, RedisFaults
 from harness.provision.locking import exclusive
 from harness.provision.registry import RECORD, EnvRecord, current_process
+
+if TYPE_CHECKING:
+    from harness.config import Settings  # an xdist worker imports this package without the settings model
 
 __all__ = [
     "Endpoints",

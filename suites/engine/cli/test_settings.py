@@ -15,6 +15,7 @@ from harness.config import Settings
 from harness.errors import ConfigurationError
 from harness.exports import with_role_urls
 from harness.provision.redis_access import admin_credentials
+from harness.pytest_options import PYTEST_SETTINGS
 from harness.settings_table import settings_markdown
 from suites.engine.cli.commands import ROOT
 from suites.engine.cli.project import clean_environment, run_harness, write_project
@@ -35,6 +36,15 @@ def test_every_pytest_option_and_ini_key_is_a_setting() -> None:
     table = settings_markdown()
     for name in ini_keys:
         assert f"ini `harness_{name}`" in table
+
+
+def test_the_plugins_table_of_pytest_settings_agrees_with_the_model() -> None:
+    """The plugin registers its options from a table of its own (no settings model to import in
+    every process); what the table says of each setting, the model must say too."""
+    for setting in PYTEST_SETTINGS:
+        annotation = Settings.model_fields[setting.name].annotation
+        assert (setting.kind == "flag") == (annotation is bool), setting.name
+        assert (setting.kind == "path") == (annotation is Path), setting.name
 
 
 def test_settings_names_each_values_source_and_hides_passwords(tmp_path: Path) -> None:

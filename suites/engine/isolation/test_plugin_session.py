@@ -174,6 +174,59 @@ def test_a_bad_setting_is_explained_without_loading_redis_py(tmp_path: Path, chi
     assert (tmp_path / "loaded").read_text() == "[]"
 
 
+WORKER_LOADED = """
+import pathlib, sys
+def pytest_unconfigure(config):
+    worker = getattr(config, "workerinput", {}).get("workerid", "controller")
+    loaded = sorted(m for m in ("pydantic", "harness.config") if m in sys.modules)
+    pathlib.Path(f"loaded-{worker}").write_text(repr(loaded))
+"""
+USES_PG_CONN = """
+import pytest
+@pytest.mark.asyncio(loop_scope="session")
+async def test_pg_conn(pg_conn):
+    assert await pg_conn.fetchval("SELECT 1") == 1
+"""
+
+
+def test_xdist_workers_run_their_tests_without_the_settings_model(tmp_path: Path, child_env: dict[str, str]) -> None:
+    """The controller hands each worker what its fixtures need of the settings (harness.isolation.state):
+    importing the settings model (pydantic) was most of a worker's start before its first test."""
+    (tmp_path / "conftest.py").write_text(WORKER_LOADED)
+    (tmp_path / "test_conn.py").write_text(USES_PG_CONN)
+    result = child_pytest(tmp_path, child_env, "-n", "2", "--dist", "each")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+    assert (tmp_path / "loaded-gw0").read_text() == (tmp_path / "loaded-gw1").read_text() == "[]"
+    assert (tmp_path / "loaded-controller").read_text() != "[]", "the controller, which provisions, reads them"
+
+
+FAILS = """
+def test_fails(fresh_database):
+    assert False
+"""
+
+
+@pytest.mark.parametrize("workers", [["-p", "no:xdist"], ["-n", "2"]], ids=["alone", "xdist"])
+@pytest.mark.parametrize("passes", [True, False], ids=["passing", "failing"])
+def test_a_failed_run_keeps_its_postgres_log_and_a_passing_one_does_not(
+    tmp_path: Path, child_env: dict[str, str], harness_settings: Settings, workers: list[str], passes: bool
+) -> None:
+    """Under xdist the controller stops the servers as soon as its workers are done (while xdist
+    ends their processes): the run's failure is known by then, and the log kept."""
+    if harness_settings.backend != "embedded":
+        pytest.skip("the embedded backend's servers write the log kept here")
+    kept = tmp_path / "kept"
+    if not passes:
+        (tmp_path / "test_fails.py").write_text(FAILS)
+    result = child_pytest(tmp_path, {**child_env, "HARNESS_FAILED_LOGS_DIR": str(kept)}, *workers)
+    assert result.returncode == (0 if passes else 1), result.stdout + result.stderr
+    logs = sorted(kept.rglob("*")) if kept.exists() else []
+    assert bool(logs) is not passes, logs
+    state_dir = Path(child_env["HARNESS_STATE_DIR"])
+    assert not state_dir.exists() or not any(state_dir.iterdir()), "the servers went with the run"
+
+
 WORKER_REPORT = """
 import os, pathlib
 from harness.provision.registry import EnvRecord

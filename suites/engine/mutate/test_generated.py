@@ -16,7 +16,8 @@ import pytest
 
 from harness.config import Settings
 from harness.errors import ConfigurationError, MutationFailed
-from harness.isolation.run import RunState, prepare_template
+from harness.isolation.run import prepare_template
+from harness.isolation.state import RunState
 from harness.isolation.template import drop_template
 from harness.migrate import apply_migrations
 from harness.mutate.campaign import Campaign, Limits
