@@ -9,7 +9,7 @@ are present). An embedded scenario with template snapshots has an initdb cache o
 warm-up round saves its snapshot), never the user's. The timed round is the whole run, teardown
 included; `extra_info` holds each side's median seconds from launch to the first test's first
 line. `test_cold_start_seeded`: a run that finds its seeded template's snapshot against the first
-run, which builds it.
+run, which builds it. `test_cold_start_under_xdist_against_one_process`: `-n 2` against one process.
 """
 
 from __future__ import annotations
@@ -139,6 +139,32 @@ def test_cold_start_to_first_test(
         benchmark.extra_info[f"{role}_launch_to_first_test_s_median"] = statistics.median(
             seconds[-pairs:]
         )  # not the warm-up's
+
+
+@pytest.mark.benchmark(group="cold-start-n2-single")
+def test_cold_start_under_xdist_against_one_process(
+    benchmark: BenchmarkFixture, harness_settings: Settings, tmp_path: Path
+) -> None:
+    """#15's `-n 2` target, measured directly: a one-test run under `-n 2` (the subject) against the
+    same run in one process (the baseline), with the same settings, rounds alternating."""
+    settings = harness_settings.model_copy(update={"reuse": False, "keep": False})
+    pairs = rounds(9, 7)
+    firsts: dict[str, list[float]] = {"subject": [], "baseline": []}
+
+    def side(role: str, args: list[str]) -> None:
+        firsts[role].append(run_probe(tmp_path / role, PROBE_WITH_DATABASE, settings, args))
+
+    measure_pair(
+        benchmark,
+        Side("test_cold_start_under_xdist_against_one_process[harness-n2]", 1, lambda: side("subject", ["-n", "2"])),
+        Side(
+            "test_cold_start_under_xdist_against_one_process[harness]", 1, lambda: side("baseline", ["-p", "no:xdist"])
+        ),
+        pairs=pairs,
+    )
+    benchmark.extra_info["backend"] = settings.backend
+    for role, seconds in firsts.items():
+        benchmark.extra_info[f"{role}_launch_to_first_test_s_median"] = statistics.median(seconds[-pairs:])
 
 
 @pytest.mark.timeout(3600)  # two `load` builds (the prime and the first-run side); each run has its own guard
