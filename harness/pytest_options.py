@@ -10,9 +10,10 @@ flags), whose descriptions stay the settings' documentation (`harness settings`)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pytest
+if TYPE_CHECKING:
+    import pytest  # `harness settings` reads the table too, without pytest
 
 
 @dataclass(frozen=True)
