@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from harness.migrate.runner import MIGRATE_LOCK_WAIT
+from harness.defaults import MIGRATE_LOCK_WAIT
 from harness.project import check_table, find_project_file, plugin_tables, read_table
 
 BackendName = Literal["auto", "embedded", "docker", "external"]

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from harness.defaults import MIGRATE_LOCK_WAIT
 from harness.migrate.files import Migration, generate_migration, load_migrations
 from harness.migrate.runner import (
     APPLICATION_NAME,
-    MIGRATE_LOCK_WAIT,
     VERSION_TABLE,
     MigrationRunner,
     MigrationStatus,

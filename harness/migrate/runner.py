@@ -20,6 +20,7 @@ from datetime import datetime
 
 import asyncpg
 
+from harness.defaults import MIGRATE_LOCK_WAIT
 from harness.errors import ChecksumMismatch, MigrationError, MigrationFailed
 from harness.migrate.files import Migration, Script
 from harness.migrate.sql import line_of, split_statements
@@ -28,7 +29,6 @@ VERSION_SCHEMA = "harness"
 VERSION_TABLE = f"{VERSION_SCHEMA}.schema_migrations"
 LOCK_KEY = 0x6861726E657373  # "harness": one lock for every runner of this database
 LOCK_PAUSES = (0.02, 0.5)  # seconds between tries for the lock: the first, and the longest
-MIGRATE_LOCK_WAIT = 600.0  # seconds a runner waits for the lock by default (Settings.migrate_lock_wait)
 APPLICATION_NAME = "harness migrate"  # how a runner's session shows in pg_stat_activity
 LOCK_HOLDER = """
 SELECT a.pid, a.application_name, a.client_addr, a.backend_start, a.query
