@@ -192,14 +192,15 @@ def pytest_configure(config: pytest.Config) -> None:
     _choose_shard(config)
     config.stash[INSIGHT] = InsightPlugin(config)  # what the database did: zeroed once ready, captured at the end
     config.pluginmanager.register(config.stash[INSIGHT], "harness-insight")
+    # So that a terminated run still tears down: a worker too, whose tests' own servers
+    # (private_environment) would leave their data behind when a cancelled CI job signals them all.
+    interrupt_on_sigterm()
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None and WORKER_INPUT in worker_input:
         config.stash[HANDOFF] = Path(worker_input[WORKER_INPUT])
         threading.Thread(target=_warm_up, name="harness-warm-up", daemon=True).start()
-    elif worker_input is None:
-        interrupt_on_sigterm()  # so a terminated run still tears down
-        if _provisions_early(config):
-            _start_provisioning(config)
+    elif worker_input is None and _provisions_early(config):
+        _start_provisioning(config)
 
 
 # What a worker's first test's fixtures import: the run's state, the clone pool, asyncpg.

@@ -304,3 +304,37 @@ def test_sigterm_to_an_xdist_controller_tears_its_servers_down(
     assert "KeyboardInterrupt" in output or "Interrupted" in output, output
     assert nothing_left(records[0])
     assert not state_dir.exists() or list(state_dir.iterdir()) == []
+
+
+def test_sigterm_to_an_xdist_runs_process_group_leaves_nothing_behind(
+    tmp_path: Path, child_env: dict[str, str], harness_settings: Settings
+) -> None:
+    """A cancelled CI job signals every process of the run at once: each worker tears down too, so
+    the servers of a test's own (private_environment) go with their data."""
+    marker = tmp_path / "started"
+    (tmp_path / "test_waits.py").write_text(
+        "import pathlib, time, pytest\n"
+        "@pytest.mark.asyncio\n"
+        "async def test_waits(private_environment):\n"
+        f"    pathlib.Path({str(marker)!r}).write_text('x')\n"
+        "    time.sleep(600)\n"
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", str(tmp_path / "test_waits.py")],
+        cwd=tmp_path, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until(marker.exists, "the test to start", harness_settings.hang_timeout)
+        state_dir = Path(child_env["HARNESS_STATE_DIR"])
+        records = [EnvRecord.load(path.parent) for path in state_dir.glob(f"*/{RECORD}")]
+        assert len(records) == 2, "the controller's environment and the test's own"
+        os.killpg(run.pid, signal.SIGTERM)
+        output, _ = run.communicate(timeout=harness_settings.hang_timeout)
+    finally:
+        if run.poll() is None:  # a failed assertion above: the child goes too
+            os.killpg(run.pid, signal.SIGKILL)
+            run.communicate()
+    assert "KeyboardInterrupt" in output or "Interrupted" in output, output
+    assert all(nothing_left(record) for record in records)
+    assert not state_dir.exists() or list(state_dir.iterdir()) == [], list(state_dir.rglob("*"))[:5]
