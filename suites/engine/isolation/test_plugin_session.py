@@ -276,34 +276,48 @@ def test_the_xdist_controller_starts_provisioning_before_its_first_worker(
     assert (tmp_path / "seen-gw1").read_text() == "True"
 
 
-def test_sigterm_to_an_xdist_controller_tears_its_servers_down(
-    tmp_path: Path, child_env: dict[str, str], harness_settings: Settings
+def terminated_while_waiting(
+    tmp_path: Path, env: dict[str, str], hang_timeout: float, fixture: str, records: int, *, group: bool
 ) -> None:
+    """A `-n 2` child run whose one test (asking for `fixture`) waits, sent SIGTERM once it started
+    and its `records` environments are recorded: to the controller, or (`group`) to every process
+    of the run. Nothing of it may be left: not a process, a container or a directory."""
     marker = tmp_path / "started"
     (tmp_path / "test_waits.py").write_text(
-        "import pathlib, time\n"
-        "def test_waits(endpoints):\n"
+        "import pathlib, time, pytest\n"
+        "@pytest.mark.asyncio\n"
+        f"async def test_waits({fixture}):\n"
         f"    pathlib.Path({str(marker)!r}).write_text('x')\n"
         "    time.sleep(600)\n"
     )
     run = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", str(tmp_path / "test_waits.py")],
-        cwd=tmp_path, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        wait_until(marker.exists, "the test to start", harness_settings.hang_timeout)
-        state_dir = Path(child_env["HARNESS_STATE_DIR"])
-        records = [EnvRecord.load(path.parent) for path in state_dir.glob(f"*/{RECORD}")]
-        assert len(records) == 1, "the controller's environment, and no worker's"
-        run.send_signal(signal.SIGTERM)
-        output, _ = run.communicate(timeout=harness_settings.hang_timeout)
+        wait_until(marker.exists, "the test to start", hang_timeout)
+        state_dir = Path(env["HARNESS_STATE_DIR"])
+        recorded = [EnvRecord.load(path.parent) for path in state_dir.glob(f"*/{RECORD}")]
+        assert len(recorded) == records, recorded
+        if group:
+            os.killpg(run.pid, signal.SIGTERM)
+        else:
+            run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=hang_timeout)
     finally:
         if run.poll() is None:  # a failed assertion above: the child goes too
-            run.kill()
+            os.killpg(run.pid, signal.SIGKILL)
             run.communicate()
     assert "KeyboardInterrupt" in output or "Interrupted" in output, output
-    assert nothing_left(records[0])
-    assert not state_dir.exists() or list(state_dir.iterdir()) == []
+    assert all(nothing_left(record) for record in recorded)
+    assert not state_dir.exists() or list(state_dir.iterdir()) == [], list(state_dir.rglob("*"))[:5]
+
+
+def test_sigterm_to_an_xdist_controller_tears_its_servers_down(
+    tmp_path: Path, child_env: dict[str, str], harness_settings: Settings
+) -> None:
+    """The controller's environment, and no worker's."""
+    terminated_while_waiting(tmp_path, child_env, harness_settings.hang_timeout, "endpoints", 1, group=False)
 
 
 def test_sigterm_to_an_xdist_runs_process_group_leaves_nothing_behind(
@@ -311,30 +325,4 @@ def test_sigterm_to_an_xdist_runs_process_group_leaves_nothing_behind(
 ) -> None:
     """A cancelled CI job signals every process of the run at once: each worker tears down too, so
     the servers of a test's own (private_environment) go with their data."""
-    marker = tmp_path / "started"
-    (tmp_path / "test_waits.py").write_text(
-        "import pathlib, time, pytest\n"
-        "@pytest.mark.asyncio\n"
-        "async def test_waits(private_environment):\n"
-        f"    pathlib.Path({str(marker)!r}).write_text('x')\n"
-        "    time.sleep(600)\n"
-    )
-    run = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", str(tmp_path / "test_waits.py")],
-        cwd=tmp_path, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_until(marker.exists, "the test to start", harness_settings.hang_timeout)
-        state_dir = Path(child_env["HARNESS_STATE_DIR"])
-        records = [EnvRecord.load(path.parent) for path in state_dir.glob(f"*/{RECORD}")]
-        assert len(records) == 2, "the controller's environment and the test's own"
-        os.killpg(run.pid, signal.SIGTERM)
-        output, _ = run.communicate(timeout=harness_settings.hang_timeout)
-    finally:
-        if run.poll() is None:  # a failed assertion above: the child goes too
-            os.killpg(run.pid, signal.SIGKILL)
-            run.communicate()
-    assert "KeyboardInterrupt" in output or "Interrupted" in output, output
-    assert all(nothing_left(record) for record in records)
-    assert not state_dir.exists() or list(state_dir.iterdir()) == [], list(state_dir.rglob("*"))[:5]
+    terminated_while_waiting(tmp_path, child_env, harness_settings.hang_timeout, "private_environment", 2, group=True)
