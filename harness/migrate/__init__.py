@@ -11,13 +11,7 @@ import asyncpg
 
 from harness.defaults import MIGRATE_LOCK_WAIT
 from harness.migrate.files import Migration, generate_migration, load_migrations
-from harness.migrate.runner import (
-    APPLICATION_NAME,
-    VERSION_TABLE,
-    MigrationRunner,
-    MigrationStatus,
-    Step,
-)
+from harness.migrate.runner import APPLICATION_NAME, VERSION_TABLE, MigrationRunner, MigrationStatus, Step
 
 if TYPE_CHECKING:
     from harness.migrate.catalog import Snapshot, take_snapshot
